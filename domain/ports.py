@@ -1,0 +1,126 @@
+"""Ports: what the domain needs from the outside world, as Protocols.
+
+`persistence` implements the storage ports; `api` wires them together. Use cases receive
+them as arguments and never construct them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+from uuid import UUID
+
+from domain.accounts import Account, Transaction
+from domain.audit import AuditEvent, AuditRecord
+from domain.customers import Customer, Profile
+from domain.interactions import Interaction
+from domain.retention import RetentionClass
+from domain.values import Email
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class AuditSink(Protocol):
+    async def append(self, record: AuditRecord) -> AuditEvent:
+        """Chain `record` onto the audit log inside the current unit of work."""
+        ...
+
+
+class KeyRing(Protocol):
+    async def destroy(self, customer_id: UUID, retention_class: RetentionClass) -> bool:
+        """Destroy the customer's data key for the class (crypto-shredding).
+
+        Returns False when there was no key. Data sealed under it can never be read again.
+        """
+        ...
+
+    async def has_key(self, customer_id: UUID, retention_class: RetentionClass) -> bool:
+        """Whether the customer's data key for the class still exists."""
+        ...
+
+
+class CustomerRepository(Protocol):
+    async def add(self, customer: Customer, profile: Profile) -> None:
+        """Store a new customer and their profile (encrypted)."""
+        ...
+
+    async def get(self, customer_id: UUID) -> Customer | None:
+        """The customer, or None."""
+        ...
+
+    async def get_profile(self, customer_id: UUID) -> Profile | None:
+        """The decrypted profile, or None when there is none (or it was erased)."""
+        ...
+
+    async def find_by_email(self, email: Email) -> Customer | None:
+        """Look a customer up by email through the blind index."""
+        ...
+
+
+class AccountRepository(Protocol):
+    async def add(self, account: Account) -> None:
+        """Store a new account (encrypted)."""
+        ...
+
+    async def get(self, customer_id: UUID, account_id: UUID) -> Account | None:
+        """The customer's account, or None when missing or someone else's."""
+        ...
+
+    async def list_for_customer(self, customer_id: UUID) -> list[Account]:
+        """The customer's accounts, oldest first."""
+        ...
+
+
+class TransactionRepository(Protocol):
+    async def add_many(self, transactions: Sequence[Transaction]) -> None:
+        """Store transactions (encrypted), in one batch."""
+        ...
+
+    async def get(self, customer_id: UUID, transaction_id: UUID) -> Transaction | None:
+        """The customer's transaction, or None when missing or someone else's."""
+        ...
+
+    async def list_for_account(self, customer_id: UUID, account_id: UUID, *,
+                               limit: int = 50) -> list[Transaction]:
+        """The account's newest transactions first."""
+        ...
+
+
+class InteractionRepository(Protocol):
+    async def add_many(self, interactions: Sequence[Interaction]) -> None:
+        """Store interactions (encrypted), in one batch."""
+        ...
+
+    async def get(self, customer_id: UUID, interaction_id: UUID) -> Interaction | None:
+        """The customer's interaction, or None when missing or someone else's."""
+        ...
+
+    async def list_for_customer(self, customer_id: UUID, *, limit: int = 50) -> list[Interaction]:
+        """The customer's newest interactions first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository. Rolls back on exit unless `commit` was called."""
+
+    customers: CustomerRepository
+    accounts: AccountRepository
+    transactions: TransactionRepository
+    interactions: InteractionRepository
+    audit: AuditSink
+    keys: KeyRing
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None: ...
+
+    async def commit(self) -> None:
+        """Make everything done in this unit durable."""
+        ...
