@@ -12,10 +12,12 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
-from domain.accounts import Account, Transaction
+from domain.accounts import Account, Transaction, TransactionStatus
 from domain.audit import AuditEvent, AuditRecord
-from domain.customers import Customer, Profile
-from domain.interactions import Interaction
+from domain.corrections import CorrectionRepository
+from domain.customers import Customer, Profile, ProfileChange
+from domain.interactions import Channel, Interaction, InteractionKind
+from domain.pagination import CursorCodec
 from domain.retention import RetentionClass
 from domain.values import Email
 
@@ -62,6 +64,22 @@ class CustomerRepository(Protocol):
         """Look a customer up by email through the blind index."""
         ...
 
+    async def update_profile(self, profile: Profile, *, expected_version: int,
+                             at: datetime) -> Profile:
+        """Replace the profile if still at `expected_version`; return it at the next version.
+        Conflict when it changed meanwhile or the new email is taken."""
+        ...
+
+    async def add_profile_changes(self, changes: Sequence[ProfileChange]) -> None:
+        """Store profile changes (values sealed)."""
+        ...
+
+    async def list_profile_changes(self, customer_id: UUID, *, limit: int = 50,
+                                   before: tuple[int, UUID] | None = None,
+                                   ) -> list[ProfileChange]:
+        """The customer's profile changes, newest first (keyset on (version, id))."""
+        ...
+
 
 class AccountRepository(Protocol):
     async def add(self, account: Account) -> None:
@@ -76,6 +94,10 @@ class AccountRepository(Protocol):
         """The customer's accounts, oldest first."""
         ...
 
+    async def exists(self, customer_id: UUID, account_id: UUID) -> bool:
+        """Whether the account exists and is the customer's (nothing decrypted)."""
+        ...
+
 
 class TransactionRepository(Protocol):
     async def add_many(self, transactions: Sequence[Transaction]) -> None:
@@ -86,9 +108,12 @@ class TransactionRepository(Protocol):
         """The customer's transaction, or None when missing or someone else's."""
         ...
 
-    async def list_for_account(self, customer_id: UUID, account_id: UUID, *,
-                               limit: int = 50) -> list[Transaction]:
-        """The account's newest transactions first."""
+    async def list_for_account(self, customer_id: UUID, account_id: UUID, *, limit: int = 50,
+                               before: tuple[datetime, UUID] | None = None,
+                               booked_from: datetime | None = None,
+                               booked_to: datetime | None = None,
+                               status: TransactionStatus | None = None) -> list[Transaction]:
+        """The account's newest transactions first (keyset on (booked_at, id))."""
         ...
 
 
@@ -101,20 +126,38 @@ class InteractionRepository(Protocol):
         """The customer's interaction, or None when missing or someone else's."""
         ...
 
-    async def list_for_customer(self, customer_id: UUID, *, limit: int = 50) -> list[Interaction]:
-        """The customer's newest interactions first."""
+    async def list_for_customer(self, customer_id: UUID, *, limit: int = 50,
+                                before: tuple[datetime, UUID] | None = None,
+                                channel: Channel | None = None,
+                                kind: InteractionKind | None = None,
+                                occurred_from: datetime | None = None,
+                                occurred_to: datetime | None = None) -> list[Interaction]:
+        """The customer's newest interactions first (keyset on (occurred_at, id))."""
         ...
 
 
 class UnitOfWork(Protocol):
     """One transaction over every repository. Rolls back on exit unless `commit` was called."""
 
-    customers: CustomerRepository
-    accounts: AccountRepository
-    transactions: TransactionRepository
-    interactions: InteractionRepository
-    audit: AuditSink
-    keys: KeyRing
+    # Read-only properties, so adapters may expose richer concrete types than the ports.
+    @property
+    def customers(self) -> CustomerRepository: ...
+    @property
+    def accounts(self) -> AccountRepository: ...
+    @property
+    def transactions(self) -> TransactionRepository: ...
+    @property
+    def interactions(self) -> InteractionRepository: ...
+    @property
+    def audit(self) -> AuditSink: ...
+    @property
+    def keys(self) -> KeyRing: ...
+    cursors: CursorCodec
+
+    @property
+    def corrections(self) -> CorrectionRepository:
+        """The correction requests (read-only member, so adapters may narrow its type)."""
+        ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -1,0 +1,105 @@
+"""Engines and sessions for the two supported databases: SQLite (embedded) and PostgreSQL.
+
+Every connection is configured the same way whoever opens it (the app, the worker, Alembic,
+the tests), because the settings live in connect-time event listeners on the engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite writer waits for the lock before failing (milliseconds)."""
+
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+
+def async_url(url: str | URL) -> URL:
+    """`url` with the async driver this project uses (`sqlite:` -> aiosqlite, `postgresql:` ->
+    asyncpg), so operators may write the plain form. Raises ValueError for anything else."""
+    parsed = make_url(url)
+    driver = _ASYNC_DRIVERS.get(parsed.drivername)
+    if driver is None:
+        raise ValueError(
+            f"unsupported database URL scheme {parsed.drivername!r}: "
+            "use sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db"
+        )
+    return parsed.set(drivername=driver)
+
+
+def is_sqlite(url: str | URL) -> bool:
+    """Whether `url` points at a SQLite database."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def make_engine(url: str | URL, *, enforce_foreign_keys: bool = True) -> AsyncEngine:
+    """An AsyncEngine for `url`, with this project's connection settings applied.
+
+    SQLite: WAL journal, foreign keys enforced, a 30 s busy timeout, and every transaction
+    opened with `BEGIN IMMEDIATE` (see `_configure_sqlite`). PostgreSQL: a pre-pinged pool
+    sized for one API process. `enforce_foreign_keys=False` is for migrations only (SQLite
+    batch mode rebuilds tables, which must not cascade or fail half-way).
+    """
+    resolved = async_url(url)
+    if resolved.get_backend_name() == "sqlite":
+        engine = create_async_engine(resolved)
+        _configure_sqlite(engine, enforce_foreign_keys=enforce_foreign_keys)
+        return engine
+    return create_async_engine(
+        resolved,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=30,
+        pool_pre_ping=True,  # a restarted server must not surface as one failed request
+        pool_recycle=1800,
+        connect_args={"server_settings": {"application_name": "custodian"}},
+    )
+
+
+def _configure_sqlite(engine: AsyncEngine, *, enforce_foreign_keys: bool) -> None:
+    """Install the per-connection PRAGMAs and explicit transaction control on SQLite."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module (it would BEGIN lazily and
+        # late, and not at all around DDL); the "begin" listener below issues BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA foreign_keys={'ON' if enforce_foreign_keys else 'OFF'}")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            # WAL with synchronous=NORMAL is durable against application crashes; only an
+            # OS crash or power loss can lose the last transactions (SQLite's own advice).
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # IMMEDIATE takes the write lock at the start. Nearly every unit of work writes (each
+        # read of customer data appends an audit event), and a deferred transaction that reads
+        # first and writes later fails with SQLITE_BUSY instead of waiting when another writer
+        # got there in between; taking the lock up front makes writers queue on busy_timeout.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions bound to `engine`. Objects stay usable after commit (expire_on_commit=False),
+    since entities are mapped to plain domain objects before a unit of work ends anyway."""
+    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,18 @@
+"""The SQL repositories implementing the domain's storage ports, in one place to import from.
+
+Each lives in its own module; all of them seal personal fields with the customer's data key
+for the column's retention class (persistence.keystore) and never commit.
+"""
+
+from __future__ import annotations
+
+from persistence.account_repository import SqlAccountRepository, SqlTransactionRepository
+from persistence.customer_repository import SqlCustomerRepository
+from persistence.interaction_repository import SqlInteractionRepository
+
+__all__ = [
+    "SqlAccountRepository",
+    "SqlCustomerRepository",
+    "SqlInteractionRepository",
+    "SqlTransactionRepository",
+]

@@ -1,0 +1,129 @@
+"""The master key, field cipher, key wrapper and blind index keep their promises."""
+
+from __future__ import annotations
+
+import base64
+import pickle
+from uuid import uuid4
+
+import pytest
+
+from domain.errors import IntegrityError
+from domain.retention import RetentionClass
+from persistence.crypto import (
+    BlindIndexer,
+    FieldCipher,
+    KeyPurpose,
+    KeyWrapper,
+    MasterKey,
+    new_data_key,
+)
+
+RAW = bytes(range(32))
+ROW = uuid4()
+
+
+def test_master_key_hides_itself() -> None:
+    key = MasterKey(RAW)
+    for shown in (repr(key), str(key), f"{key}", repr([key])):
+        assert RAW.hex() not in shown
+        assert base64.b64encode(RAW).decode() not in shown
+        assert "redacted" in shown
+    with pytest.raises(TypeError):
+        pickle.dumps(key)
+    for other in (FieldCipher(RAW), KeyWrapper(key), BlindIndexer(key)):
+        assert "redacted" in repr(other)
+
+
+def test_master_key_parses_base64_and_refuses_anything_else() -> None:
+    text = base64.b64encode(RAW).decode()
+    assert MasterKey.from_base64(text).derive("x") == MasterKey(RAW).derive("x")
+    urlsafe = base64.urlsafe_b64encode(RAW).decode().rstrip("=")
+    assert MasterKey.from_base64(f"  {urlsafe}\n").derive("x") == MasterKey(RAW).derive("x")
+    round_tripped = MasterKey.from_base64(MasterKey(RAW).to_base64())
+    assert round_tripped.derive("x") == MasterKey(RAW).derive("x")
+    with pytest.raises(ValueError, match="32 bytes"):
+        MasterKey.from_base64(base64.b64encode(bytes(16)).decode())
+    with pytest.raises(ValueError, match="base64") as caught:
+        MasterKey.from_base64("not base64 at all!!")
+    assert "not base64 at all" not in str(caught.value)  # never echo a secret back
+
+
+def test_derivations_differ_per_purpose_and_are_stable() -> None:
+    key = MasterKey(RAW)
+    derived = {purpose: key.derive(purpose) for purpose in KeyPurpose}
+    assert len(set(derived.values())) == len(KeyPurpose)
+    assert RAW not in derived.values()
+    assert all(len(value) == 32 for value in derived.values())
+    index_key = derived[KeyPurpose.EMAIL_BLIND_INDEX]
+    assert MasterKey(RAW).derive("customer-email-blind-index") == index_key  # stable
+    assert MasterKey(bytes(32)).derive(KeyPurpose.EMAIL_BLIND_INDEX) != index_key
+    with pytest.raises(ValueError, match="purpose"):
+        key.derive("")
+
+
+def test_field_cipher_round_trips_text_and_none() -> None:
+    cipher = FieldCipher(new_data_key())
+    for value in ("Ada Lovelace", "", "Zoë 🚀 ünïcode", None):
+        sealed = cipher.seal(value, table="t", column="c", row_id=ROW)
+        assert cipher.open(sealed, table="t", column="c", row_id=ROW) == value
+    sealed = cipher.seal("same", table="t", column="c", row_id=ROW)
+    assert sealed != cipher.seal("same", table="t", column="c", row_id=ROW)  # fresh nonces
+    assert b"same" not in sealed
+
+
+@pytest.mark.parametrize(("table", "column", "row_id"), [
+    ("other", "c", ROW), ("t", "other", ROW), ("t", "c", uuid4())])
+def test_field_cipher_binds_table_column_and_row(table: str, column: str, row_id: object) -> None:
+    cipher = FieldCipher(new_data_key())
+    sealed = cipher.seal("secret", table="t", column="c", row_id=ROW)
+    with pytest.raises(IntegrityError):
+        cipher.open(sealed, table=table, column=column, row_id=row_id)  # type: ignore[arg-type]
+
+
+def test_field_cipher_detects_every_single_byte_change() -> None:
+    cipher = FieldCipher(new_data_key())
+    sealed = cipher.seal("secret", table="t", column="c", row_id=ROW)
+    for position in range(len(sealed)):
+        altered = bytearray(sealed)
+        altered[position] ^= 0x01
+        with pytest.raises(IntegrityError):
+            cipher.open(bytes(altered), table="t", column="c", row_id=ROW)
+    for truncated in (b"", sealed[:5], sealed[:-1]):
+        with pytest.raises(IntegrityError):
+            cipher.open(truncated, table="t", column="c", row_id=ROW)
+    with pytest.raises(IntegrityError):
+        FieldCipher(new_data_key()).open(sealed, table="t", column="c", row_id=ROW)
+
+
+def test_open_text_refuses_a_sealed_none() -> None:
+    cipher = FieldCipher(new_data_key())
+    sealed = cipher.seal(None, table="t", column="c", row_id=ROW)
+    with pytest.raises(IntegrityError):
+        cipher.open_text(sealed, table="t", column="c", row_id=ROW)
+
+
+def test_wrapped_data_keys_are_bound_to_customer_and_class() -> None:
+    wrapper = KeyWrapper(MasterKey(RAW))
+    customer, data_key = uuid4(), new_data_key()
+    wrapped = wrapper.wrap(data_key, customer, RetentionClass.CONTACT)
+    assert data_key not in wrapped
+    assert wrapper.unwrap(wrapped, customer, RetentionClass.CONTACT) == data_key
+    for who, which in ((uuid4(), RetentionClass.CONTACT), (customer, RetentionClass.FINANCIAL)):
+        with pytest.raises(IntegrityError):
+            wrapper.unwrap(wrapped, who, which)
+    with pytest.raises(IntegrityError):
+        KeyWrapper(MasterKey(bytes(32))).unwrap(wrapped, customer, RetentionClass.CONTACT)
+
+
+def test_blind_index_is_deterministic_keyed_and_not_the_email() -> None:
+    index = BlindIndexer(MasterKey(RAW))
+    email = "ada@example.org"
+    assert index.blind_index(email) == index.blind_index(email)
+    assert index.blind_index(email) != index.blind_index("bob@example.org")
+    assert index.blind_index(email) != BlindIndexer(MasterKey(bytes(32))).blind_index(email)
+    assert len(index.blind_index(email)) == 32
+    assert email.encode() not in index.blind_index(email)
+    # The index key is its own: not the wrapping key, not any other purpose's key.
+    assert MasterKey(RAW).derive(KeyPurpose.EMAIL_BLIND_INDEX) != MasterKey(RAW).derive(
+        KeyPurpose.DATA_KEY_WRAPPING)
