@@ -88,7 +88,7 @@ def canonical_bytes(seq: int, event_id: UUID, at: datetime, record: AuditRecord,
         "actor_id": record.actor.id,
         "actor_role": record.actor.role,
         "client_id": record.actor.client_id,
-        "subject_id": str(record.subject_id) if record.subject_id else None,
+        "subject_id": str(record.subject_id) if record.subject_id is not None else None,
         "action": record.action,
         "resource_type": record.resource_type,
         "resource_id": record.resource_id,
@@ -134,28 +134,58 @@ class ChainVerifier:
     head_hash: bytes = GENESIS_HASH
     failure: ChainBreak | None = None
     _next_seq: int = field(default=1, repr=False)
+    # The last accepted event's id and the hash before it: enough to tell an event slipped
+    # in between two genuine ones (the next genuine event chains onto the one before it),
+    # still in constant memory.
+    _head_id: UUID | None = field(default=None, repr=False)
+    _hash_before_head: bytes = field(default=GENESIS_HASH, repr=False)
 
     def feed(self, event: AuditEvent) -> ChainBreak | None:
         """Check one event against everything before it; remember the first break."""
-        if self.failure is not None:
-            return self.failure
-        if event.seq > self._next_seq:
-            return self._fail(self._next_seq, None,
-                              f"events {self._next_seq} to {event.seq - 1} are missing (deleted)")
-        if event.seq < self._next_seq:
-            return self._fail(event.seq, event.id,
-                              "event is out of order or duplicated (inserted or reordered)")
+        position = self._check_position(event.seq, event.id)
+        if position is not None:
+            return position
         if event.prev_hash != self.head_hash:
+            if self.checked > 0 and event.prev_hash == self._hash_before_head:
+                # This event chains onto the one two places back, so the event just
+                # accepted (well formed as it is) was put between them afterwards: take
+                # it back out of the verified part and name it.
+                self.checked -= 1
+                self.head_hash = self._hash_before_head
+                return self._fail(event.seq - 1, self._head_id,
+                                  "event was inserted (the next event does not chain onto it)")
             return self._fail(event.seq, event.id,
-                              "prev_hash does not match the previous event "
-                              "(an event before it was deleted, inserted or reordered)")
+                              "prev_hash does not match the previous event (the previous event "
+                              "was altered and re-hashed, or events were deleted, inserted or "
+                              "reordered here)")
         expected = chain_hash(event.seq, event.id, event.at, event.record, event.prev_hash)
         if expected != event.hash:
             return self._fail(event.seq, event.id,
                               "contents do not match the event's hash (altered)")
         self.checked += 1
+        self._hash_before_head = self.head_hash
         self.head_hash = event.hash
+        self._head_id = event.id
         self._next_seq += 1
+        return None
+
+    def reject(self, seq: int, event_id: UUID | None, reason: str) -> ChainBreak:
+        """Record a stored event that cannot even be read back as an event (altered).
+
+        The same order checks as `feed` apply first, so a gap before it is still named
+        as the first break.
+        """
+        return self._check_position(seq, event_id) or self._fail(seq, event_id, reason)
+
+    def _check_position(self, seq: int, event_id: UUID | None) -> ChainBreak | None:
+        if self.failure is not None:
+            return self.failure
+        if seq > self._next_seq:
+            return self._fail(self._next_seq, None,
+                              f"{_events(self._next_seq, seq - 1)} missing (deleted)")
+        if seq < self._next_seq:
+            return self._fail(seq, event_id,
+                              "event is out of order or duplicated (inserted or reordered)")
         return None
 
     def finish(self, recorded_count: int | None = None,
@@ -164,7 +194,7 @@ class ChainVerifier:
         if self.failure is None and recorded_count is not None:
             if recorded_count > self.checked:
                 self._fail(self.checked + 1, None,
-                           f"events {self.checked + 1} to {recorded_count} are missing "
+                           f"{_events(self.checked + 1, recorded_count)} missing "
                            "(the end of the log was deleted)")
             elif recorded_count < self.checked:
                 self._fail(recorded_count + 1, None,
@@ -176,3 +206,7 @@ class ChainVerifier:
     def _fail(self, seq: int, event_id: UUID | None, reason: str) -> ChainBreak:
         self.failure = ChainBreak(seq, event_id, reason)
         return self.failure
+
+
+def _events(first: int, last: int) -> str:
+    return f"event {first} is" if first == last else f"events {first} to {last} are"
