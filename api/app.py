@@ -1,0 +1,134 @@
+"""The Litestar application factory.
+
+`create_app` wires routes, dependencies, problem+json error handling, the body size limit,
+the OpenAPI document and the outermost request middleware (request id, security headers,
+access log). `app_from_env` is the entry point for ASGI servers
+(`uvicorn --factory api.app:app_from_env`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, Tag
+from litestar.types import ControllerRouterHandler
+
+from api.composition import Services, build_oauth_services, build_services
+from api.health import HEALTH_TAG, HealthController
+from api.logging import configure_logging
+from api.middleware import RequestContextMiddleware
+from api.oauth.services import OAuthServices
+from api.oauth.wiring import (
+    bearer_guard,
+    oauth2_security_scheme,
+    oauth_dependencies,
+    oauth_route_handlers,
+)
+from api.openapi_doc import ProblemJsonRenderPlugin, openapi_router
+from api.privacy_audit.routes import PRIVACY_HANDLERS, PRIVACY_TAGS
+from api.problems import EXCEPTION_HANDLERS
+from api.self_service.routes import SELF_SERVICE_HANDLERS, SELF_SERVICE_TAG
+from api.settings import Settings, load_settings
+
+API_VERSION = "0.1.0"
+"""The version of the HTTP API document (OpenAPI `info.version`)."""
+
+REQUEST_MAX_BODY_BYTES = 1024 * 1024
+"""Larger bodies are refused with 413 before they are read into memory."""
+
+API_DESCRIPTION = (
+    "Custodian lets customers read, export and correct their own data, grant and withdraw "
+    "consent, and see who accessed their data and why. Privacy officers audit every access. "
+    "Every error is an RFC 9457 `application/problem+json` document and every response "
+    "carries `X-Request-ID`."
+)
+
+# Controllers of later features are added here (one line each).
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [HealthController, *SELF_SERVICE_HANDLERS,
+                                                  *PRIVACY_HANDLERS]
+
+TAGS = [Tag(name=HEALTH_TAG, description="Liveness and readiness probes."), SELF_SERVICE_TAG,
+        *PRIVACY_TAGS]
+
+
+def openapi_config() -> OpenAPIConfig:
+    """The OpenAPI settings: served (JSON only) at /schema/openapi.json."""
+    return OpenAPIConfig(
+        title="Custodian",
+        version=API_VERSION,
+        description=API_DESCRIPTION,
+        tags=TAGS,
+        path="/schema",
+        render_plugins=[ProblemJsonRenderPlugin()],
+        openapi_router=openapi_router("/schema"),
+    )
+
+
+def _provide(value: Any) -> Provide:
+    def provider() -> Any:
+        return value
+    return Provide(provider, use_cache=True, sync_to_thread=False)
+
+
+def create_app(settings: Settings, *, services: Services | None = None,
+               oauth: OAuthServices | None = None) -> Litestar:
+    """A ready-to-serve application for `settings`.
+
+    Without `services`, builds them from the settings and disposes the engine at shutdown;
+    services passed in belong to the caller, who disposes them.
+    """
+    owned = services is None
+    running: Services = services if services is not None else build_services(settings)
+    oauth_services = oauth or build_oauth_services(settings, running)
+    openapi = openapi_config()
+    openapi.components = Components(
+        security_schemes={"oauth2": oauth2_security_scheme(settings.issuer)})
+
+    @asynccontextmanager
+    async def dispose_on_shutdown(_app: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await oauth_services.aclose()
+            if owned:
+                await running.dispose()
+
+    dependencies: dict[str, Provide] = {
+        "settings": _provide(settings),
+        "readiness": _provide(running.readiness),
+        "uow_factory": _provide(running.uow_factory),
+        **oauth_dependencies(oauth_services),
+    }
+    app = Litestar(
+        route_handlers=[*ROUTE_HANDLERS, *oauth_route_handlers()],
+        # Every /v1 route: the access token, then the scopes the route declares.
+        middleware=[bearer_guard(oauth_services)],
+        dependencies=dependencies,
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi,
+        request_max_body_size=REQUEST_MAX_BODY_BYTES,
+        lifespan=[dispose_on_shutdown],
+        state=State({"settings": settings, "services": running}),
+        # Our middleware writes the access log and the error handlers log failures (type only);
+        # Litestar's own logging config would log tracebacks, which can quote personal data.
+        logging_config=None,
+        debug=False,
+    )
+    # Wrap the whole ASGI handler, not the routes: unknown paths (404) and wrong methods (405)
+    # are answered before route middleware runs, and need the same headers and log line.
+    app.asgi_handler = RequestContextMiddleware(app.asgi_handler, hsts=settings.issuer_is_https)
+    return app
+
+
+def app_from_env(
+    load: Callable[[], Settings] = load_settings,
+) -> Litestar:
+    """Configure JSON logging, load settings from the environment and build the app."""
+    configure_logging()
+    return create_app(load())
