@@ -1,0 +1,1 @@
+"""Custodian as its own OAuth 2 authorization server (Authlib core) and resource guard."""

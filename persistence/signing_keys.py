@@ -1,0 +1,132 @@
+"""Signing keys on disk (`var/keys/<purpose>/`): generated in development, rotatable.
+
+Layout: one PEM file per key (mode 0600) and `manifest.json` listing each key's id, when it
+was created and when it was retired. The newest key signs; retired keys keep verifying (and
+stay published in JWKS) for `keep_retired` after retirement, so tokens signed just before a
+rotation remain valid until they expire. Several processes share the directory: each reloads
+the manifest when its modification time changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+_RECHECK_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """One P-256 key pair (ES256). `retired_at` is None for the key that signs."""
+
+    kid: str
+    private_pem: bytes = field(repr=False)
+    created_at: datetime
+    retired_at: datetime | None = None
+
+
+def _new_pem() -> bytes:
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+class SigningKeyStore:
+    """The key files of one purpose (e.g. "jwt")."""
+
+    def __init__(self, root: Path, purpose: str = "jwt",
+                 keep_retired: timedelta = timedelta(hours=1)) -> None:
+        self.directory = root / purpose
+        self.keep_retired = keep_retired
+        self._lock = threading.Lock()
+        self._cache: list[SigningKey] = []
+        self._mtime = -1.0
+        self._checked = 0.0
+
+    @property
+    def _manifest(self) -> Path:
+        return self.directory / "manifest.json"
+
+    def ensure(self, now: datetime) -> None:
+        """Create the directory and a first key when there is none (development start-up)."""
+        with self._lock:
+            if not self._read_manifest():
+                self._write([self._create(now)])
+
+    def rotate(self, now: datetime) -> SigningKey:
+        """Make a new signing key; retire the current one; drop keys retired long enough."""
+        with self._lock:
+            entries = self._read_manifest()
+            kept = [
+                entry if entry.retired_at else _retire(entry, now)
+                for entry in entries
+                if entry.retired_at is None or now - entry.retired_at < self.keep_retired
+            ]
+            for gone in {e.kid for e in entries} - {e.kid for e in kept}:
+                (self.directory / f"{gone}.pem").unlink(missing_ok=True)
+            fresh = self._create(now)
+            self._write([*kept, fresh])
+            return fresh
+
+    def available(self) -> list[SigningKey]:
+        """Every usable key, the signing key last; reloaded when another process rotated."""
+        now = time.monotonic()
+        if self._cache and now - self._checked < _RECHECK_SECONDS:
+            return self._cache
+        with self._lock:
+            self._checked = now
+            try:
+                mtime = self._manifest.stat().st_mtime
+            except FileNotFoundError:
+                return self._cache
+            if mtime != self._mtime:
+                self._cache, self._mtime = self._read_manifest(), mtime
+            return self._cache
+
+    def _create(self, now: datetime) -> SigningKey:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        kid = f"{now:%Y%m%d}-{secrets.token_hex(4)}"
+        pem = _new_pem()
+        path = self.directory / f"{kid}.pem"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+        return SigningKey(kid, pem, now)
+
+    def _read_manifest(self) -> list[SigningKey]:
+        try:
+            entries = json.loads(self._manifest.read_text())["keys"]
+        except FileNotFoundError:
+            return []
+        return [
+            SigningKey(entry["kid"], (self.directory / f"{entry['kid']}.pem").read_bytes(),
+                       datetime.fromisoformat(entry["created_at"]),
+                       datetime.fromisoformat(entry["retired_at"])
+                       if entry.get("retired_at") else None)
+            for entry in entries
+        ]
+
+    def _write(self, keys: list[SigningKey]) -> None:
+        document = {"keys": [
+            {"kid": k.kid, "created_at": k.created_at.isoformat(),
+             "retired_at": k.retired_at.isoformat() if k.retired_at else None}
+            for k in keys]}
+        # Write then rename: readers in other processes never see half a manifest.
+        temporary = self.directory / f".manifest.{secrets.token_hex(4)}.tmp"
+        temporary.write_text(json.dumps(document, indent=2))
+        temporary.replace(self._manifest)
+        self._cache, self._checked = keys, 0.0
+        self._mtime = -1.0
+
+
+def _retire(key: SigningKey, now: datetime) -> SigningKey:
+    return SigningKey(key.kid, key.private_pem, key.created_at, now)

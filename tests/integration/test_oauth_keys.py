@@ -1,0 +1,57 @@
+"""Signing key rotation: new tokens use the new key, old tokens keep verifying, and old
+public keys leave JWKS once their tokens have expired."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from api.oauth.access_tokens import AccessTokenCodec, TokenRejected
+from domain.identity import Caller, SubjectKind
+from persistence.signing_keys import SigningKeyStore
+
+ISSUER = "http://127.0.0.1:8000"
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def _codec(root: Path) -> tuple[SigningKeyStore, AccessTokenCodec]:
+    store = SigningKeyStore(root, "jwt", keep_retired=timedelta(seconds=660))
+    store.ensure(NOW)
+    return store, AccessTokenCodec(store, issuer=ISSUER, audience=f"{ISSUER}/v1", ttl=600)
+
+
+def _issue(codec: AccessTokenCodec, at: datetime) -> str:
+    caller = Caller(SubjectKind.CUSTOMER, "demo-app", frozenset({"profile:read"}),
+                    subject_id=uuid.uuid4())
+    return codec.issue(caller=caller, grant_id=uuid.uuid4(), now=int(at.timestamp())).token
+
+
+def test_rotation_keeps_old_tokens_valid_and_publishes_both_keys(tmp_path: Path) -> None:
+    store, codec = _codec(tmp_path)
+    old_token = _issue(codec, NOW)
+    old_kid = store.available()[-1].kid
+    new_key = SigningKeyStore(tmp_path, "jwt").rotate(NOW)  # as `custodian keys rotate` does
+    assert (tmp_path / "jwt" / f"{new_key.kid}.pem").stat().st_mode & 0o077 == 0
+    # A fresh store sees the rotation (another process reloads on the manifest's change).
+    store, codec = _codec(tmp_path)
+    kids = {key["kid"] for key in codec.jwks()["keys"]}
+    assert kids == {old_kid, new_key.kid}
+    new_token = _issue(codec, NOW)
+    now = int(NOW.timestamp()) + 5
+    assert codec.verify(old_token, now=now).caller.client_id == "demo-app"
+    assert codec.verify(new_token, now=now).caller.client_id == "demo-app"
+
+
+def test_retired_keys_are_dropped_after_their_tokens_expired(tmp_path: Path) -> None:
+    store, codec = _codec(tmp_path)
+    old_token = _issue(codec, NOW)
+    store.rotate(NOW)
+    later = NOW + timedelta(seconds=700)
+    store.rotate(later)  # the first key was retired 700 s ago: beyond keep_retired
+    _, fresh = _codec(tmp_path)
+    assert len(fresh.jwks()["keys"]) == 2
+    with pytest.raises(TokenRejected):
+        fresh.verify(old_token, now=int(later.timestamp()), allow_expired=True)
