@@ -1,0 +1,1 @@
+"""Customer self-service routes: /v1/me/... and the officer's correction decision."""

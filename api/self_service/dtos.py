@@ -1,0 +1,273 @@
+"""The JSON shapes of the self-service routes (msgspec Structs; they are the OpenAPI schemas)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from domain.accounts import Account, Transaction
+from domain.corrections import CorrectionRequest
+from domain.customers import Profile, ProfileChange
+from domain.interactions import Interaction
+
+Cursor = str | None
+
+
+class Address(msgspec.Struct):
+    """A postal address; `country` is ISO 3166-1 alpha-2."""
+
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+    line2: str | None = None
+    region: str | None = None
+
+
+class ProfileOut(msgspec.Struct):
+    """The customer's profile. `version` is also sent as the ETag."""
+
+    version: int
+    given_name: str
+    family_name: str
+    email: str
+    language: str
+    preferred_name: str | None
+    phone: str | None
+    address: Address | None
+    date_of_birth: date | None
+
+
+class ProfileChangeOut(msgspec.Struct):
+    """One changed field: the version it produced, old and new value, who and when."""
+
+    version: int
+    field: str
+    old_value: str | None
+    new_value: str | None
+    actor: str
+    at: datetime
+
+
+class ProfileHistoryPage(msgspec.Struct):
+    """A page of profile changes, newest first."""
+
+    items: list[ProfileChangeOut]
+    next_cursor: Cursor
+
+
+class AccountOut(msgspec.Struct):
+    """An account; the number only ever masked (last four digits)."""
+
+    id: str
+    type: str
+    name: str
+    masked_number: str
+    currency: str
+    status: str
+    opened_at: datetime
+    closed_at: datetime | None
+    balance: str
+
+
+class AccountList(msgspec.Struct):
+    """Every account of the customer (never more than a handful, so one page)."""
+
+    items: list[AccountOut]
+    next_cursor: Cursor = None
+
+
+class TransactionOut(msgspec.Struct):
+    """A transaction; `amount` is a positive decimal string, `direction` gives the sign."""
+
+    id: str
+    account_id: str
+    booked_at: datetime
+    value_date: date
+    amount: str
+    currency: str
+    direction: str
+    status: str
+    description: str
+    category: str
+    merchant: str | None
+    reference: str | None
+
+
+class TransactionPage(msgspec.Struct):
+    """A page of transactions, newest first."""
+
+    items: list[TransactionOut]
+    next_cursor: Cursor
+
+
+class InteractionOut(msgspec.Struct):
+    """A contact between the customer and the organisation."""
+
+    id: str
+    occurred_at: datetime
+    channel: str
+    direction: str
+    kind: str
+    summary: str
+    outcome: str | None
+    satisfaction: int | None
+    campaign: str | None
+
+
+class InteractionPage(msgspec.Struct):
+    """A page of interactions, newest first."""
+
+    items: list[InteractionOut]
+    next_cursor: Cursor
+
+
+# `\S`: at least one non-blank character, since values are compared after stripping. The
+# longest correctable field takes 500 characters; shorter ones (FIELD_MAX_LENGTH) answer 422.
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"\S")]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=r"\S")]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+# The targets ignore unknown members (the OpenAPI generator cannot mark nested tagged
+# structs `additionalProperties: false`, and an ignored extra key assigns nothing); the
+# request itself refuses unknown members, as documented.
+class AccountTarget(msgspec.Struct, tag_field="type", tag="account"):
+    """An account field the customer cannot edit."""
+
+    id: Id
+    field: Literal["name"]
+
+
+class TransactionTarget(msgspec.Struct, tag_field="type", tag="transaction"):
+    """A transaction field the customer cannot edit."""
+
+    id: Id
+    field: Literal["description", "category"]
+
+
+class InteractionTarget(msgspec.Struct, tag_field="type", tag="interaction"):
+    """An interaction field the customer cannot edit."""
+
+    id: Id
+    field: Literal["summary", "outcome"]
+
+
+class CorrectionIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A correction request: the field of a record, the value wanted, and why."""
+
+    target: AccountTarget | TransactionTarget | InteractionTarget
+    requested_value: Text
+    reason: Reason
+
+
+class TargetOut(msgspec.Struct):
+    """The record field a correction request names."""
+
+    type: str
+    id: str
+    field: str
+
+
+class DecisionOut(msgspec.Struct):
+    """The privacy officer's decision."""
+
+    outcome: str
+    reason: str | None
+    decided_at: datetime
+
+
+class CorrectionOut(msgspec.Struct):
+    """A correction request and, once decided, its outcome. `previous_value` is the value an
+    applied correction replaced."""
+
+    id: str
+    target: TargetOut
+    current_value: str | None
+    requested_value: str
+    reason: str
+    status: str
+    received_at: datetime
+    due_at: datetime
+    decision: DecisionOut | None
+    previous_value: str | None
+
+
+class CorrectionPage(msgspec.Struct):
+    """A page of correction requests, newest first."""
+
+    items: list[CorrectionOut]
+    next_cursor: Cursor
+
+
+class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Apply or reject a correction request, with the reason the customer will read."""
+
+    decision: Literal["apply", "reject"]
+    reason: Reason
+
+
+def profile_out(profile: Profile) -> ProfileOut:
+    """The profile as sent."""
+    address = profile.address
+    return ProfileOut(
+        version=profile.version, given_name=profile.given_name,
+        family_name=profile.family_name, email=profile.email.value, language=profile.language,
+        preferred_name=profile.preferred_name,
+        phone=None if profile.phone is None else profile.phone.value,
+        address=None if address is None else Address(
+            line1=address.line1, city=address.city, postal_code=address.postal_code,
+            country=address.country, line2=address.line2, region=address.region),
+        date_of_birth=profile.date_of_birth)
+
+
+def change_out(change: ProfileChange) -> ProfileChangeOut:
+    """A profile change as sent."""
+    return ProfileChangeOut(version=change.version, field=change.field,
+                            old_value=change.old_value, new_value=change.new_value,
+                            actor=change.actor.value, at=change.at)
+
+
+def account_out(account: Account) -> AccountOut:
+    """An account as sent: masked number, balance as a decimal string."""
+    return AccountOut(id=str(account.id), type=account.type.value, name=account.name,
+                      masked_number=account.masked_number, currency=account.currency,
+                      status=account.status.value, opened_at=account.opened_at,
+                      closed_at=account.closed_at, balance=str(account.balance))
+
+
+def transaction_out(transaction: Transaction) -> TransactionOut:
+    """A transaction as sent."""
+    return TransactionOut(
+        id=str(transaction.id), account_id=str(transaction.account_id),
+        booked_at=transaction.booked_at, value_date=transaction.value_date,
+        amount=str(transaction.amount), currency=transaction.currency,
+        direction=transaction.direction.value, status=transaction.status.value,
+        description=transaction.description, category=transaction.category,
+        merchant=transaction.merchant, reference=transaction.reference)
+
+
+def interaction_out(interaction: Interaction) -> InteractionOut:
+    """An interaction as sent."""
+    return InteractionOut(
+        id=str(interaction.id), occurred_at=interaction.occurred_at,
+        channel=interaction.channel.value, direction=interaction.direction.value,
+        kind=interaction.kind.value, summary=interaction.summary, outcome=interaction.outcome,
+        satisfaction=interaction.satisfaction, campaign=interaction.campaign)
+
+
+def correction_out(request: CorrectionRequest) -> CorrectionOut:
+    """A correction request as sent."""
+    decision = None
+    if request.decided_at is not None:
+        decision = DecisionOut(outcome=request.status.value, reason=request.decision_reason,
+                               decided_at=request.decided_at)
+    return CorrectionOut(
+        id=str(request.id),
+        target=TargetOut(type=request.target_type.value, id=str(request.target_id),
+                         field=request.field),
+        current_value=request.current_value, requested_value=request.requested_value,
+        reason=request.reason, status=request.status.value, received_at=request.received_at,
+        due_at=request.due_at, decision=decision, previous_value=request.previous_value)

@@ -1,0 +1,70 @@
+"""Correct my profile: a conditional merge patch, each changed field kept in the history."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from domain.customers import ChangeActor, Profile, ProfileChange
+from domain.errors import NotFound
+from domain.ports import Clock, UnitOfWork
+from domain.self_service.access import Access, record_access
+from domain.self_service.errors import PreconditionFailed, PreconditionRequired
+from domain.self_service.profile_patch import EDITABLE_FIELDS, apply_patch, field_text
+
+
+def etag_of(profile: Profile) -> str:
+    """The profile's strong entity tag: its version, quoted."""
+    return f'"{profile.version}"'
+
+
+def matches(if_match: str, profile: Profile) -> bool:
+    """Whether an If-Match value (a list of entity tags, or `*`) names the current version.
+    If-Match compares strongly, so weak tags (W/"3") never match."""
+    tags = [tag.strip() for tag in if_match.split(",")]
+    return "*" in tags or etag_of(profile) in tags
+
+
+async def correct_profile(uow_factory: Callable[[], UnitOfWork], clock: Clock, access: Access,
+                          *, if_match: str | None, patch: Mapping[str, Any],
+                          actor: ChangeActor = ChangeActor.CUSTOMER) -> Profile:
+    """Merge `patch` into the customer's profile if `if_match` names its current version.
+
+    Returns the profile at its new version (unchanged when the patch changes nothing).
+    The change, one history row per changed field and the `profile.update` audit event are
+    committed together. ValidationFailed naming every refused field (checked first), then
+    PreconditionRequired without `if_match`, PreconditionFailed when it is stale; Conflict
+    when the new email is another customer's.
+    """
+    async with uow_factory() as uow:
+        current = await uow.customers.get_profile(access.subject_id)
+        if current is None:
+            raise NotFound("no profile")
+        now = clock.now()
+        # The patch is judged first: an invalid one is a 422 whatever version it names, so
+        # the client learns what to fix before fetching a fresh ETag.
+        updated = apply_patch(current, patch, today=now.date())
+        if if_match is None:
+            raise PreconditionRequired(
+                "If-Match is required: send the ETag of the profile you read")
+        if not matches(if_match, current):
+            raise PreconditionFailed("the profile has changed since you read it")
+        changed = [name for name in EDITABLE_FIELDS
+                   if field_text(current, name) != field_text(updated, name)]
+        if not changed:
+            await record_access(uow, access, "profile.update", "profile", access.subject_id)
+            await uow.commit()
+            return current
+        saved = await uow.customers.update_profile(updated, expected_version=current.version,
+                                                   at=now)
+        await uow.customers.add_profile_changes([
+            ProfileChange(id=uuid.uuid4(), customer_id=access.subject_id, version=saved.version,
+                          field=name, old_value=field_text(current, name),
+                          new_value=field_text(updated, name), actor=actor,
+                          actor_id=access.actor.id, at=now)
+            for name in changed])
+        await record_access(uow, access, "profile.update", "profile", access.subject_id,
+                            fields=changed)
+        await uow.commit()
+    return saved

@@ -1,0 +1,168 @@
+"""Two seeded customers (A and B) with accounts, transactions and interactions, real tokens
+for each, and a privacy officer's token: the world the self-service tests run in."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from oauth_harness import CONSOLE_REDIRECT, World
+from sqlalchemy import select
+
+from domain.accounts import (
+    Account,
+    AccountStatus,
+    AccountType,
+    Transaction,
+    TransactionDirection,
+    TransactionStatus,
+)
+from domain.identity import StaffRole
+from domain.interactions import Channel, Interaction, InteractionDirection, InteractionKind
+from persistence.audit_tables import AuditEventRow
+from persistence.database import session_factory
+from persistence.uow import SqlUnitOfWork
+
+BASE = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Person:
+    """A seeded customer: ids of what they own and a token with every customer scope."""
+
+    id: uuid.UUID
+    token: str
+    account_id: uuid.UUID
+    transaction_ids: list[uuid.UUID] = field(default_factory=list)
+    interaction_ids: list[uuid.UUID] = field(default_factory=list)
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """The Authorization header."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def transactions_for(customer_id: uuid.UUID, account_id: uuid.UUID, count: int,
+                     start: datetime = BASE) -> list[Transaction]:
+    """`count` transactions an hour apart (some sharing a time, to exercise the id tie-break)."""
+    return [Transaction(
+        id=uuid.uuid4(), customer_id=customer_id, account_id=account_id,
+        booked_at=start + timedelta(hours=i // 2), value_date=date(2025, 6, 1),
+        amount=Decimal("12.50"), currency="EUR",
+        direction=TransactionDirection.DEBIT if i % 3 else TransactionDirection.CREDIT,
+        status=TransactionStatus.BOOKED if i % 4 else TransactionStatus.PENDING,
+        description=f"Purchase {i}", category="groceries", merchant="Shop", reference=None)
+        for i in range(count)]
+
+
+async def seed_person(world: World, email: str, *, transactions: int = 5) -> Person:
+    """A customer with one account, `transactions` transactions and two interactions."""
+    customer_id = await world.add_customer(email)
+    account = Account(id=uuid.uuid4(), customer_id=customer_id, type=AccountType.CURRENT,
+                      name="Everyday", number_last4="4321", currency="EUR",
+                      status=AccountStatus.OPEN, opened_at=BASE - timedelta(days=400),
+                      balance=Decimal("1034.20"))
+    moves = transactions_for(customer_id, account.id, transactions)
+    contacts = [Interaction(id=uuid.uuid4(), customer_id=customer_id,
+                            occurred_at=BASE + timedelta(days=i), channel=Channel.CHAT,
+                            direction=InteractionDirection.INBOUND,
+                            kind=InteractionKind.SUPPORT, summary=f"Asked about card {i}",
+                            outcome="resolved", satisfaction=4) for i in range(2)]
+    async with SqlUnitOfWork(session_factory(world.engine), world.master_key) as uow:
+        await uow.accounts.add(account)
+        await uow.transactions.add_many(moves)
+        await uow.interactions.add_many(contacts)
+        await uow.commit()
+    tokens = await world.tokens_for(email)
+    return Person(customer_id, tokens["access_token"], account.id,
+                  [t.id for t in moves], [c.id for c in contacts])
+
+
+async def officer_token(world: World, email: str = "officer@example.org") -> str:
+    """A privacy officer's access token with dsr:admin and audit:read."""
+    await world.add_staff(email, StaffRole.PRIVACY_OFFICER)
+    tokens = await world.tokens_for(email, client_id="privacy-console",
+                                    scope="audit:read dsr:admin", redirect_uri=CONSOLE_REDIRECT)
+    token: str = tokens["access_token"]
+    return token
+
+
+async def audit_events(world: World, after_seq: int = 0) -> list[AuditEventRow]:
+    """The audit events appended after `after_seq`, in order."""
+    async with session_factory(world.engine)() as session:
+        rows = (await session.scalars(select(AuditEventRow).where(
+            AuditEventRow.seq > after_seq).order_by(AuditEventRow.seq))).all()
+        return list(rows)
+
+
+async def last_seq(world: World) -> int:
+    """The sequence number of the latest audit event (0 when none)."""
+    events = await audit_events(world)
+    return events[-1].seq if events else 0
+
+
+def body(response: httpx.Response) -> Any:
+    """The JSON body, asserting the request succeeded."""
+    assert response.status_code < 300, response.text
+    return response.json()
+
+
+def v1_operations(app: Any) -> list[tuple[str, str, Any]]:
+    """(method, path template, handler) of every /v1 route of `app`, from its router."""
+    found = []
+    for route in app.routes:
+        if not route.path.startswith("/v1"):
+            continue
+        for handler in getattr(route, "route_handlers", []):
+            for method in sorted(handler.http_methods - {"OPTIONS", "HEAD"}):
+                found.append((method, route.path, handler))
+    return found
+
+
+def app_of(world: World) -> Any:
+    """The application behind the world's in-process client."""
+    return world.http._transport.app  # type: ignore[attr-defined]
+
+
+def url_for(path: str, ids: dict[str, str]) -> str:
+    """`path` with each `{name}` replaced by ids[name]."""
+    for name, value in ids.items():
+        path = path.replace("{" + name + "}", value)
+    return path
+
+
+async def successful_call(world: World, person: Person, method: str, path: str,
+                   ids: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """The URL and request arguments for one successful call of the /v1/me route."""
+    kwargs: dict[str, Any] = {"headers": dict(person.auth)}
+    if (method, path) == ("PATCH", "/v1/me/profile"):
+        etag = (await world.http.get("/v1/me/profile", headers=person.auth)).headers["ETag"]
+        kwargs["headers"].update({"If-Match": etag,
+                                  "Content-Type": "application/merge-patch+json"})
+        kwargs["json"] = {"preferred_name": f"Ada {uuid.uuid4().hex[:6]}"}
+    elif (method, path) == ("POST", "/v1/me/corrections"):
+        kwargs["json"] = {"target": {"type": "interaction", "id": ids["interaction_id"],
+                                     "field": "outcome"},
+                          "requested_value": "refunded", "reason": "It was refunded"}
+    elif (method, path) == ("PUT", "/v1/me/consents/{purpose}"):
+        consents = body(await world.http.get("/v1/me/consents", headers=person.auth))
+        current = next(item for item in consents["items"]
+                       if item["purpose"]["purpose"] == ids["purpose"])
+        kwargs["json"] = {"granted": not current["granted"],
+                          "notice_version": current["purpose"]["notice_version"]}
+    return url_for(path, ids), kwargs
+
+
+async def resource_ids(world: World, person: Person) -> dict[str, str]:
+    """Ids of the person's resources for path templates (and a correction request)."""
+    ask = {"target": {"type": "transaction", "id": str(person.transaction_ids[0]),
+                      "field": "description"}, "requested_value": "Rent", "reason": "typo"}
+    created = body(await world.http.post("/v1/me/corrections", json=ask, headers=person.auth))
+    return {"account_id": str(person.account_id),
+            "transaction_id": str(person.transaction_ids[0]),
+            "interaction_id": str(person.interaction_ids[0]),
+            "correction_id": created["id"], "purpose": "marketing_email"}
