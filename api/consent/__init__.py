@@ -1,0 +1,1 @@
+"""Consent ledger routes: /v1/me/consents."""

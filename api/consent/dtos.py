@@ -1,0 +1,98 @@
+"""Request and response bodies of the consent routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from domain.consent import ConsentEvent, ConsentState
+from domain.purposes import PurposeNotice
+
+
+class ConsentDecision(msgspec.Struct):
+    """Grant (true) or withdraw (false) consent under the notice version the customer saw."""
+
+    granted: bool
+    notice_version: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+
+
+class PurposeInfo(msgspec.Struct):
+    """A purpose's current notice."""
+
+    purpose: str
+    notice_version: str
+    legal_basis: str
+    description: str
+    data_categories: list[str]
+    recipients: list[str]
+    retention: str
+    withdrawable: bool
+
+
+class ConsentStatus(msgspec.Struct):
+    """One purpose and the customer's current decision about it."""
+
+    purpose: PurposeInfo
+    granted: bool
+    consented_notice_version: str | None
+    decided_at: datetime | None
+    outdated: bool
+    receipt_id: str | None
+
+
+class ConsentList(msgspec.Struct):
+    """Every purpose with its current state."""
+
+    items: list[ConsentStatus]
+    next_cursor: str | None = None
+
+
+class ConsentReceipt(msgspec.Struct):
+    """One ledger entry with its signed receipt (compact JWS, EdDSA; key in JWKS)."""
+
+    receipt_id: str
+    purpose: str
+    granted: bool
+    notice_version: str
+    recorded_at: datetime
+    position: int
+    actor_type: str
+    client_id: str | None
+    receipt: str
+
+
+class ConsentHistory(msgspec.Struct):
+    """The customer's ledger, oldest first."""
+
+    items: list[ConsentReceipt]
+    next_cursor: str | None = None
+
+
+def purpose_info(notice: PurposeNotice) -> PurposeInfo:
+    """The notice as the API shows it."""
+    return PurposeInfo(purpose=notice.purpose, notice_version=notice.notice_version,
+                       legal_basis=notice.legal_basis, description=notice.description,
+                       data_categories=list(notice.data_categories),
+                       recipients=list(notice.recipients), retention=notice.retention,
+                       withdrawable=notice.withdrawable)
+
+
+def consent_status(state: ConsentState) -> ConsentStatus:
+    """A purpose's current state as the API shows it."""
+    latest = state.latest
+    return ConsentStatus(purpose=purpose_info(state.notice), granted=state.granted,
+                         consented_notice_version=latest.notice_version if latest else None,
+                         decided_at=latest.recorded_at if latest else None,
+                         outdated=state.outdated,
+                         receipt_id=str(latest.id) if latest else None)
+
+
+def consent_receipt(event: ConsentEvent) -> ConsentReceipt:
+    """A ledger entry as the API shows it."""
+    return ConsentReceipt(receipt_id=str(event.id), purpose=event.purpose,
+                          granted=event.granted, notice_version=event.notice_version,
+                          recorded_at=event.recorded_at, position=event.position,
+                          actor_type=event.actor.type.value, client_id=event.actor.client_id,
+                          receipt=event.receipt)

@@ -1,0 +1,1 @@
+"""Customer access log and the privacy officer's audit routes."""

@@ -1,0 +1,200 @@
+"""Audit and consent benchmark: prints figures, asserts nothing.
+
+1. Audit events appended per second by 32 concurrent writers (one unit of work per event,
+   as API requests do), on SQLite and on PostgreSQL.
+2. `audit verify` events per second against hashing the same canonical bytes with hashlib
+   alone (ratio; the goal is at least 0.5: the walk costs at most as much as the hashing).
+3. Consent PUT requests per second against GET /v1/me/profile, in-process, same run.
+
+Run: .venv/bin/python bench/audit.py [--events 3200] [--seconds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import os
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+from sqlalchemy import make_url, select
+
+from api.app import create_app
+from api.composition import build_oauth_services, build_services
+from api.logging import configure_logging
+from api.oauth.flow_client import obtain_tokens
+from api.settings import Settings
+from domain.audit import Actor, ActorType, AuditRecord, canonical_bytes
+from domain.customers import AcquisitionChannel, Customer, CustomerStatus, Profile
+from domain.values import Email
+from persistence.audit import verify_log
+from persistence.audit_tables import AuditEventRow
+from persistence.audit_verify import decode_event
+from persistence.crypto import MasterKey
+from persistence.database import make_engine, session_factory
+from persistence.migrate import upgrade
+from persistence.oauth_admin import DEMO_APP_REDIRECT, DEMO_PASSWORD, ensure_demo_identities
+from persistence.uow import SqlUnitOfWork
+
+POSTGRES_ADMIN = os.environ.get("CUSTODIAN_BENCH_POSTGRES_URL",
+                                "postgresql://postgres@127.0.0.1:5432/test")
+WRITERS = 32
+
+
+async def append_rate(url: str, events: int) -> float:
+    """Events per second appended by WRITERS tasks, one committed unit of work each."""
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    key = MasterKey.generate()
+    record = AuditRecord(Actor(ActorType.CUSTOMER, str(uuid.uuid4()), "bench"), "read",
+                         "profile", subject_id=uuid.uuid4(), fields=("email",))
+
+    async def writer(count: int) -> None:
+        for _ in range(count):
+            async with SqlUnitOfWork(sessions, key) as uow:
+                await uow.audit.append(record)
+                await uow.commit()
+
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(writer(events // WRITERS) for _ in range(WRITERS)))
+        elapsed = time.perf_counter() - started
+    finally:
+        await engine.dispose()
+    return (events // WRITERS) * WRITERS / elapsed
+
+
+async def verify_ratio(url: str) -> tuple[int, float, float]:
+    """(events, verify events/s, hashlib-only events/s over the same canonical bytes)."""
+    engine = make_engine(url)
+    try:
+        started = time.perf_counter()
+        report = await verify_log(engine)
+        verify_seconds = time.perf_counter() - started
+        assert report.intact
+        async with engine.connect() as connection:
+            rows = (await connection.execute(select(AuditEventRow.__table__))).mappings().all()
+    finally:
+        await engine.dispose()
+    chunks = []
+    for row in rows:
+        event = decode_event({**row, "id": str(row["id"]),
+                              "subject_id": row["subject_id"] and str(row["subject_id"])})
+        chunks.append(canonical_bytes(event.seq, event.id, event.at, event.record,
+                                      event.prev_hash))
+    started = time.perf_counter()
+    for chunk in chunks:
+        hashlib.sha256(chunk).digest()
+    hash_seconds = time.perf_counter() - started
+    count = report.events_checked
+    return count, count / verify_seconds, count / hash_seconds
+
+
+async def http_rates(seconds: float) -> tuple[float, float]:
+    """(consent PUT/s, GET /v1/me/profile/s) in-process on SQLite, 8 concurrent clients."""
+    with tempfile.TemporaryDirectory() as directory:
+        url = f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
+        await upgrade(url)
+        key = MasterKey.generate()
+        settings = Settings(database_url=url, data_dir=Path(directory),
+                            master_key=bytes.fromhex(key.derive("bench-only").hex()),
+                            issuer="http://127.0.0.1:8000")
+        master = MasterKey(settings.master_key)
+        services = build_services(settings)
+        oauth = build_oauth_services(settings, services)
+        customer = Customer(uuid.uuid4(), CustomerStatus.ACTIVE, datetime.now(UTC),
+                            AcquisitionChannel.WEB)
+        async with SqlUnitOfWork(services.sessions, master) as uow:
+            await uow.customers.add(customer, Profile(customer.id, "Bench", "Mark",
+                                                      Email("bench@example.com")))
+            await uow.commit()
+        async with services.sessions() as session:
+            await ensure_demo_identities(session, master, [customer.id])
+            await session.commit()
+        app = create_app(settings, services=services, oauth=oauth)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=settings.issuer) as http:
+            tokens = await obtain_tokens(http, client_id="demo-app",
+                                         redirect_uri=DEMO_APP_REDIRECT,
+                                         scope="consents:write profile:read",
+                                         email="bench@example.com", password=DEMO_PASSWORD)
+            auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+
+            async def run(call: str) -> float:
+                done = 0
+                deadline = time.perf_counter() + seconds
+
+                async def client(index: int) -> None:
+                    nonlocal done
+                    granted = index % 2 == 0
+                    while time.perf_counter() < deadline:
+                        if call == "put":
+                            granted = not granted
+                            response = await http.put(
+                                "/v1/me/consents/analytics", headers=auth,
+                                json={"granted": granted, "notice_version": "1"})
+                        else:
+                            response = await http.get("/v1/me/profile", headers=auth)
+                        assert response.status_code == 200, response.text
+                        done += 1
+
+                started = time.perf_counter()
+                await asyncio.gather(*(client(i) for i in range(8)))
+                return done / (time.perf_counter() - started)
+
+            put_rate = await run("put")
+            get_rate = await run("get")
+        await oauth.aclose()
+        await services.dispose()
+    return put_rate, get_rate
+
+
+async def _postgres(events: int) -> str:
+    name = f"custodian_bench_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = await asyncpg.connect(POSTGRES_ADMIN, timeout=5)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+        return f"skipped: PostgreSQL unreachable ({type(error).__name__})"
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url = make_url(POSTGRES_ADMIN).set(drivername="postgresql+asyncpg", database=name)
+        rendered = url.render_as_string(hide_password=False)
+        await upgrade(rendered)
+        rate = await append_rate(rendered, events)
+        count, verify, hashing = await verify_ratio(rendered)
+        return (f"{rate:8.0f} events/s appended; verify {verify:8.0f} events/s vs hashlib "
+                f"{hashing:8.0f}/s (ratio {verify / hashing:.2f}, {count} events)")
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def main(events: int, seconds: float) -> None:
+    """Run every measurement and print one line each."""
+    configure_logging(level="WARNING")  # no access-log line per request
+    with tempfile.TemporaryDirectory() as directory:
+        url = f"sqlite+aiosqlite:///{Path(directory) / 'audit.db'}"
+        await upgrade(url)
+        rate = await append_rate(url, events)
+        count, verify, hashing = await verify_ratio(url)
+    print(f"SQLite     {rate:8.0f} events/s appended by {WRITERS} writers; verify "
+          f"{verify:8.0f} events/s vs hashlib {hashing:8.0f}/s "
+          f"(ratio {verify / hashing:.2f}, {count} events)")
+    print(f"PostgreSQL {await _postgres(events)}")
+    put_rate, get_rate = await http_rates(seconds)
+    print(f"HTTP       consent PUT {put_rate:7.0f} req/s vs GET /v1/me/profile "
+          f"{get_rate:7.0f} req/s (ratio {put_rate / get_rate:.2f})")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=3200)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.events, arguments.seconds))

@@ -1,0 +1,134 @@
+"""32 concurrent audited requests across 2 real `custodian serve` processes sharing one
+database: the chain verifies, has no fork, and holds every acknowledged event."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from persistence.audit import verify_log
+from persistence.audit_tables import AuditEventRow
+from persistence.crypto import MasterKey
+from persistence.database import make_engine, session_factory
+from persistence.oauth_admin import create_client
+from persistence.oauth_passwords import Argon2PasswordHasher
+
+pytestmark = pytest.mark.slow
+CUSTODIAN = str(Path(sys.executable).parent / "custodian")
+WRITERS = 32
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def _seed(db_url: str, master_key: MasterKey) -> tuple[UUID, str]:
+    from oauth_harness import FakeClock, World  # noqa: PLC0415
+
+    engine = make_engine(db_url)
+    try:
+        world = World(http=None, oauth=None, clock=FakeClock(), engine=engine,  # type: ignore[arg-type]
+                      master_key=master_key, settings=None)  # type: ignore[arg-type]
+        customer = await world.add_customer("conc@example.com")
+        async with session_factory(engine)() as session:
+            _, secret = await create_client(
+                session, name="campaigns", public=False, redirect_uris=(),
+                scopes=frozenset({"dsr:admin"}), client_id="campaigns",
+                hash_password=Argon2PasswordHasher().hash_blocking)
+            await session.commit()
+        assert secret is not None
+        return customer, secret
+    finally:
+        await engine.dispose()
+
+
+def _start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as output:
+        process = subprocess.Popen([CUSTODIAN, "serve", "--port", str(port)], env=env,
+                                   stdout=output, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(log.read_text())
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def servers(db_url: str, master_key: MasterKey, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    customer, secret = asyncio.run(_seed(db_url, master_key))
+    ports = [_free_port(), _free_port()]
+    issuer = f"http://127.0.0.1:{ports[0]}"  # one issuer: tokens are valid on both
+    env = {**os.environ, "CUSTODIAN_DATABASE_URL": db_url, "CUSTODIAN_DATA_DIR": str(tmp_path),
+           "CUSTODIAN_MASTER_KEY": master_key.to_base64(), "CUSTODIAN_ISSUER": issuer,
+           "CUSTODIAN_ENV": "development"}
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for index, port in enumerate(ports):  # one after the other: the first makes the keys
+            processes.append(_start(env, port, tmp_path / f"server{index}.log"))
+        yield {"ports": ports, "customer": customer, "secret": secret}
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+async def _hammer(servers: dict[str, Any]) -> set[str]:
+    ports = servers["ports"]
+    async with httpx.AsyncClient(timeout=60) as http:
+        token = await http.post(f"http://127.0.0.1:{ports[0]}/oauth/token",
+                                data={"grant_type": "client_credentials", "scope": "dsr:admin"},
+                                auth=("campaigns", servers["secret"]))
+        assert token.status_code == 200, token.text
+        auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        path = f"/v1/privacy/customers/{servers['customer']}/contactability"
+
+        async def one(index: int) -> str:
+            response = await http.get(f"http://127.0.0.1:{ports[index % 2]}{path}",
+                                      headers=auth, params={"channel": "email"})
+            assert response.status_code == 200, response.text
+            return response.headers["x-request-id"]
+
+        return set(await asyncio.gather(*(one(index) for index in range(WRITERS))))
+
+
+def test_concurrent_writers_on_two_processes_keep_one_complete_chain(
+        servers: dict[str, Any], db_url: str) -> None:
+    acknowledged = asyncio.run(_hammer(servers))
+    assert len(acknowledged) == WRITERS
+
+    async def inspect() -> tuple[Any, set[str]]:
+        engine = make_engine(db_url)
+        try:
+            report = await verify_log(engine)
+            async with engine.connect() as connection:
+                stored = set((await connection.execute(
+                    select(AuditEventRow.request_id)
+                    .where(AuditEventRow.action == "check_contactability"))).scalars())
+            return report, {s for s in stored if s is not None}
+        finally:
+            await engine.dispose()
+
+    report, stored = asyncio.run(inspect())
+    assert report.intact, report.failure
+    assert acknowledged <= stored

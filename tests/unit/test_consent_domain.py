@@ -1,0 +1,69 @@
+"""Consent, access-log and support rules that need no database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+
+from domain.access_log import decode_cursor, encode_cursor
+from domain.audit import Actor, ActorType
+from domain.consent import ConsentEvent, ConsentState, receipt_claims
+from domain.errors import InvalidValue
+from domain.pagination import InvalidCursor
+from domain.purposes import PurposeNotice
+from domain.support_access import SupportPurpose, SupportRequest, split_purpose
+
+AT = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+def notice(purpose: str = "analytics", version: str = "2", basis: str = "consent",
+           ) -> PurposeNotice:
+    return PurposeNotice(purpose, version, basis, "words", ("financial",), ("us",),
+                         "until withdrawn", basis == "consent", AT)
+
+
+def event(granted: bool, version: str) -> ConsentEvent:
+    return ConsentEvent(uuid4(), uuid4(), "analytics", granted, version, AT, 1,
+                        Actor(ActorType.CUSTOMER, "c"), "api", "jws")
+
+
+def test_no_decision_means_not_granted_but_the_contract_always_applies() -> None:
+    assert ConsentState(notice(), None).granted is False
+    assert ConsentState(notice(basis="contract"), None).granted is True
+
+
+def test_a_decision_under_an_older_notice_is_reported_as_such() -> None:
+    assert ConsentState(notice(version="2"), event(True, "1")).outdated is True
+    assert ConsentState(notice(version="2"), event(True, "2")).outdated is False
+    assert ConsentState(notice(version="2"), event(True, "1")).granted is True
+
+
+def test_receipt_names_purpose_notice_and_decision_but_only_a_pseudonym() -> None:
+    receipt_id = uuid4()
+    claims = receipt_claims(receipt_id=receipt_id, at=AT, principal="p-123", notice=notice(),
+                            granted=False, collection_method="api", kid="k1")
+    assert claims["consentReceiptID"] == str(receipt_id)
+    assert claims["piiPrincipalId"] == "p-123"
+    assert claims["consentTimestamp"] == int(AT.timestamp())
+    [purpose] = claims["services"][0]["purposes"]
+    assert (purpose["purpose"], purpose["noticeVersion"], purpose["granted"]) == (
+        "analytics", "2", False)
+
+
+def test_cursors_round_trip_and_garbage_is_refused() -> None:
+    assert decode_cursor(encode_cursor(42)) == 42
+    for bad in ("", "!!!", encode_cursor(42)[:-2] + "xx", "c2VxOi0x"):
+        with pytest.raises(InvalidCursor):
+            decode_cursor(bad)
+
+
+def test_ticket_is_recorded_with_the_purpose_and_read_back() -> None:
+    request = SupportRequest(Actor(ActorType.STAFF, "s"), uuid4(),
+                             SupportPurpose.FRAUD_INVESTIGATION, "FR-1")
+    assert split_purpose(request.audit_purpose) == ("fraud_investigation", "FR-1")
+    assert split_purpose("analytics") == ("analytics", None)
+    with pytest.raises(InvalidValue):
+        SupportRequest(Actor(ActorType.STAFF, "s"), uuid4(), SupportPurpose.LEGAL_CLAIM,
+                       "two words")
