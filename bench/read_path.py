@@ -1,0 +1,315 @@
+"""Read-path benchmark: prints figures, asserts nothing.
+
+For each database (PostgreSQL when reachable, and SQLite), one run against one real server
+process (uvicorn, one worker, like `custodian serve`) on demo data measures:
+  (a) GET /healthz                           the framework floor
+  (b) GET /bench/pk/{id}                     one primary-key query with the raw driver
+                                             (asyncpg / aiosqlite), no ORM, no token: added
+                                             only in this benchmark's app variant
+  (c) GET /v1/me/profile                     token check + query + decrypt + audit append
+  (d) GET /v1/me/accounts/{id}/transactions  a 50-item page (decrypting 50 rows) + audit
+and prints req/s, p50, p99 and the ratios c/a, c/b, d/b.
+
+The server is the product app plus the (b) route, so it starts through a uvicorn factory in
+this module rather than `custodian serve` (same server, same settings, one worker).
+Load generator: wrk (Debian package `wrk`: `apt-get install -y wrk`); without it, a Python
+httpx+asyncio loop with the same connection count (it says so; its client eats CPU on the
+same 2 cores, so its absolute figures are lower, the ratios still comparable).
+
+Run: .venv/bin/python bench/read_path.py [--seconds 5] [--connections 16] [--customers 20]
+     [--profile]   (py-spy samples the server under load during (c) and (d))
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+from litestar import get
+from sqlalchemy import func, select
+
+from api.app import create_app
+from api.logging import configure_logging
+from api.oauth.flow_client import obtain_tokens
+from api.settings import load_settings
+from persistence.crypto import MasterKey
+from persistence.database import make_engine, session_factory
+from persistence.demo import load_demo
+from persistence.migrate import upgrade
+from persistence.models import TransactionRow
+from persistence.oauth_admin import DEMO_APP_REDIRECT, DEMO_PASSWORD, ensure_demo_identities
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+class _RawLookup:
+    """One connection of the raw driver, opened on first use inside the server's loop."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.conn: Any = None
+
+    async def customer_status(self, customer_id: str) -> str | None:
+        if self.url.startswith("postgresql"):
+            import asyncpg  # noqa: PLC0415
+
+            if self.conn is None:
+                self.conn = await asyncpg.create_pool(
+                    self.url.replace("postgresql+asyncpg", "postgresql"), min_size=1,
+                    max_size=4)
+            row = await self.conn.fetchrow("SELECT status FROM customers WHERE id = $1",
+                                           UUID(customer_id))
+            return None if row is None else str(row["status"])
+        import aiosqlite  # noqa: PLC0415
+
+        if self.conn is None:
+            self.conn = await aiosqlite.connect(self.url.split("///", 1)[1])
+        # SQLAlchemy stores UUIDs on SQLite as 32 hex characters.
+        async with self.conn.execute("SELECT status FROM customers WHERE id = ?",
+                                     (UUID(customer_id).hex,)) as cursor:
+            found = await cursor.fetchone()
+        return None if found is None else str(found[0])
+
+
+def bench_app():  # type: ignore[no-untyped-def]
+    """The product app plus (b), the bare primary-key route (uvicorn factory, in the server)."""
+    configure_logging()  # as `custodian serve` does: JSON lines, one per request
+    settings = load_settings()
+    lookup = _RawLookup(settings.database_url)
+
+    @get("/bench/pk/{customer_id:str}", operation_id="benchPk", include_in_schema=False)
+    async def bare_pk(customer_id: str) -> dict[str, str | None]:
+        return {"status": await lookup.customer_status(customer_id)}
+
+    app = create_app(settings)
+    app.register(bare_pk)
+    return app
+
+
+async def _prepare(url: str, master: MasterKey, customers: int) -> tuple[str, str]:
+    """Migrate, load demo customers, give them the demo password; the busiest customer's
+    email and their account with the most transactions."""
+    await upgrade(url)
+    engine = make_engine(url)
+    try:
+        summary = await load_demo(engine, master, customers=customers, workers=0)
+        ids = [s.customer_id for s in summary.sign_ins]
+        sessions = session_factory(engine)
+        async with sessions() as session:
+            await ensure_demo_identities(session, master, ids)
+            await session.commit()
+            count = func.count().label("n")
+            busiest = (await session.execute(
+                select(TransactionRow.customer_id, TransactionRow.account_id, count)
+                .group_by(TransactionRow.customer_id, TransactionRow.account_id)
+                .order_by(count.desc()).limit(1))).one()
+        email = next(s.email for s in summary.sign_ins if s.customer_id == busiest[0])
+        print(f"  demo data: {summary.customers_created + summary.customers_existing} "
+              f"customers, {summary.transactions} transactions; the busiest account has "
+              f"{busiest[2]}")
+        return email, str(busiest[1])
+    finally:
+        await engine.dispose()
+
+
+def _wrk(url: str, seconds: float, connections: int, headers: dict[str, str]) -> tuple[
+        float, float, float]:
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
+    for name, value in headers.items():
+        args += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    if "Non-2xx" in out:
+        raise RuntimeError(f"non-2xx answers from {url}:\n{out}")
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return rate, _wrk_ms(out, "50%"), _wrk_ms(out, "99%")
+
+
+def _wrk_ms(out: str, label: str) -> float:
+    value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+async def _python_load(url: str, seconds: float, connections: int,
+                       headers: dict[str, str]) -> tuple[float, float, float]:
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=connections)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                response = await http.get(url, headers=headers)
+                latencies.append(time.perf_counter() - start)
+                response.raise_for_status()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+    cuts = statistics.quantiles(latencies, n=100)
+    return len(latencies) / seconds, cuts[49] * 1000, cuts[98] * 1000
+
+
+def _measure(url: str, seconds: float, connections: int,
+             headers: dict[str, str]) -> tuple[float, float, float]:
+    if shutil.which("wrk"):
+        return _wrk(url, seconds, connections, headers)
+    return asyncio.run(_python_load(url, seconds, connections, headers))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _token(base: str, email: str) -> str:
+    async def run() -> str:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            tokens = await obtain_tokens(http, client_id="demo-app",
+                                         redirect_uri=DEMO_APP_REDIRECT,
+                                         scope="profile:read transactions:read",
+                                         email=email, password=DEMO_PASSWORD)
+        return str(tokens["access_token"])
+    return asyncio.run(run())
+
+
+def _customer_of(base: str, token: str) -> str:
+    me = httpx.get(f"{base}/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
+    return str(me["subject_id"])
+
+
+def run_one(name: str, url: str, args: argparse.Namespace) -> None:
+    """Prepare the database, start the server, measure (a)-(d), print, stop the server."""
+    print(f"\n== {name}")
+    data = Path(tempfile.mkdtemp(prefix="custodian-bench-"))
+    master = MasterKey.generate()
+    email, account = asyncio.run(_prepare(url, master, args.customers))
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "CUSTODIAN_DATABASE_URL": url, "CUSTODIAN_DATA_DIR": str(data),
+           "CUSTODIAN_ISSUER": base, "CUSTODIAN_MASTER_KEY": master.to_base64(),
+           "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen(
+        [sys.executable, "-c", "import uvicorn; uvicorn.run('bench.read_path:bench_app', "
+         f"factory=True, port={port}, log_level='warning', log_config=None, "
+         "access_log=False, server_header=False)"], env=env, cwd=ROOT,
+        # The product's own access log (one JSON line per request) stays on, as in
+        # production; it goes to /dev/null so the figures stay readable.
+        stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        token = _token(base, email)
+        auth = {"Authorization": f"Bearer {token}"}
+        customer = _customer_of(base, token)
+        targets = {
+            "a healthz": (f"{base}/healthz", {}),
+            "b bare pk query": (f"{base}/bench/pk/{customer}", {}),
+            "c /v1/me/profile": (f"{base}/v1/me/profile", auth),
+            "d 50 transactions": (f"{base}/v1/me/accounts/{account}/transactions?limit=50",
+                                  auth),
+        }
+        results = {}
+        for label, (target, headers) in targets.items():
+            _measure(target, 1, args.connections, headers)  # warm-up
+            if args.profile and label[0] in "cd":
+                _profile(server.pid, target, args.connections, headers)
+            results[label[0]] = rate, p50, p99 = _measure(target, args.seconds,
+                                                          args.connections, headers)
+            print(f"  ({label:<18}) {rate:9.0f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
+        a, b, c, d = (results[k][0] for k in "abcd")
+        print(f"  ratios: c/a {c / a:.2f}   c/b {c / b:.2f}   d/b {d / b:.2f}")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _profile(pid: int, url: str, connections: int, headers: dict[str, str]) -> None:
+    """Sample the server with py-spy under load; print where its time goes (inclusive)."""
+    local = Path(sys.executable).parent / "py-spy"
+    spy_bin = shutil.which("py-spy") or (str(local) if local.exists() else None)
+    if spy_bin is None:
+        print("  (py-spy not found: `pip install py-spy` to see where the time goes)")
+        return
+    out = Path(tempfile.mkdtemp()) / "stacks.txt"
+    spy = subprocess.Popen([spy_bin, "record", "--pid", str(pid), "--format", "raw",
+                            "--duration", "4", "--rate", "200", "--nonblocking", "-o", str(out)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _measure(url, 4, connections, headers)
+    spy.wait(timeout=30)
+    totals: dict[str, int] = {}
+    samples = 0
+    for line in out.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        samples += int(count)
+        seen = set()
+        for frame in stack.split(";"):
+            name = frame.split(" (")[0]
+            where = frame.split(" (")[-1]
+            if any(key in where for key in _OURS) and name not in seen:
+                seen.add(name)
+                totals[name] = totals.get(name, 0) + int(count)
+    print(f"  where the time goes ({samples} samples, inclusive, top 12):")
+    for name, count in sorted(totals.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"    {100 * count / max(1, samples):5.1f}%  {name}")
+
+
+_OURS = ("api/", "domain/", "persistence/", "litestar/", "sqlalchemy/", "asyncpg/",
+         "cryptography/", "joserfc/", "structlog/", "uvicorn/", "msgspec")
+
+
+def _postgres_url() -> str | None:
+    import asyncpg  # noqa: PLC0415
+
+    async def create() -> str:
+        name = f"custodian_bench_{os.getpid()}"
+        conn = await asyncpg.connect(PG_ADMIN)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+    try:
+        return asyncio.run(create())
+    except (OSError, asyncpg.PostgresError) as error:
+        print(f"PostgreSQL not reachable at 127.0.0.1:5432 ({error}); SQLite only")
+        return None
+
+
+def main() -> None:
+    """Run the four measurements on PostgreSQL (when reachable) and SQLite."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--customers", type=int, default=20)
+    parser.add_argument("--profile", action="store_true",
+                        help="sample the server with py-spy during (c) and (d)")
+    args = parser.parse_args()
+    print("load generator:", "wrk" if shutil.which("wrk") else
+          "httpx+asyncio (wrk not found: `apt-get install -y wrk` for better figures)")
+    pg = _postgres_url()
+    if pg is not None:
+        run_one("PostgreSQL", pg, args)
+    sqlite_dir = Path(tempfile.mkdtemp(prefix="custodian-bench-sqlite-"))
+    run_one("SQLite", f"sqlite+aiosqlite:///{sqlite_dir}/bench.db", args)
+
+
+if __name__ == "__main__":
+    main()
