@@ -3,7 +3,9 @@
 Litestar documents error responses with its own `{status_code, detail, extra}` schema as
 `application/json`; Custodian answers every error with RFC 9457 problem+json. So the
 document goes through `with_problem_responses` both when served (`/schema/openapi.json`)
-and when written, and every 4xx/5xx response points at the `Problem` schema. Rendering is
+and when written, and every 4xx/5xx response points at the `Problem` schema, except under
+/oauth/ and /.well-known/: those answer as the OAuth RFCs say (JSON `error` bodies, HTML pages)
+and their handlers document it themselves (`api.oauth.openapi_spec`). Rendering is
 stable (sorted keys, 2-space indent, trailing newline) so the committed file diffs cleanly.
 """
 
@@ -20,9 +22,12 @@ from litestar import Litestar, Request, Response, Router
 from litestar.enums import MediaType
 from litestar.openapi.plugins import JsonRenderPlugin
 
+from api.oauth.openapi_spec import OAUTH_SCHEMAS
 from api.problems import PROBLEM_JSON, problem_response
 
 DEFAULT_PATH = Path("openapi/openapi.json")
+# OAuth's own protocol (RFC 6749, 7009, 7662, 8414): errors are not problem documents there.
+OAUTH_PREFIXES = ("/oauth/", "/.well-known/")
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -64,12 +69,16 @@ def _is_error_status(code: str) -> bool:
 
 
 def with_problem_responses(document: dict[str, Any]) -> dict[str, Any]:
-    """A copy of `document` where every error response is problem+json (`Problem` schema)."""
+    """A copy of `document` where every error response is problem+json (`Problem` schema),
+    except the OAuth protocol paths (`OAUTH_PREFIXES`), kept as their handlers document them."""
     out = copy.deepcopy(document)
     schemas = out.setdefault("components", {}).setdefault("schemas", {})
     schemas["Problem"] = copy.deepcopy(PROBLEM_SCHEMA)
     schemas["FieldError"] = copy.deepcopy(FIELD_ERROR_SCHEMA)
-    for path_item in out.get("paths", {}).values():
+    schemas.update(copy.deepcopy(OAUTH_SCHEMAS))
+    for path, path_item in out.get("paths", {}).items():
+        if path.startswith(OAUTH_PREFIXES):
+            continue
         for method in _HTTP_METHODS:
             operation = path_item.get(method)
             if not isinstance(operation, dict):

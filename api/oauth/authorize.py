@@ -20,6 +20,7 @@ from api.oauth.context import HttpRequest, Prefetched
 from api.oauth.effects import apply_effects
 from api.oauth.endpoints import read_form
 from api.oauth.models import ClientModel
+from api.oauth.openapi_spec import AUTHORIZE_PAGE, AUTHORIZE_SUBMIT, documented
 from api.oauth.pages import consent_page, error_page, login_page
 from api.oauth.services import OAuthServices
 from api.oauth.tickets import (
@@ -47,6 +48,9 @@ PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
                                            "frame-ancestors 'none'",
                 "Referrer-Policy": "no-referrer"}
 WRONG_CREDENTIALS = "The email or password is not right."
+# Authlib copies these into error descriptions, whose alphabet (RFC 6749 4.1.2.1: no `"`, no
+# backslash) it enforces by raising ValueError, a 500; such values are refused first.
+_ECHOED_PARAMS = frozenset({"response_type", "redirect_uri"})
 
 Outcome = tuple[Any, HttpRequest, Prefetched] | Response[str]
 
@@ -69,9 +73,23 @@ def _redirect(oauth: OAuthServices, status: int,
                                                     "Cache-Control": "no-store"})
 
 
+def _well_formed(pairs: list[tuple[str, str]]) -> bool:
+    """Whether every value is VSCHAR (%x20-7E, RFC 6749 appendix A), as all authorization
+    request parameters must be, and the echoed ones are safe in an error description."""
+    for key, value in pairs:
+        if not all(" " <= char <= "~" for char in value):
+            return False
+        if key in _ECHOED_PARAMS and ('"' in value or "\\" in value):
+            return False
+    return True
+
+
 async def _validate(oauth: OAuthServices, pairs: list[tuple[str, str]],
                     request_id: str | None) -> Outcome:
     """Authlib's verdict on the authorization request: a grant, or the response to send."""
+    if not _well_formed(pairs):
+        # Not redirected: a value this malformed cannot be trusted to reach the client.
+        return html(error_page("The authorization request is malformed."), 400)
     ctx = Prefetched(now=oauth.now(), request_id=request_id)
     client_id = next((v for k, v in pairs if k == "client_id"), None)
     if client_id:
@@ -102,6 +120,7 @@ def _error_redirect(oauth: OAuthServices, grant: Any, error: str,
 
 
 @get("/oauth/authorize", operation_id="oauthAuthorize", tags=["oauth"], media_type="text/html",
+     operation_class=documented("OAuthAuthorizeOperation", AUTHORIZE_PAGE),
      summary="Start an authorization: shows the sign-in page")
 async def authorize_page(request: Request[Any, Any, State],
                          oauth: NamedDependency[OAuthServices]) -> Response[str]:
@@ -130,6 +149,7 @@ class _Flow:
 
 @post("/oauth/authorize", operation_id="oauthAuthorizeSubmit", tags=["oauth"],
       media_type="text/html", status_code=200,
+      operation_class=documented("OAuthAuthorizeSubmitOperation", AUTHORIZE_SUBMIT),
       summary="Submit the sign-in form or the consent decision")
 async def authorize_submit(request: Request[Any, Any, State],
                            oauth: NamedDependency[OAuthServices]) -> Response[str]:

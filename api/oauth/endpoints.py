@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 
 from api.oauth.context import AuthlibResponse, HttpRequest, Prefetched
 from api.oauth.effects import apply_effects
+from api.oauth.openapi_spec import INTROSPECT, REVOKE, TOKEN, documented
 from api.oauth.prefetch import prefetch_presented_token, prefetch_token
 from api.oauth.services import OAuthServices
 from domain.auth_ports import IdentityUnitOfWork
@@ -59,6 +60,7 @@ async def _handle(request: Request[Any, Any, State], oauth: OAuthServices, loade
 
 
 @post("/oauth/token", operation_id="oauthToken", status_code=200, tags=["oauth"],
+      operation_class=documented("OAuthTokenOperation", TOKEN),
       summary="Exchange a code, a refresh token or client credentials for tokens")
 async def token_endpoint(request: Request[Any, Any, State],
                          oauth: NamedDependency[OAuthServices]) -> Response[Any]:
@@ -69,6 +71,7 @@ async def token_endpoint(request: Request[Any, Any, State],
 
 
 @post("/oauth/revoke", operation_id="oauthRevoke", status_code=200, tags=["oauth"],
+      operation_class=documented("OAuthRevokeOperation", REVOKE),
       summary="Revoke an access or refresh token (RFC 7009)")
 async def revoke_endpoint(request: Request[Any, Any, State],
                           oauth: NamedDependency[OAuthServices]) -> Response[Any]:
@@ -78,6 +81,7 @@ async def revoke_endpoint(request: Request[Any, Any, State],
 
 
 @post("/oauth/introspect", operation_id="oauthIntrospect", status_code=200, tags=["oauth"],
+      operation_class=documented("OAuthIntrospectOperation", INTROSPECT),
       summary="Introspect a token (RFC 7662; confidential clients only)")
 async def introspect_endpoint(request: Request[Any, Any, State],
                               oauth: NamedDependency[OAuthServices]) -> Response[Any]:

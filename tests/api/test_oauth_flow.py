@@ -195,7 +195,8 @@ async def test_metadata_and_jwks(world: World) -> None:
     assert metadata["authorization_response_iss_parameter_supported"] is True
     jwks = (await world.http.get("/.well-known/jwks.json")).json()
     assert jwks["keys"]
-    # ES256 access-token keys, and the Ed25519 (OKP) receipt and checkpoint keys; never private parts.
+    # ES256 access-token keys, and the Ed25519 (OKP) receipt and checkpoint keys; never
+    # private parts.
     assert all(k["kty"] in {"EC", "OKP"} and "d" not in k for k in jwks["keys"])
 
 

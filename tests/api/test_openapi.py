@@ -1,4 +1,5 @@
-"""The committed OpenAPI document is what the app generates, and documents problem+json errors."""
+"""The committed OpenAPI document is what the app generates, and documents problem+json errors
+(RFC 6749 errors and HTML pages under the OAuth protocol paths)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from api.openapi_doc import write_openapi
+from api.openapi_doc import OAUTH_PREFIXES, write_openapi
 
 COMMITTED = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -44,12 +45,34 @@ def test_every_error_response_is_problem_json() -> None:
     for path, method, operation in operations(document):
         assert operation.get("operationId"), f"{method.upper()} {path} has no operationId"
         assert operation.get("tags"), f"{method.upper()} {path} has no tag"
+        if path.startswith(OAUTH_PREFIXES):
+            continue
         for code, response in operation["responses"].items():
             if code.isdigit() and int(code) >= 400:
                 assert list(response["content"]) == ["application/problem+json"], (
                     f"{method.upper()} {path} {code}")
                 checked += 1
     assert checked > 0, "no error response documented at all"
+
+
+def test_oauth_errors_are_documented_as_the_rfcs_send_them() -> None:
+    document = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    assert document["components"]["schemas"]["OAuthError"]["required"] == ["error"]
+    for path in ("/oauth/token", "/oauth/revoke", "/oauth/introspect"):
+        operation = document["paths"][path]["post"]
+        assert "application/x-www-form-urlencoded" in operation["requestBody"]["content"]
+        for code in ("400", "401"):
+            content = operation["responses"][code]["content"]
+            assert content == {"application/json": {
+                "schema": {"$ref": "#/components/schemas/OAuthError"}}}, f"{path} {code}"
+        assert "WWW-Authenticate" in operation["responses"]["401"]["headers"], path
+    for method, codes in (("get", {"200", "302", "400"}),
+                          ("post", {"200", "302", "400", "401", "403", "429", "503"})):
+        responses = document["paths"]["/oauth/authorize"][method]["responses"]
+        assert set(responses) == codes, method
+        assert responses["302"]["headers"]["Location"]["required"] is True
+        for code in codes - {"302"}:
+            assert list(responses[code]["content"]) == ["text/html"], f"{method} {code}"
 
 
 def test_health_operations_are_documented() -> None:

@@ -184,6 +184,24 @@ async def test_token_response_type_is_not_supported(world: World) -> None:
     assert "error=unsupported_response_type" in response.headers["location"]
 
 
+@pytest.mark.parametrize(("name", "value"), [
+    # Authlib echoes these two into an error description and raised (a 500) on `"`, `\` or
+    # anything outside ASCII; found by the schemathesis contract suite.
+    pytest.param("response_type", 'co"de', id="quote-in-response-type"),
+    pytest.param("response_type", "cöde", id="non-ascii-response-type"),
+    pytest.param("redirect_uri", APP_REDIRECT + "\\x", id="backslash-in-redirect-uri"),
+    pytest.param("state", "abc\x10", id="control-character-in-state"),
+])
+async def test_malformed_authorization_request_shows_an_error_page(
+        world: World, name: str, value: str) -> None:
+    params = authorize_params("demo-app", APP_REDIRECT, "profile:read", Pkce.new())
+    params[name] = value
+    response = await world.http.get("/oauth/authorize", params=params)
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert response.headers["content-type"].startswith("text/html")
+
+
 async def test_staff_role_may_not_ask_beyond_its_cap(world: World) -> None:
     await world.add_client("support-desk", public=True, scopes="support:read audit:read",
                            redirect_uris=(CONSOLE_REDIRECT,))
