@@ -247,16 +247,25 @@ def _profile(pid: int, url: str, connections: int, headers: dict[str, str]) -> N
         print("  (py-spy not found: `pip install py-spy` to see where the time goes)")
         return
     out = Path(tempfile.mkdtemp()) / "stacks.txt"
-    spy = subprocess.Popen([spy_bin, "record", "--pid", str(pid), "--format", "raw",
+    spy = subprocess.Popen([spy_bin, "record", "--pid", str(pid), "--format", "raw", "--idle",
                             "--duration", "4", "--rate", "200", "--nonblocking", "-o", str(out)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _measure(url, 4, connections, headers)
     spy.wait(timeout=30)
     totals: dict[str, int] = {}
-    samples = 0
+    leaves: dict[str, int] = {}
+    samples = idle = 0
     for line in out.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
+        if not stack.startswith(("process", "Thread")) and "asyncio_run" not in stack:
+            continue  # only the event loop's thread (aiosqlite's threads are separate)
         samples += int(count)
+        leaf = stack.split(";")[-1]
+        if leaf.startswith("select (") or "epoll" in leaf:
+            idle += int(count)  # the loop waiting for I/O: nothing to do
+        else:
+            key = leaf.split(" (")[0] + " " + leaf.split(" (")[-1].split("/")[-1].rstrip(")")
+            leaves[key] = leaves.get(key, 0) + int(count)
         seen = set()
         for frame in stack.split(";"):
             name = frame.split(" (")[0]
@@ -264,8 +273,13 @@ def _profile(pid: int, url: str, connections: int, headers: dict[str, str]) -> N
             if any(key in where for key in _OURS) and name not in seen:
                 seen.add(name)
                 totals[name] = totals.get(name, 0) + int(count)
-    print(f"  where the time goes ({samples} samples, inclusive, top 12):")
+    print(f"  event loop thread: {samples} samples, {100 * idle / max(1, samples):.0f}% idle "
+          "(waiting in select)")
+    print("  where the time goes (inclusive, top 12):")
     for name, count in sorted(totals.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"    {100 * count / max(1, samples):5.1f}%  {name}")
+    print("  busiest leaf functions (self time, top 8):")
+    for name, count in sorted(leaves.items(), key=lambda kv: -kv[1])[:8]:
         print(f"    {100 * count / max(1, samples):5.1f}%  {name}")
 
 

@@ -34,6 +34,19 @@ class AuditSink(Protocol):
         ...
 
 
+class DurableAuditLog(Protocol):
+    """Appends events that belong to no data change (reads, denials) in transactions of
+    their own, so concurrent callers can share one commit."""
+
+    async def record(self, record: AuditRecord) -> AuditEvent:
+        """Chain `record` onto the audit log and return once it is committed (durable).
+
+        Raises ValueError (before touching the database) for an over-long value, and the
+        storage error when the commit fails: no caller is told an event is stored that is not.
+        """
+        ...
+
+
 class KeyRing(Protocol):
     async def destroy(self, customer_id: UUID, retention_class: RetentionClass) -> bool:
         """Destroy the customer's data key for the class (crypto-shredding).
@@ -152,7 +165,17 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditSink: ...
     @property
     def keys(self) -> KeyRing: ...
+    @property
+    def audit_trail(self) -> DurableAuditLog:
+        """Durable appends outside this unit's transaction (usable before, in and after it)."""
+        ...
     cursors: CursorCodec
+
+    def reading(self) -> Self:
+        """This unit, not yet entered, made read-only: its transaction takes no write lock
+        (SQLite: a deferred BEGIN), so nothing may be written in it, audit events included;
+        record them with `audit_trail` instead. Returns self."""
+        ...
 
     @property
     def corrections(self) -> CorrectionRepository:

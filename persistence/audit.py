@@ -7,6 +7,7 @@ The verification side (streaming the stored chain back through `ChainVerifier`) 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 from uuid import uuid4
@@ -19,7 +20,7 @@ from domain.ports import Clock
 from persistence.audit_tables import HEAD_ROW_ID, AuditEventRow, AuditHeadRow
 from persistence.audit_verify import VerificationReport, verify_log
 
-__all__ = ["SqlAuditSink", "VerificationReport", "verify_log"]
+__all__ = ["SqlAuditSink", "VerificationReport", "check_record_lengths", "verify_log"]
 
 
 class _SystemClock:
@@ -64,6 +65,13 @@ _ADVANCE_HEAD = (
     .returning(_HEAD.c.seq, _HEAD.c.hash)
 )
 _INSERT_EVENT = insert(_EVENTS)
+# A batch takes the lock once and reserves `n` consecutive seqs (see append_many).
+_ADVANCE_HEAD_BY = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ROW_ID)
+    .values(seq=_HEAD.c.seq + bindparam("n"))
+    .returning(_HEAD.c.seq, _HEAD.c.hash)
+)
 _RECORD_HEAD_HASH = (
     update(_HEAD).where(_HEAD.c.id == HEAD_ROW_ID).values(hash=bindparam("new_hash"))
 )
@@ -114,10 +122,44 @@ class SqlAuditSink:
         return event
 
 
+    async def append_many(self, records: Sequence[AuditRecord]) -> list[AuditEvent]:
+        """Chain `records`, in order, onto the log as consecutive events: durable when, and
+        only if, the caller commits. Same result as `append` for each in turn, in three
+        statements for the whole batch (advance the head by len(records), insert every
+        event, record the last hash). ValueError, before any statement, for an over-long
+        value in any record."""
+        for record in records:
+            _check_lengths(record)
+        if not records:
+            return []
+        connection = await self._session.connection()
+        head = (await connection.execute(_ADVANCE_HEAD_BY, {"n": len(records)})).one_or_none()
+        if head is None:
+            raise RuntimeError("the audit_head row is missing: run `custodian migrate`")
+        last_seq, prev_hash = head
+        prev = bytes(prev_hash)
+        events: list[AuditEvent] = []
+        for seq, record in enumerate(records, start=last_seq - len(records) + 1):
+            event = seal(seq, uuid4(), _as_utc(self._clock.now()), record, prev)
+            events.append(event)
+            prev = event.hash
+        await connection.execute(_INSERT_EVENT, [_row_values(event) for event in events])
+        await connection.execute(_RECORD_HEAD_HASH, {"new_hash": prev})
+        if self._checkpoints is not None:
+            for event in events:
+                await self._checkpoints.after_append(event)
+        return events
+
+
 def _as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("the clock must return timezone-aware times")
     return moment.astimezone(UTC)
+
+
+def check_record_lengths(record: AuditRecord) -> None:
+    """Raise ValueError when a value of `record` is longer than its column allows."""
+    _check_lengths(record)
 
 
 def _check_lengths(record: AuditRecord) -> None:

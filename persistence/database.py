@@ -6,9 +6,10 @@ the tests), because the settings live in connect-time event listeners on the eng
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -47,28 +48,71 @@ def is_sqlite(url: str | URL) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+READ_ONLY_OPTION = "custodian_read_only"
+"""Execution option marking connections whose transactions only read (see `read_only`)."""
+
+
+def read_only(engine: AsyncEngine) -> AsyncEngine:
+    """`engine` (same pool) for transactions that only read. On SQLite they open with a
+    deferred `BEGIN`, taking no write lock, so reads run beside each other and beside a
+    writer (WAL); writing in one may fail at once with SQLITE_BUSY. Other databases: as is."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
+
+
 def make_engine(url: str | URL, *, enforce_foreign_keys: bool = True) -> AsyncEngine:
     """An AsyncEngine for `url`, with this project's connection settings applied.
 
     SQLite: WAL journal, foreign keys enforced, a 30 s busy timeout, and every transaction
-    opened with `BEGIN IMMEDIATE` (see `_configure_sqlite`). PostgreSQL: a pre-pinged pool
-    sized for one API process. `enforce_foreign_keys=False` is for migrations only (SQLite
-    batch mode rebuilds tables, which must not cascade or fail half-way).
+    opened with `BEGIN IMMEDIATE` (see `_configure_sqlite`) unless made with `read_only`.
+    PostgreSQL: a pool sized for one API process, idle connections pinged before use.
+    `enforce_foreign_keys=False` is for migrations only (SQLite batch mode rebuilds tables,
+    which must not cascade or fail half-way).
     """
     resolved = async_url(url)
     if resolved.get_backend_name() == "sqlite":
         engine = create_async_engine(resolved)
         _configure_sqlite(engine, enforce_foreign_keys=enforce_foreign_keys)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         resolved,
-        pool_size=10,
+        # Room for every request of a busy process (each holds one connection, and the guard
+        # briefly another) without overflow: overflow connections are closed on return, so
+        # under load every request paid for a new connection (TLS attempt, auth, cold
+        # statement cache).
+        pool_size=20,
         max_overflow=10,
         pool_timeout=30,
-        pool_pre_ping=True,  # a restarted server must not surface as one failed request
         pool_recycle=1800,
         connect_args={"server_settings": {"application_name": "custodian"}},
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE_SECONDS = 10.0
+"""A pooled PostgreSQL connection unused this long is pinged before it is handed out."""
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Pre-ping only connections that sat idle (instead of `pool_pre_ping` on every checkout,
+    a round trip per request): a restarted server still does not surface as a failed
+    request after a quiet spell, and a busy pool's connections are known to be alive."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # any failure means: not usable
+            raise exc.DisconnectionError("idle connection failed its ping") from error
+        if not alive:
+            raise exc.DisconnectionError("idle connection failed its ping")
 
 
 def _configure_sqlite(engine: AsyncEngine, *, enforce_foreign_keys: bool) -> None:
@@ -92,10 +136,14 @@ def _configure_sqlite(engine: AsyncEngine, *, enforce_foreign_keys: bool) -> Non
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        # IMMEDIATE takes the write lock at the start. Nearly every unit of work writes (each
-        # read of customer data appends an audit event), and a deferred transaction that reads
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            # A transaction that only reads (see `read_only`) needs no write lock.
+            connection.exec_driver_sql("BEGIN")
+            return
+        # IMMEDIATE takes the write lock at the start: a deferred transaction that reads
         # first and writes later fails with SQLITE_BUSY instead of waiting when another writer
         # got there in between; taking the lock up front makes writers queue on busy_timeout.
+        # (Reads use `read_only` and append their audit events via persistence.audit_batch.)
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 

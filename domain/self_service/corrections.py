@@ -21,7 +21,15 @@ from domain.corrections import (
 from domain.errors import Conflict, InvalidValue, NotFound, ValidationFailed
 from domain.pagination import Page, Position
 from domain.ports import Clock, UnitOfWork
-from domain.self_service.access import Access, deny_not_found, paginate, parse_id, record_access
+from domain.self_service.access import (
+    Access,
+    deny_not_found,
+    deny_read_not_found,
+    paginate,
+    parse_id,
+    record_access,
+    record_read,
+)
 
 CORRECTION_FIELDS = ("target", "current_value", "requested_value", "reason", "status",
                      "decision")
@@ -85,7 +93,7 @@ async def submit_correction(uow_factory: Callable[[], UnitOfWork], clock: Clock,
 async def list_corrections(uow_factory: Callable[[], UnitOfWork], access: Access, *,
                            limit: int, cursor: str | None) -> Page[CorrectionRequest]:
     """The customer's requests, newest first, after a `correction.list` event."""
-    async with uow_factory() as uow:
+    async with uow_factory().reading() as uow:
         list_name = f"corrections:{access.subject_id}"
         before = None
         if cursor is not None:
@@ -93,9 +101,7 @@ async def list_corrections(uow_factory: Callable[[], UnitOfWork], access: Access
             before = (position.at, position.id)
         rows = await uow.corrections.list_for_customer(access.subject_id, limit=limit + 1,
                                                        before=before)
-        await record_access(uow, access, "correction.list", "correction",
-                            fields=CORRECTION_FIELDS)
-        await uow.commit()
+    await record_read(uow, access, "correction.list", "correction", fields=CORRECTION_FIELDS)
     return paginate(list(rows), limit, uow.cursors, list_name,
                     lambda r: Position(r.received_at, r.id))
 
@@ -103,14 +109,14 @@ async def list_corrections(uow_factory: Callable[[], UnitOfWork], access: Access
 async def read_correction(uow_factory: Callable[[], UnitOfWork], access: Access,
                           request_id: str) -> CorrectionRequest:
     """One of the customer's requests; NotFound (audited as denied) otherwise."""
-    async with uow_factory() as uow:
+    async with uow_factory().reading() as uow:
         wanted = parse_id(request_id)
         found = None if wanted is None else await uow.corrections.get(wanted, access.subject_id)
         if found is None:
-            raise await deny_not_found(uow, access, "correction.read", "correction", wanted)
-        await record_access(uow, access, "correction.read", "correction", found.id,
-                            fields=CORRECTION_FIELDS)
-        await uow.commit()
+            raise await deny_read_not_found(uow, access, "correction.read", "correction",
+                                            wanted)
+    await record_read(uow, access, "correction.read", "correction", found.id,
+                      fields=CORRECTION_FIELDS)
     return found
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from domain.accounts import Account, Transaction, TransactionStatus
 from domain.pagination import Page, Position
 from domain.ports import UnitOfWork
-from domain.self_service.access import Access, deny_not_found, paginate, parse_id, record_access
+from domain.self_service.access import Access, deny_read_not_found, paginate, parse_id, record_read
 
 ACCOUNT_FIELDS = ("type", "name", "masked_number", "currency", "status", "opened_at",
                   "closed_at", "balance")
@@ -19,10 +19,9 @@ TRANSACTION_FIELDS = ("booked_at", "value_date", "amount", "currency", "directio
 
 async def list_accounts(uow_factory: Callable[[], UnitOfWork], access: Access) -> list[Account]:
     """Every account of the customer, oldest first, after a durable `account.list` event."""
-    async with uow_factory() as uow:
+    async with uow_factory().reading() as uow:
         accounts = await uow.accounts.list_for_customer(access.subject_id)
-        await record_access(uow, access, "account.list", "account", fields=ACCOUNT_FIELDS)
-        await uow.commit()
+    await record_read(uow, access, "account.list", "account", fields=ACCOUNT_FIELDS)
     return accounts
 
 
@@ -30,14 +29,13 @@ async def read_account(uow_factory: Callable[[], UnitOfWork], access: Access,
                        account_id: str) -> Account:
     """One of the customer's accounts; NotFound (audited as denied) when the id is malformed,
     missing or someone else's."""
-    async with uow_factory() as uow:
+    async with uow_factory().reading() as uow:
         wanted = parse_id(account_id)
         account = None if wanted is None else await uow.accounts.get(access.subject_id, wanted)
         if account is None:
-            raise await deny_not_found(uow, access, "account.read", "account", wanted)
-        await record_access(uow, access, "account.read", "account", account.id,
-                            fields=ACCOUNT_FIELDS)
-        await uow.commit()
+            raise await deny_read_not_found(uow, access, "account.read", "account", wanted)
+    await record_read(uow, access, "account.read", "account", account.id,
+                      fields=ACCOUNT_FIELDS)
     return account
 
 
@@ -56,11 +54,11 @@ async def list_transactions(uow_factory: Callable[[], UnitOfWork], access: Acces
     """The account's transactions, newest first, one page, after a durable `transaction.list`
     event. NotFound (audited as denied) for an account that is not the customer's;
     InvalidCursor for a cursor not issued for this account's list."""
-    async with uow_factory() as uow:
+    async with uow_factory().reading() as uow:
         wanted = parse_id(account_id)
         owned = wanted is not None and await uow.accounts.exists(access.subject_id, wanted)
         if wanted is None or not owned:
-            raise await deny_not_found(uow, access, "transaction.list", "account", wanted)
+            raise await deny_read_not_found(uow, access, "transaction.list", "account", wanted)
         list_name = f"transactions:{access.subject_id}:{wanted}"
         before = None
         if cursor is not None:
@@ -69,23 +67,21 @@ async def list_transactions(uow_factory: Callable[[], UnitOfWork], access: Acces
         rows = await uow.transactions.list_for_account(
             access.subject_id, wanted, limit=limit + 1, before=before,
             booked_from=filters.booked_from, booked_to=filters.booked_to, status=filters.status)
-        await record_access(uow, access, "transaction.list", "account", wanted,
-                            fields=TRANSACTION_FIELDS)
-        await uow.commit()
+    await record_read(uow, access, "transaction.list", "account", wanted,
+                      fields=TRANSACTION_FIELDS)
     return paginate(rows, limit, uow.cursors, list_name, _transaction_key)
 
 
 async def read_transaction(uow_factory: Callable[[], UnitOfWork], access: Access,
                            transaction_id: str) -> Transaction:
     """One of the customer's transactions; NotFound (audited as denied) otherwise."""
-    async with uow_factory() as uow:
+    async with uow_factory().reading() as uow:
         wanted = parse_id(transaction_id)
         found = None if wanted is None else await uow.transactions.get(access.subject_id, wanted)
         if found is None:
-            raise await deny_not_found(uow, access, "transaction.read", "transaction", wanted)
-        await record_access(uow, access, "transaction.read", "transaction", found.id,
-                            fields=TRANSACTION_FIELDS)
-        await uow.commit()
+            raise await deny_read_not_found(uow, access, "transaction.read", "transaction", wanted)
+    await record_read(uow, access, "transaction.read", "transaction", found.id,
+                      fields=TRANSACTION_FIELDS)
     return found
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from domain.interactions import Channel, Interaction, InteractionKind
 from domain.pagination import Page, Position
 from domain.ports import UnitOfWork
-from domain.self_service.access import Access, deny_not_found, paginate, parse_id, record_access
+from domain.self_service.access import Access, deny_read_not_found, paginate, parse_id, record_read
 
 INTERACTION_FIELDS = ("occurred_at", "channel", "direction", "kind", "summary", "outcome",
                       "satisfaction", "campaign")
@@ -30,7 +30,7 @@ async def list_interactions(uow_factory: Callable[[], UnitOfWork], access: Acces
                             filters: InteractionFilter) -> Page[Interaction]:
     """The customer's interactions, newest first, one page, after a durable
     `interaction.list` event. InvalidCursor for a cursor not issued for this list."""
-    async with uow_factory() as uow:
+    async with uow_factory().reading() as uow:
         list_name = f"interactions:{access.subject_id}"
         before = None
         if cursor is not None:
@@ -40,23 +40,21 @@ async def list_interactions(uow_factory: Callable[[], UnitOfWork], access: Acces
             access.subject_id, limit=limit + 1, before=before, channel=filters.channel,
             kind=filters.kind, occurred_from=filters.occurred_from,
             occurred_to=filters.occurred_to)
-        await record_access(uow, access, "interaction.list", "interaction",
-                            fields=INTERACTION_FIELDS)
-        await uow.commit()
+    await record_read(uow, access, "interaction.list", "interaction",
+                      fields=INTERACTION_FIELDS)
     return paginate(rows, limit, uow.cursors, list_name, _key)
 
 
 async def read_interaction(uow_factory: Callable[[], UnitOfWork], access: Access,
                            interaction_id: str) -> Interaction:
     """One of the customer's interactions; NotFound (audited as denied) otherwise."""
-    async with uow_factory() as uow:
+    async with uow_factory().reading() as uow:
         wanted = parse_id(interaction_id)
         found = None if wanted is None else await uow.interactions.get(access.subject_id, wanted)
         if found is None:
-            raise await deny_not_found(uow, access, "interaction.read", "interaction", wanted)
-        await record_access(uow, access, "interaction.read", "interaction", found.id,
-                            fields=INTERACTION_FIELDS)
-        await uow.commit()
+            raise await deny_read_not_found(uow, access, "interaction.read", "interaction", wanted)
+    await record_read(uow, access, "interaction.read", "interaction", found.id,
+                      fields=INTERACTION_FIELDS)
     return found
 
 

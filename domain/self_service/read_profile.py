@@ -9,7 +9,7 @@ from domain.customers import Profile, ProfileChange
 from domain.errors import NotFound
 from domain.pagination import Page, Position
 from domain.ports import UnitOfWork
-from domain.self_service.access import Access, paginate, record_access
+from domain.self_service.access import Access, paginate, record_read
 
 HISTORY_FIELDS = ("field", "old_value", "new_value", "actor", "at")
 
@@ -18,13 +18,12 @@ async def read_profile(uow_factory: Callable[[], UnitOfWork], access: Access) ->
     """The customer's profile (version = ETag), after a durable `profile.read` event.
 
     NotFound when there is no readable profile (erased)."""
-    async with uow_factory() as uow:
+    async with uow_factory().reading() as uow:
         profile = await uow.customers.get_profile(access.subject_id)
         if profile is None:
             raise NotFound("no profile")
-        await record_access(uow, access, "profile.read", "profile", access.subject_id,
-                            fields=PROFILE_FIELDS)
-        await uow.commit()
+    await record_read(uow, access, "profile.read", "profile", access.subject_id,
+                      fields=PROFILE_FIELDS)
     return profile
 
 
@@ -37,7 +36,7 @@ async def read_profile_history(uow_factory: Callable[[], UnitOfWork], access: Ac
     """The profile's changes, newest first, after a durable `profile.history.read` event.
 
     InvalidCursor for a cursor not issued for this customer's history."""
-    async with uow_factory() as uow:
+    async with uow_factory().reading() as uow:
         list_name = f"profile-history:{access.subject_id}"
         before = None
         if cursor is not None:
@@ -47,9 +46,8 @@ async def read_profile_history(uow_factory: Callable[[], UnitOfWork], access: Ac
             before = (int(position.at.timestamp()), position.id)
         rows = await uow.customers.list_profile_changes(access.subject_id, limit=limit + 1,
                                                         before=before)
-        await record_access(uow, access, "profile.history.read", "profile", access.subject_id,
-                            fields=HISTORY_FIELDS)
-        await uow.commit()
+    await record_read(uow, access, "profile.history.read", "profile", access.subject_id,
+                      fields=HISTORY_FIELDS)
     return paginate(rows, limit, uow.cursors, list_name, _history_key)
 
 
