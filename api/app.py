@@ -8,6 +8,7 @@ access log). `app_from_env` is the entry point for ASGI servers
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,7 +20,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, Tag
 from litestar.types import ControllerRouterHandler
 
-from api.composition import Services, build_oauth_services, build_services
+from api.composition import Services, build_job_worker, build_oauth_services, build_services
+from api.dsr.routes import DSR_HANDLERS, DSR_TAGS
 from api.health import HEALTH_TAG, HealthController
 from api.logging import configure_logging
 from api.middleware import RequestContextMiddleware
@@ -51,10 +53,10 @@ API_DESCRIPTION = (
 
 # Controllers of later features are added here (one line each).
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [HealthController, *SELF_SERVICE_HANDLERS,
-                                                  *PRIVACY_HANDLERS]
+                                                  *PRIVACY_HANDLERS, *DSR_HANDLERS]
 
 TAGS = [Tag(name=HEALTH_TAG, description="Liveness and readiness probes."), SELF_SERVICE_TAG,
-        *PRIVACY_TAGS]
+        *PRIVACY_TAGS, *DSR_TAGS]
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -77,12 +79,14 @@ def _provide(value: Any) -> Provide:
 
 
 def create_app(settings: Settings, *, services: Services | None = None,
-               oauth: OAuthServices | None = None) -> Litestar:
+               oauth: OAuthServices | None = None, worker: bool | None = None) -> Litestar:
     """A ready-to-serve application for `settings`.
 
     Without `services`, builds them from the settings and disposes the engine at shutdown;
-    services passed in belong to the caller, who disposes them.
+    services passed in belong to the caller, who disposes them. `worker` (default
+    `settings.in_process_worker`) runs one background job worker for the app's lifetime.
     """
+    run_worker = settings.in_process_worker if worker is None else worker
     owned = services is None
     running: Services = services if services is not None else build_services(settings)
     oauth_services = oauth or build_oauth_services(settings, running)
@@ -92,9 +96,15 @@ def create_app(settings: Settings, *, services: Services | None = None,
 
     @asynccontextmanager
     async def dispose_on_shutdown(_app: Litestar) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = (asyncio.create_task(build_job_worker(settings, running).run(stop))
+                if run_worker else None)
         try:
             yield
         finally:
+            stop.set()
+            if task is not None:
+                await task
             await oauth_services.aclose()
             if owned:
                 await running.dispose()

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.cli_audit import add_audit_commands
+from api.cli_jobs import add_job_commands
 from api.cli_oauth import add_oauth_commands
 from api.logging import configure_logging
 from api.settings import ConfigError, Settings, load_settings
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     plain = cast("argparse._SubParsersAction[argparse.ArgumentParser]", commands)
     add_audit_commands(plain)
     add_oauth_commands(plain)
+    add_job_commands(plain)
     openapi = commands.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", type=Path, default=Path("openapi/openapi.json"),
                          metavar="PATH", help="where to write it (default openapi/openapi.json)")

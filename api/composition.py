@@ -26,14 +26,19 @@ from api.settings import Settings
 from domain.auth_login import ThrottlePolicy
 from domain.auth_ports import IdentityUnitOfWork, PasswordHasher
 from domain.ports import Clock, UnitOfWork
+from persistence.audit_batch import BatchingAuditLog
+from persistence.consent_receipts import checkpoint_signer
 from persistence.crypto import MasterKey
 from persistence.database import make_engine, session_factory
+from persistence.dsr_worker import build_worker
+from persistence.jobs import Worker
 from persistence.migrate import is_at_head
 from persistence.oauth_passwords import Argon2PasswordHasher
 from persistence.oauth_revocations import RevocationReader
 from persistence.oauth_uow import SqlIdentityUnitOfWork
 from persistence.signing_keys import SigningKeyStore
 from persistence.uow import SqlUnitOfWork
+from persistence.uow import SystemClock as UowClock
 
 READINESS_TIMEOUT_SECONDS = 3.0
 """A probe that hangs is worse than one that fails: the balancer needs an answer."""
@@ -48,9 +53,13 @@ class Services:
     master_key: MasterKey = field(repr=False)
     uow_factory: Callable[[], UnitOfWork]
     readiness: ReadinessProbe
+    audit_trail: BatchingAuditLog | None = None
+    """The process's group-commit audit log, shared by every unit of work."""
 
     async def dispose(self) -> None:
-        """Close every pooled database connection."""
+        """Let queued audit events commit, then close every pooled database connection."""
+        if self.audit_trail is not None:
+            await self.audit_trail.aclose()
         await self.engine.dispose()
 
 
@@ -95,12 +104,17 @@ def build_services(settings: Settings, *, engine: AsyncEngine | None = None) -> 
         engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
     master_key = MasterKey(settings.master_key)
+    clock = UowClock()
+    # One per process, so concurrent reads share the audit chain's lock and commit.
+    audit_trail = BatchingAuditLog(sessions, clock, checkpoint_signer(master_key))
 
     def new_unit_of_work() -> UnitOfWork:
-        return SqlUnitOfWork(sessions, master_key)
+        return SqlUnitOfWork(sessions, master_key, clock, audit_trail=audit_trail,
+                             data_dir=settings.data_dir)
 
     return Services(engine=engine, sessions=sessions, master_key=master_key,
-                    uow_factory=new_unit_of_work, readiness=DatabaseReadiness(engine))
+                    uow_factory=new_unit_of_work, readiness=DatabaseReadiness(engine),
+                    audit_trail=audit_trail)
 
 
 def build_oauth_services(settings: Settings, services: Services, *, clock: Clock | None = None,
@@ -130,3 +144,12 @@ def build_oauth_services(settings: Settings, services: Services, *, clock: Clock
         uow_factory=identity_unit, clock=clock, throttle=throttle or ThrottlePolicy(),
         page_key=services.master_key.derive("oauth/pages"),
         is_revoked=RevocationReader(settings.database_url, services.engine))
+
+
+def build_job_worker(settings: Settings, services: Services, *,
+                     lease_seconds: float = 60.0, poll_seconds: float = 1.0) -> Worker:
+    """The background worker (exports, expiry sweep) on the services' database."""
+    return build_worker(services.engine, services.master_key, settings.data_dir,
+                        export_ttl=timedelta(days=settings.export_ttl_days),
+                        financial_years=settings.financial_retention_years,
+                        lease_seconds=lease_seconds, poll_seconds=poll_seconds)

@@ -22,6 +22,7 @@ from litestar.types import ExceptionHandlersMap
 
 from api.logging import describe_exception, get_logger
 from api.middleware import current_request_id, request_id_of
+from domain.dsr.requests import ArchiveExpired
 from domain.errors import (
     Conflict,
     DomainError,
@@ -159,6 +160,9 @@ DOMAIN_PROBLEMS: Mapping[type[DomainError], ProblemSpec] = {
     LoginThrottled: ProblemSpec(429, "urn:custodian:problem:throttled",
                                 "Too many failed sign-ins; try again later.",
                                 headers=_retry_after(60)),
+    ArchiveExpired: ProblemSpec(410, "urn:custodian:problem:export-expired",
+                                "The archive has expired; ask for a new export.",
+                                expose_message=True),
     HashingBusy: ProblemSpec(503, "urn:custodian:problem:busy",
                              "The server is busy; try again shortly.", headers=_retry_after(1)),
 }

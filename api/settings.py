@@ -45,6 +45,9 @@ class Settings:
     analytics_min_cohort: int = 10
     export_ttl_days: int = 7
     financial_retention_years: int = 7
+    # `custodian serve` runs one background worker in-process; tests and deployments with
+    # separate `custodian worker` processes turn it off.
+    in_process_worker: bool = True
 
     @property
     def keys_dir(self) -> Path:

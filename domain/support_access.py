@@ -71,30 +71,31 @@ async def _admit(uow: UnitOfWork, request: SupportRequest, resource_type: str) -
     refusal: DomainError | None = None
     if customer is None:
         refusal = NotFound("no such customer")
-    elif (customer.status is CustomerStatus.RESTRICTED
+    elif (customer.status in (CustomerStatus.RESTRICTED, CustomerStatus.ERASED)
           and request.purpose is not SupportPurpose.LEGAL_CLAIM):
+        # An erased customer's financial records are kept only under legal hold.
         refusal = RestrictedCustomer("this customer has restricted processing of their data; "
                                      "support may read it only for a legal claim")
     if refusal is not None:
-        await uow.audit.append(AuditRecord(
+        # Reads change nothing: their events go through the shared durable trail (the unit
+        # is read-only), and are committed before the refusal is raised.
+        await uow.audit_trail.record(AuditRecord(
             request.actor, "read", resource_type, outcome=Outcome.DENIED,
             subject_id=request.customer_id, purpose=request.audit_purpose,
             request_id=request.request_id))
-        await uow.commit()
         raise refusal
 
 
 async def _record(uow: UnitOfWork, request: SupportRequest, resource_type: str,
                   fields: tuple[str, ...]) -> None:
-    await uow.audit.append(AuditRecord(
+    await uow.audit_trail.record(AuditRecord(
         request.actor, "read", resource_type, subject_id=request.customer_id, fields=fields,
         purpose=request.audit_purpose, request_id=request.request_id))
-    await uow.commit()
 
 
 async def support_read_profile(uow: UnitOfWork, request: SupportRequest) -> Profile:
     """The customer's profile, for support; NotFound or RestrictedCustomer otherwise."""
-    async with uow:
+    async with uow.reading():
         await _admit(uow, request, "profile")
         profile = await uow.customers.get_profile(request.customer_id)
         if profile is None:
@@ -105,7 +106,7 @@ async def support_read_profile(uow: UnitOfWork, request: SupportRequest) -> Prof
 
 async def support_read_accounts(uow: UnitOfWork, request: SupportRequest) -> list[Account]:
     """The customer's accounts, for support."""
-    async with uow:
+    async with uow.reading():
         await _admit(uow, request, "accounts")
         accounts = await uow.accounts.list_for_customer(request.customer_id)
         await _record(uow, request, "accounts", ("accounts",))
@@ -115,7 +116,7 @@ async def support_read_accounts(uow: UnitOfWork, request: SupportRequest) -> lis
 async def support_read_interactions(uow: UnitOfWork, request: SupportRequest,
                                     ) -> list[Interaction]:
     """The customer's newest interactions, for support."""
-    async with uow:
+    async with uow.reading():
         await _admit(uow, request, "interactions")
         interactions = await uow.interactions.list_for_customer(request.customer_id)
         await _record(uow, request, "interactions", ("interactions",))

@@ -18,6 +18,7 @@ MODEL_MODULES = (
     "persistence.consent_tables",  # purpose_notices, consent_events, consent_locks
     "persistence.checkpoints",  # audit_checkpoints
     "persistence.correction_repository",  # correction_requests
+    "persistence.dsr_tables",  # jobs, dsr_requests
 )
 """The modules that define tables, imported below for their side effect on `metadata`."""
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain.pagination import CursorCodec
-from domain.ports import Clock
+from domain.ports import Clock, DurableAuditLog
 from persistence.access_log import SqlAuditReader
 from persistence.audit import SqlAuditSink
+from persistence.audit_batch import BatchingAuditLog
 from persistence.checkpoints import (
     DEFAULT_CHECKPOINT_EVERY,
     CheckpointWriter,
@@ -22,6 +24,9 @@ from persistence.consent_ledger import SqlConsentLedger
 from persistence.consent_receipts import Ed25519Signer, ReceiptKeys, checkpoint_signer
 from persistence.correction_repository import SqlCorrectionRepository
 from persistence.crypto import BlindIndexer, KeyWrapper, MasterKey
+from persistence.database import read_only
+from persistence.dsr_repository import SqlDsrRepository
+from persistence.export_archive import export_signer
 from persistence.keystore import SqlKeyRing
 from persistence.repositories import (
     SqlAccountRepository,
@@ -35,6 +40,17 @@ from persistence.repositories import (
 def _signers(master_key: MasterKey) -> tuple[ReceiptKeys, Ed25519Signer]:
     # Derived once per master key (per process), not once per unit of work.
     return ReceiptKeys(master_key), checkpoint_signer(master_key)
+
+
+@functools.lru_cache(maxsize=8)
+def _export_signer(master_key: MasterKey) -> Ed25519Signer:
+    return export_signer(master_key)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_only(engine: AsyncEngine) -> AsyncEngine:
+    # One read-only view (same pool) per engine, not one per unit of work.
+    return read_only(engine)
 
 
 class SystemClock:
@@ -67,14 +83,23 @@ class SqlUnitOfWork:
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY
     checkpoint_max_age: timedelta | None = None
     corrections: SqlCorrectionRepository
+    dsr: SqlDsrRepository
     cursors: CursorCodec
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], master_key: MasterKey,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, *,
+                 audit_trail: DurableAuditLog | None = None,
+                 data_dir: Path | None = None) -> None:
         self._sessions = sessions
+        # Where export archives live (the data-subject requests need it).
+        self._data_dir = data_dir or Path("var")
         self._master_key = master_key
         self._clock: Clock = clock or SystemClock()
         self._session: AsyncSession | None = None
+        self._read_only = False
+        # The process's shared group-commit log when given (api.composition); otherwise one
+        # of this unit's own, made on first use with its checkpoint settings.
+        self._audit_trail = audit_trail
         self.receipts, self.checkpoint_signer = _signers(master_key)
         # Signs list cursors; a key of its own, derived once per unit of work.
         self.cursors = CursorCodec(master_key.derive("pagination-cursor"))
@@ -97,10 +122,34 @@ class SqlUnitOfWork:
         """The clock this unit of work (and its audit sink) uses."""
         return self._clock
 
+    @property
+    def audit_trail(self) -> DurableAuditLog:
+        """Durable appends in transactions of their own (group commit), for events that go
+        with no data change: reads and denials. Usable outside the `async with` block."""
+        if self._audit_trail is None:
+            self._audit_trail = BatchingAuditLog(
+                self._sessions, self._clock, self.checkpoint_signer,
+                checkpoint_every=self.checkpoint_every,
+                checkpoint_max_age=self.checkpoint_max_age)
+        return self._audit_trail
+
+    @property
+    def is_read_only(self) -> bool:
+        """Whether `reading` was called."""
+        return self._read_only
+
+    def reading(self) -> Self:
+        """Make this unit, before it is entered, read-only: on SQLite its transaction begins
+        deferred (no write lock), so it must not write. Returns self."""
+        if self._session is not None:
+            raise RuntimeError("reading() must be called before the unit of work is entered")
+        self._read_only = True
+        return self
+
     async def __aenter__(self) -> Self:
         if self._session is not None:
             raise RuntimeError("a unit of work cannot be entered twice")
-        session = self._sessions()
+        session = self._open_session()
         self._session = session
         self.keys = SqlKeyRing(session, KeyWrapper(self._master_key))
         self.customers = SqlCustomerRepository(session, self.keys,
@@ -114,7 +163,14 @@ class SqlUnitOfWork:
         self.audit_reader = SqlAuditReader(session)
         self.audit_verifier = SqlAuditVerifier(session, self.checkpoint_signer)
         self.corrections = SqlCorrectionRepository(session, self.keys)
+        self.dsr = SqlDsrRepository(session, self._data_dir)
         return self
+
+    def _open_session(self) -> AsyncSession:
+        bind = self._sessions.kw.get("bind")
+        if self._read_only and isinstance(bind, AsyncEngine):
+            return self._sessions(bind=_read_only(bind))
+        return self._sessions()
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
@@ -124,8 +180,10 @@ class SqlUnitOfWork:
             await session.close()
 
     def signing_jwks(self) -> list[dict[str, str]]:
-        """The public keys of consent receipts and audit checkpoints, for JWKS."""
-        return [self.receipts.jwk(), self.checkpoint_signer.jwk()]
+        """The public keys of consent receipts, audit checkpoints and export manifests,
+        for JWKS."""
+        return [self.receipts.jwk(), self.checkpoint_signer.jwk(),
+                _export_signer(self._master_key).jwk()]
 
     async def commit(self) -> None:
         """Make everything done so far durable. The unit stays usable for more work, which

@@ -25,6 +25,7 @@ from domain.identity import StaffRole
 from domain.interactions import Channel, Interaction, InteractionDirection, InteractionKind
 from persistence.audit_tables import AuditEventRow
 from persistence.database import session_factory
+from persistence.dsr_worker import build_worker
 from persistence.uow import SqlUnitOfWork
 
 BASE = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -148,6 +149,8 @@ async def successful_call(world: World, person: Person, method: str, path: str,
         kwargs["json"] = {"target": {"type": "interaction", "id": ids["interaction_id"],
                                      "field": "outcome"},
                           "requested_value": "refunded", "reason": "It was refunded"}
+    elif (method, path) == ("PUT", "/v1/me/restriction"):
+        kwargs["json"] = {"restricted": False}
     elif (method, path) == ("PUT", "/v1/me/consents/{purpose}"):
         consents = body(await world.http.get("/v1/me/consents", headers=person.auth))
         current = next(item for item in consents["items"]
@@ -162,7 +165,16 @@ async def resource_ids(world: World, person: Person) -> dict[str, str]:
     ask = {"target": {"type": "transaction", "id": str(person.transaction_ids[0]),
                       "field": "description"}, "requested_value": "Rent", "reason": "typo"}
     created = body(await world.http.post("/v1/me/corrections", json=ask, headers=person.auth))
+    # A ready export (the worker run in-line) and a queued erasure (left queued: no worker
+    # runs afterwards, so the person stays usable for every other route).
+    export = body(await world.http.post("/v1/me/exports", headers=person.auth))
+    worker = build_worker(world.engine, world.master_key, world.settings.data_dir,
+                          export_ttl=timedelta(days=1))
+    while await worker.run_once():
+        pass
+    erasure = body(await world.http.post("/v1/me/erasure", headers=person.auth))
     return {"account_id": str(person.account_id),
+            "export_id": export["id"], "erasure_id": erasure["id"],
             "transaction_id": str(person.transaction_ids[0]),
             "interaction_id": str(person.interaction_ids[0]),
             "correction_id": created["id"], "purpose": "marketing_email"}

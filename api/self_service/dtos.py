@@ -124,10 +124,13 @@ class InteractionPage(msgspec.Struct):
     next_cursor: Cursor
 
 
-# `\S`: at least one non-blank character, since values are compared after stripping. The
-# longest correctable field takes 500 characters; shorter ones (FIELD_MAX_LENGTH) answer 422.
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"\S")]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=r"\S")]
+# At least one non-blank character, since values are compared after stripping: "not blank"
+# the same way in Python and in JSON Schema (ECMA) regexes, whose `\s` differ on
+# U+001C-U+001F, U+0085 (Python only) and U+FEFF (ECMA only). The longest correctable
+# field takes 500 characters; shorter ones (FIELD_MAX_LENGTH) answer 422.
+NON_BLANK = r"[^\s\x1c-\x1f\x85\ufeff]"
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=NON_BLANK)]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=NON_BLANK)]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 

@@ -13,6 +13,7 @@ from api.middleware import request_id_of
 from api.oauth.services import OAuthServices
 from api.self_service.common import CURSOR_DOC, LIMIT_DOC, customer_access, guarded, problems
 from api.self_service.dtos import (
+    NON_BLANK,
     CorrectionIn,
     CorrectionOut,
     CorrectionPage,
@@ -42,7 +43,7 @@ MERGE_PATCH = "application/merge-patch+json"
 # The bodies refuse unknown members (forbid_unknown_fields); the document must say so.
 CLOSED: dict[str, Any] = {"additionalProperties": False}
 # `\S`: names are stored stripped, so a value needs one non-blank character.
-_TEXT: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"\S"}
+_TEXT: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": NON_BLANK}
 _NULLABLE_TEXT: dict[str, Any] = {"oneOf": [_TEXT, {"type": "null"}]}
 PROFILE_PATCH_SCHEMA: dict[str, Any] = {
     "title": "ProfilePatch",

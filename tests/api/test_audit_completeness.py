@@ -65,6 +65,17 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/v1/me/consents/history"): Expect((("read", "consent_history"),)),
     ("PUT", "/v1/me/consents/{purpose}"): Expect((("grant", "consent"),)),
     ("GET", "/v1/me/access-log"): Expect((("read", "access_log"),)),
+    ("GET", "/v1/me/processing"): Expect((("processing.read", "processing"),)),
+    ("POST", "/v1/me/exports"): Expect((("export.request", "dsr_request"),)),
+    ("GET", "/v1/me/exports/{export_id}"): Expect((("export.read", "dsr_request"),),
+                                                  "export_id"),
+    ("GET", "/v1/me/exports/{export_id}/archive"): Expect(
+        (("export.download", "dsr_request"),), "export_id"),
+    ("POST", "/v1/me/erasure"): Expect((("erasure.request", "dsr_request"),)),
+    ("GET", "/v1/me/erasure/{erasure_id}"): Expect((("erasure.read", "dsr_request"),),
+                                                   "erasure_id"),
+    # Lifting a restriction that is not in place changes nothing, but the call is audited.
+    ("PUT", "/v1/me/restriction"): Expect((("restriction.lift", "customer"),)),
 }
 
 

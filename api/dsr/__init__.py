@@ -1,0 +1,1 @@
+"""Data-subject requests over HTTP: exports, the Art. 15 facts."""

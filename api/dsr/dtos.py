@@ -1,0 +1,204 @@
+"""The JSON shapes of the data-subject request routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from api.self_service.dtos import NON_BLANK
+from domain.dsr.processing import ProcessingFacts
+from domain.dsr.queue import RequestDetail, is_overdue
+from domain.dsr.requests import DataSubjectRequest
+
+
+class ExportOut(msgspec.Struct):
+    """An export request: `status` is queued, running, ready, failed or expired; `progress`
+    goes from 0 to 100; `size` and `sha256` describe the archive once it is ready."""
+
+    id: str
+    status: str
+    progress: int
+    received_at: datetime
+    due_at: datetime
+    completed_at: datetime | None
+    expires_at: datetime | None
+    size: int | None
+    sha256: str | None
+
+
+class PurposeFacts(msgspec.Struct):
+    """Why one kind of processing happens, on which legal basis, for how long."""
+
+    purpose: str
+    notice_version: str
+    legal_basis: str
+    description: str
+    data_categories: list[str]
+    recipients: list[str]
+    retention: str
+    withdrawable: bool
+
+
+class ProcessingOut(msgspec.Struct):
+    """Art. 15 facts: the purposes of processing and where the data comes from."""
+
+    purposes: list[PurposeFacts]
+    sources: list[str]
+
+
+def export_out(request: DataSubjectRequest, now: datetime) -> ExportOut:
+    """An export request as sent (an expired archive reads as expired)."""
+    return ExportOut(id=str(request.id), status=request.shown_status(now).value,
+                     progress=request.progress, received_at=request.received_at,
+                     due_at=request.due_at, completed_at=request.completed_at,
+                     expires_at=request.expires_at, size=request.archive_size,
+                     sha256=request.archive_sha256)
+
+
+def processing_out(facts: ProcessingFacts) -> ProcessingOut:
+    """The Art. 15 facts as sent."""
+    return ProcessingOut(
+        purposes=[PurposeFacts(
+            purpose=n.purpose, notice_version=n.notice_version, legal_basis=n.legal_basis,
+            description=n.description, data_categories=list(n.data_categories),
+            recipients=list(n.recipients), retention=n.retention, withdrawable=n.withdrawable)
+            for n in facts.purposes],
+        sources=list(facts.sources))
+
+
+class DestroyedOut(msgspec.Struct):
+    """A class of data whose key was destroyed: unreadable everywhere, backups included."""
+
+    retention_class: str
+    covers: str
+
+
+class KeptOut(msgspec.Struct):
+    """A class of data kept after erasure, why, and until when (`until` null: not yet
+    known, see `until_rule`)."""
+
+    retention_class: str
+    covers: str
+    legal_basis: str
+    until: str | None
+    until_rule: str
+
+
+class ErasureReport(msgspec.Struct):
+    """What the erasure destroyed and what is kept."""
+
+    erased_at: datetime
+    destroyed: list[DestroyedOut]
+    kept: list[KeptOut]
+
+
+class ErasureOut(msgspec.Struct):
+    """An erasure request: `status` queued, running, completed or failed; the report once
+    completed."""
+
+    id: str
+    status: str
+    progress: int
+    received_at: datetime
+    due_at: datetime
+    completed_at: datetime | None
+    report: ErasureReport | None
+
+
+def erasure_out(request: DataSubjectRequest) -> ErasureOut:
+    """An erasure request as sent."""
+    report = None if request.report is None else msgspec.convert(request.report, ErasureReport)
+    return ErasureOut(id=str(request.id), status=request.status.value,
+                      progress=request.progress, received_at=request.received_at,
+                      due_at=request.due_at, completed_at=request.completed_at, report=report)
+
+
+class RestrictionIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Restrict (or lift the restriction of) processing; optionally object to direct
+    marketing, which withdraws every marketing purpose at once. `reason`: the Art. 18(1)
+    ground for a restriction."""
+
+    restricted: bool
+    reason: Literal["accuracy_contested", "unlawful_processing", "legal_claims",
+                    "objection_pending"] | None = None
+    object_to_direct_marketing: bool = False
+
+
+class RestrictionOut(msgspec.Struct):
+    """The customer's processing status after the change and the purposes withdrawn."""
+
+    restricted: bool
+    status: str
+    withdrawn_purposes: list[str]
+
+
+class RequestOut(msgspec.Struct):
+    """A data-subject request in the officer's queue. `overdue`: still in progress after
+    `due_at` (received + 1 month, or the extended date)."""
+
+    id: str
+    customer_id: str
+    type: str
+    status: str
+    progress: int
+    requested_by: str
+    received_at: datetime
+    due_at: datetime
+    overdue: bool
+    extended: bool
+    completed_at: datetime | None
+
+
+class RequestPage(msgspec.Struct):
+    """A page of the queue, newest received first."""
+
+    items: list[RequestOut]
+    next_cursor: str | None
+
+
+class TimelineOut(msgspec.Struct):
+    """One event of a request (from the audit log): when, what, who (role and id)."""
+
+    at: datetime
+    action: str
+    actor_type: str
+    actor_id: str | None
+    outcome: str
+
+
+class RequestDetailOut(msgspec.Struct):
+    """A request, its extension, its report (value-free) and its timeline."""
+
+    request: RequestOut
+    extension_reason: str | None
+    report: dict[str, Any] | None
+    timeline: list[TimelineOut]
+
+
+class ExtensionIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Extend the due date once (Art. 12(3)): by `days` (1 to 61, two months) and why."""
+
+    days: Annotated[int, msgspec.Meta(ge=1, le=61)]
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=NON_BLANK)]
+
+
+def request_out(request: DataSubjectRequest, now: datetime) -> RequestOut:
+    """A queue entry as sent."""
+    return RequestOut(
+        id=str(request.id), customer_id=str(request.customer_id), type=request.type.value,
+        status=request.shown_status(now).value, progress=request.progress,
+        requested_by=request.requested_by, received_at=request.received_at,
+        due_at=request.due_at, overdue=is_overdue(request, now),
+        extended=request.extended_at is not None, completed_at=request.completed_at)
+
+
+def detail_out(detail: RequestDetail, now: datetime) -> RequestDetailOut:
+    """A request with its timeline, as sent."""
+    return RequestDetailOut(
+        request=request_out(detail.request, now),
+        extension_reason=detail.request.extension_reason, report=detail.request.report,
+        timeline=[TimelineOut(at=e.at, action=e.action, actor_type=e.actor_type,
+                              actor_id=e.actor_id, outcome=e.outcome)
+                  for e in detail.timeline])

@@ -1,0 +1,18 @@
+"""What the application factory registers for data-subject requests (one line in api/app.py)."""
+
+from __future__ import annotations
+
+from litestar.openapi.spec import Tag
+from litestar.types import ControllerRouterHandler
+
+from api.dsr.controllers import TAG, DataSubjectRequests
+from api.dsr.erasure import ErasureRequests
+from api.dsr.officer import PrivacyRequests
+from api.dsr.restriction import Restriction
+
+DSR_HANDLERS: list[ControllerRouterHandler] = [DataSubjectRequests, ErasureRequests,
+                                                   Restriction, PrivacyRequests]
+DSR_TAGS = [Tag(name=TAG, description=(
+    "Data-subject requests (GDPR Art. 15, 17 and 20): a signed ZIP export of everything held "
+    "about the customer, erasure by crypto-shredding with its report, and the facts about "
+    "how their data is processed; the privacy officer's queue of requests."))]

@@ -1,0 +1,195 @@
+"""Export and erasure benchmarks (printed, not asserted).
+
+For each size (default 1,000 and 100,000 transactions; add 1000000 with --sizes), seed one
+customer on a throw-away PostgreSQL database (SQLite with --sqlite), then run the export job
+in a fresh subprocess and print transactions per second and the child's peak RSS
+(resource.getrusage): a flat memory profile means the 100k/1k RSS ratio stays near 1
+(the issue asks for at most 1.3). Then erase a customer with 10 and one with 100,000
+transactions and print both times: crypto-shredding should make the ratio nearly 1.
+
+    .venv/bin/python bench/export.py [--sizes 1000 100000 1000000] [--sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.accounts import (
+    Account,
+    AccountStatus,
+    AccountType,
+    Transaction,
+    TransactionDirection,
+    TransactionStatus,
+)
+from domain.audit import Actor, ActorType
+from domain.customers import AcquisitionChannel, Customer, CustomerStatus, Profile
+from domain.dsr.erasure import request_erasure
+from domain.dsr.export import request_export
+from domain.self_service.access import Access
+from domain.values import Email
+from persistence.crypto import MasterKey
+from persistence.database import make_engine, session_factory
+from persistence.dsr_worker import build_worker
+from persistence.migrate import upgrade
+from persistence.uow import SqlUnitOfWork, SystemClock
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+SEED_BATCH = 5000
+
+
+async def _admin(statement: str) -> None:
+    import asyncpg  # noqa: PLC0415  (PostgreSQL only)
+
+    connection = await asyncpg.connect(PG_ADMIN)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def new_database(use_sqlite: bool, directory: Path) -> str:
+    """A migrated throw-away database; its async URL."""
+    if use_sqlite:
+        url = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
+    else:
+        name = f"custodian_bench_{uuid.uuid4().hex[:12]}"
+        await _admin(f'CREATE DATABASE "{name}"')
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    await upgrade(url)
+    return url
+
+
+async def seed(engine: AsyncEngine, master_key: MasterKey, count: int) -> uuid.UUID:
+    """A customer with one account and `count` transactions."""
+    sessions = session_factory(engine)
+    customer = Customer(id=uuid.uuid4(), status=CustomerStatus.ACTIVE,
+                        created_at=datetime.now(UTC), acquisition_channel=AcquisitionChannel.WEB)
+    account = Account(id=uuid.uuid4(), customer_id=customer.id, type=AccountType.CURRENT,
+                      name="Everyday", number_last4="4321", currency="EUR",
+                      status=AccountStatus.OPEN, opened_at=datetime(2015, 1, 1, tzinfo=UTC),
+                      balance=Decimal("100.00"))
+    async with SqlUnitOfWork(sessions, master_key) as uow:
+        await uow.customers.add(customer, Profile(
+            customer_id=customer.id, given_name="Bench", family_name="Mark",
+            email=Email(f"bench-{customer.id.hex[:8]}@example.org")))
+        await uow.accounts.add(account)
+        await uow.commit()
+    start = datetime(2016, 1, 1, tzinfo=UTC)
+    for offset in range(0, count, SEED_BATCH):
+        async with SqlUnitOfWork(sessions, master_key) as uow:
+            await uow.transactions.add_many([Transaction(
+                id=uuid.uuid4(), customer_id=customer.id, account_id=account.id,
+                booked_at=start + timedelta(minutes=i), value_date=date(2016, 1, 1),
+                amount=Decimal("12.34"), currency="EUR", direction=TransactionDirection.DEBIT,
+                status=TransactionStatus.BOOKED, description=f"Card payment {i}",
+                category="groceries", merchant="Corner Shop", reference=f"REF{i}")
+                for i in range(offset, min(count, offset + SEED_BATCH))])
+            await uow.commit()
+    return customer.id
+
+
+async def run_jobs(engine: AsyncEngine, master_key: MasterKey, data_dir: Path) -> None:
+    """Run every runnable job to completion in this process."""
+    worker = build_worker(engine, master_key, data_dir, export_ttl=timedelta(days=1))
+    while await worker.run_once():
+        pass
+
+
+async def child_export(url: str, key: str, data_dir: Path, customer: str) -> None:
+    """(In the subprocess.) Queue and build one export; print seconds and peak RSS."""
+    engine = make_engine(url)
+    master_key = MasterKey.from_base64(key)
+    customer_id = uuid.UUID(customer)
+    sessions = session_factory(engine)
+    try:
+        await request_export(lambda: SqlUnitOfWork(sessions, master_key, data_dir=data_dir),
+                             SystemClock(), Access(Actor(ActorType.SYSTEM, "bench"),
+                                                   customer_id))
+        started = time.perf_counter()
+        await run_jobs(engine, master_key, data_dir)
+        seconds = time.perf_counter() - started
+    finally:
+        await engine.dispose()
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": seconds, "peak_rss_kb": peak_kb}))
+
+
+def measure_export(url: str, master_key: MasterKey, data_dir: Path,
+                   customer_id: uuid.UUID) -> dict[str, float]:
+    """Run the export in a fresh process, so peak RSS is the export's alone."""
+    done = subprocess.run([sys.executable, __file__, "--child", url, master_key.to_base64(),
+                           str(data_dir), str(customer_id)], capture_output=True, text=True,
+                          check=True)
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+async def erase(engine: AsyncEngine, master_key: MasterKey, data_dir: Path,
+                customer_id: uuid.UUID) -> float:
+    """Seconds to run the erasure job of one customer."""
+    sessions = session_factory(engine)
+    await request_erasure(lambda: SqlUnitOfWork(sessions, master_key, data_dir=data_dir),
+                          SystemClock(), Access(Actor(ActorType.CUSTOMER, str(customer_id)),
+                                                customer_id))
+    started = time.perf_counter()
+    await run_jobs(engine, master_key, data_dir)
+    return time.perf_counter() - started
+
+
+async def main(sizes: list[int], use_sqlite: bool) -> None:
+    """Seed, export and erase; print the figures."""
+    master_key = MasterKey.generate()
+    with tempfile.TemporaryDirectory() as temp:
+        directory = Path(temp)
+        url = await new_database(use_sqlite, directory)
+        engine = make_engine(url)
+        try:
+            rss: dict[int, float] = {}
+            for size in sizes:
+                customer_id = await seed(engine, master_key, size)
+                figures = measure_export(url, master_key, directory, customer_id)
+                rss[size] = figures["peak_rss_kb"]
+                print(f"export {size:>9,} transactions: {size / figures['seconds']:>9,.0f} "
+                      f"tx/s, {figures['seconds']:7.2f} s, peak RSS "
+                      f"{figures['peak_rss_kb'] / 1024:7.1f} MiB", flush=True)
+            smallest, largest = min(rss), max(rss)
+            if largest != smallest:
+                print(f"peak RSS ratio {largest:,} / {smallest:,} transactions: "
+                      f"{rss[largest] / rss[smallest]:.2f} (target <= 1.3)")
+            timings = {}
+            for size in (10, 100_000):
+                customer_id = await seed(engine, master_key, size)
+                timings[size] = await erase(engine, master_key, directory, customer_id)
+                print(f"erasure with {size:>7,} transactions: {timings[size] * 1000:8.1f} ms")
+            print(f"erasure time ratio 100,000 / 10: {timings[100_000] / timings[10]:.2f} "
+                  "(crypto-shredding: nearly 1)")
+        finally:
+            await engine.dispose()
+            if not use_sqlite:
+                name = url.rsplit("/", 1)[1]
+                await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 6 and sys.argv[1] == "--child":
+        asyncio.run(child_export(sys.argv[2], sys.argv[3], Path(sys.argv[4]), sys.argv[5]))
+        sys.exit(0)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
+    parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.sizes, arguments.sqlite))

@@ -1,0 +1,29 @@
+"""Art. 15 facts: why and how the customer's data is processed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from domain.dsr.archive import SOURCES
+from domain.dsr.requests import DsrUnitOfWork
+from domain.purposes import PurposeNotice
+from domain.self_service.access import Access, record_access
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessingFacts:
+    """Purposes (with legal basis, categories, recipients, retention) and the sources."""
+
+    purposes: list[PurposeNotice]
+    sources: tuple[str, ...]
+
+
+async def read_processing(uow_factory: Callable[[], DsrUnitOfWork],
+                          access: Access) -> ProcessingFacts:
+    """The purpose catalogue as it applies to the customer, after a durable audit event."""
+    async with uow_factory() as uow:
+        notices = await uow.consents.notices()
+        await record_access(uow, access, "processing.read", "processing")
+        await uow.commit()
+    return ProcessingFacts(list(notices), SOURCES)
