@@ -3,55 +3,23 @@ run as an operator would: processes, exit statuses, files."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 from pathlib import Path
 
+from audit_cli_support import DROP_TRIGGERS, append_events, custodian_audit
 from sqlalchemy import text, update
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.audit import GENESIS_HASH, Actor, ActorType, AuditEvent, AuditRecord, seal
-from persistence.audit import SqlAuditSink
+from domain.audit import GENESIS_HASH, AuditRecord, seal
 from persistence.audit_tables import HEAD_ROW_ID, AuditEventRow, AuditHeadRow
-
-CUSTODIAN = Path(sys.executable).with_name("custodian")
-ROOT = Path(__file__).resolve().parents[2]
-DROP_TRIGGERS = {
-    "postgresql": ["DROP TRIGGER audit_events_append_only ON audit_events"],
-    "sqlite": ["DROP TRIGGER audit_events_no_update"],
-}
-
-
-async def append_events(engine: AsyncEngine, count: int) -> list[AuditEvent]:
-    maker = async_sessionmaker(engine, expire_on_commit=False)
-    events = []
-    for n in range(count):
-        async with maker() as session, session.begin():
-            record = AuditRecord(Actor(ActorType.CUSTOMER, f"customer-{n}", "web"),
-                                 "read", "consents", request_id=f"req-{n}")
-            events.append(await SqlAuditSink(session).append(record))
-    return events
-
-
-async def custodian(db_url: str, data_dir: Path, *args: str) -> tuple[int, str, str]:
-    environment = {**os.environ, "CUSTODIAN_DATABASE_URL": db_url,
-                   "CUSTODIAN_DATA_DIR": str(data_dir), "CUSTODIAN_ENV": "development"}
-    process = await asyncio.create_subprocess_exec(
-        str(CUSTODIAN), "audit", *args, cwd=ROOT, env=environment,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
 
 
 async def test_export_then_detect_a_consistent_rewrite(
         db_url: str, engine: AsyncEngine, tmp_path: Path) -> None:
     events = await append_events(engine, 3)
     exported = tmp_path / "checkpoint.json"
-    status, out, err = await custodian(db_url, tmp_path, "checkpoint", "--export",
-                                       str(exported))
+    status, out, err = await custodian_audit(db_url, tmp_path, "checkpoint", "--export",
+                                             str(exported))
     assert status == 0, err
     assert f"checkpoint at event 3, head {events[-1].hash.hex()}" in out
     document = json.loads(exported.read_text())
@@ -59,7 +27,7 @@ async def test_export_then_detect_a_consistent_rewrite(
     assert document["head_hash"] == events[-1].hash.hex()
     assert document["signature"].count(".") == 2
 
-    status, out, err = await custodian(db_url, tmp_path, "verify")
+    status, out, err = await custodian_audit(db_url, tmp_path, "verify")
     assert status == 0, err
     assert "audit checkpoints intact: 1 verified" in out
 
@@ -79,7 +47,7 @@ async def test_export_then_detect_a_consistent_rewrite(
             prev = forged.hash
         await connection.execute(update(AuditHeadRow).where(AuditHeadRow.id == HEAD_ROW_ID)
                                  .values(hash=prev))
-    status, out, _ = await custodian(db_url, tmp_path, "verify")
+    status, out, _ = await custodian_audit(db_url, tmp_path, "verify")
     assert status == 1
     assert out.splitlines()[0].startswith("audit log intact")  # the chain alone is fooled
     assert out.splitlines()[1].startswith("audit checkpoint BROKEN at event 3")
@@ -87,6 +55,6 @@ async def test_export_then_detect_a_consistent_rewrite(
 
 async def test_checkpoint_of_an_empty_log_exits_2(
         db_url: str, tmp_path: Path) -> None:
-    status, out, _ = await custodian(db_url, tmp_path, "checkpoint")
+    status, out, _ = await custodian_audit(db_url, tmp_path, "checkpoint")
     assert status == 2
     assert "empty" in out
