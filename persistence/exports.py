@@ -13,10 +13,10 @@ import hashlib
 import os
 import uuid
 import zipfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import func, select
@@ -151,16 +151,28 @@ async def _profile(uow: SqlUnitOfWork, customer_id: UUID) -> AsyncIterator[dict[
         yield records.profile_record(profile)
 
 
-async def _history(uow: SqlUnitOfWork, customer_id: UUID) -> AsyncIterator[dict[str, Any]]:
+Row = TypeVar("Row")
+
+
+async def _walk(fetch: Callable[[Any], Awaitable[Sequence[Row]]],
+                position: Callable[[Row], Any]) -> AsyncIterator[Row]:
+    """Every row a keyset-paged query yields, BATCH at a time, in constant memory."""
     before = None
     while True:
-        batch = await uow.customers.list_profile_changes(customer_id, limit=BATCH,
-                                                         before=before)
-        for change in batch:
-            yield records.change_record(change)
+        batch = await fetch(before)
+        for row in batch:
+            yield row
         if len(batch) < BATCH:
             return
-        before = (batch[-1].version, batch[-1].id)
+        before = position(batch[-1])
+
+
+async def _history(uow: SqlUnitOfWork, customer_id: UUID) -> AsyncIterator[dict[str, Any]]:
+    async for change in _walk(
+            lambda before: uow.customers.list_profile_changes(customer_id, limit=BATCH,
+                                                              before=before),
+            lambda change: (change.version, change.id)):
+        yield records.change_record(change)
 
 
 async def _accounts(uow: SqlUnitOfWork, customer_id: UUID) -> AsyncIterator[dict[str, Any]]:
@@ -189,15 +201,11 @@ async def _transactions(uow: SqlUnitOfWork, customer_id: UUID, total: int,
 
 async def _interactions(uow: SqlUnitOfWork, customer_id: UUID,
                         ) -> AsyncIterator[dict[str, Any]]:
-    before = None
-    while True:
-        batch = await uow.interactions.list_for_customer(customer_id, limit=BATCH,
-                                                         before=before)
-        for interaction in batch:
-            yield records.interaction_record(interaction)
-        if len(batch) < BATCH:
-            return
-        before = (batch[-1].occurred_at, batch[-1].id)
+    async for interaction in _walk(
+            lambda before: uow.interactions.list_for_customer(customer_id, limit=BATCH,
+                                                              before=before),
+            lambda interaction: (interaction.occurred_at, interaction.id)):
+        yield records.interaction_record(interaction)
 
 
 async def _consents(uow: SqlUnitOfWork, customer_id: UUID) -> AsyncIterator[dict[str, Any]]:
@@ -207,27 +215,19 @@ async def _consents(uow: SqlUnitOfWork, customer_id: UUID) -> AsyncIterator[dict
 
 async def _corrections(uow: SqlUnitOfWork, customer_id: UUID,
                        ) -> AsyncIterator[dict[str, Any]]:
-    before = None
-    while True:
-        batch = await uow.corrections.list_for_customer(customer_id, limit=BATCH,
-                                                        before=before)
-        for request in batch:
-            yield records.correction_record(request)
-        if len(batch) < BATCH:
-            return
-        before = (batch[-1].received_at, batch[-1].id)
+    async for request in _walk(
+            lambda before: uow.corrections.list_for_customer(customer_id, limit=BATCH,
+                                                             before=before),
+            lambda request: (request.received_at, request.id)):
+        yield records.correction_record(request)
 
 
 async def _access_log(uow: SqlUnitOfWork, customer_id: UUID) -> AsyncIterator[dict[str, Any]]:
-    before: int | None = None
-    while True:
-        batch = await uow.audit_reader.newest_first(
-            AuditQuery(subject_id=customer_id, before_seq=before), BATCH)
-        for event in batch:
-            yield records.access_record(event)
-        if len(batch) < BATCH:
-            return
-        before = batch[-1].seq
+    async for event in _walk(
+            lambda before: uow.audit_reader.newest_first(
+                AuditQuery(subject_id=customer_id, before_seq=before), BATCH),
+            lambda event: event.seq):
+        yield records.access_record(event)
 
 
 async def _processing(uow: SqlUnitOfWork) -> AsyncIterator[dict[str, Any]]:

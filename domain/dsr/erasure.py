@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.audit import ActorType
+from domain.dsr.own_request import read_own_request
 from domain.dsr.requests import (
     RESPONSE_TIME,
     DataSubjectRequest,
@@ -23,7 +24,7 @@ from domain.dsr.requests import (
 )
 from domain.ports import Clock
 from domain.retention import RetentionClass
-from domain.self_service.access import Access, deny_not_found, parse_id, record_access
+from domain.self_service.access import Access, record_access
 
 ERASURE_JOB = "erasure"
 DESTROYED: tuple[tuple[RetentionClass, str], ...] = (
@@ -99,11 +100,5 @@ async def request_erasure(uow_factory: Callable[[], DsrUnitOfWork], clock: Clock
 async def read_erasure(uow_factory: Callable[[], DsrUnitOfWork], access: Access,
                        erasure_id: str) -> DataSubjectRequest:
     """The customer's erasure request and, once done, its report; NotFound otherwise."""
-    async with uow_factory() as uow:
-        wanted = parse_id(erasure_id)
-        found = None if wanted is None else await uow.dsr.get(wanted, access.subject_id)
-        if found is None or found.type is not RequestType.ERASURE:
-            raise await deny_not_found(uow, access, "erasure.read", "dsr_request", wanted)
-        await record_access(uow, access, "erasure.read", "dsr_request", found.id)
-        await uow.commit()
-    return found
+    return await read_own_request(uow_factory, access, erasure_id,
+                                  kind=RequestType.ERASURE, action="erasure.read")

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 
 from domain.audit import ActorType, AuditRecord
+from domain.dsr.own_request import read_own_request
 from domain.dsr.requests import (
     RESPONSE_TIME,
     ArchiveExpired,
@@ -67,14 +68,8 @@ async def request_export(uow_factory: Callable[[], DsrUnitOfWork], clock: Clock,
 async def read_export(uow_factory: Callable[[], DsrUnitOfWork], access: Access,
                       export_id: str) -> DataSubjectRequest:
     """The customer's export request; NotFound (audited as denied) for anyone else's."""
-    async with uow_factory() as uow:
-        wanted = parse_id(export_id)
-        found = None if wanted is None else await uow.dsr.get(wanted, access.subject_id)
-        if found is None or found.type is not RequestType.EXPORT:
-            raise await deny_not_found(uow, access, "export.read", "dsr_request", wanted)
-        await record_access(uow, access, "export.read", "dsr_request", found.id)
-        await uow.commit()
-    return found
+    return await read_own_request(uow_factory, access, export_id,
+                                  kind=RequestType.EXPORT, action="export.read")
 
 
 async def open_archive(uow_factory: Callable[[], DsrUnitOfWork], clock: Clock, access: Access,
