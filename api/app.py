@@ -20,6 +20,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, Tag
 from litestar.types import ControllerRouterHandler
 
+from api.audit.routes import PRIVACY_HANDLERS, PRIVACY_TAGS
 from api.composition import Services, build_job_worker, build_oauth_services, build_services
 from api.dsr.routes import DSR_HANDLERS, DSR_TAGS
 from api.health import HEALTH_TAG, HealthController
@@ -33,7 +34,6 @@ from api.oauth.wiring import (
     oauth_route_handlers,
 )
 from api.openapi_doc import ProblemJsonRenderPlugin, openapi_router
-from api.privacy_audit.routes import PRIVACY_HANDLERS, PRIVACY_TAGS
 from api.problems import EXCEPTION_HANDLERS
 from api.self_service.routes import SELF_SERVICE_HANDLERS, SELF_SERVICE_TAG
 from api.settings import Settings, load_settings
@@ -52,11 +52,19 @@ API_DESCRIPTION = (
 )
 
 # Controllers of later features are added here (one line each).
-ROUTE_HANDLERS: list[ControllerRouterHandler] = [HealthController, *SELF_SERVICE_HANDLERS,
-                                                  *PRIVACY_HANDLERS, *DSR_HANDLERS]
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [
+    HealthController,
+    *SELF_SERVICE_HANDLERS,
+    *PRIVACY_HANDLERS,
+    *DSR_HANDLERS,
+]
 
-TAGS = [Tag(name=HEALTH_TAG, description="Liveness and readiness probes."), SELF_SERVICE_TAG,
-        *PRIVACY_TAGS, *DSR_TAGS]
+TAGS = [
+    Tag(name=HEALTH_TAG, description="Liveness and readiness probes."),
+    SELF_SERVICE_TAG,
+    *PRIVACY_TAGS,
+    *DSR_TAGS,
+]
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -75,11 +83,17 @@ def openapi_config() -> OpenAPIConfig:
 def _provide(value: Any) -> Provide:
     def provider() -> Any:
         return value
+
     return Provide(provider, use_cache=True, sync_to_thread=False)
 
 
-def create_app(settings: Settings, *, services: Services | None = None,
-               oauth: OAuthServices | None = None, worker: bool | None = None) -> Litestar:
+def create_app(
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    oauth: OAuthServices | None = None,
+    worker: bool | None = None,
+) -> Litestar:
     """A ready-to-serve application for `settings`.
 
     Without `services`, builds them from the settings and disposes the engine at shutdown;
@@ -92,13 +106,17 @@ def create_app(settings: Settings, *, services: Services | None = None,
     oauth_services = oauth or build_oauth_services(settings, running)
     openapi = openapi_config()
     openapi.components = Components(
-        security_schemes={"oauth2": oauth2_security_scheme(settings.issuer)})
+        security_schemes={"oauth2": oauth2_security_scheme(settings.issuer)}
+    )
 
     @asynccontextmanager
     async def dispose_on_shutdown(_app: Litestar) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        task = (asyncio.create_task(build_job_worker(settings, running).run(stop))
-                if run_worker else None)
+        task = (
+            asyncio.create_task(build_job_worker(settings, running).run(stop))
+            if run_worker
+            else None
+        )
         try:
             yield
         finally:

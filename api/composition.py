@@ -23,19 +23,19 @@ from api.oauth.access_tokens import AccessTokenCodec
 from api.oauth.server import OAuthSettings
 from api.oauth.services import OAuthServices, SystemClock
 from api.settings import Settings
-from domain.auth_login import ThrottlePolicy
-from domain.auth_ports import IdentityUnitOfWork, PasswordHasher
+from domain.oauth.login import ThrottlePolicy
+from domain.oauth.ports import IdentityUnitOfWork, PasswordHasher
 from domain.ports import Clock, UnitOfWork
-from persistence.audit_batch import BatchingAuditLog
-from persistence.consent_receipts import checkpoint_signer
+from persistence.audit.batch import BatchingAuditLog
 from persistence.crypto import MasterKey
 from persistence.database import make_engine, session_factory
-from persistence.dsr_worker import build_worker
+from persistence.dsr.worker import build_worker
 from persistence.jobs import Worker
 from persistence.migrate import is_at_head
-from persistence.oauth_passwords import Argon2PasswordHasher
-from persistence.oauth_revocations import RevocationReader
-from persistence.oauth_uow import SqlIdentityUnitOfWork
+from persistence.oauth.passwords import Argon2PasswordHasher
+from persistence.oauth.revocations import RevocationReader
+from persistence.oauth.uow import SqlIdentityUnitOfWork
+from persistence.signatures import checkpoint_signer
 from persistence.signing_keys import SigningKeyStore
 from persistence.uow import SqlUnitOfWork
 from persistence.uow import SystemClock as UowClock
@@ -109,25 +109,37 @@ def build_services(settings: Settings, *, engine: AsyncEngine | None = None) -> 
     audit_trail = BatchingAuditLog(sessions, clock, checkpoint_signer(master_key))
 
     def new_unit_of_work() -> UnitOfWork:
-        return SqlUnitOfWork(sessions, master_key, clock, audit_trail=audit_trail,
-                             data_dir=settings.data_dir)
+        return SqlUnitOfWork(
+            sessions, master_key, clock, audit_trail=audit_trail, data_dir=settings.data_dir
+        )
 
-    return Services(engine=engine, sessions=sessions, master_key=master_key,
-                    uow_factory=new_unit_of_work, readiness=DatabaseReadiness(engine),
-                    audit_trail=audit_trail)
+    return Services(
+        engine=engine,
+        sessions=sessions,
+        master_key=master_key,
+        uow_factory=new_unit_of_work,
+        readiness=DatabaseReadiness(engine),
+        audit_trail=audit_trail,
+    )
 
 
-def build_oauth_services(settings: Settings, services: Services, *, clock: Clock | None = None,
-                         hasher: PasswordHasher | None = None,
-                         throttle: ThrottlePolicy | None = None) -> OAuthServices:
+def build_oauth_services(
+    settings: Settings,
+    services: Services,
+    *,
+    clock: Clock | None = None,
+    hasher: PasswordHasher | None = None,
+    throttle: ThrottlePolicy | None = None,
+) -> OAuthServices:
     """The authorization server and resource guard's collaborators.
 
     Signing keys live in `settings.keys_dir/jwt` (generated on first start in development;
     `custodian keys rotate` adds one). Tests inject a clock, a hasher and a throttle policy.
     """
     clock = clock or SystemClock()
-    keys = SigningKeyStore(settings.keys_dir, "jwt",
-                           keep_retired=timedelta(seconds=settings.access_token_ttl + 60))
+    keys = SigningKeyStore(
+        settings.keys_dir, "jwt", keep_retired=timedelta(seconds=settings.access_token_ttl + 60)
+    )
     if not settings.is_production:
         keys.ensure(clock.now())
     issuer = settings.issuer.rstrip("/")
@@ -136,20 +148,35 @@ def build_oauth_services(settings: Settings, services: Services, *, clock: Clock
         return SqlIdentityUnitOfWork(services.sessions, services.master_key)
 
     return OAuthServices(
-        settings=OAuthSettings(issuer=issuer, audience=f"{issuer}/v1",
-                               access_token_ttl=settings.access_token_ttl),
-        codec=AccessTokenCodec(keys, issuer=issuer, audience=f"{issuer}/v1",
-                               ttl=settings.access_token_ttl),
+        settings=OAuthSettings(
+            issuer=issuer, audience=f"{issuer}/v1", access_token_ttl=settings.access_token_ttl
+        ),
+        codec=AccessTokenCodec(
+            keys, issuer=issuer, audience=f"{issuer}/v1", ttl=settings.access_token_ttl
+        ),
         hasher=hasher or Argon2PasswordHasher(),
-        uow_factory=identity_unit, clock=clock, throttle=throttle or ThrottlePolicy(),
+        uow_factory=identity_unit,
+        clock=clock,
+        throttle=throttle or ThrottlePolicy(),
         page_key=services.master_key.derive("oauth/pages"),
-        is_revoked=RevocationReader(settings.database_url, services.engine))
+        is_revoked=RevocationReader(settings.database_url, services.engine),
+    )
 
 
-def build_job_worker(settings: Settings, services: Services, *,
-                     lease_seconds: float = 60.0, poll_seconds: float = 1.0) -> Worker:
+def build_job_worker(
+    settings: Settings,
+    services: Services,
+    *,
+    lease_seconds: float = 60.0,
+    poll_seconds: float = 1.0,
+) -> Worker:
     """The background worker (exports, expiry sweep) on the services' database."""
-    return build_worker(services.engine, services.master_key, settings.data_dir,
-                        export_ttl=timedelta(days=settings.export_ttl_days),
-                        financial_years=settings.financial_retention_years,
-                        lease_seconds=lease_seconds, poll_seconds=poll_seconds)
+    return build_worker(
+        services.engine,
+        services.master_key,
+        settings.data_dir,
+        export_ttl=timedelta(days=settings.export_ttl_days),
+        financial_years=settings.financial_retention_years,
+        lease_seconds=lease_seconds,
+        poll_seconds=poll_seconds,
+    )

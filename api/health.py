@@ -64,9 +64,17 @@ class HealthController(Controller):
         """200 as long as the process runs its event loop; touches nothing else."""
         return Health(status="ok")
 
-    @get("/readyz", operation_id="getReadiness", summary="Readiness probe",
-         responses={503: ResponseSpec(None, description="Not ready: the database is "
-                                      "unreachable or its schema is not at head")})
+    @get(
+        "/readyz",
+        operation_id="getReadiness",
+        summary="Readiness probe",
+        responses={
+            503: ResponseSpec(
+                None,
+                description="Not ready: the database is unreachable or its schema is not at head",
+            )
+        },
+    )
     async def readyz(self, readiness: NamedDependency[SkipValidation[ReadinessProbe]]) -> Ready:
         """200 when the database answers and migrations are at head, else a 503 problem."""
         found = await readiness()
@@ -79,8 +87,12 @@ class HealthController(Controller):
             detail = "The database schema is not at the newest migration; run `custodian migrate`."
             migrations = "behind"
         raise ProblemException(
-            503, detail, problem_type="urn:custodian:problem:not-ready",
+            503,
+            detail,
+            problem_type="urn:custodian:problem:not-ready",
             headers={"Retry-After": "5"},
-            extensions={"database": "ok" if found.database_ok else "unreachable",
-                        "migrations": migrations},
+            extensions={
+                "database": "ok" if found.database_ok else "unreachable",
+                "migrations": migrations,
+            },
         )

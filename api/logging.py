@@ -22,21 +22,87 @@ from structlog.types import EventDict, Processor, WrappedLogger
 REDACTED = "[redacted]"
 
 # Key names are compared after lower-casing and turning "-" into "_" (header names).
-_SENSITIVE_KEYS = frozenset({
-    "name", "given_name", "family_name", "preferred_name", "full_name", "first_name",
-    "last_name", "middle_name", "display_name", "username", "user_name",
-    "dob", "line1", "line2", "city", "region", "postal_code", "zip", "country_of_birth",
-    "body", "content", "data", "payload", "form", "json", "query", "query_string", "params",
-    "code", "code_verifier", "csrf", "csrf_token", "otp", "pin", "key", "summary",
-    "description", "outcome", "merchant", "reference", "old", "new", "old_value", "new_value",
-    "requested_value", "current_value", "set_cookie",
-    # Network identifiers are personal data too.
-    "ip", "client_ip", "remote_ip", "remote_addr", "x_forwarded_for", "forwarded", "user_agent",
-})
+_SENSITIVE_KEYS = frozenset(
+    {
+        "name",
+        "given_name",
+        "family_name",
+        "preferred_name",
+        "full_name",
+        "first_name",
+        "last_name",
+        "middle_name",
+        "display_name",
+        "username",
+        "user_name",
+        "dob",
+        "line1",
+        "line2",
+        "city",
+        "region",
+        "postal_code",
+        "zip",
+        "country_of_birth",
+        "body",
+        "content",
+        "data",
+        "payload",
+        "form",
+        "json",
+        "query",
+        "query_string",
+        "params",
+        "code",
+        "code_verifier",
+        "csrf",
+        "csrf_token",
+        "otp",
+        "pin",
+        "key",
+        "summary",
+        "description",
+        "outcome",
+        "merchant",
+        "reference",
+        "old",
+        "new",
+        "old_value",
+        "new_value",
+        "requested_value",
+        "current_value",
+        "set_cookie",
+        # Network identifiers are personal data too.
+        "ip",
+        "client_ip",
+        "remote_ip",
+        "remote_addr",
+        "x_forwarded_for",
+        "forwarded",
+        "user_agent",
+    }
+)
 _SENSITIVE_FRAGMENTS = (
-    "password", "passwd", "passphrase", "secret", "token", "authorization", "cookie",
-    "api_key", "apikey", "private_key", "master_key", "credential", "session",
-    "email", "phone", "mobile", "address", "birth", "iban", "card_number", "ssn",
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "authorization",
+    "cookie",
+    "api_key",
+    "apikey",
+    "private_key",
+    "master_key",
+    "credential",
+    "session",
+    "email",
+    "phone",
+    "mobile",
+    "address",
+    "birth",
+    "iban",
+    "card_number",
+    "ssn",
 )
 
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
@@ -45,13 +111,26 @@ _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z
 # Query-string values (`?email=...&code=...`) are masked whatever their name.
 _QUERY_VALUE = re.compile(r"([?&][A-Za-z0-9_.\[\]-]+=)[^&#\s\"']+")
 # Emails also travel percent-encoded in URLs (%40 is "@").
-_EMAIL_ENCODED = re.compile(r"[A-Za-z0-9._%+-]+%40[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+",
-                            re.IGNORECASE)
+_EMAIL_ENCODED = re.compile(r"[A-Za-z0-9._%+-]+%40[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", re.IGNORECASE)
 
 # Keys structlog and we add ourselves; never masked even when they match a fragment.
-_SAFE_KEYS = frozenset({"event", "level", "logger", "timestamp", "request_id", "method",
-                        "route", "status", "duration_ms", "exc_type", "exc_origin",
-                        "token_type", "grant_type"})
+_SAFE_KEYS = frozenset(
+    {
+        "event",
+        "level",
+        "logger",
+        "timestamp",
+        "request_id",
+        "method",
+        "route",
+        "status",
+        "duration_ms",
+        "exc_type",
+        "exc_origin",
+        "token_type",
+        "grant_type",
+    }
+)
 _MAX_DEPTH = 8
 
 
@@ -61,8 +140,14 @@ def is_sensitive_key(key: str) -> bool:
     if normalised in _SAFE_KEYS:
         return False
     if normalised in _SENSITIVE_KEYS or normalised.endswith("_name"):
-        return normalised not in {"logger_name", "table_name", "column_name", "route_name",
-                                  "operation_name", "exc_name"}
+        return normalised not in {
+            "logger_name",
+            "table_name",
+            "column_name",
+            "route_name",
+            "operation_name",
+            "exc_name",
+        }
     return any(fragment in normalised for fragment in _SENSITIVE_FRAGMENTS)
 
 
@@ -105,8 +190,7 @@ def redact(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> Event
     return event_dict
 
 
-def exception_type_only(_logger: WrappedLogger, _method: str,
-                        event_dict: EventDict) -> EventDict:
+def exception_type_only(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     """structlog processor: replace exception details by the type and innermost raise site."""
     exc_info = event_dict.pop("exc_info", None)
     for key in ("exception", "stack", "stack_info"):
@@ -135,8 +219,7 @@ def describe_exception(event_dict: MutableMapping[str, Any], exc: BaseException 
 
 _HANDLER_MARK = "_custodian_handler"
 # Chatty at INFO on every readiness probe (alembic) or outgoing call with its full URL (httpx).
-_QUIET_LOGGERS = {"alembic": logging.WARNING, "httpx": logging.WARNING,
-                  "httpcore": logging.WARNING}
+_QUIET_LOGGERS = {"alembic": logging.WARNING, "httpx": logging.WARNING, "httpcore": logging.WARNING}
 
 
 def configure_logging(*, level: int | str = logging.INFO, stream: TextIO | None = None) -> None:
@@ -153,9 +236,12 @@ def configure_logging(*, level: int | str = logging.INFO, stream: TextIO | None 
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(
-        processors=[structlog.stdlib.filter_by_level, *shared,
-                    structlog.stdlib.PositionalArgumentsFormatter(),
-                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,

@@ -88,8 +88,10 @@ def with_problem_responses(document: dict[str, Any]) -> dict[str, Any]:
                 if not _is_error_status(code) or "$ref" in response:
                     continue
                 description = response.get("description") or HTTPStatus(int(code)).phrase
-                fixed: dict[str, Any] = {"description": description,
-                                         "content": copy.deepcopy(_PROBLEM_CONTENT)}
+                fixed: dict[str, Any] = {
+                    "description": description,
+                    "content": copy.deepcopy(_PROBLEM_CONTENT),
+                }
                 if "headers" in response:
                     fixed["headers"] = response["headers"]
                 responses[code] = fixed
@@ -125,8 +127,11 @@ def write_openapi(path: Path = DEFAULT_PATH) -> Path:
     from api.settings import Settings  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="custodian-openapi-") as scratch:
-        settings = Settings(database_url=f"sqlite+aiosqlite:///{scratch}/openapi.db",
-                            data_dir=Path(scratch), master_key=bytes(32))
+        settings = Settings(
+            database_url=f"sqlite+aiosqlite:///{scratch}/openapi.db",
+            data_dir=Path(scratch),
+            master_key=bytes(32),
+        )
         text = render_openapi(create_app(settings))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -142,5 +147,6 @@ async def _html_404_as_problem(response: Response[Any]) -> Response[Any]:
 
 def openapi_router(path: str = "/schema") -> Router:
     """The router the OpenAPI document is served from (excluded from the document)."""
-    return Router(path, route_handlers=[], include_in_schema=False,
-                  after_request=_html_404_as_problem)
+    return Router(
+        path, route_handlers=[], include_in_schema=False, after_request=_html_404_as_problem
+    )

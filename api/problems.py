@@ -22,6 +22,7 @@ from litestar.types import ExceptionHandlersMap
 
 from api.logging import describe_exception, get_logger
 from api.middleware import current_request_id, request_id_of
+from domain.consent.purposes import NotWithdrawable, OutdatedNotice
 from domain.dsr.requests import ArchiveExpired
 from domain.errors import (
     Conflict,
@@ -33,15 +34,15 @@ from domain.errors import (
 )
 from domain.identity import HashingBusy, InvalidScopes, LoginThrottled, NotACustomer
 from domain.pagination import InvalidCursor
-from domain.purposes import NotWithdrawable, OutdatedNotice
 from domain.self_service.errors import PreconditionFailed, PreconditionRequired
-from domain.support_access import RestrictedCustomer
+from domain.support.access import RestrictedCustomer
 
 PROBLEM_JSON = "application/problem+json"
 BLANK = "about:blank"
 VALIDATION_TYPE = "urn:custodian:problem:validation-failed"
-SERVER_ERROR_DETAIL = ("The server could not complete the request. "
-                       "Quote the request id if you report it.")
+SERVER_ERROR_DETAIL = (
+    "The server could not complete the request. Quote the request id if you report it."
+)
 
 _log = get_logger("custodian.errors")
 
@@ -65,23 +66,37 @@ class FieldError:
 class ProblemException(HTTPException):
     """Raise from a controller to answer with a specific problem (412, 428, 403, ...)."""
 
-    def __init__(self, status: int, detail: str, *, title: str | None = None,
-                 problem_type: str = BLANK, headers: Mapping[str, str] | None = None,
-                 errors: Sequence[FieldError] = (),
-                 extensions: Mapping[str, Any] | None = None) -> None:
-        super().__init__(detail=detail, status_code=status,
-                         headers=dict(headers) if headers else None)
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        title: str | None = None,
+        problem_type: str = BLANK,
+        headers: Mapping[str, str] | None = None,
+        errors: Sequence[FieldError] = (),
+        extensions: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            detail=detail, status_code=status, headers=dict(headers) if headers else None
+        )
         self.title = title or HTTPStatus(status).phrase
         self.problem_type = problem_type
         self.errors = tuple(errors)
         self.extensions = dict(extensions or {})
 
 
-def problem_response(request: Request[Any, Any, Any] | None, *, status: int, detail: str,
-                     title: str | None = None, problem_type: str = BLANK,
-                     errors: Sequence[FieldError] = (),
-                     headers: Mapping[str, str] | None = None,
-                     extensions: Mapping[str, Any] | None = None) -> Response[bytes]:
+def problem_response(
+    request: Request[Any, Any, Any] | None,
+    *,
+    status: int,
+    detail: str,
+    title: str | None = None,
+    problem_type: str = BLANK,
+    errors: Sequence[FieldError] = (),
+    headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
+) -> Response[bytes]:
     """A problem+json response carrying the request id; `title` defaults to the status phrase.
 
     Without `request` (hooks that only see a response), the id comes from the logging context
@@ -102,8 +117,12 @@ def problem_response(request: Request[Any, Any, Any] | None, *, status: int, det
         body["errors"] = [error.to_json() for error in errors]
     for name, value in (extensions or {}).items():
         body.setdefault(name, value)  # extensions never override the standard members
-    return Response(content=msgspec.json.encode(body), status_code=status,
-                    media_type=PROBLEM_JSON, headers=dict(headers or {}))
+    return Response(
+        content=msgspec.json.encode(body),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=dict(headers or {}),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,51 +143,94 @@ class ProblemSpec:
 def _retry_after(seconds: int) -> Callable[[DomainError], Mapping[str, str]]:
     def headers(error: DomainError) -> Mapping[str, str]:
         return {"Retry-After": str(getattr(error, "retry_after", seconds))}
+
     return headers
 
 
 # The one mapping from domain errors to HTTP; the most specific class in the MRO wins.
 DOMAIN_PROBLEMS: Mapping[type[DomainError], ProblemSpec] = {
     # Missing and someone else's are the same answer: a fixed sentence, never the message.
-    NotFound: ProblemSpec(404, "urn:custodian:problem:not-found",
-                          "The requested resource does not exist."),
-    Conflict: ProblemSpec(409, "urn:custodian:problem:conflict",
-                          "The request conflicts with the current state.", expose_message=True),
+    NotFound: ProblemSpec(
+        404, "urn:custodian:problem:not-found", "The requested resource does not exist."
+    ),
+    Conflict: ProblemSpec(
+        409,
+        "urn:custodian:problem:conflict",
+        "The request conflicts with the current state.",
+        expose_message=True,
+    ),
     InvalidValue: ProblemSpec(422, VALIDATION_TYPE, "One or more values are not valid."),
     ValidationFailed: ProblemSpec(422, VALIDATION_TYPE, "One or more values are not valid."),
     IntegrityError: ProblemSpec(500, BLANK, SERVER_ERROR_DETAIL),
-    InvalidCursor: ProblemSpec(400, "urn:custodian:problem:invalid-cursor",
-                               "The cursor is not valid; start again from the first page."),
-    PreconditionRequired: ProblemSpec(428, "urn:custodian:problem:precondition-required",
-                                      "If-Match is required: send the ETag you read.",
-                                      expose_message=True),
-    PreconditionFailed: ProblemSpec(412, "urn:custodian:problem:precondition-failed",
-                                    "The resource has changed since you read it.",
-                                    expose_message=True),
-    OutdatedNotice: ProblemSpec(409, "urn:custodian:problem:outdated-notice",
-                                "The notice version is not the current one.",
-                                expose_message=True),
-    NotWithdrawable: ProblemSpec(422, "urn:custodian:problem:not-withdrawable",
-                                 "This purpose is not based on consent.", expose_message=True),
-    RestrictedCustomer: ProblemSpec(403, "urn:custodian:problem:processing-restricted",
-                                    "The customer has restricted processing of their data.",
-                                    expose_message=True),
-    NotACustomer: ProblemSpec(403, "urn:custodian:problem:customers-only",
-                              "This operation is only available to customers."),
-    InvalidScopes: ProblemSpec(403, "urn:custodian:problem:scope-not-allowed",
-                               "The requested scopes are not allowed.", expose_message=True),
-    LoginThrottled: ProblemSpec(429, "urn:custodian:problem:throttled",
-                                "Too many failed sign-ins; try again later.",
-                                headers=_retry_after(60)),
-    ArchiveExpired: ProblemSpec(410, "urn:custodian:problem:export-expired",
-                                "The archive has expired; ask for a new export.",
-                                expose_message=True),
-    HashingBusy: ProblemSpec(503, "urn:custodian:problem:busy",
-                             "The server is busy; try again shortly.", headers=_retry_after(1)),
+    InvalidCursor: ProblemSpec(
+        400,
+        "urn:custodian:problem:invalid-cursor",
+        "The cursor is not valid; start again from the first page.",
+    ),
+    PreconditionRequired: ProblemSpec(
+        428,
+        "urn:custodian:problem:precondition-required",
+        "If-Match is required: send the ETag you read.",
+        expose_message=True,
+    ),
+    PreconditionFailed: ProblemSpec(
+        412,
+        "urn:custodian:problem:precondition-failed",
+        "The resource has changed since you read it.",
+        expose_message=True,
+    ),
+    OutdatedNotice: ProblemSpec(
+        409,
+        "urn:custodian:problem:outdated-notice",
+        "The notice version is not the current one.",
+        expose_message=True,
+    ),
+    NotWithdrawable: ProblemSpec(
+        422,
+        "urn:custodian:problem:not-withdrawable",
+        "This purpose is not based on consent.",
+        expose_message=True,
+    ),
+    RestrictedCustomer: ProblemSpec(
+        403,
+        "urn:custodian:problem:processing-restricted",
+        "The customer has restricted processing of their data.",
+        expose_message=True,
+    ),
+    NotACustomer: ProblemSpec(
+        403,
+        "urn:custodian:problem:customers-only",
+        "This operation is only available to customers.",
+    ),
+    InvalidScopes: ProblemSpec(
+        403,
+        "urn:custodian:problem:scope-not-allowed",
+        "The requested scopes are not allowed.",
+        expose_message=True,
+    ),
+    LoginThrottled: ProblemSpec(
+        429,
+        "urn:custodian:problem:throttled",
+        "Too many failed sign-ins; try again later.",
+        headers=_retry_after(60),
+    ),
+    ArchiveExpired: ProblemSpec(
+        410,
+        "urn:custodian:problem:export-expired",
+        "The archive has expired; ask for a new export.",
+        expose_message=True,
+    ),
+    HashingBusy: ProblemSpec(
+        503,
+        "urn:custodian:problem:busy",
+        "The server is busy; try again shortly.",
+        headers=_retry_after(1),
+    ),
 }
 # A domain error nobody mapped is still the client's request failing a rule, not a crash.
-_UNMAPPED = ProblemSpec(422, "urn:custodian:problem:unprocessable",
-                        "The request cannot be processed.")
+_UNMAPPED = ProblemSpec(
+    422, "urn:custodian:problem:unprocessable", "The request cannot be processed."
+)
 
 
 def spec_for(error: DomainError) -> ProblemSpec:
@@ -189,8 +251,7 @@ def _field_errors(error: DomainError) -> list[FieldError]:
 
 
 def _log_server_error(request: Request[Any, Any, Any], exc: BaseException) -> None:
-    event: dict[str, Any] = {"method": request.method,
-                             "route": request.scope.get("path_template")}
+    event: dict[str, Any] = {"method": request.method, "route": request.scope.get("path_template")}
     describe_exception(event, exc)
     _log.error("unhandled error", **event)
 
@@ -204,13 +265,19 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
         _log.warning("domain error without a problem mapping", exc_type=type(exc).__qualname__)
     detail = str(exc) if spec.expose_message and str(exc) else spec.detail
     headers = spec.headers(exc) if spec.headers is not None else None
-    return problem_response(request, status=spec.status, detail=detail,
-                            problem_type=spec.problem_type, errors=_field_errors(exc),
-                            headers=headers)
+    return problem_response(
+        request,
+        status=spec.status,
+        detail=detail,
+        problem_type=spec.problem_type,
+        errors=_field_errors(exc),
+        headers=headers,
+    )
 
 
-def handle_validation_error(request: Request[Any, Any, Any],
-                            exc: ValidationException) -> Response[bytes]:
+def handle_validation_error(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[bytes]:
     """Request parsing failed (msgspec/Litestar): 400 with one entry per invalid field.
 
     Litestar's own detail quotes the URL with its query string; it is replaced.
@@ -219,30 +286,50 @@ def handle_validation_error(request: Request[Any, Any, Any],
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
         if isinstance(item, Mapping):
-            errors.append(FieldError(field=str(item.get("key") or "body"),
-                                     message=str(item.get("message") or "invalid value"),
-                                     source=str(item["source"]) if item.get("source") else None))
-    detail = ("The request is not valid; see errors." if errors
-              else exc.detail if not exc.detail.startswith("Validation failed for")
-              else "The request is not valid.")
-    return problem_response(request, status=exc.status_code, detail=detail,
-                            problem_type=VALIDATION_TYPE, errors=errors, headers=exc.headers)
+            errors.append(
+                FieldError(
+                    field=str(item.get("key") or "body"),
+                    message=str(item.get("message") or "invalid value"),
+                    source=str(item["source"]) if item.get("source") else None,
+                )
+            )
+    detail = (
+        "The request is not valid; see errors."
+        if errors
+        else exc.detail
+        if not exc.detail.startswith("Validation failed for")
+        else "The request is not valid."
+    )
+    return problem_response(
+        request,
+        status=exc.status_code,
+        detail=detail,
+        problem_type=VALIDATION_TYPE,
+        errors=errors,
+        headers=exc.headers,
+    )
 
 
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     """Litestar's HTTP exceptions (404, 405 with Allow, 413, 401...) and ProblemException."""
     if isinstance(exc, ProblemException):
-        return problem_response(request, status=exc.status_code, detail=exc.detail,
-                                title=exc.title, problem_type=exc.problem_type,
-                                errors=exc.errors, headers=exc.headers,
-                                extensions=exc.extensions)
+        return problem_response(
+            request,
+            status=exc.status_code,
+            detail=exc.detail,
+            title=exc.title,
+            problem_type=exc.problem_type,
+            errors=exc.errors,
+            headers=exc.headers,
+            extensions=exc.extensions,
+        )
     if exc.status_code >= 500:
         # Litestar's 5xx details can describe internals (a misconfigured handler...).
         _log_server_error(request, exc)
-        return problem_response(request, status=exc.status_code, detail=SERVER_ERROR_DETAIL,
-                                headers=exc.headers)
-    return problem_response(request, status=exc.status_code, detail=exc.detail,
-                            headers=exc.headers)
+        return problem_response(
+            request, status=exc.status_code, detail=SERVER_ERROR_DETAIL, headers=exc.headers
+        )
+    return problem_response(request, status=exc.status_code, detail=exc.detail, headers=exc.headers)
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:

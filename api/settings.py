@@ -110,8 +110,10 @@ def _database_url(environ: Mapping[str, str], data_dir: Path) -> str:
     if not sep:
         raise ConfigError(f"{_name('DATABASE_URL')}: not a URL (expected scheme://...)")
     if scheme not in _ACCEPTED_SCHEMES:
-        raise ConfigError(f"{_name('DATABASE_URL')}: unsupported scheme {scheme!r}; use "
-                          + " or ".join(f"{s}://" for s in _ACCEPTED_SCHEMES))
+        raise ConfigError(
+            f"{_name('DATABASE_URL')}: unsupported scheme {scheme!r}; use "
+            + " or ".join(f"{s}://" for s in _ACCEPTED_SCHEMES)
+        )
     if scheme == "postgresql+asyncpg":
         try:
             parts = urlsplit(value)
@@ -119,8 +121,9 @@ def _database_url(environ: Mapping[str, str], data_dir: Path) -> str:
         except ValueError:
             raise ConfigError(f"{_name('DATABASE_URL')}: malformed PostgreSQL URL") from None
         if not parts.hostname or not parts.path.strip("/"):
-            raise ConfigError(f"{_name('DATABASE_URL')}: a PostgreSQL URL needs a host and "
-                              "a database name")
+            raise ConfigError(
+                f"{_name('DATABASE_URL')}: a PostgreSQL URL needs a host and a database name"
+            )
     elif not value.startswith("sqlite+aiosqlite:///"):
         raise ConfigError(f"{_name('DATABASE_URL')}: a SQLite URL is sqlite+aiosqlite:///path")
     return value
@@ -136,8 +139,9 @@ def _decode_key(text: str, source: str) -> bytes:
     except (binascii.Error, ValueError):
         raise ConfigError(f"{source}: not valid base64") from None
     if len(key) != MASTER_KEY_BYTES:
-        raise ConfigError(f"{source}: must be base64 of exactly {MASTER_KEY_BYTES} bytes "
-                          f"(got {len(key)})")
+        raise ConfigError(
+            f"{source}: must be base64 of exactly {MASTER_KEY_BYTES} bytes (got {len(key)})"
+        )
     return key
 
 
@@ -171,8 +175,9 @@ def _generate_development_key(path: Path) -> bytes:
     except FileExistsError:
         return _read_key_file(path, _name("DATA_DIR") + " master.key")
     except OSError as exc:
-        raise ConfigError(f"{_name('DATA_DIR')}: cannot create {str(path)!r} "
-                          f"({type(exc).__name__})") from None
+        raise ConfigError(
+            f"{_name('DATA_DIR')}: cannot create {str(path)!r} ({type(exc).__name__})"
+        ) from None
     finally:
         temporary.unlink(missing_ok=True)
     return key
@@ -187,8 +192,10 @@ def _master_key(environ: Mapping[str, str], env: Environment, data_dir: Path) ->
     if key_file is not None:
         return _read_key_file(Path(key_file), _name("MASTER_KEY_FILE"))
     if env == PRODUCTION:
-        raise ConfigError(f"{_name('MASTER_KEY')}: required in production (or set "
-                          f"{_name('MASTER_KEY_FILE')}); refusing to start without a master key")
+        raise ConfigError(
+            f"{_name('MASTER_KEY')}: required in production (or set "
+            f"{_name('MASTER_KEY_FILE')}); refusing to start without a master key"
+        )
     path = data_dir / "master.key"
     if path.exists():
         return _read_key_file(path, _name("DATA_DIR") + " master.key")
@@ -229,7 +236,14 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     export_ttl_days = _integer(environ, "EXPORT_TTL_DAYS", 7, 1, 365)
     financial_retention_years = _integer(environ, "FINANCIAL_RETENTION_YEARS", 7, 1, 100)
     master_key = _master_key(environ, env, data_dir)
-    return Settings(database_url=database_url, data_dir=data_dir, master_key=master_key,
-                    env=env, issuer=issuer, access_token_ttl=access_token_ttl,
-                    analytics_min_cohort=analytics_min_cohort, export_ttl_days=export_ttl_days,
-                    financial_retention_years=financial_retention_years)
+    return Settings(
+        database_url=database_url,
+        data_dir=data_dir,
+        master_key=master_key,
+        env=env,
+        issuer=issuer,
+        access_token_ttl=access_token_ttl,
+        analytics_min_cohort=analytics_min_cohort,
+        export_ttl_days=export_ttl_days,
+        financial_retention_years=financial_retention_years,
+    )

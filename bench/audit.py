@@ -30,20 +30,21 @@ from api.composition import build_oauth_services, build_services
 from api.logging import configure_logging
 from api.oauth.flow_client import obtain_tokens
 from api.settings import Settings
-from domain.audit import Actor, ActorType, AuditRecord, canonical_bytes
-from domain.customers import AcquisitionChannel, Customer, CustomerStatus, Profile
+from domain.audit.events import Actor, ActorType, AuditRecord, canonical_bytes
+from domain.customer.profile import AcquisitionChannel, Customer, CustomerStatus, Profile
 from domain.values import Email
-from persistence.audit import verify_log
-from persistence.audit_tables import AuditEventRow
-from persistence.audit_verify import decode_event
+from persistence.audit.sink import verify_log
+from persistence.audit.tables import AuditEventRow
+from persistence.audit.verify import decode_event
 from persistence.crypto import MasterKey
 from persistence.database import make_engine, session_factory
 from persistence.migrate import upgrade
-from persistence.oauth_admin import DEMO_APP_REDIRECT, DEMO_PASSWORD, ensure_demo_identities
+from persistence.oauth.admin import DEMO_APP_REDIRECT, DEMO_PASSWORD, ensure_demo_identities
 from persistence.uow import SqlUnitOfWork
 
-POSTGRES_ADMIN = os.environ.get("CUSTODIAN_BENCH_POSTGRES_URL",
-                                "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_ADMIN = os.environ.get(
+    "CUSTODIAN_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 WRITERS = 32
 
 
@@ -52,8 +53,13 @@ async def append_rate(url: str, events: int) -> float:
     engine = make_engine(url)
     sessions = session_factory(engine)
     key = MasterKey.generate()
-    record = AuditRecord(Actor(ActorType.CUSTOMER, str(uuid.uuid4()), "bench"), "read",
-                         "profile", subject_id=uuid.uuid4(), fields=("email",))
+    record = AuditRecord(
+        Actor(ActorType.CUSTOMER, str(uuid.uuid4()), "bench"),
+        "read",
+        "profile",
+        subject_id=uuid.uuid4(),
+        fields=("email",),
+    )
 
     async def writer(count: int) -> None:
         for _ in range(count):
@@ -84,10 +90,14 @@ async def verify_ratio(url: str) -> tuple[int, float, float]:
         await engine.dispose()
     chunks = []
     for row in rows:
-        event = decode_event({**row, "id": str(row["id"]),
-                              "subject_id": row["subject_id"] and str(row["subject_id"])})
-        chunks.append(canonical_bytes(event.seq, event.id, event.at, event.record,
-                                      event.prev_hash))
+        event = decode_event(
+            {
+                **row,
+                "id": str(row["id"]),
+                "subject_id": row["subject_id"] and str(row["subject_id"]),
+            }
+        )
+        chunks.append(canonical_bytes(event.seq, event.id, event.at, event.record, event.prev_hash))
     started = time.perf_counter()
     for chunk in chunks:
         hashlib.sha256(chunk).digest()
@@ -102,17 +112,22 @@ async def http_rates(seconds: float) -> tuple[float, float]:
         url = f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
         await upgrade(url)
         key = MasterKey.generate()
-        settings = Settings(database_url=url, data_dir=Path(directory),
-                            master_key=bytes.fromhex(key.derive("bench-only").hex()),
-                            issuer="http://127.0.0.1:8000")
+        settings = Settings(
+            database_url=url,
+            data_dir=Path(directory),
+            master_key=bytes.fromhex(key.derive("bench-only").hex()),
+            issuer="http://127.0.0.1:8000",
+        )
         master = MasterKey(settings.master_key)
         services = build_services(settings)
         oauth = build_oauth_services(settings, services)
-        customer = Customer(uuid.uuid4(), CustomerStatus.ACTIVE, datetime.now(UTC),
-                            AcquisitionChannel.WEB)
+        customer = Customer(
+            uuid.uuid4(), CustomerStatus.ACTIVE, datetime.now(UTC), AcquisitionChannel.WEB
+        )
         async with SqlUnitOfWork(services.sessions, master) as uow:
-            await uow.customers.add(customer, Profile(customer.id, "Bench", "Mark",
-                                                      Email("bench@example.com")))
+            await uow.customers.add(
+                customer, Profile(customer.id, "Bench", "Mark", Email("bench@example.com"))
+            )
             await uow.commit()
         async with services.sessions() as session:
             await ensure_demo_identities(session, master, [customer.id])
@@ -120,10 +135,14 @@ async def http_rates(seconds: float) -> tuple[float, float]:
         app = create_app(settings, services=services, oauth=oauth)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=settings.issuer) as http:
-            tokens = await obtain_tokens(http, client_id="demo-app",
-                                         redirect_uri=DEMO_APP_REDIRECT,
-                                         scope="consents:write profile:read",
-                                         email="bench@example.com", password=DEMO_PASSWORD)
+            tokens = await obtain_tokens(
+                http,
+                client_id="demo-app",
+                redirect_uri=DEMO_APP_REDIRECT,
+                scope="consents:write profile:read",
+                email="bench@example.com",
+                password=DEMO_PASSWORD,
+            )
             auth = {"Authorization": f"Bearer {tokens['access_token']}"}
 
             async def run(call: str) -> float:
@@ -137,8 +156,10 @@ async def http_rates(seconds: float) -> tuple[float, float]:
                         if call == "put":
                             granted = not granted
                             response = await http.put(
-                                "/v1/me/consents/analytics", headers=auth,
-                                json={"granted": granted, "notice_version": "1"})
+                                "/v1/me/consents/analytics",
+                                headers=auth,
+                                json={"granted": granted, "notice_version": "1"},
+                            )
                         else:
                             response = await http.get("/v1/me/profile", headers=auth)
                         assert response.status_code == 200, response.text
@@ -168,8 +189,10 @@ async def _postgres(events: int) -> str:
         await upgrade(rendered)
         rate = await append_rate(rendered, events)
         count, verify, hashing = await verify_ratio(rendered)
-        return (f"{rate:8.0f} events/s appended; verify {verify:8.0f} events/s vs hashlib "
-                f"{hashing:8.0f}/s (ratio {verify / hashing:.2f}, {count} events)")
+        return (
+            f"{rate:8.0f} events/s appended; verify {verify:8.0f} events/s vs hashlib "
+            f"{hashing:8.0f}/s (ratio {verify / hashing:.2f}, {count} events)"
+        )
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
@@ -183,13 +206,17 @@ async def main(events: int, seconds: float) -> None:
         await upgrade(url)
         rate = await append_rate(url, events)
         count, verify, hashing = await verify_ratio(url)
-    print(f"SQLite     {rate:8.0f} events/s appended by {WRITERS} writers; verify "
-          f"{verify:8.0f} events/s vs hashlib {hashing:8.0f}/s "
-          f"(ratio {verify / hashing:.2f}, {count} events)")
+    print(
+        f"SQLite     {rate:8.0f} events/s appended by {WRITERS} writers; verify "
+        f"{verify:8.0f} events/s vs hashlib {hashing:8.0f}/s "
+        f"(ratio {verify / hashing:.2f}, {count} events)"
+    )
     print(f"PostgreSQL {await _postgres(events)}")
     put_rate, get_rate = await http_rates(seconds)
-    print(f"HTTP       consent PUT {put_rate:7.0f} req/s vs GET /v1/me/profile "
-          f"{get_rate:7.0f} req/s (ratio {put_rate / get_rate:.2f})")
+    print(
+        f"HTTP       consent PUT {put_rate:7.0f} req/s vs GET /v1/me/profile "
+        f"{get_rate:7.0f} req/s (ratio {put_rate / get_rate:.2f})"
+    )
 
 
 if __name__ == "__main__":

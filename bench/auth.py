@@ -32,14 +32,14 @@ from api.composition import build_oauth_services, build_services
 from api.oauth.flow_client import Pkce, authorize_params, form_fields, obtain_tokens
 from api.oauth.me import Identity
 from api.settings import load_settings
-from domain.auth_login import ThrottlePolicy
-from domain.customers import AcquisitionChannel, Customer, CustomerStatus, Profile
+from domain.customer.profile import AcquisitionChannel, Customer, CustomerStatus, Profile
+from domain.oauth.login import ThrottlePolicy
 from domain.values import Email
 from persistence.crypto import MasterKey
 from persistence.database import make_engine, session_factory
 from persistence.migrate import upgrade
-from persistence.oauth_admin import DEMO_APP_REDIRECT, DEMO_PASSWORD, ensure_demo_identities
-from persistence.oauth_passwords import Argon2PasswordHasher
+from persistence.oauth.admin import DEMO_APP_REDIRECT, DEMO_PASSWORD, ensure_demo_identities
+from persistence.oauth.passwords import Argon2PasswordHasher
 from persistence.uow import SqlUnitOfWork
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +49,6 @@ BENCH_EMAIL = "bench@example.com"
 def bench_app():  # type: ignore[no-untyped-def]
     """The real app plus an unprotected twin of /v1/me (uvicorn factory, in the server)."""
 
-
     @get("/bench/me", operation_id="benchMe", include_in_schema=False)
     async def unprotected_me() -> Identity:
         return Identity(kind="customer", client_id="demo-app", scopes=["profile:read"])
@@ -57,8 +56,9 @@ def bench_app():  # type: ignore[no-untyped-def]
     settings = load_settings()
     services = build_services(settings)
     # The flood must reach the hasher, not the throttle.
-    oauth = build_oauth_services(settings, services,
-                                 throttle=ThrottlePolicy(per_account=10**9, per_address=10**9))
+    oauth = build_oauth_services(
+        settings, services, throttle=ThrottlePolicy(per_account=10**9, per_address=10**9)
+    )
     app = create_app(settings, services=services, oauth=oauth)
     app.register(unprotected_me)
     return app
@@ -68,12 +68,14 @@ async def _load(url: str, seconds: float, workers: int, headers: dict[str, str])
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
     async with httpx.AsyncClient(timeout=30) as http:
+
         async def worker() -> None:
             while time.perf_counter() < deadline:
                 start = time.perf_counter()
                 response = await http.get(url, headers=headers)
                 latencies.append(time.perf_counter() - start)
                 assert response.status_code == 200, response.text
+
         await asyncio.gather(*(worker() for _ in range(workers)))
     return latencies
 
@@ -81,17 +83,22 @@ async def _load(url: str, seconds: float, workers: int, headers: dict[str, str])
 async def _flood(base: str, stop: asyncio.Event, clients: int) -> int:
 
     sent = 0
+
     async def one() -> None:
         nonlocal sent
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-            params = authorize_params("demo-app", "http://127.0.0.1:8765/callback",
-                                      "profile:read", Pkce.new())
+            params = authorize_params(
+                "demo-app", "http://127.0.0.1:8765/callback", "profile:read", Pkce.new()
+            )
             page = await http.get("/oauth/authorize", params=params)
             fields = form_fields(page.text)
             while not stop.is_set():
-                await http.post("/oauth/authorize", data={
-                    **fields, "email": "nobody@example.com", "password": "wrong"})
+                await http.post(
+                    "/oauth/authorize",
+                    data={**fields, "email": "nobody@example.com", "password": "wrong"},
+                )
                 sent += 1
+
     await asyncio.gather(*(one() for _ in range(clients)))
     return sent
 
@@ -115,9 +122,11 @@ async def _measure(base: str, token: str, seconds: float) -> None:
     busy = await _load(f"{base}/v1/me", seconds, 4, auth)
     stop.set()
     attempts = await flood
-    print(f"p99 /v1/me quiet: {_p99(quiet):7.1f} ms; during a 32-client sign-in flood: "
-          f"{_p99(busy):7.1f} ms ({attempts} sign-in attempts); ratio "
-          f"{_p99(busy) / _p99(quiet):.2f}")
+    print(
+        f"p99 /v1/me quiet: {_p99(quiet):7.1f} ms; during a 32-client sign-in flood: "
+        f"{_p99(busy):7.1f} ms ({attempts} sign-in attempts); ratio "
+        f"{_p99(busy) / _p99(quiet):.2f}"
+    )
 
 
 def _argon2() -> None:
@@ -130,8 +139,10 @@ def _argon2() -> None:
         hasher._verify(stored, "benchmark password")
         runs.append(time.perf_counter() - start)
     p = hasher.parameters
-    print(f"argon2id verify (m={p.memory_cost} KiB, t={p.time_cost}, p={p.parallelism}): "
-          f"median {statistics.median(runs) * 1000:.1f} ms")
+    print(
+        f"argon2id verify (m={p.memory_cost} KiB, t={p.time_cost}, p={p.parallelism}): "
+        f"median {statistics.median(runs) * 1000:.1f} ms"
+    )
 
 
 async def _prepare(env: dict[str, str]) -> None:
@@ -140,10 +151,15 @@ async def _prepare(env: dict[str, str]) -> None:
     await upgrade(url)
     engine = make_engine(url)
     master = MasterKey.from_base64(env["CUSTODIAN_MASTER_KEY"])
-    customer = Customer(id=uuid.uuid4(), status=CustomerStatus.ACTIVE,
-                        created_at=datetime.now(UTC), acquisition_channel=AcquisitionChannel.WEB)
-    profile = Profile(customer_id=customer.id, given_name="Bench", family_name="Mark",
-                      email=Email(BENCH_EMAIL))
+    customer = Customer(
+        id=uuid.uuid4(),
+        status=CustomerStatus.ACTIVE,
+        created_at=datetime.now(UTC),
+        acquisition_channel=AcquisitionChannel.WEB,
+    )
+    profile = Profile(
+        customer_id=customer.id, given_name="Bench", family_name="Mark", email=Email(BENCH_EMAIL)
+    )
     async with SqlUnitOfWork(session_factory(engine), master) as uow:
         await uow.customers.add(customer, profile)
         await uow.commit()
@@ -164,14 +180,24 @@ def main() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "CUSTODIAN_DATABASE_URL": f"sqlite+aiosqlite:///{data}/bench.db",
-           "CUSTODIAN_DATA_DIR": str(data), "CUSTODIAN_ISSUER": base,
-           "CUSTODIAN_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()}
+    env = {
+        **os.environ,
+        "CUSTODIAN_DATABASE_URL": f"sqlite+aiosqlite:///{data}/bench.db",
+        "CUSTODIAN_DATA_DIR": str(data),
+        "CUSTODIAN_ISSUER": base,
+        "CUSTODIAN_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+    }
     asyncio.run(_prepare(env))
     server = subprocess.Popen(
-        [sys.executable, "-c", "import uvicorn; uvicorn.run('bench.auth:bench_app', "
-         f"factory=True, port={port}, log_level='warning')"],
-        env={**env, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+        [
+            sys.executable,
+            "-c",
+            "import uvicorn; uvicorn.run('bench.auth:bench_app', "
+            f"factory=True, port={port}, log_level='warning')",
+        ],
+        env={**env, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+    )
     try:
         for _ in range(100):
             try:
@@ -190,9 +216,14 @@ def _customer_token(base: str) -> str:
 
     async def run() -> str:
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-            tokens = await obtain_tokens(http, client_id="demo-app",
-                                         redirect_uri=DEMO_APP_REDIRECT, scope="profile:read",
-                                         email=BENCH_EMAIL, password=DEMO_PASSWORD)
+            tokens = await obtain_tokens(
+                http,
+                client_id="demo-app",
+                redirect_uri=DEMO_APP_REDIRECT,
+                scope="profile:read",
+                email=BENCH_EMAIL,
+                password=DEMO_PASSWORD,
+            )
         return str(tokens["access_token"])
 
     return asyncio.run(run())

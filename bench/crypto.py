@@ -55,14 +55,17 @@ def main() -> None:
     def new_cipher() -> FieldCipher:
         return FieldCipher(key)  # once per customer and class per unit of work
 
-    results = {name: per_op_us(function) for name, function in (
-        ("bare AESGCM encrypt (+ nonce)", bare_encrypt),
-        ("bare AESGCM decrypt", bare_decrypt),
-        ("FieldCipher.seal", seal),
-        ("FieldCipher.open", open_),
-        ("BlindIndexer.blind_index", blind_index),
-        ("FieldCipher(key) construction", new_cipher),
-    )}
+    results = {
+        name: per_op_us(function)
+        for name, function in (
+            ("bare AESGCM encrypt (+ nonce)", bare_encrypt),
+            ("bare AESGCM decrypt", bare_decrypt),
+            ("FieldCipher.seal", seal),
+            ("FieldCipher.open", open_),
+            ("BlindIndexer.blind_index", blind_index),
+            ("FieldCipher(key) construction", new_cipher),
+        )
+    }
     print(f"field of {len(plaintext)} bytes, {LOOPS} calls x best of {REPEATS}")
     for name, micros in results.items():
         print(f"  {name:32s} {micros:8.2f} us/op")
@@ -71,8 +74,10 @@ def main() -> None:
     print(f"  open / bare decrypt       {results['FieldCipher.open'] / decrypt:6.2f}x")
     print(f"  blind index / bare encrypt {results['BlindIndexer.blind_index'] / encrypt:5.2f}x")
     row = 4 * results["FieldCipher.open"]
-    print(f"  a transaction row (4 sealed fields) opens in ~{row:.1f} us;"
-          f" a page of 50 rows in ~{row * 50 / 1000:.2f} ms")
+    print(
+        f"  a transaction row (4 sealed fields) opens in ~{row:.1f} us;"
+        f" a page of 50 rows in ~{row * 50 / 1000:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

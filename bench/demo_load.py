@@ -25,13 +25,14 @@ from sqlalchemy import make_url
 
 from persistence.crypto import FieldCipher, MasterKey, new_data_key
 from persistence.database import make_engine
-from persistence.demo import DemoSummary, load_demo
-from persistence.demo_generate import demo_transaction_ids, generate_customer
-from persistence.demo_store import TransactionBulkWriter
+from persistence.demo.generate import demo_transaction_ids, generate_customer
+from persistence.demo.loader import DemoSummary, load_demo
+from persistence.demo.store import TransactionBulkWriter
 from persistence.migrate import upgrade
 
-POSTGRES_ADMIN = os.environ.get("CUSTODIAN_BENCH_POSTGRES_URL",
-                                "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_ADMIN = os.environ.get(
+    "CUSTODIAN_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 
 
 Result = tuple[DemoSummary, float, float]
@@ -45,9 +46,14 @@ async def _load(url: str, customers: int, seed: int) -> Result:
         before = os.times()
         summary = await load_demo(engine, MasterKey.generate(), customers=customers, seed=seed)
         after = os.times()  # the workers have exited: their CPU time is counted by now
-        return (summary, after.user + after.system - before.user - before.system,
-                after.children_user + after.children_system
-                - before.children_user - before.children_system)
+        return (
+            summary,
+            after.user + after.system - before.user - before.system,
+            after.children_user
+            + after.children_system
+            - before.children_user
+            - before.children_system,
+        )
     finally:
         await engine.dispose()
 
@@ -89,8 +95,10 @@ def cpu_per_row(customers: int, seed: int) -> dict[str, float]:
         for account, movements in person.ledgers:
             writer.rows(cipher, account, movements, ids)
     sealed = time.process_time() - started
-    return {"generate": generated / rows * 1e6,
-            "seal 4 fields and build the row": sealed / rows * 1e6}
+    return {
+        "generate": generated / rows * 1e6,
+        "seal 4 fields and build the row": sealed / rows * 1e6,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,27 +107,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
 
-    print(f"demo load of {args.customers} customers (seed {args.seed}), "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"demo load of {args.customers} customers (seed {args.seed}), "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+    )
     results: dict[str, Result | str] = {
         "SQLite": asyncio.run(bench_sqlite(args.customers, args.seed)),
         "PostgreSQL": asyncio.run(bench_postgres(args.customers, args.seed)),
     }
-    print(f"{'':12}{'seconds':>9}{'rows':>11}{'rows/s':>9}{'txn/s':>9}"
-          f"{'CPU s main':>12}{'CPU s workers':>15}")
+    print(
+        f"{'':12}{'seconds':>9}{'rows':>11}{'rows/s':>9}{'txn/s':>9}"
+        f"{'CPU s main':>12}{'CPU s workers':>15}"
+    )
     for engine, result in results.items():
         if isinstance(result, str):
             print(f"{engine:12}{result}")
             continue
         summary, main_cpu, worker_cpu = result
-        print(f"{engine:12}{summary.seconds:9.1f}{summary.rows:11,}"
-              f"{summary.rows / summary.seconds:9,.0f}"
-              f"{summary.transactions / summary.seconds:9,.0f}"
-              f"{main_cpu:12.1f}{worker_cpu:15.1f}")
+        print(
+            f"{engine:12}{summary.seconds:9.1f}{summary.rows:11,}"
+            f"{summary.rows / summary.seconds:9,.0f}"
+            f"{summary.transactions / summary.seconds:9,.0f}"
+            f"{main_cpu:12.1f}{worker_cpu:15.1f}"
+        )
     sample = min(args.customers, 50)
     costs = cpu_per_row(sample, args.seed)
-    print(f"CPU per transaction row, no database ({sample} customers): "
-          + ", ".join(f"{name} {micros:.1f} us" for name, micros in costs.items()))
+    print(
+        f"CPU per transaction row, no database ({sample} customers): "
+        + ", ".join(f"{name} {micros:.1f} us" for name, micros in costs.items())
+    )
     return 0
 
 

@@ -27,7 +27,9 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.accounts import (
+from domain.audit.events import Actor, ActorType
+from domain.customer.access import Access
+from domain.customer.accounts import (
     Account,
     AccountStatus,
     AccountType,
@@ -35,15 +37,13 @@ from domain.accounts import (
     TransactionDirection,
     TransactionStatus,
 )
-from domain.audit import Actor, ActorType
-from domain.customers import AcquisitionChannel, Customer, CustomerStatus, Profile
+from domain.customer.profile import AcquisitionChannel, Customer, CustomerStatus, Profile
 from domain.dsr.erasure import request_erasure
 from domain.dsr.export import request_export
-from domain.self_service.access import Access
 from domain.values import Email
 from persistence.crypto import MasterKey
 from persistence.database import make_engine, session_factory
-from persistence.dsr_worker import build_worker
+from persistence.dsr.worker import build_worker
 from persistence.migrate import upgrade
 from persistence.uow import SqlUnitOfWork, SystemClock
 
@@ -76,28 +76,58 @@ async def new_database(use_sqlite: bool, directory: Path) -> str:
 async def seed(engine: AsyncEngine, master_key: MasterKey, count: int) -> uuid.UUID:
     """A customer with one account and `count` transactions."""
     sessions = session_factory(engine)
-    customer = Customer(id=uuid.uuid4(), status=CustomerStatus.ACTIVE,
-                        created_at=datetime.now(UTC), acquisition_channel=AcquisitionChannel.WEB)
-    account = Account(id=uuid.uuid4(), customer_id=customer.id, type=AccountType.CURRENT,
-                      name="Everyday", number_last4="4321", currency="EUR",
-                      status=AccountStatus.OPEN, opened_at=datetime(2015, 1, 1, tzinfo=UTC),
-                      balance=Decimal("100.00"))
+    customer = Customer(
+        id=uuid.uuid4(),
+        status=CustomerStatus.ACTIVE,
+        created_at=datetime.now(UTC),
+        acquisition_channel=AcquisitionChannel.WEB,
+    )
+    account = Account(
+        id=uuid.uuid4(),
+        customer_id=customer.id,
+        type=AccountType.CURRENT,
+        name="Everyday",
+        number_last4="4321",
+        currency="EUR",
+        status=AccountStatus.OPEN,
+        opened_at=datetime(2015, 1, 1, tzinfo=UTC),
+        balance=Decimal("100.00"),
+    )
     async with SqlUnitOfWork(sessions, master_key) as uow:
-        await uow.customers.add(customer, Profile(
-            customer_id=customer.id, given_name="Bench", family_name="Mark",
-            email=Email(f"bench-{customer.id.hex[:8]}@example.org")))
+        await uow.customers.add(
+            customer,
+            Profile(
+                customer_id=customer.id,
+                given_name="Bench",
+                family_name="Mark",
+                email=Email(f"bench-{customer.id.hex[:8]}@example.org"),
+            ),
+        )
         await uow.accounts.add(account)
         await uow.commit()
     start = datetime(2016, 1, 1, tzinfo=UTC)
     for offset in range(0, count, SEED_BATCH):
         async with SqlUnitOfWork(sessions, master_key) as uow:
-            await uow.transactions.add_many([Transaction(
-                id=uuid.uuid4(), customer_id=customer.id, account_id=account.id,
-                booked_at=start + timedelta(minutes=i), value_date=date(2016, 1, 1),
-                amount=Decimal("12.34"), currency="EUR", direction=TransactionDirection.DEBIT,
-                status=TransactionStatus.BOOKED, description=f"Card payment {i}",
-                category="groceries", merchant="Corner Shop", reference=f"REF{i}")
-                for i in range(offset, min(count, offset + SEED_BATCH))])
+            await uow.transactions.add_many(
+                [
+                    Transaction(
+                        id=uuid.uuid4(),
+                        customer_id=customer.id,
+                        account_id=account.id,
+                        booked_at=start + timedelta(minutes=i),
+                        value_date=date(2016, 1, 1),
+                        amount=Decimal("12.34"),
+                        currency="EUR",
+                        direction=TransactionDirection.DEBIT,
+                        status=TransactionStatus.BOOKED,
+                        description=f"Card payment {i}",
+                        category="groceries",
+                        merchant="Corner Shop",
+                        reference=f"REF{i}",
+                    )
+                    for i in range(offset, min(count, offset + SEED_BATCH))
+                ]
+            )
             await uow.commit()
     return customer.id
 
@@ -116,9 +146,11 @@ async def child_export(url: str, key: str, data_dir: Path, customer: str) -> Non
     customer_id = uuid.UUID(customer)
     sessions = session_factory(engine)
     try:
-        await request_export(lambda: SqlUnitOfWork(sessions, master_key, data_dir=data_dir),
-                             SystemClock(), Access(Actor(ActorType.SYSTEM, "bench"),
-                                                   customer_id))
+        await request_export(
+            lambda: SqlUnitOfWork(sessions, master_key, data_dir=data_dir),
+            SystemClock(),
+            Access(Actor(ActorType.SYSTEM, "bench"), customer_id),
+        )
         started = time.perf_counter()
         await run_jobs(engine, master_key, data_dir)
         seconds = time.perf_counter() - started
@@ -128,23 +160,38 @@ async def child_export(url: str, key: str, data_dir: Path, customer: str) -> Non
     print(json.dumps({"seconds": seconds, "peak_rss_kb": peak_kb}))
 
 
-def measure_export(url: str, master_key: MasterKey, data_dir: Path,
-                   customer_id: uuid.UUID) -> dict[str, float]:
+def measure_export(
+    url: str, master_key: MasterKey, data_dir: Path, customer_id: uuid.UUID
+) -> dict[str, float]:
     """Run the export in a fresh process, so peak RSS is the export's alone."""
-    done = subprocess.run([sys.executable, __file__, "--child", url, master_key.to_base64(),
-                           str(data_dir), str(customer_id)], capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            url,
+            master_key.to_base64(),
+            str(data_dir),
+            str(customer_id),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 
-async def erase(engine: AsyncEngine, master_key: MasterKey, data_dir: Path,
-                customer_id: uuid.UUID) -> float:
+async def erase(
+    engine: AsyncEngine, master_key: MasterKey, data_dir: Path, customer_id: uuid.UUID
+) -> float:
     """Seconds to run the erasure job of one customer."""
     sessions = session_factory(engine)
-    await request_erasure(lambda: SqlUnitOfWork(sessions, master_key, data_dir=data_dir),
-                          SystemClock(), Access(Actor(ActorType.CUSTOMER, str(customer_id)),
-                                                customer_id))
+    await request_erasure(
+        lambda: SqlUnitOfWork(sessions, master_key, data_dir=data_dir),
+        SystemClock(),
+        Access(Actor(ActorType.CUSTOMER, str(customer_id)), customer_id),
+    )
     started = time.perf_counter()
     await run_jobs(engine, master_key, data_dir)
     return time.perf_counter() - started
@@ -163,20 +210,27 @@ async def main(sizes: list[int], use_sqlite: bool) -> None:
                 customer_id = await seed(engine, master_key, size)
                 figures = measure_export(url, master_key, directory, customer_id)
                 rss[size] = figures["peak_rss_kb"]
-                print(f"export {size:>9,} transactions: {size / figures['seconds']:>9,.0f} "
-                      f"tx/s, {figures['seconds']:7.2f} s, peak RSS "
-                      f"{figures['peak_rss_kb'] / 1024:7.1f} MiB", flush=True)
+                print(
+                    f"export {size:>9,} transactions: {size / figures['seconds']:>9,.0f} "
+                    f"tx/s, {figures['seconds']:7.2f} s, peak RSS "
+                    f"{figures['peak_rss_kb'] / 1024:7.1f} MiB",
+                    flush=True,
+                )
             smallest, largest = min(rss), max(rss)
             if largest != smallest:
-                print(f"peak RSS ratio {largest:,} / {smallest:,} transactions: "
-                      f"{rss[largest] / rss[smallest]:.2f} (target <= 1.3)")
+                print(
+                    f"peak RSS ratio {largest:,} / {smallest:,} transactions: "
+                    f"{rss[largest] / rss[smallest]:.2f} (target <= 1.3)"
+                )
             timings = {}
             for size in (10, 100_000):
                 customer_id = await seed(engine, master_key, size)
                 timings[size] = await erase(engine, master_key, directory, customer_id)
                 print(f"erasure with {size:>7,} transactions: {timings[size] * 1000:8.1f} ms")
-            print(f"erasure time ratio 100,000 / 10: {timings[100_000] / timings[10]:.2f} "
-                  "(crypto-shredding: nearly 1)")
+            print(
+                f"erasure time ratio 100,000 / 10: {timings[100_000] / timings[10]:.2f} "
+                "(crypto-shredding: nearly 1)"
+            )
         finally:
             await engine.dispose()
             if not use_sqlite:

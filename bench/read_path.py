@@ -46,11 +46,11 @@ from api.logging import configure_logging
 from api.oauth.flow_client import obtain_tokens
 from api.settings import load_settings
 from persistence.crypto import MasterKey
+from persistence.customer.tables import TransactionRow
 from persistence.database import make_engine, session_factory
-from persistence.demo import load_demo
+from persistence.demo.loader import load_demo
 from persistence.migrate import upgrade
-from persistence.models import TransactionRow
-from persistence.oauth_admin import DEMO_APP_REDIRECT, DEMO_PASSWORD, ensure_demo_identities
+from persistence.oauth.admin import DEMO_APP_REDIRECT, DEMO_PASSWORD, ensure_demo_identities
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -69,18 +69,20 @@ class _RawLookup:
 
             if self.conn is None:
                 self.conn = await asyncpg.create_pool(
-                    self.url.replace("postgresql+asyncpg", "postgresql"), min_size=1,
-                    max_size=4)
-            row = await self.conn.fetchrow("SELECT status FROM customers WHERE id = $1",
-                                           UUID(customer_id))
+                    self.url.replace("postgresql+asyncpg", "postgresql"), min_size=1, max_size=4
+                )
+            row = await self.conn.fetchrow(
+                "SELECT status FROM customers WHERE id = $1", UUID(customer_id)
+            )
             return None if row is None else str(row["status"])
         import aiosqlite  # noqa: PLC0415
 
         if self.conn is None:
             self.conn = await aiosqlite.connect(self.url.split("///", 1)[1])
         # SQLAlchemy stores UUIDs on SQLite as 32 hex characters.
-        async with self.conn.execute("SELECT status FROM customers WHERE id = ?",
-                                     (UUID(customer_id).hex,)) as cursor:
+        async with self.conn.execute(
+            "SELECT status FROM customers WHERE id = ?", (UUID(customer_id).hex,)
+        ) as cursor:
             found = await cursor.fetchone()
         return None if found is None else str(found[0])
 
@@ -113,21 +115,28 @@ async def _prepare(url: str, master: MasterKey, customers: int) -> tuple[str, st
             await ensure_demo_identities(session, master, ids)
             await session.commit()
             count = func.count().label("n")
-            busiest = (await session.execute(
-                select(TransactionRow.customer_id, TransactionRow.account_id, count)
-                .group_by(TransactionRow.customer_id, TransactionRow.account_id)
-                .order_by(count.desc()).limit(1))).one()
+            busiest = (
+                await session.execute(
+                    select(TransactionRow.customer_id, TransactionRow.account_id, count)
+                    .group_by(TransactionRow.customer_id, TransactionRow.account_id)
+                    .order_by(count.desc())
+                    .limit(1)
+                )
+            ).one()
         email = next(s.email for s in summary.sign_ins if s.customer_id == busiest[0])
-        print(f"  demo data: {summary.customers_created + summary.customers_existing} "
-              f"customers, {summary.transactions} transactions; the busiest account has "
-              f"{busiest[2]}")
+        print(
+            f"  demo data: {summary.customers_created + summary.customers_existing} "
+            f"customers, {summary.transactions} transactions; the busiest account has "
+            f"{busiest[2]}"
+        )
         return email, str(busiest[1])
     finally:
         await engine.dispose()
 
 
-def _wrk(url: str, seconds: float, connections: int, headers: dict[str, str]) -> tuple[
-        float, float, float]:
+def _wrk(
+    url: str, seconds: float, connections: int, headers: dict[str, str]
+) -> tuple[float, float, float]:
     args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
@@ -143,25 +152,29 @@ def _wrk_ms(out: str, label: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-async def _python_load(url: str, seconds: float, connections: int,
-                       headers: dict[str, str]) -> tuple[float, float, float]:
+async def _python_load(
+    url: str, seconds: float, connections: int, headers: dict[str, str]
+) -> tuple[float, float, float]:
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=connections)
     async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+
         async def worker() -> None:
             while time.perf_counter() < deadline:
                 start = time.perf_counter()
                 response = await http.get(url, headers=headers)
                 latencies.append(time.perf_counter() - start)
                 response.raise_for_status()
+
         await asyncio.gather(*(worker() for _ in range(connections)))
     cuts = statistics.quantiles(latencies, n=100)
     return len(latencies) / seconds, cuts[49] * 1000, cuts[98] * 1000
 
 
-def _measure(url: str, seconds: float, connections: int,
-             headers: dict[str, str]) -> tuple[float, float, float]:
+def _measure(
+    url: str, seconds: float, connections: int, headers: dict[str, str]
+) -> tuple[float, float, float]:
     if shutil.which("wrk"):
         return _wrk(url, seconds, connections, headers)
     return asyncio.run(_python_load(url, seconds, connections, headers))
@@ -176,11 +189,16 @@ def _free_port() -> int:
 def _token(base: str, email: str) -> str:
     async def run() -> str:
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-            tokens = await obtain_tokens(http, client_id="demo-app",
-                                         redirect_uri=DEMO_APP_REDIRECT,
-                                         scope="profile:read transactions:read",
-                                         email=email, password=DEMO_PASSWORD)
+            tokens = await obtain_tokens(
+                http,
+                client_id="demo-app",
+                redirect_uri=DEMO_APP_REDIRECT,
+                scope="profile:read transactions:read",
+                email=email,
+                password=DEMO_PASSWORD,
+            )
         return str(tokens["access_token"])
+
     return asyncio.run(run())
 
 
@@ -197,16 +215,28 @@ def run_one(name: str, url: str, args: argparse.Namespace) -> None:
     email, account = asyncio.run(_prepare(url, master, args.customers))
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "CUSTODIAN_DATABASE_URL": url, "CUSTODIAN_DATA_DIR": str(data),
-           "CUSTODIAN_ISSUER": base, "CUSTODIAN_MASTER_KEY": master.to_base64(),
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "CUSTODIAN_DATABASE_URL": url,
+        "CUSTODIAN_DATA_DIR": str(data),
+        "CUSTODIAN_ISSUER": base,
+        "CUSTODIAN_MASTER_KEY": master.to_base64(),
+        "PYTHONPATH": str(ROOT),
+    }
     server = subprocess.Popen(
-        [sys.executable, "-c", "import uvicorn; uvicorn.run('bench.read_path:bench_app', "
-         f"factory=True, port={port}, log_level='warning', log_config=None, "
-         "access_log=False, server_header=False)"], env=env, cwd=ROOT,
+        [
+            sys.executable,
+            "-c",
+            "import uvicorn; uvicorn.run('bench.read_path:bench_app', "
+            f"factory=True, port={port}, log_level='warning', log_config=None, "
+            "access_log=False, server_header=False)",
+        ],
+        env=env,
+        cwd=ROOT,
         # The product's own access log (one JSON line per request) stays on, as in
         # production; it goes to /dev/null so the figures stay readable.
-        stdout=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL,
+    )
     try:
         for _ in range(150):
             try:
@@ -221,16 +251,16 @@ def run_one(name: str, url: str, args: argparse.Namespace) -> None:
             "a healthz": (f"{base}/healthz", {}),
             "b bare pk query": (f"{base}/bench/pk/{customer}", {}),
             "c /v1/me/profile": (f"{base}/v1/me/profile", auth),
-            "d 50 transactions": (f"{base}/v1/me/accounts/{account}/transactions?limit=50",
-                                  auth),
+            "d 50 transactions": (f"{base}/v1/me/accounts/{account}/transactions?limit=50", auth),
         }
         results = {}
         for label, (target, headers) in targets.items():
             _measure(target, 1, args.connections, headers)  # warm-up
             if args.profile and label[0] in "cd":
                 _profile(server.pid, target, args.connections, headers)
-            results[label[0]] = rate, p50, p99 = _measure(target, args.seconds,
-                                                          args.connections, headers)
+            results[label[0]] = rate, p50, p99 = _measure(
+                target, args.seconds, args.connections, headers
+            )
             print(f"  ({label:<18}) {rate:9.0f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
         a, b, c, d = (results[k][0] for k in "abcd")
         print(f"  ratios: c/a {c / a:.2f}   c/b {c / b:.2f}   d/b {d / b:.2f}")
@@ -247,9 +277,26 @@ def _profile(pid: int, url: str, connections: int, headers: dict[str, str]) -> N
         print("  (py-spy not found: `pip install py-spy` to see where the time goes)")
         return
     out = Path(tempfile.mkdtemp()) / "stacks.txt"
-    spy = subprocess.Popen([spy_bin, "record", "--pid", str(pid), "--format", "raw", "--idle",
-                            "--duration", "4", "--rate", "200", "--nonblocking", "-o", str(out)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    spy = subprocess.Popen(
+        [
+            spy_bin,
+            "record",
+            "--pid",
+            str(pid),
+            "--format",
+            "raw",
+            "--idle",
+            "--duration",
+            "4",
+            "--rate",
+            "200",
+            "--nonblocking",
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _measure(url, 4, connections, headers)
     spy.wait(timeout=30)
     totals: dict[str, int] = {}
@@ -273,8 +320,10 @@ def _profile(pid: int, url: str, connections: int, headers: dict[str, str]) -> N
             if any(key in where for key in _OURS) and name not in seen:
                 seen.add(name)
                 totals[name] = totals.get(name, 0) + int(count)
-    print(f"  event loop thread: {samples} samples, {100 * idle / max(1, samples):.0f}% idle "
-          "(waiting in select)")
+    print(
+        f"  event loop thread: {samples} samples, {100 * idle / max(1, samples):.0f}% idle "
+        "(waiting in select)"
+    )
     print("  where the time goes (inclusive, top 12):")
     for name, count in sorted(totals.items(), key=lambda kv: -kv[1])[:12]:
         print(f"    {100 * count / max(1, samples):5.1f}%  {name}")
@@ -283,8 +332,19 @@ def _profile(pid: int, url: str, connections: int, headers: dict[str, str]) -> N
         print(f"    {100 * count / max(1, samples):5.1f}%  {name}")
 
 
-_OURS = ("api/", "domain/", "persistence/", "litestar/", "sqlalchemy/", "asyncpg/",
-         "cryptography/", "joserfc/", "structlog/", "uvicorn/", "msgspec")
+_OURS = (
+    "api/",
+    "domain/",
+    "persistence/",
+    "litestar/",
+    "sqlalchemy/",
+    "asyncpg/",
+    "cryptography/",
+    "joserfc/",
+    "structlog/",
+    "uvicorn/",
+    "msgspec",
+)
 
 
 def _postgres_url() -> str | None:
@@ -313,11 +373,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--customers", type=int, default=20)
-    parser.add_argument("--profile", action="store_true",
-                        help="sample the server with py-spy during (c) and (d)")
+    parser.add_argument(
+        "--profile", action="store_true", help="sample the server with py-spy during (c) and (d)"
+    )
     args = parser.parse_args()
-    print("load generator:", "wrk" if shutil.which("wrk") else
-          "httpx+asyncio (wrk not found: `apt-get install -y wrk` for better figures)")
+    print(
+        "load generator:",
+        "wrk"
+        if shutil.which("wrk")
+        else "httpx+asyncio (wrk not found: `apt-get install -y wrk` for better figures)",
+    )
     pg = _postgres_url()
     if pg is not None:
         run_one("PostgreSQL", pg, args)

@@ -13,19 +13,29 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from domain.audit import Actor, ActorType
+from domain.audit.events import Actor, ActorType
 from domain.errors import DomainError
 from domain.values import Email
 
-CUSTOMER_SCOPES: frozenset[str] = frozenset({
-    "profile:read", "profile:write", "accounts:read", "transactions:read",
-    "interactions:read", "consents:read", "consents:write", "corrections:write",
-    "access-log:read", "dsr:write",
-})
+CUSTOMER_SCOPES: frozenset[str] = frozenset(
+    {
+        "profile:read",
+        "profile:write",
+        "accounts:read",
+        "transactions:read",
+        "interactions:read",
+        "consents:read",
+        "consents:write",
+        "corrections:write",
+        "access-log:read",
+        "dsr:write",
+    }
+)
 """Scopes a customer may grant to an app, about their own data only."""
 
-STAFF_SCOPES: frozenset[str] = frozenset({"audit:read", "dsr:admin", "support:read",
-                                          "analytics:read"})
+STAFF_SCOPES: frozenset[str] = frozenset(
+    {"audit:read", "dsr:admin", "support:read", "analytics:read"}
+)
 """Scopes for staff users and service clients."""
 
 ALL_SCOPES: frozenset[str] = CUSTOMER_SCOPES | STAFF_SCOPES

@@ -66,8 +66,9 @@ class CursorCodec:
 
     def encode(self, list_name: str, position: Position) -> str:
         """A URL-safe cursor for `position` that only `decode(list_name, ...)` accepts."""
-        payload = json.dumps([position.at.isoformat(), str(position.id)],
-                             separators=(",", ":")).encode()
+        payload = json.dumps(
+            [position.at.isoformat(), str(position.id)], separators=(",", ":")
+        ).encode()
         raw = self._tag(list_name, payload) + payload
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 

@@ -12,11 +12,11 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
-from domain.accounts import Account, Transaction, TransactionStatus
-from domain.audit import AuditEvent, AuditRecord
-from domain.corrections import CorrectionRepository
-from domain.customers import Customer, Profile, ProfileChange
-from domain.interactions import Channel, Interaction, InteractionKind
+from domain.audit.events import AuditEvent, AuditRecord
+from domain.customer.accounts import Account, Transaction, TransactionStatus
+from domain.customer.corrections import CorrectionRepository
+from domain.customer.interactions import Channel, Interaction, InteractionKind
+from domain.customer.profile import Customer, Profile, ProfileChange
 from domain.pagination import CursorCodec
 from domain.retention import RetentionClass
 from domain.values import Email
@@ -77,8 +77,9 @@ class CustomerRepository(Protocol):
         """Look a customer up by email through the blind index."""
         ...
 
-    async def update_profile(self, profile: Profile, *, expected_version: int,
-                             at: datetime) -> Profile:
+    async def update_profile(
+        self, profile: Profile, *, expected_version: int, at: datetime
+    ) -> Profile:
         """Replace the profile if still at `expected_version`; return it at the next version.
         Conflict when it changed meanwhile or the new email is taken."""
         ...
@@ -87,9 +88,13 @@ class CustomerRepository(Protocol):
         """Store profile changes (values sealed)."""
         ...
 
-    async def list_profile_changes(self, customer_id: UUID, *, limit: int = 50,
-                                   before: tuple[int, UUID] | None = None,
-                                   ) -> list[ProfileChange]:
+    async def list_profile_changes(
+        self,
+        customer_id: UUID,
+        *,
+        limit: int = 50,
+        before: tuple[int, UUID] | None = None,
+    ) -> list[ProfileChange]:
         """The customer's profile changes, newest first (keyset on (version, id))."""
         ...
 
@@ -121,11 +126,17 @@ class TransactionRepository(Protocol):
         """The customer's transaction, or None when missing or someone else's."""
         ...
 
-    async def list_for_account(self, customer_id: UUID, account_id: UUID, *, limit: int = 50,
-                               before: tuple[datetime, UUID] | None = None,
-                               booked_from: datetime | None = None,
-                               booked_to: datetime | None = None,
-                               status: TransactionStatus | None = None) -> list[Transaction]:
+    async def list_for_account(
+        self,
+        customer_id: UUID,
+        account_id: UUID,
+        *,
+        limit: int = 50,
+        before: tuple[datetime, UUID] | None = None,
+        booked_from: datetime | None = None,
+        booked_to: datetime | None = None,
+        status: TransactionStatus | None = None,
+    ) -> list[Transaction]:
         """The account's newest transactions first (keyset on (booked_at, id))."""
         ...
 
@@ -139,12 +150,17 @@ class InteractionRepository(Protocol):
         """The customer's interaction, or None when missing or someone else's."""
         ...
 
-    async def list_for_customer(self, customer_id: UUID, *, limit: int = 50,
-                                before: tuple[datetime, UUID] | None = None,
-                                channel: Channel | None = None,
-                                kind: InteractionKind | None = None,
-                                occurred_from: datetime | None = None,
-                                occurred_to: datetime | None = None) -> list[Interaction]:
+    async def list_for_customer(
+        self,
+        customer_id: UUID,
+        *,
+        limit: int = 50,
+        before: tuple[datetime, UUID] | None = None,
+        channel: Channel | None = None,
+        kind: InteractionKind | None = None,
+        occurred_from: datetime | None = None,
+        occurred_to: datetime | None = None,
+    ) -> list[Interaction]:
         """The customer's newest interactions first (keyset on (occurred_at, id))."""
         ...
 
@@ -169,6 +185,7 @@ class UnitOfWork(Protocol):
     def audit_trail(self) -> DurableAuditLog:
         """Durable appends outside this unit's transaction (usable before, in and after it)."""
         ...
+
     cursors: CursorCodec
 
     def reading(self) -> Self:
@@ -184,8 +201,12 @@ class UnitOfWork(Protocol):
 
     async def __aenter__(self) -> Self: ...
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
 
     async def commit(self) -> None:
         """Make everything done in this unit durable."""

@@ -31,4 +31,3 @@ CURRENCY_CODES: frozenset[str] = frozenset(
     """.split()
 )
 """ISO 4217 currency codes in use (176), without the test code XTS and no-currency XXX."""
-

@@ -86,8 +86,12 @@ def _run_to_completion(coroutine: Coroutine[Any, Any, None]) -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=_database_url(), target_metadata=metadata, literal_binds=True,
-                      render_as_batch=is_sqlite(_database_url()))
+    context.configure(
+        url=_database_url(),
+        target_metadata=metadata,
+        literal_binds=True,
+        render_as_batch=is_sqlite(_database_url()),
+    )
     with context.begin_transaction():
         context.run_migrations()
 else:

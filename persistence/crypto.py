@@ -95,8 +95,12 @@ class MasterKey:
         """
         if not purpose:
             raise ValueError("a key purpose is required")
-        hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None,
-                    info=f"custodian/{purpose}".encode())
+        hkdf = HKDF(
+            algorithm=hashes.SHA256(),
+            length=KEY_BYTES,
+            salt=None,
+            info=f"custodian/{purpose}".encode(),
+        )
         return hkdf.derive(self.__key)
 
     def __repr__(self) -> str:
@@ -154,8 +158,9 @@ class FieldCipher:
         if len(sealed) < _HEADER + _TAG_BYTES or sealed[0] != FORMAT_VERSION:
             raise IntegrityError(f"{table}.{column} holds no valid sealed value")
         try:
-            plaintext = self._aead.decrypt(sealed[1:_HEADER], sealed[_HEADER:],
-                                           associated_data(table, column, row_id))
+            plaintext = self._aead.decrypt(
+                sealed[1:_HEADER], sealed[_HEADER:], associated_data(table, column, row_id)
+            )
         except InvalidTag:
             raise IntegrityError(f"{table}.{column} does not authenticate") from None
         if plaintext == _ABSENT:
@@ -190,17 +195,20 @@ class KeyWrapper:
     def wrap(self, data_key: bytes, customer_id: UUID, retention_class: RetentionClass) -> bytes:
         """The data key encrypted for storage in the key table."""
         nonce = os.urandom(NONCE_BYTES)
-        return (_VERSION_PREFIX + nonce
-                + self._aead.encrypt(nonce, data_key, self._ad(customer_id, retention_class)))
+        return (
+            _VERSION_PREFIX
+            + nonce
+            + self._aead.encrypt(nonce, data_key, self._ad(customer_id, retention_class))
+        )
 
-    def unwrap(self, wrapped: bytes, customer_id: UUID,
-               retention_class: RetentionClass) -> bytes:
+    def unwrap(self, wrapped: bytes, customer_id: UUID, retention_class: RetentionClass) -> bytes:
         """The data key; IntegrityError if it was altered, moved, or wrapped by another master."""
         if len(wrapped) < _HEADER + _TAG_BYTES or wrapped[0] != FORMAT_VERSION:
             raise IntegrityError("a stored data key is malformed")
         try:
-            key = self._aead.decrypt(wrapped[1:_HEADER], wrapped[_HEADER:],
-                                     self._ad(customer_id, retention_class))
+            key = self._aead.decrypt(
+                wrapped[1:_HEADER], wrapped[_HEADER:], self._ad(customer_id, retention_class)
+            )
         except InvalidTag:
             raise IntegrityError(
                 "a stored data key does not authenticate (wrong master key, or tampering)"

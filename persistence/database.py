@@ -143,7 +143,7 @@ def _configure_sqlite(engine: AsyncEngine, *, enforce_foreign_keys: bool) -> Non
         # IMMEDIATE takes the write lock at the start: a deferred transaction that reads
         # first and writes later fails with SQLITE_BUSY instead of waiting when another writer
         # got there in between; taking the lock up front makes writers queue on busy_timeout.
-        # (Reads use `read_only` and append their audit events via persistence.audit_batch.)
+        # (Reads use `read_only` and append their audit events via persistence.audit.batch.)
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 

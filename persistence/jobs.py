@@ -25,7 +25,7 @@ import structlog
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from persistence.dsr_tables import DsrRequestRow, JobRow
+from persistence.dsr.tables import DsrRequestRow, JobRow
 from persistence.sealing import utc_out
 
 QUEUED = "queued"
@@ -42,20 +42,37 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def new_job(kind: str, request_id: UUID | None, at: datetime | None = None, *,
-            max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> JobRow:
+def new_job(
+    kind: str,
+    request_id: UUID | None,
+    at: datetime | None = None,
+    *,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> JobRow:
     """A queued job row (added to a session by the caller, in the caller's transaction)."""
     at = at or _now()
-    return JobRow(id=uuid.uuid4(), kind=kind, request_id=request_id, status=QUEUED,
-                  attempts=0, max_attempts=max_attempts, run_after=at, lease_owner=None,
-                  lease_expires_at=None, progress=0, last_error=None, created_at=at,
-                  updated_at=at)
+    return JobRow(
+        id=uuid.uuid4(),
+        kind=kind,
+        request_id=request_id,
+        status=QUEUED,
+        attempts=0,
+        max_attempts=max_attempts,
+        run_after=at,
+        lease_owner=None,
+        lease_expires_at=None,
+        progress=0,
+        last_error=None,
+        created_at=at,
+        updated_at=at,
+    )
 
 
 def backoff(attempts: int) -> timedelta:
     """How long to wait before the next attempt after `attempts` failed ones."""
-    return timedelta(seconds=min(BACKOFF_CAP_SECONDS,
-                                 BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1)))
+    return timedelta(
+        seconds=min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    )
 
 
 class LeaseLost(Exception):
@@ -75,8 +92,13 @@ class LeasedJob:
 class JobQueue:
     """Lease, heartbeat, complete and fail jobs; each call is its own short transaction."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], owner: str, *,
-                 lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        owner: str,
+        *,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> None:
         self._sessions = sessions
         self.owner = owner
         self.lease = timedelta(seconds=lease_seconds)
@@ -84,20 +106,33 @@ class JobQueue:
     async def lease_next(self) -> LeasedJob | None:
         """Lease the oldest runnable job (queued and due, or running with an expired lease)."""
         now = _now()
-        runnable = or_(and_(JobRow.status == QUEUED, JobRow.run_after <= now),
-                       and_(JobRow.status == RUNNING, JobRow.lease_expires_at < now))
+        runnable = or_(
+            and_(JobRow.status == QUEUED, JobRow.run_after <= now),
+            and_(JobRow.status == RUNNING, JobRow.lease_expires_at < now),
+        )
         async with self._sessions() as session, session.begin():
-            row = await session.scalar(select(JobRow).where(runnable)
-                                       .order_by(JobRow.run_after, JobRow.id).limit(1)
-                                       .with_for_update(skip_locked=True))
+            row = await session.scalar(
+                select(JobRow)
+                .where(runnable)
+                .order_by(JobRow.run_after, JobRow.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
             if row is None:
                 return None
             # Conditional: on SQLite (no row locks) a second worker's UPDATE finds nothing.
             result = await session.execute(
-                update(JobRow).where(JobRow.id == row.id, runnable).values(
-                    status=RUNNING, lease_owner=self.owner, lease_expires_at=now + self.lease,
-                    attempts=JobRow.attempts + 1, updated_at=now)
-                .execution_options(synchronize_session=False))
+                update(JobRow)
+                .where(JobRow.id == row.id, runnable)
+                .values(
+                    status=RUNNING,
+                    lease_owner=self.owner,
+                    lease_expires_at=now + self.lease,
+                    attempts=JobRow.attempts + 1,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
             if getattr(result, "rowcount", 0) != 1:
                 return None
             return LeasedJob(row.id, row.kind, row.request_id, row.attempts + 1)
@@ -111,23 +146,36 @@ class JobQueue:
         if progress is not None:
             values["progress"] = max(0, min(100, progress))
         async with self._sessions() as session, session.begin():
-            result = await session.execute(update(JobRow).where(
-                JobRow.id == job.id, JobRow.lease_owner == self.owner,
-                JobRow.status == RUNNING).values(**values))
+            result = await session.execute(
+                update(JobRow)
+                .where(
+                    JobRow.id == job.id, JobRow.lease_owner == self.owner, JobRow.status == RUNNING
+                )
+                .values(**values)
+            )
             if getattr(result, "rowcount", 0) != 1:
                 raise LeaseLost(str(job.id))
             if progress is not None and job.request_id is not None:
-                await session.execute(update(DsrRequestRow).where(
-                    DsrRequestRow.id == job.request_id).values(
-                        progress=values["progress"], status=RUNNING))
+                await session.execute(
+                    update(DsrRequestRow)
+                    .where(DsrRequestRow.id == job.request_id)
+                    .values(progress=values["progress"], status=RUNNING)
+                )
 
     async def complete(self, job: LeasedJob) -> None:
         """Mark the job done."""
         async with self._sessions() as session, session.begin():
-            await session.execute(update(JobRow).where(
-                JobRow.id == job.id, JobRow.lease_owner == self.owner).values(
-                    status=DONE, progress=100, lease_owner=None, lease_expires_at=None,
-                    updated_at=_now()))
+            await session.execute(
+                update(JobRow)
+                .where(JobRow.id == job.id, JobRow.lease_owner == self.owner)
+                .values(
+                    status=DONE,
+                    progress=100,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    updated_at=_now(),
+                )
+            )
 
     async def fail(self, job: LeasedJob, error: BaseException) -> bool:
         """Record a failed attempt: queued again after a backoff, or failed for good once
@@ -171,10 +219,16 @@ def worker_id() -> str:
 class Worker:
     """Runs jobs one at a time until `stop` is set."""
 
-    def __init__(self, queue: JobQueue, handlers: Mapping[str, Handler], *,
-                 on_final_failure: FinalFailure | None = None,
-                 idle_tasks: Sequence[Callable[[], Awaitable[None]]] = (),
-                 poll_seconds: float = 1.0, idle_every_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        queue: JobQueue,
+        handlers: Mapping[str, Handler],
+        *,
+        on_final_failure: FinalFailure | None = None,
+        idle_tasks: Sequence[Callable[[], Awaitable[None]]] = (),
+        poll_seconds: float = 1.0,
+        idle_every_seconds: float = 60.0,
+    ) -> None:
         self.queue = queue
         self.handlers = dict(handlers)
         self._on_final_failure = on_final_failure
@@ -193,7 +247,8 @@ class Worker:
             except Exception as error:  # noqa: BLE001  (the database may be away for a while)
                 # The worker outlives outages (and an unmigrated database): it tries again.
                 structlog.stdlib.get_logger("custodian.jobs").warning(
-                    "worker poll failed", error_type=type(error).__name__)
+                    "worker poll failed", error_type=type(error).__name__
+                )
                 ran = False
             if not ran:
                 with contextlib.suppress(TimeoutError):
@@ -208,6 +263,7 @@ class Worker:
         log = structlog.stdlib.get_logger("custodian.jobs")
         beat = asyncio.create_task(self._keep_alive(job))
         try:
+
             async def progress(percent: int) -> None:
                 await self.queue.heartbeat(job, percent)
 
@@ -216,8 +272,13 @@ class Worker:
             log.warning("job lease lost", job_id=str(job.id), kind=job.kind)
             return True
         except Exception as error:  # noqa: BLE001  (a failing job must not stop the worker)
-            log.warning("job failed", job_id=str(job.id), kind=job.kind,
-                        error_type=type(error).__name__, attempt=job.attempts)
+            log.warning(
+                "job failed",
+                job_id=str(job.id),
+                kind=job.kind,
+                error_type=type(error).__name__,
+                attempt=job.attempts,
+            )
             if await self.queue.fail(job, error) and self._on_final_failure is not None:
                 await self._on_final_failure(job)
             return True

@@ -25,7 +25,7 @@ from domain.errors import IntegrityError, NotFound
 from domain.retention import ENCRYPTED_CLASSES, DataCategory, RetentionClass
 from persistence.base import Base
 from persistence.crypto import FieldCipher, KeyWrapper, MasterKey, new_data_key
-from persistence.models import declare
+from persistence.customer.tables import declare
 
 _KEY_INFO = declare(DataCategory.TECHNICAL, RetentionClass.OPERATIONAL)
 _ID_INFO = declare(DataCategory.IDENTIFIER, RetentionClass.EVIDENCE)
@@ -40,8 +40,9 @@ class DataKeyRow(Base):
 
     __tablename__ = "data_keys"
 
-    customer_id: Mapped[UUID] = mapped_column(Uuid, ForeignKey("customers.id"),
-                                              primary_key=True, info=_ID_INFO)
+    customer_id: Mapped[UUID] = mapped_column(
+        Uuid, ForeignKey("customers.id"), primary_key=True, info=_ID_INFO
+    )
     retention_class: Mapped[str] = mapped_column(String(20), primary_key=True, info=_KEY_INFO)
     # AES-GCM under the master-derived wrapping key, bound to customer id and class.
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary, info=_KEY_INFO)
@@ -53,14 +54,15 @@ class DestroyedKeyRow(Base):
 
     __tablename__ = "destroyed_keys"
 
-    customer_id: Mapped[UUID] = mapped_column(Uuid, ForeignKey("customers.id"),
-                                              primary_key=True, info=_ID_INFO)
-    retention_class: Mapped[str] = mapped_column(String(20), primary_key=True,
-                                                 info=declare(DataCategory.EVIDENCE,
-                                                              RetentionClass.EVIDENCE))
-    destroyed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                   info=declare(DataCategory.EVIDENCE,
-                                                                RetentionClass.EVIDENCE))
+    customer_id: Mapped[UUID] = mapped_column(
+        Uuid, ForeignKey("customers.id"), primary_key=True, info=_ID_INFO
+    )
+    retention_class: Mapped[str] = mapped_column(
+        String(20), primary_key=True, info=declare(DataCategory.EVIDENCE, RetentionClass.EVIDENCE)
+    )
+    destroyed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), info=declare(DataCategory.EVIDENCE, RetentionClass.EVIDENCE)
+    )
 
 
 def _encrypted(retention_class: RetentionClass) -> RetentionClass:
@@ -99,8 +101,9 @@ class SqlKeyRing:
             raise IntegrityError("a data key vanished while it was being created")
         return stored
 
-    async def cipher_for_writing(self, customer_id: UUID,
-                                 retention_class: RetentionClass) -> FieldCipher:
+    async def cipher_for_writing(
+        self, customer_id: UUID, retention_class: RetentionClass
+    ) -> FieldCipher:
         """A FieldCipher under `key_for` (get or create); cached within this unit of work."""
         cached = self._ciphers.get((customer_id, retention_class))
         if cached is None:
@@ -108,8 +111,9 @@ class SqlKeyRing:
             self._ciphers[(customer_id, retention_class)] = cached
         return cached
 
-    async def cipher_for_reading(self, customer_id: UUID,
-                                 retention_class: RetentionClass) -> FieldCipher:
+    async def cipher_for_reading(
+        self, customer_id: UUID, retention_class: RetentionClass
+    ) -> FieldCipher:
         """A FieldCipher for data that exists: never creates a key.
 
         Raises KeyDestroyed when the class was erased, IntegrityError when the key is missing
@@ -133,7 +137,9 @@ class SqlKeyRing:
         row = await self._session.scalar(
             select(DataKeyRow.customer_id).where(
                 DataKeyRow.customer_id == customer_id,
-                DataKeyRow.retention_class == retention_class.value))
+                DataKeyRow.retention_class == retention_class.value,
+            )
+        )
         return row is not None
 
     async def is_destroyed(self, customer_id: UUID, retention_class: RetentionClass) -> bool:
@@ -148,19 +154,28 @@ class SqlKeyRing:
         _encrypted(retention_class)
         self._ciphers.pop((customer_id, retention_class), None)
         result = await self._session.execute(
-            delete(DataKeyRow).where(DataKeyRow.customer_id == customer_id,
-                                     DataKeyRow.retention_class == retention_class.value))
+            delete(DataKeyRow).where(
+                DataKeyRow.customer_id == customer_id,
+                DataKeyRow.retention_class == retention_class.value,
+            )
+        )
         if not await self._is_destroyed(customer_id, retention_class):
-            await self._session.execute(insert(DestroyedKeyRow).values(
-                customer_id=customer_id, retention_class=retention_class.value,
-                destroyed_at=datetime.now(UTC)))
+            await self._session.execute(
+                insert(DestroyedKeyRow).values(
+                    customer_id=customer_id,
+                    retention_class=retention_class.value,
+                    destroyed_at=datetime.now(UTC),
+                )
+            )
         return bool(getattr(result, "rowcount", 0))
 
     async def _load(self, customer_id: UUID, retention_class: RetentionClass) -> bytes | None:
         wrapped = await self._session.scalar(
             select(DataKeyRow.wrapped_key).where(
                 DataKeyRow.customer_id == customer_id,
-                DataKeyRow.retention_class == retention_class.value))
+                DataKeyRow.retention_class == retention_class.value,
+            )
+        )
         if wrapped is None:
             return None
         return self._wrapper.unwrap(wrapped, customer_id, retention_class)
@@ -169,11 +184,14 @@ class SqlKeyRing:
         row = await self._session.scalar(
             select(DestroyedKeyRow.customer_id).where(
                 DestroyedKeyRow.customer_id == customer_id,
-                DestroyedKeyRow.retention_class == retention_class.value))
+                DestroyedKeyRow.retention_class == retention_class.value,
+            )
+        )
         return row is not None
 
-    async def _insert_if_absent(self, customer_id: UUID, retention_class: RetentionClass,
-                                key: bytes) -> None:
+    async def _insert_if_absent(
+        self, customer_id: UUID, retention_class: RetentionClass, key: bytes
+    ) -> None:
         values = {
             "customer_id": customer_id,
             "retention_class": retention_class.value,
@@ -182,5 +200,4 @@ class SqlKeyRing:
         }
         dialect = self._session.get_bind().dialect.name
         insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
-        await self._session.execute(
-            insert_fn(DataKeyRow).values(values).on_conflict_do_nothing())
+        await self._session.execute(insert_fn(DataKeyRow).values(values).on_conflict_do_nothing())

@@ -6,9 +6,9 @@ for the column's retention class (persistence.keystore) and never commit.
 
 from __future__ import annotations
 
-from persistence.account_repository import SqlAccountRepository, SqlTransactionRepository
-from persistence.customer_repository import SqlCustomerRepository
-from persistence.interaction_repository import SqlInteractionRepository
+from persistence.customer.accounts import SqlAccountRepository, SqlTransactionRepository
+from persistence.customer.interactions import SqlInteractionRepository
+from persistence.customer.profiles import SqlCustomerRepository
 
 __all__ = [
     "SqlAccountRepository",

@@ -12,13 +12,13 @@ from persistence.base import Base
 
 MODEL_MODULES = (
     "persistence.keystore",  # data_keys, destroyed_keys
-    "persistence.models",  # customers, profiles, accounts, transactions, interactions
-    "persistence.audit_tables",  # audit_events, audit_head
-    "persistence.oauth_tokens",  # OAuth tables; imports persistence.identity
-    "persistence.consent_tables",  # purpose_notices, consent_events, consent_locks
-    "persistence.checkpoints",  # audit_checkpoints
-    "persistence.correction_repository",  # correction_requests
-    "persistence.dsr_tables",  # jobs, dsr_requests
+    "persistence.customer.tables",  # customers, profiles, accounts, transactions, interactions
+    "persistence.audit.tables",  # audit_events, audit_head
+    "persistence.oauth.tokens",  # OAuth tables; imports persistence.oauth.identity
+    "persistence.consent.tables",  # purpose_notices, consent_events, consent_locks
+    "persistence.audit.checkpoints",  # audit_checkpoints
+    "persistence.customer.corrections",  # correction_requests
+    "persistence.dsr.tables",  # jobs, dsr_requests
 )
 """The modules that define tables, imported below for their side effect on `metadata`."""
 

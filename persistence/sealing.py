@@ -44,8 +44,7 @@ class RowSealer:
 
     def text(self, column: str, sealed: bytes) -> str:
         """The plaintext of a never-empty column; IntegrityError if it does not authenticate."""
-        return self._cipher.open_text(sealed, table=self._table, column=column,
-                                      row_id=self._row_id)
+        return self._cipher.open_text(sealed, table=self._table, column=column, row_id=self._row_id)
 
     def optional(self, column: str, sealed: bytes) -> str | None:
         """The plaintext (or None) of a nullable column; IntegrityError if it does not

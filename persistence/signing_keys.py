@@ -36,15 +36,17 @@ class SigningKey:
 
 def _new_pem() -> bytes:
     key = ec.generate_private_key(ec.SECP256R1())
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 class SigningKeyStore:
     """The key files of one purpose (e.g. "jwt")."""
 
-    def __init__(self, root: Path, purpose: str = "jwt",
-                 keep_retired: timedelta = timedelta(hours=1)) -> None:
+    def __init__(
+        self, root: Path, purpose: str = "jwt", keep_retired: timedelta = timedelta(hours=1)
+    ) -> None:
         self.directory = root / purpose
         self.keep_retired = keep_retired
         self._lock = threading.Lock()
@@ -108,18 +110,26 @@ class SigningKeyStore:
         except FileNotFoundError:
             return []
         return [
-            SigningKey(entry["kid"], (self.directory / f"{entry['kid']}.pem").read_bytes(),
-                       datetime.fromisoformat(entry["created_at"]),
-                       datetime.fromisoformat(entry["retired_at"])
-                       if entry.get("retired_at") else None)
+            SigningKey(
+                entry["kid"],
+                (self.directory / f"{entry['kid']}.pem").read_bytes(),
+                datetime.fromisoformat(entry["created_at"]),
+                datetime.fromisoformat(entry["retired_at"]) if entry.get("retired_at") else None,
+            )
             for entry in entries
         ]
 
     def _write(self, keys: list[SigningKey]) -> None:
-        document = {"keys": [
-            {"kid": k.kid, "created_at": k.created_at.isoformat(),
-             "retired_at": k.retired_at.isoformat() if k.retired_at else None}
-            for k in keys]}
+        document = {
+            "keys": [
+                {
+                    "kid": k.kid,
+                    "created_at": k.created_at.isoformat(),
+                    "retired_at": k.retired_at.isoformat() if k.retired_at else None,
+                }
+                for k in keys
+            ]
+        }
         # Write then rename: readers in other processes never see half a manifest.
         temporary = self.directory / f".manifest.{secrets.token_hex(4)}.tmp"
         temporary.write_text(json.dumps(document, indent=2))

@@ -12,21 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain.pagination import CursorCodec
 from domain.ports import Clock, DurableAuditLog
-from persistence.access_log import SqlAuditReader
-from persistence.audit import SqlAuditSink
-from persistence.audit_batch import BatchingAuditLog
-from persistence.checkpoints import (
+from persistence.audit.access_log import SqlAuditReader
+from persistence.audit.batch import BatchingAuditLog
+from persistence.audit.checkpoints import (
     DEFAULT_CHECKPOINT_EVERY,
     CheckpointWriter,
     SqlAuditVerifier,
 )
-from persistence.consent_ledger import SqlConsentLedger
-from persistence.consent_receipts import Ed25519Signer, ReceiptKeys, checkpoint_signer
-from persistence.correction_repository import SqlCorrectionRepository
+from persistence.audit.sink import SqlAuditSink
+from persistence.consent.ledger import SqlConsentLedger
 from persistence.crypto import BlindIndexer, KeyWrapper, MasterKey
+from persistence.customer.corrections import SqlCorrectionRepository
 from persistence.database import read_only
-from persistence.dsr_repository import SqlDsrRepository
-from persistence.export_archive import export_signer
+from persistence.dsr.archive import export_signer
+from persistence.dsr.requests import SqlDsrRepository
 from persistence.keystore import SqlKeyRing
 from persistence.repositories import (
     SqlAccountRepository,
@@ -34,6 +33,7 @@ from persistence.repositories import (
     SqlInteractionRepository,
     SqlTransactionRepository,
 )
+from persistence.signatures import Ed25519Signer, ReceiptKeys, checkpoint_signer
 
 
 @functools.lru_cache(maxsize=8)
@@ -86,10 +86,15 @@ class SqlUnitOfWork:
     dsr: SqlDsrRepository
     cursors: CursorCodec
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], master_key: MasterKey,
-                 clock: Clock | None = None, *,
-                 audit_trail: DurableAuditLog | None = None,
-                 data_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        master_key: MasterKey,
+        clock: Clock | None = None,
+        *,
+        audit_trail: DurableAuditLog | None = None,
+        data_dir: Path | None = None,
+    ) -> None:
         self._sessions = sessions
         # Where export archives live (the data-subject requests need it).
         self._data_dir = data_dir or Path("var")
@@ -128,9 +133,12 @@ class SqlUnitOfWork:
         with no data change: reads and denials. Usable outside the `async with` block."""
         if self._audit_trail is None:
             self._audit_trail = BatchingAuditLog(
-                self._sessions, self._clock, self.checkpoint_signer,
+                self._sessions,
+                self._clock,
+                self.checkpoint_signer,
                 checkpoint_every=self.checkpoint_every,
-                checkpoint_max_age=self.checkpoint_max_age)
+                checkpoint_max_age=self.checkpoint_max_age,
+            )
         return self._audit_trail
 
     @property
@@ -152,13 +160,17 @@ class SqlUnitOfWork:
         session = self._open_session()
         self._session = session
         self.keys = SqlKeyRing(session, KeyWrapper(self._master_key))
-        self.customers = SqlCustomerRepository(session, self.keys,
-                                               BlindIndexer(self._master_key))
+        self.customers = SqlCustomerRepository(session, self.keys, BlindIndexer(self._master_key))
         self.accounts = SqlAccountRepository(session, self.keys)
         self.transactions = SqlTransactionRepository(session, self.keys)
         self.interactions = SqlInteractionRepository(session, self.keys)
-        self.audit = SqlAuditSink(session, self._clock, CheckpointWriter(
-            session, self.checkpoint_signer, self.checkpoint_every, self.checkpoint_max_age))
+        self.audit = SqlAuditSink(
+            session,
+            self._clock,
+            CheckpointWriter(
+                session, self.checkpoint_signer, self.checkpoint_every, self.checkpoint_max_age
+            ),
+        )
         self.consents = SqlConsentLedger(session)
         self.audit_reader = SqlAuditReader(session)
         self.audit_verifier = SqlAuditVerifier(session, self.checkpoint_signer)
@@ -172,8 +184,12 @@ class SqlUnitOfWork:
             return self._sessions(bind=_read_only(bind))
         return self._sessions()
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         session, self._session = self._session, None
         if session is not None:
             # Closing rolls back whatever was not committed.
@@ -182,8 +198,11 @@ class SqlUnitOfWork:
     def signing_jwks(self) -> list[dict[str, str]]:
         """The public keys of consent receipts, audit checkpoints and export manifests,
         for JWKS."""
-        return [self.receipts.jwk(), self.checkpoint_signer.jwk(),
-                _export_signer(self._master_key).jwk()]
+        return [
+            self.receipts.jwk(),
+            self.checkpoint_signer.jwk(),
+            _export_signer(self._master_key).jwk(),
+        ]
 
     async def commit(self) -> None:
         """Make everything done so far durable. The unit stays usable for more work, which

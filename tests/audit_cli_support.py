@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from domain.audit import Actor, ActorType, AuditEvent, AuditRecord
-from persistence.audit import SqlAuditSink
+from domain.audit.events import Actor, ActorType, AuditEvent, AuditRecord
+from persistence.audit.sink import SqlAuditSink
 
 CUSTODIAN = Path(sys.executable).with_name("custodian")
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,19 +28,33 @@ async def append_events(engine: AsyncEngine, count: int) -> list[AuditEvent]:
     events = []
     for n in range(count):
         async with maker() as session, session.begin():
-            record = AuditRecord(Actor(ActorType.CUSTOMER, f"customer-{n}", "web"),
-                                 "consents.read", "consent", request_id=f"req-{n}")
+            record = AuditRecord(
+                Actor(ActorType.CUSTOMER, f"customer-{n}", "web"),
+                "consents.read",
+                "consent",
+                request_id=f"req-{n}",
+            )
             events.append(await SqlAuditSink(session).append(record))
     return events
 
 
 async def custodian_audit(db_url: str, data_dir: Path, *args: str) -> tuple[int, str, str]:
     """Run `custodian audit ARGS` on the database; its exit status, stdout and stderr."""
-    environment = {**os.environ, "CUSTODIAN_DATABASE_URL": db_url,
-                   "CUSTODIAN_DATA_DIR": str(data_dir), "CUSTODIAN_ENV": "development"}
+    environment = {
+        **os.environ,
+        "CUSTODIAN_DATABASE_URL": db_url,
+        "CUSTODIAN_DATA_DIR": str(data_dir),
+        "CUSTODIAN_ENV": "development",
+    }
     process = await asyncio.create_subprocess_exec(
-        str(CUSTODIAN), "audit", *args, cwd=ROOT, env=environment,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        str(CUSTODIAN),
+        "audit",
+        *args,
+        cwd=ROOT,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode is not None
     return process.returncode, stdout.decode(), stderr.decode()

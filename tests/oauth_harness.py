@@ -20,14 +20,14 @@ from api.composition import build_oauth_services, build_services
 from api.oauth.flow_client import Pkce, authorize_params, sign_in_and_consent
 from api.oauth.services import OAuthServices
 from api.settings import Settings
-from domain.auth_login import ThrottlePolicy
-from domain.customers import AcquisitionChannel, Customer, CustomerStatus, Profile
+from domain.customer.profile import AcquisitionChannel, Customer, CustomerStatus, Profile
 from domain.identity import CUSTOMER_SCOPES, StaffRole
+from domain.oauth.login import ThrottlePolicy
 from domain.values import Email
 from persistence.crypto import MasterKey
 from persistence.database import session_factory
-from persistence.oauth_admin import create_client, create_staff, set_customer_passwords
-from persistence.oauth_passwords import Argon2PasswordHasher
+from persistence.oauth.admin import create_client, create_staff, set_customer_passwords
+from persistence.oauth.passwords import Argon2PasswordHasher
 from persistence.uow import SqlUnitOfWork
 
 ISSUER = "http://127.0.0.1:8000"
@@ -65,14 +65,20 @@ class World:
     secrets: dict[str, str] = field(default_factory=dict)
     customers: dict[str, uuid.UUID] = field(default_factory=dict)
 
-    async def add_client(self, client_id: str, *, public: bool, scopes: str,
-                         redirect_uris: tuple[str, ...] = ()) -> str | None:
+    async def add_client(
+        self, client_id: str, *, public: bool, scopes: str, redirect_uris: tuple[str, ...] = ()
+    ) -> str | None:
         """Register a client; returns its secret (None for public clients)."""
         async with session_factory(self.engine)() as session:
             _, secret = await create_client(
-                session, name=client_id, public=public, redirect_uris=redirect_uris,
-                scopes=frozenset(scopes.split()), client_id=client_id,
-                hash_password=_HASHER.hash_blocking)
+                session,
+                name=client_id,
+                public=public,
+                redirect_uris=redirect_uris,
+                scopes=frozenset(scopes.split()),
+                client_id=client_id,
+                hash_password=_HASHER.hash_blocking,
+            )
             await session.commit()
         if secret:
             self.secrets[client_id] = secret
@@ -81,16 +87,27 @@ class World:
     async def add_staff(self, email: str, role: StaffRole) -> None:
         """Create a staff user with PASSWORD."""
         async with session_factory(self.engine)() as session:
-            await create_staff(session, self.master_key, email=email, role=role,
-                               password=PASSWORD, hash_password=_HASHER.hash_blocking)
+            await create_staff(
+                session,
+                self.master_key,
+                email=email,
+                role=role,
+                password=PASSWORD,
+                hash_password=_HASHER.hash_blocking,
+            )
             await session.commit()
 
     async def add_customer(self, email: str) -> uuid.UUID:
         """Create a customer with a profile and PASSWORD; returns the customer id."""
-        customer = Customer(id=uuid.uuid4(), status=CustomerStatus.ACTIVE,
-                            created_at=self.clock.now(), acquisition_channel=AcquisitionChannel.WEB)
-        profile = Profile(customer_id=customer.id, given_name="Ada", family_name="Lovelace",
-                          email=Email(email))
+        customer = Customer(
+            id=uuid.uuid4(),
+            status=CustomerStatus.ACTIVE,
+            created_at=self.clock.now(),
+            acquisition_channel=AcquisitionChannel.WEB,
+        )
+        profile = Profile(
+            customer_id=customer.id, given_name="Ada", family_name="Lovelace", email=Email(email)
+        )
         sessions = session_factory(self.engine)
         async with SqlUnitOfWork(sessions, self.master_key) as uow:
             await uow.customers.add(customer, profile)
@@ -101,9 +118,15 @@ class World:
         self.customers[email] = customer.id
         return customer.id
 
-    async def authorize(self, client_id: str, email: str, *, scope: str = CUSTOMER_SCOPE,
-                        redirect_uri: str = APP_REDIRECT,
-                        pkce: Pkce | None = None) -> tuple[dict[str, str], Pkce]:
+    async def authorize(
+        self,
+        client_id: str,
+        email: str,
+        *,
+        scope: str = CUSTOMER_SCOPE,
+        redirect_uri: str = APP_REDIRECT,
+        pkce: Pkce | None = None,
+    ) -> tuple[dict[str, str], Pkce]:
         """Sign in and allow; the redirect's query parameters and the PKCE pair used."""
         pkce = pkce or Pkce.new()
         params = authorize_params(client_id, redirect_uri, scope, pkce)
@@ -116,15 +139,27 @@ class World:
         auth = (client_id, secret) if client_id and secret else None
         return await self.http.post("/oauth/token", data=data, auth=auth)  # type: ignore[arg-type]
 
-    async def tokens_for(self, email: str, client_id: str = "demo-app",
-                         scope: str = CUSTOMER_SCOPE,
-                         redirect_uri: str = APP_REDIRECT) -> dict[str, Any]:
+    async def tokens_for(
+        self,
+        email: str,
+        client_id: str = "demo-app",
+        scope: str = CUSTOMER_SCOPE,
+        redirect_uri: str = APP_REDIRECT,
+    ) -> dict[str, Any]:
         """The whole flow; the token response (asserted successful)."""
-        params, pkce = await self.authorize(client_id, email, scope=scope,
-                                            redirect_uri=redirect_uri)
-        response = await self.token({"grant_type": "authorization_code", "code": params["code"],
-                                     "redirect_uri": redirect_uri, "client_id": client_id,
-                                     "code_verifier": pkce.verifier}, client_id)
+        params, pkce = await self.authorize(
+            client_id, email, scope=scope, redirect_uri=redirect_uri
+        )
+        response = await self.token(
+            {
+                "grant_type": "authorization_code",
+                "code": params["code"],
+                "redirect_uri": redirect_uri,
+                "client_id": client_id,
+                "code_verifier": pkce.verifier,
+            },
+            client_id,
+        )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
@@ -143,26 +178,36 @@ def raw_key(master_key: MasterKey) -> bytes:
 
 
 @asynccontextmanager
-async def running_world(db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path,
-                        throttle: ThrottlePolicy | None = None) -> AsyncIterator[World]:
+async def running_world(
+    db_url: str,
+    engine: AsyncEngine,
+    master_key: MasterKey,
+    tmp_path: Path,
+    throttle: ThrottlePolicy | None = None,
+) -> AsyncIterator[World]:
     """The application on the test's database with demo-app, privacy-console and
     analytics-service registered."""
-    settings = Settings(database_url=db_url, data_dir=tmp_path, master_key=raw_key(master_key),
-                        issuer=ISSUER)
+    settings = Settings(
+        database_url=db_url, data_dir=tmp_path, master_key=raw_key(master_key), issuer=ISSUER
+    )
     clock = FakeClock()
     services = build_services(settings, engine=engine)
-    oauth = build_oauth_services(settings, services, clock=clock, hasher=_HASHER,
-                                 throttle=throttle)
+    oauth = build_oauth_services(settings, services, clock=clock, hasher=_HASHER, throttle=throttle)
     app = create_app(settings, services=services, oauth=oauth)
     # ASGITransport runs the app on the test's own event loop, so the engine's pooled
     # connections (used by the app and by the set-up helpers) never cross loops.
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as http:
         world = World(http, oauth, clock, engine, master_key, settings)
-        await world.add_client("demo-app", public=True, scopes=CUSTOMER_SCOPE,
-                               redirect_uris=(APP_REDIRECT,))
-        await world.add_client("privacy-console", public=False, scopes="audit:read dsr:admin",
-                               redirect_uris=(CONSOLE_REDIRECT,))
+        await world.add_client(
+            "demo-app", public=True, scopes=CUSTOMER_SCOPE, redirect_uris=(APP_REDIRECT,)
+        )
+        await world.add_client(
+            "privacy-console",
+            public=False,
+            scopes="audit:read dsr:admin",
+            redirect_uris=(CONSOLE_REDIRECT,),
+        )
         await world.add_client("analytics-service", public=False, scopes="analytics:read")
         try:
             yield world

@@ -13,7 +13,7 @@ import httpx
 from oauth_harness import CONSOLE_REDIRECT, World
 from sqlalchemy import select
 
-from domain.accounts import (
+from domain.customer.accounts import (
     Account,
     AccountStatus,
     AccountType,
@@ -21,11 +21,11 @@ from domain.accounts import (
     TransactionDirection,
     TransactionStatus,
 )
+from domain.customer.interactions import Channel, Interaction, InteractionDirection, InteractionKind
 from domain.identity import StaffRole
-from domain.interactions import Channel, Interaction, InteractionDirection, InteractionKind
-from persistence.audit_tables import AuditEventRow
+from persistence.audit.tables import AuditEventRow
 from persistence.database import session_factory
-from persistence.dsr_worker import build_worker
+from persistence.dsr.worker import build_worker
 from persistence.uow import SqlUnitOfWork
 
 BASE = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -47,47 +47,83 @@ class Person:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-def transactions_for(customer_id: uuid.UUID, account_id: uuid.UUID, count: int,
-                     start: datetime = BASE) -> list[Transaction]:
+def transactions_for(
+    customer_id: uuid.UUID, account_id: uuid.UUID, count: int, start: datetime = BASE
+) -> list[Transaction]:
     """`count` transactions an hour apart (some sharing a time, to exercise the id tie-break)."""
-    return [Transaction(
-        id=uuid.uuid4(), customer_id=customer_id, account_id=account_id,
-        booked_at=start + timedelta(hours=i // 2), value_date=date(2025, 6, 1),
-        amount=Decimal("12.50"), currency="EUR",
-        direction=TransactionDirection.DEBIT if i % 3 else TransactionDirection.CREDIT,
-        status=TransactionStatus.BOOKED if i % 4 else TransactionStatus.PENDING,
-        description=f"Purchase {i}", category="groceries", merchant="Shop", reference=None)
-        for i in range(count)]
+    return [
+        Transaction(
+            id=uuid.uuid4(),
+            customer_id=customer_id,
+            account_id=account_id,
+            booked_at=start + timedelta(hours=i // 2),
+            value_date=date(2025, 6, 1),
+            amount=Decimal("12.50"),
+            currency="EUR",
+            direction=TransactionDirection.DEBIT if i % 3 else TransactionDirection.CREDIT,
+            status=TransactionStatus.BOOKED if i % 4 else TransactionStatus.PENDING,
+            description=f"Purchase {i}",
+            category="groceries",
+            merchant="Shop",
+            reference=None,
+        )
+        for i in range(count)
+    ]
 
 
 async def seed_person(world: World, email: str, *, transactions: int = 5) -> Person:
     """A customer with one account, `transactions` transactions and two interactions."""
     customer_id = await world.add_customer(email)
-    account = Account(id=uuid.uuid4(), customer_id=customer_id, type=AccountType.CURRENT,
-                      name="Everyday", number_last4="4321", currency="EUR",
-                      status=AccountStatus.OPEN, opened_at=BASE - timedelta(days=400),
-                      balance=Decimal("1034.20"))
+    account = Account(
+        id=uuid.uuid4(),
+        customer_id=customer_id,
+        type=AccountType.CURRENT,
+        name="Everyday",
+        number_last4="4321",
+        currency="EUR",
+        status=AccountStatus.OPEN,
+        opened_at=BASE - timedelta(days=400),
+        balance=Decimal("1034.20"),
+    )
     moves = transactions_for(customer_id, account.id, transactions)
-    contacts = [Interaction(id=uuid.uuid4(), customer_id=customer_id,
-                            occurred_at=BASE + timedelta(days=i), channel=Channel.CHAT,
-                            direction=InteractionDirection.INBOUND,
-                            kind=InteractionKind.SUPPORT, summary=f"Asked about card {i}",
-                            outcome="resolved", satisfaction=4) for i in range(2)]
+    contacts = [
+        Interaction(
+            id=uuid.uuid4(),
+            customer_id=customer_id,
+            occurred_at=BASE + timedelta(days=i),
+            channel=Channel.CHAT,
+            direction=InteractionDirection.INBOUND,
+            kind=InteractionKind.SUPPORT,
+            summary=f"Asked about card {i}",
+            outcome="resolved",
+            satisfaction=4,
+        )
+        for i in range(2)
+    ]
     async with SqlUnitOfWork(session_factory(world.engine), world.master_key) as uow:
         await uow.accounts.add(account)
         await uow.transactions.add_many(moves)
         await uow.interactions.add_many(contacts)
         await uow.commit()
     tokens = await world.tokens_for(email)
-    return Person(customer_id, tokens["access_token"], account.id,
-                  [t.id for t in moves], [c.id for c in contacts])
+    return Person(
+        customer_id,
+        tokens["access_token"],
+        account.id,
+        [t.id for t in moves],
+        [c.id for c in contacts],
+    )
 
 
 async def officer_token(world: World, email: str = "officer@example.org") -> str:
     """A privacy officer's access token with dsr:admin and audit:read."""
     await world.add_staff(email, StaffRole.PRIVACY_OFFICER)
-    tokens = await world.tokens_for(email, client_id="privacy-console",
-                                    scope="audit:read dsr:admin", redirect_uri=CONSOLE_REDIRECT)
+    tokens = await world.tokens_for(
+        email,
+        client_id="privacy-console",
+        scope="audit:read dsr:admin",
+        redirect_uri=CONSOLE_REDIRECT,
+    )
     token: str = tokens["access_token"]
     return token
 
@@ -95,8 +131,13 @@ async def officer_token(world: World, email: str = "officer@example.org") -> str
 async def audit_events(world: World, after_seq: int = 0) -> list[AuditEventRow]:
     """The audit events appended after `after_seq`, in order."""
     async with session_factory(world.engine)() as session:
-        rows = (await session.scalars(select(AuditEventRow).where(
-            AuditEventRow.seq > after_seq).order_by(AuditEventRow.seq))).all()
+        rows = (
+            await session.scalars(
+                select(AuditEventRow)
+                .where(AuditEventRow.seq > after_seq)
+                .order_by(AuditEventRow.seq)
+            )
+        ).all()
         return list(rows)
 
 
@@ -136,45 +177,62 @@ def url_for(path: str, ids: dict[str, str]) -> str:
     return path
 
 
-async def successful_call(world: World, person: Person, method: str, path: str,
-                   ids: dict[str, str]) -> tuple[str, dict[str, Any]]:
+async def successful_call(
+    world: World, person: Person, method: str, path: str, ids: dict[str, str]
+) -> tuple[str, dict[str, Any]]:
     """The URL and request arguments for one successful call of the /v1/me route."""
     kwargs: dict[str, Any] = {"headers": dict(person.auth)}
     if (method, path) == ("PATCH", "/v1/me/profile"):
         etag = (await world.http.get("/v1/me/profile", headers=person.auth)).headers["ETag"]
-        kwargs["headers"].update({"If-Match": etag,
-                                  "Content-Type": "application/merge-patch+json"})
+        kwargs["headers"].update({"If-Match": etag, "Content-Type": "application/merge-patch+json"})
         kwargs["json"] = {"preferred_name": f"Ada {uuid.uuid4().hex[:6]}"}
     elif (method, path) == ("POST", "/v1/me/corrections"):
-        kwargs["json"] = {"target": {"type": "interaction", "id": ids["interaction_id"],
-                                     "field": "outcome"},
-                          "requested_value": "refunded", "reason": "It was refunded"}
+        kwargs["json"] = {
+            "target": {"type": "interaction", "id": ids["interaction_id"], "field": "outcome"},
+            "requested_value": "refunded",
+            "reason": "It was refunded",
+        }
     elif (method, path) == ("PUT", "/v1/me/restriction"):
         kwargs["json"] = {"restricted": False}
     elif (method, path) == ("PUT", "/v1/me/consents/{purpose}"):
         consents = body(await world.http.get("/v1/me/consents", headers=person.auth))
-        current = next(item for item in consents["items"]
-                       if item["purpose"]["purpose"] == ids["purpose"])
-        kwargs["json"] = {"granted": not current["granted"],
-                          "notice_version": current["purpose"]["notice_version"]}
+        current = next(
+            item for item in consents["items"] if item["purpose"]["purpose"] == ids["purpose"]
+        )
+        kwargs["json"] = {
+            "granted": not current["granted"],
+            "notice_version": current["purpose"]["notice_version"],
+        }
     return url_for(path, ids), kwargs
 
 
 async def resource_ids(world: World, person: Person) -> dict[str, str]:
     """Ids of the person's resources for path templates (and a correction request)."""
-    ask = {"target": {"type": "transaction", "id": str(person.transaction_ids[0]),
-                      "field": "description"}, "requested_value": "Rent", "reason": "typo"}
+    ask = {
+        "target": {
+            "type": "transaction",
+            "id": str(person.transaction_ids[0]),
+            "field": "description",
+        },
+        "requested_value": "Rent",
+        "reason": "typo",
+    }
     created = body(await world.http.post("/v1/me/corrections", json=ask, headers=person.auth))
     # A ready export (the worker run in-line) and a queued erasure (left queued: no worker
     # runs afterwards, so the person stays usable for every other route).
     export = body(await world.http.post("/v1/me/exports", headers=person.auth))
-    worker = build_worker(world.engine, world.master_key, world.settings.data_dir,
-                          export_ttl=timedelta(days=1))
+    worker = build_worker(
+        world.engine, world.master_key, world.settings.data_dir, export_ttl=timedelta(days=1)
+    )
     while await worker.run_once():
         pass
     erasure = body(await world.http.post("/v1/me/erasure", headers=person.auth))
-    return {"account_id": str(person.account_id),
-            "export_id": export["id"], "erasure_id": erasure["id"],
-            "transaction_id": str(person.transaction_ids[0]),
-            "interaction_id": str(person.interaction_ids[0]),
-            "correction_id": created["id"], "purpose": "marketing_email"}
+    return {
+        "account_id": str(person.account_id),
+        "export_id": export["id"],
+        "erasure_id": erasure["id"],
+        "transaction_id": str(person.transaction_ids[0]),
+        "interaction_id": str(person.interaction_ids[0]),
+        "correction_id": created["id"],
+        "purpose": "marketing_email",
+    }

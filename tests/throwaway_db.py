@@ -23,8 +23,9 @@ import asyncpg
 
 from persistence.migrate import upgrade
 
-PG_ADMIN_URL = os.environ.get("CUSTODIAN_TEST_POSTGRES_URL",
-                              "postgresql://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get(
+    "CUSTODIAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 """Where throw-away PostgreSQL databases are created from (trust auth, superuser)."""
 
 
@@ -96,8 +97,10 @@ def sqlite_copy(template: Path, target: Path) -> Path:
     return target
 
 
-_TABLES = ("SELECT table_name FROM information_schema.tables "
-           "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name")
+_TABLES = (
+    "SELECT table_name FROM information_schema.tables "
+    "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name"
+)
 _SEQUENCES = "SELECT schemaname || '.' || sequencename, last_value FROM pg_sequences"
 # Everything a test could change in the schema besides rows: columns, indexes, constraints,
 # triggers (and whether they are enabled), functions.
@@ -178,7 +181,8 @@ class PgSessionDatabase:
         try:
             await connection.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
             if await connection.fetchval(_SCHEMA_FINGERPRINT) != self.fingerprint:
                 return False
             async with connection.transaction():
@@ -193,7 +197,9 @@ class PgSessionDatabase:
                     await connection.execute(
                         "SELECT setval($1::regclass, coalesce($2::bigint, seqstart),"
                         " $2 IS NOT NULL) FROM pg_sequence WHERE seqrelid = $1::regclass",
-                        sequence, last_value)
+                        sequence,
+                        last_value,
+                    )
             return True
         finally:
             await connection.close()

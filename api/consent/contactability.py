@@ -17,12 +17,12 @@ from litestar.params import FromPath, QueryParameter
 from api.consent.controllers import CONSENT_TAG
 from api.consent.responses import problem_responses
 from api.middleware import request_id_of
-from domain.consent_contactability import ContactabilityUnitOfWork, check_contactability
+from domain.consent.contactability import ContactabilityUnitOfWork, check_contactability
 from domain.errors import NotFound
 from domain.identity import Caller
 
 
-class Channel(StrEnum):
+class MarketingChannel(StrEnum):
     """A marketing channel."""
 
     EMAIL = "email"
@@ -43,29 +43,40 @@ class ContactabilityOut(msgspec.Struct):
     outdated_notice: bool
 
 
-@get("/v1/privacy/customers/{customer_id:str}/contactability",
-     operation_id="getCustomerContactability", tags=[CONSENT_TAG],
-     opt={"scopes": ("dsr:admin",)}, security=[{"oauth2": ["dsr:admin"]}],
-     responses=problem_responses(404),
-     summary="May marketing be sent to this customer on this channel now?")
+@get(
+    "/v1/privacy/customers/{customer_id:str}/contactability",
+    operation_id="getCustomerContactability",
+    tags=[CONSENT_TAG],
+    opt={"scopes": ("dsr:admin",)},
+    security=[{"oauth2": ["dsr:admin"]}],
+    responses=problem_responses(404),
+    summary="May marketing be sent to this customer on this channel now?",
+)
 async def get_contactability(
-        *, request: Request[Any, Any, State], caller: NamedDependency[Caller],
-        uow_factory: NamedDependency[Callable[[], ContactabilityUnitOfWork]],
-        customer_id: FromPath[str],
-        channel: Annotated[Channel, QueryParameter(description="email or sms")],
+    *,
+    request: Request[Any, Any, State],
+    caller: NamedDependency[Caller],
+    uow_factory: NamedDependency[Callable[[], ContactabilityUnitOfWork]],
+    customer_id: FromPath[str],
+    channel: Annotated[MarketingChannel, QueryParameter(description="email or sms")],
 ) -> ContactabilityOut:
     """Answered from current consent and restriction state; the check is audited."""
     try:
         subject = UUID(customer_id)
     except ValueError:
         raise NotFound("no such customer") from None
-    answer = await check_contactability(uow_factory(), subject, channel.value,
-                                        caller.as_actor(), request_id_of(request.scope))
+    answer = await check_contactability(
+        uow_factory(), subject, channel.value, caller.as_actor(), request_id_of(request.scope)
+    )
     consent = answer.consent
     return ContactabilityOut(
-        customer_id=str(answer.customer_id), channel=answer.channel, purpose=answer.purpose,
-        contactable=answer.contactable, reasons=list(answer.reasons),
+        customer_id=str(answer.customer_id),
+        channel=answer.channel,
+        purpose=answer.purpose,
+        contactable=answer.contactable,
+        reasons=list(answer.reasons),
         consent_granted=consent.granted if consent else None,
         consent_notice_version=consent.notice_version if consent else None,
         consent_decided_at=consent.recorded_at if consent else None,
-        outdated_notice=answer.outdated_notice)
+        outdated_notice=answer.outdated_notice,
+    )

@@ -24,7 +24,7 @@ from api.consent.dtos import (
 )
 from api.consent.responses import problem_responses
 from api.middleware import request_id_of
-from domain.consent_change import (
+from domain.consent.change import (
     ConsentUnitOfWork,
     change_consent,
     consent_history,
@@ -43,41 +43,75 @@ class ConsentController(Controller):
     path = "/v1/me/consents"
     tags = [CONSENT_TAG]
 
-    @get("/", operation_id="listMyConsents", opt={"scopes": ("consents:read",)},
-         security=[{"oauth2": ["consents:read"]}], responses=problem_responses(),
-         summary="Every purpose with my current consent and the notice version I agreed to")
-    async def list_consents(self, request: Request[Any, Any, State],
-                            caller: NamedDependency[Caller],
-                            uow_factory: NamedDependency[UowFactory]) -> ConsentList:
+    @get(
+        "/",
+        operation_id="listMyConsents",
+        opt={"scopes": ("consents:read",)},
+        security=[{"oauth2": ["consents:read"]}],
+        responses=problem_responses(),
+        summary="Every purpose with my current consent and the notice version I agreed to",
+    )
+    async def list_consents(
+        self,
+        request: Request[Any, Any, State],
+        caller: NamedDependency[Caller],
+        uow_factory: NamedDependency[UowFactory],
+    ) -> ConsentList:
         """Every purpose, in catalogue order, with the customer's current decision."""
-        states = await list_consents(uow_factory(), caller.customer_id, caller.as_actor(),
-                                     request_id_of(request.scope))
+        states = await list_consents(
+            uow_factory(), caller.customer_id, caller.as_actor(), request_id_of(request.scope)
+        )
         return ConsentList(items=[consent_status(state) for state in states])
 
-    @get("/history", operation_id="listMyConsentHistory", opt={"scopes": ("consents:read",)},
-         security=[{"oauth2": ["consents:read"]}], responses=problem_responses(),
-         summary="Every change of my consents, oldest first, with signed receipts")
-    async def history(self, request: Request[Any, Any, State], caller: NamedDependency[Caller],
-                      uow_factory: NamedDependency[UowFactory]) -> ConsentHistory:
+    @get(
+        "/history",
+        operation_id="listMyConsentHistory",
+        opt={"scopes": ("consents:read",)},
+        security=[{"oauth2": ["consents:read"]}],
+        responses=problem_responses(),
+        summary="Every change of my consents, oldest first, with signed receipts",
+    )
+    async def history(
+        self,
+        request: Request[Any, Any, State],
+        caller: NamedDependency[Caller],
+        uow_factory: NamedDependency[UowFactory],
+    ) -> ConsentHistory:
         """The whole ledger of the customer, each entry with its signed receipt."""
-        events = await consent_history(uow_factory(), caller.customer_id, caller.as_actor(),
-                                       request_id_of(request.scope))
+        events = await consent_history(
+            uow_factory(), caller.customer_id, caller.as_actor(), request_id_of(request.scope)
+        )
         return ConsentHistory(items=[consent_receipt(event) for event in events])
 
-    @put("/{purpose:str}", operation_id="putMyConsent", status_code=200,
-         opt={"scopes": ("consents:write",)}, security=[{"oauth2": ["consents:write"]}],
-         responses=problem_responses(404, 409, 422),
-         summary="Grant or withdraw my consent to a purpose; returns the signed receipt")
-    async def put_consent(self, request: Request[Any, Any, State], purpose: FromPath[str],
-                          data: JSONBody[ConsentDecision], caller: NamedDependency[Caller],
-                          uow_factory: NamedDependency[UowFactory]) -> ConsentReceipt:
+    @put(
+        "/{purpose:str}",
+        operation_id="putMyConsent",
+        status_code=200,
+        opt={"scopes": ("consents:write",)},
+        security=[{"oauth2": ["consents:write"]}],
+        responses=problem_responses(404, 409, 422),
+        summary="Grant or withdraw my consent to a purpose; returns the signed receipt",
+    )
+    async def put_consent(
+        self,
+        request: Request[Any, Any, State],
+        purpose: FromPath[str],
+        data: JSONBody[ConsentDecision],
+        caller: NamedDependency[Caller],
+        uow_factory: NamedDependency[UowFactory],
+    ) -> ConsentReceipt:
         """Record the decision (or return the existing receipt when nothing changes).
 
         404 for an unknown purpose, 409 naming the current notice version when another was
         given, 422 when withdrawing from processing needed for the contract.
         """
-        change = await change_consent(uow_factory(), caller.customer_id, purpose,
-                                      granted=data.granted, notice_version=data.notice_version,
-                                      actor=caller.as_actor(),
-                                      request_id=request_id_of(request.scope))
+        change = await change_consent(
+            uow_factory(),
+            caller.customer_id,
+            purpose,
+            granted=data.granted,
+            notice_version=data.notice_version,
+            actor=caller.as_actor(),
+            request_id=request_id_of(request.scope),
+        )
         return consent_receipt(change.event)

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import msgspec
 
-from domain.consent import ConsentEvent, ConsentState
-from domain.purposes import PurposeNotice
+from domain.consent.ledger import ConsentEvent, ConsentState
+from domain.consent.purposes import PurposeNotice
 
 
 class ConsentDecision(msgspec.Struct):
@@ -72,27 +72,41 @@ class ConsentHistory(msgspec.Struct):
 
 def purpose_info(notice: PurposeNotice) -> PurposeInfo:
     """The notice as the API shows it."""
-    return PurposeInfo(purpose=notice.purpose, notice_version=notice.notice_version,
-                       legal_basis=notice.legal_basis, description=notice.description,
-                       data_categories=list(notice.data_categories),
-                       recipients=list(notice.recipients), retention=notice.retention,
-                       withdrawable=notice.withdrawable)
+    return PurposeInfo(
+        purpose=notice.purpose,
+        notice_version=notice.notice_version,
+        legal_basis=notice.legal_basis,
+        description=notice.description,
+        data_categories=list(notice.data_categories),
+        recipients=list(notice.recipients),
+        retention=notice.retention,
+        withdrawable=notice.withdrawable,
+    )
 
 
 def consent_status(state: ConsentState) -> ConsentStatus:
     """A purpose's current state as the API shows it."""
     latest = state.latest
-    return ConsentStatus(purpose=purpose_info(state.notice), granted=state.granted,
-                         consented_notice_version=latest.notice_version if latest else None,
-                         decided_at=latest.recorded_at if latest else None,
-                         outdated=state.outdated,
-                         receipt_id=str(latest.id) if latest else None)
+    return ConsentStatus(
+        purpose=purpose_info(state.notice),
+        granted=state.granted,
+        consented_notice_version=latest.notice_version if latest else None,
+        decided_at=latest.recorded_at if latest else None,
+        outdated=state.outdated,
+        receipt_id=str(latest.id) if latest else None,
+    )
 
 
 def consent_receipt(event: ConsentEvent) -> ConsentReceipt:
     """A ledger entry as the API shows it."""
-    return ConsentReceipt(receipt_id=str(event.id), purpose=event.purpose,
-                          granted=event.granted, notice_version=event.notice_version,
-                          recorded_at=event.recorded_at, position=event.position,
-                          actor_type=event.actor.type.value, client_id=event.actor.client_id,
-                          receipt=event.receipt)
+    return ConsentReceipt(
+        receipt_id=str(event.id),
+        purpose=event.purpose,
+        granted=event.granted,
+        notice_version=event.notice_version,
+        recorded_at=event.recorded_at,
+        position=event.position,
+        actor_type=event.actor.type.value,
+        client_id=event.actor.client_id,
+        receipt=event.receipt,
+    )

@@ -19,7 +19,12 @@ _DESCRIPTIONS = {
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """application/problem+json response specs for 400/401/403 plus `statuses`."""
     wanted = sorted({400, 401, 403, *statuses})
-    return {status: ResponseSpec(Problem, description=_DESCRIPTIONS[status],
-                                 media_type="application/problem+json",
-                                 generate_examples=False)
-            for status in wanted}
+    return {
+        status: ResponseSpec(
+            Problem,
+            description=_DESCRIPTIONS[status],
+            media_type="application/problem+json",
+            generate_examples=False,
+        )
+        for status in wanted
+    }

@@ -50,22 +50,37 @@ class ProcessingOut(msgspec.Struct):
 
 def export_out(request: DataSubjectRequest, now: datetime) -> ExportOut:
     """An export request as sent (an expired archive reads as expired)."""
-    return ExportOut(id=str(request.id), status=request.shown_status(now).value,
-                     progress=request.progress, received_at=request.received_at,
-                     due_at=request.due_at, completed_at=request.completed_at,
-                     expires_at=request.expires_at, size=request.archive_size,
-                     sha256=request.archive_sha256)
+    return ExportOut(
+        id=str(request.id),
+        status=request.shown_status(now).value,
+        progress=request.progress,
+        received_at=request.received_at,
+        due_at=request.due_at,
+        completed_at=request.completed_at,
+        expires_at=request.expires_at,
+        size=request.archive_size,
+        sha256=request.archive_sha256,
+    )
 
 
 def processing_out(facts: ProcessingFacts) -> ProcessingOut:
     """The Art. 15 facts as sent."""
     return ProcessingOut(
-        purposes=[PurposeFacts(
-            purpose=n.purpose, notice_version=n.notice_version, legal_basis=n.legal_basis,
-            description=n.description, data_categories=list(n.data_categories),
-            recipients=list(n.recipients), retention=n.retention, withdrawable=n.withdrawable)
-            for n in facts.purposes],
-        sources=list(facts.sources))
+        purposes=[
+            PurposeFacts(
+                purpose=n.purpose,
+                notice_version=n.notice_version,
+                legal_basis=n.legal_basis,
+                description=n.description,
+                data_categories=list(n.data_categories),
+                recipients=list(n.recipients),
+                retention=n.retention,
+                withdrawable=n.withdrawable,
+            )
+            for n in facts.purposes
+        ],
+        sources=list(facts.sources),
+    )
 
 
 class DestroyedOut(msgspec.Struct):
@@ -110,9 +125,15 @@ class ErasureOut(msgspec.Struct):
 def erasure_out(request: DataSubjectRequest) -> ErasureOut:
     """An erasure request as sent."""
     report = None if request.report is None else msgspec.convert(request.report, ErasureReport)
-    return ErasureOut(id=str(request.id), status=request.status.value,
-                      progress=request.progress, received_at=request.received_at,
-                      due_at=request.due_at, completed_at=request.completed_at, report=report)
+    return ErasureOut(
+        id=str(request.id),
+        status=request.status.value,
+        progress=request.progress,
+        received_at=request.received_at,
+        due_at=request.due_at,
+        completed_at=request.completed_at,
+        report=report,
+    )
 
 
 class RestrictionIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -121,8 +142,10 @@ class RestrictionIn(msgspec.Struct, forbid_unknown_fields=True):
     ground for a restriction."""
 
     restricted: bool
-    reason: Literal["accuracy_contested", "unlawful_processing", "legal_claims",
-                    "objection_pending"] | None = None
+    reason: (
+        Literal["accuracy_contested", "unlawful_processing", "legal_claims", "objection_pending"]
+        | None
+    ) = None
     object_to_direct_marketing: bool = False
 
 
@@ -187,18 +210,34 @@ class ExtensionIn(msgspec.Struct, forbid_unknown_fields=True):
 def request_out(request: DataSubjectRequest, now: datetime) -> RequestOut:
     """A queue entry as sent."""
     return RequestOut(
-        id=str(request.id), customer_id=str(request.customer_id), type=request.type.value,
-        status=request.shown_status(now).value, progress=request.progress,
-        requested_by=request.requested_by, received_at=request.received_at,
-        due_at=request.due_at, overdue=is_overdue(request, now),
-        extended=request.extended_at is not None, completed_at=request.completed_at)
+        id=str(request.id),
+        customer_id=str(request.customer_id),
+        type=request.type.value,
+        status=request.shown_status(now).value,
+        progress=request.progress,
+        requested_by=request.requested_by,
+        received_at=request.received_at,
+        due_at=request.due_at,
+        overdue=is_overdue(request, now),
+        extended=request.extended_at is not None,
+        completed_at=request.completed_at,
+    )
 
 
 def detail_out(detail: RequestDetail, now: datetime) -> RequestDetailOut:
     """A request with its timeline, as sent."""
     return RequestDetailOut(
         request=request_out(detail.request, now),
-        extension_reason=detail.request.extension_reason, report=detail.request.report,
-        timeline=[TimelineOut(at=e.at, action=e.action, actor_type=e.actor_type,
-                              actor_id=e.actor_id, outcome=e.outcome)
-                  for e in detail.timeline])
+        extension_reason=detail.request.extension_reason,
+        report=detail.request.report,
+        timeline=[
+            TimelineOut(
+                at=e.at,
+                action=e.action,
+                actor_type=e.actor_type,
+                actor_id=e.actor_id,
+                outcome=e.outcome,
+            )
+            for e in detail.timeline
+        ],
+    )

@@ -22,25 +22,50 @@ class ErasureRequests(Controller):
 
     path = "/v1/me/erasure"
 
-    @post("/", operation_id="requestMyErasure", status_code=202,
-          summary="Erase my data (runs in the background; I am signed out everywhere)",
-          responses={200: ResponseSpec(ErasureOut, description=(
-              "An erasure is already in progress: that one is returned")), **problems()},
-          **guarded("dsr:write", "erasure.request", "dsr_request"))
-    async def create(self, *, caller: NamedDependency[Caller], request: Request[Any, Any, Any],
-                     uow_factory: Uow, oauth: NamedDependency[OAuthServices],
-                     ) -> Response[ErasureOut]:
+    @post(
+        "/",
+        operation_id="requestMyErasure",
+        status_code=202,
+        summary="Erase my data (runs in the background; I am signed out everywhere)",
+        responses={
+            200: ResponseSpec(
+                ErasureOut, description=("An erasure is already in progress: that one is returned")
+            ),
+            **problems(),
+        },
+        **guarded("dsr:write", "erasure.request", "dsr_request"),
+    )
+    async def create(
+        self,
+        *,
+        caller: NamedDependency[Caller],
+        request: Request[Any, Any, Any],
+        uow_factory: Uow,
+        oauth: NamedDependency[OAuthServices],
+    ) -> Response[ErasureOut]:
         """202 with the queued request; 200 with the one in progress when there is one."""
-        erasure, created = await request_erasure(dsr_units(uow_factory), oauth.clock,
-                                                 customer_access(caller, request))
+        erasure, created = await request_erasure(
+            dsr_units(uow_factory), oauth.clock, customer_access(caller, request)
+        )
         return Response(erasure_out(erasure), status_code=202 if created else 200)
 
-    @get("/{erasure_id:str}", operation_id="getMyErasure",
-         summary="My erasure request and its report (destroyed, kept, why, until when)",
-         responses=problems(404), **guarded("dsr:write", "erasure.read", "dsr_request"))
-    async def read(self, *, caller: NamedDependency[Caller], request: Request[Any, Any, Any],
-                   uow_factory: Uow, erasure_id: FromPath[str]) -> ErasureOut:
+    @get(
+        "/{erasure_id:str}",
+        operation_id="getMyErasure",
+        summary="My erasure request and its report (destroyed, kept, why, until when)",
+        responses=problems(404),
+        **guarded("dsr:write", "erasure.read", "dsr_request"),
+    )
+    async def read(
+        self,
+        *,
+        caller: NamedDependency[Caller],
+        request: Request[Any, Any, Any],
+        uow_factory: Uow,
+        erasure_id: FromPath[str],
+    ) -> ErasureOut:
         """The caller's erasure request with this id."""
-        found = await read_erasure(dsr_units(uow_factory), customer_access(caller, request),
-                                   erasure_id)
+        found = await read_erasure(
+            dsr_units(uow_factory), customer_access(caller, request), erasure_id
+        )
         return erasure_out(found)

@@ -14,13 +14,11 @@ from api.dsr.controllers import Uow, dsr_units, guarded, problems, strict_body
 from api.dsr.dtos import RestrictionIn, RestrictionOut
 from api.oauth.services import OAuthServices
 from api.self_service.common import customer_access
-from domain.consent_change import ConsentUnitOfWork
+from domain.consent.change import ConsentUnitOfWork
 from domain.dsr.restriction import RestrictionGround, set_restriction
 from domain.identity import Caller
 
 CLOSED: dict[str, Any] = {"additionalProperties": False}
-
-
 
 
 class Restriction(Controller):
@@ -28,21 +26,36 @@ class Restriction(Controller):
 
     path = "/v1/me/restriction"
 
-    @put("/", operation_id="setMyRestriction",
-         summary="Restrict or lift processing of my data; object to direct marketing",
-         responses=problems(400, 404, 409),
-         **guarded("dsr:write", "restriction.set", "customer"))
-    async def set(self, *, caller: NamedDependency[Caller], request: Request[Any, Any, Any],
-                  uow_factory: Uow, oauth: NamedDependency[OAuthServices],
-                  data: Annotated[RestrictionIn, Body(schema_extra=CLOSED)]) -> RestrictionOut:
+    @put(
+        "/",
+        operation_id="setMyRestriction",
+        summary="Restrict or lift processing of my data; object to direct marketing",
+        responses=problems(400, 404, 409),
+        **guarded("dsr:write", "restriction.set", "customer"),
+    )
+    async def set(
+        self,
+        *,
+        caller: NamedDependency[Caller],
+        request: Request[Any, Any, Any],
+        uow_factory: Uow,
+        oauth: NamedDependency[OAuthServices],
+        data: Annotated[RestrictionIn, Body(schema_extra=CLOSED)],
+    ) -> RestrictionOut:
         """While restricted, data is only stored: no analytics, no marketing contact,
         support reads only for a legal claim."""
         data = await strict_body(request, data)
         state = await set_restriction(
-            dsr_units(uow_factory), oauth.clock, customer_access(caller, request),
+            dsr_units(uow_factory),
+            oauth.clock,
+            customer_access(caller, request),
             restricted=data.restricted,
             ground=None if data.reason is None else RestrictionGround(data.reason),
             object_to_marketing=data.object_to_direct_marketing,
-            consent_units=cast("Callable[[], ConsentUnitOfWork]", uow_factory))
-        return RestrictionOut(restricted=state.restricted, status=state.status.value,
-                              withdrawn_purposes=list(state.withdrawn))
+            consent_units=cast("Callable[[], ConsentUnitOfWork]", uow_factory),
+        )
+        return RestrictionOut(
+            restricted=state.restricted,
+            status=state.status.value,
+            withdrawn_purposes=list(state.withdrawn),
+        )

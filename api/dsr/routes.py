@@ -10,9 +10,19 @@ from api.dsr.erasure import ErasureRequests
 from api.dsr.officer import PrivacyRequests
 from api.dsr.restriction import Restriction
 
-DSR_HANDLERS: list[ControllerRouterHandler] = [DataSubjectRequests, ErasureRequests,
-                                                   Restriction, PrivacyRequests]
-DSR_TAGS = [Tag(name=TAG, description=(
-    "Data-subject requests (GDPR Art. 15, 17 and 20): a signed ZIP export of everything held "
-    "about the customer, erasure by crypto-shredding with its report, and the facts about "
-    "how their data is processed; the privacy officer's queue of requests."))]
+DSR_HANDLERS: list[ControllerRouterHandler] = [
+    DataSubjectRequests,
+    ErasureRequests,
+    Restriction,
+    PrivacyRequests,
+]
+DSR_TAGS = [
+    Tag(
+        name=TAG,
+        description=(
+            "Data-subject requests (GDPR Art. 15, 17 and 20): a signed ZIP export of everything "
+            "held about the customer, erasure by crypto-shredding with its report, and the facts "
+            "about how their data is processed; the privacy officer's queue of requests."
+        ),
+    )
+]

@@ -76,8 +76,9 @@ class AccessClaims:
 class AccessTokenCodec:
     """Signs and verifies access tokens with the keys of a KeySource."""
 
-    def __init__(self, keys: KeySource, *, issuer: str, audience: str, ttl: int,
-                 leeway: int = 30) -> None:
+    def __init__(
+        self, keys: KeySource, *, issuer: str, audience: str, ttl: int, leeway: int = 30
+    ) -> None:
         self._keys = keys
         self.issuer = issuer
         self.audience = audience
@@ -88,8 +89,9 @@ class AccessTokenCodec:
     def _key(self, material: KeyMaterial) -> jwk.ECKey:
         key = self._imported.get(material.kid)
         if key is None:
-            key = jwk.ECKey.import_key(material.private_pem, {"kid": material.kid,
-                                                              "use": "sig", "alg": ALGORITHM})
+            key = jwk.ECKey.import_key(
+                material.private_pem, {"kid": material.kid, "use": "sig", "alg": ALGORITHM}
+            )
             self._imported[material.kid] = key
         return key
 
@@ -102,10 +104,17 @@ class AccessTokenCodec:
         jti = secrets.token_urlsafe(24)
         subject = str(caller.subject_id) if caller.subject_id else caller.client_id
         claims: dict[str, Any] = {
-            "iss": self.issuer, "sub": subject, "aud": self.audience,
-            "client_id": caller.client_id, "scope": format_scopes(caller.scopes),
-            "iat": now, "nbf": now, "exp": now + self.ttl, "jti": jti,
-            "actor": caller.kind.value, "gid": str(grant_id),
+            "iss": self.issuer,
+            "sub": subject,
+            "aud": self.audience,
+            "client_id": caller.client_id,
+            "scope": format_scopes(caller.scopes),
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.ttl,
+            "jti": jti,
+            "actor": caller.kind.value,
+            "gid": str(grant_id),
         }
         if caller.role is not None:
             claims["role"] = caller.role.value
@@ -134,8 +143,7 @@ class AccessTokenCodec:
         return self._check(claims, now=now, allow_expired=allow_expired)
 
     def _check(self, claims: dict[str, Any], *, now: int, allow_expired: bool) -> AccessClaims:
-        required = ("iss", "sub", "aud", "client_id", "scope", "iat", "exp", "jti", "gid",
-                    "actor")
+        required = ("iss", "sub", "aud", "client_id", "scope", "iat", "exp", "jti", "gid", "actor")
         if any(name not in claims for name in required):
             raise TokenRejected("missing claim")
         if claims["iss"] != self.issuer:
@@ -186,6 +194,11 @@ def _caller(claims: dict[str, Any]) -> Caller:
     kind = SubjectKind(claims["actor"])
     role = StaffRole(claims["role"]) if kind is SubjectKind.STAFF else None
     subject = None if kind is SubjectKind.SERVICE else UUID(str(claims["sub"]))
-    return Caller(kind=kind, client_id=str(claims["client_id"]),
-                  scopes=parse_scopes(str(claims["scope"])), subject_id=subject, role=role,
-                  grant_id=UUID(str(claims["gid"])))
+    return Caller(
+        kind=kind,
+        client_id=str(claims["client_id"]),
+        scopes=parse_scopes(str(claims["scope"])),
+        subject_id=subject,
+        role=role,
+        grant_id=UUID(str(claims["gid"])),
+    )

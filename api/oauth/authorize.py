@@ -32,7 +32,6 @@ from api.oauth.tickets import (
     params_digest,
     read_ticket,
 )
-from domain.auth_login import SignInAttempt, sign_in
 from domain.identity import (
     HashingBusy,
     InvalidCredentials,
@@ -40,13 +39,26 @@ from domain.identity import (
     Principal,
     parse_scopes,
 )
+from domain.oauth.login import SignInAttempt, sign_in
 
-AUTH_PARAMS = frozenset({"response_type", "client_id", "redirect_uri", "scope", "state",
-                         "code_challenge", "code_challenge_method"})
-PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
-                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                                           "frame-ancestors 'none'",
-                "Referrer-Policy": "no-referrer"}
+AUTH_PARAMS = frozenset(
+    {
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+    }
+)
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
 WRONG_CREDENTIALS = "The email or password is not right."
 # Authlib copies these into error descriptions, whose alphabet (RFC 6749 4.1.2.1: no `"`, no
 # backslash) it enforces by raising ValueError, a 500; such values are refused first.
@@ -55,22 +67,31 @@ _ECHOED_PARAMS = frozenset({"response_type", "redirect_uri"})
 Outcome = tuple[Any, HttpRequest, Prefetched] | Response[str]
 
 
-def html(body: str, status: int = 200, cookie: str | None = None,
-         headers: dict[str, str] | None = None) -> Response[str]:
+def html(
+    body: str, status: int = 200, cookie: str | None = None, headers: dict[str, str] | None = None
+) -> Response[str]:
     """An HTML page with the security headers every sign-in page carries."""
-    cookies = [Cookie(key=CSRF_COOKIE, value=cookie, httponly=True, samesite="lax",
-                      path="/oauth")] if cookie else []
-    return Response(body, status_code=status, media_type="text/html",
-                    headers={**PAGE_HEADERS, **(headers or {})}, cookies=cookies)
+    cookies = (
+        [Cookie(key=CSRF_COOKIE, value=cookie, httponly=True, samesite="lax", path="/oauth")]
+        if cookie
+        else []
+    )
+    return Response(
+        body,
+        status_code=status,
+        media_type="text/html",
+        headers={**PAGE_HEADERS, **(headers or {})},
+        cookies=cookies,
+    )
 
 
-def _redirect(oauth: OAuthServices, status: int,
-              headers: list[tuple[str, str]]) -> Response[str]:
+def _redirect(oauth: OAuthServices, status: int, headers: list[tuple[str, str]]) -> Response[str]:
     location = dict(headers)["Location"]
     if "iss=" not in location:
         location = add_params_to_uri(location, [("iss", oauth.settings.issuer)])
-    return Response("", status_code=status, headers={"Location": location,
-                                                    "Cache-Control": "no-store"})
+    return Response(
+        "", status_code=status, headers={"Location": location, "Cache-Control": "no-store"}
+    )
 
 
 def _well_formed(pairs: list[tuple[str, str]]) -> bool:
@@ -84,8 +105,9 @@ def _well_formed(pairs: list[tuple[str, str]]) -> bool:
     return True
 
 
-async def _validate(oauth: OAuthServices, pairs: list[tuple[str, str]],
-                    request_id: str | None) -> Outcome:
+async def _validate(
+    oauth: OAuthServices, pairs: list[tuple[str, str]], request_id: str | None
+) -> Outcome:
     """Authlib's verdict on the authorization request: a grant, or the response to send."""
     if not _well_formed(pairs):
         # Not redirected: a value this malformed cannot be trusted to reach the client.
@@ -108,22 +130,35 @@ async def _validate(oauth: OAuthServices, pairs: list[tuple[str, str]],
     return grant, oauth_request, ctx
 
 
-def _error_redirect(oauth: OAuthServices, grant: Any, error: str,
-                    description: str) -> Response[str]:
+def _error_redirect(
+    oauth: OAuthServices, grant: Any, error: str, description: str
+) -> Response[str]:
     params = [("error", error), ("error_description", description)]
     state = grant.request.payload.state
     if state:
         params.append(("state", state))
     params.append(("iss", oauth.settings.issuer))
-    return Response("", status_code=302, headers={
-        "Location": add_params_to_uri(grant.redirect_uri, params), "Cache-Control": "no-store"})
+    return Response(
+        "",
+        status_code=302,
+        headers={
+            "Location": add_params_to_uri(grant.redirect_uri, params),
+            "Cache-Control": "no-store",
+        },
+    )
 
 
-@get("/oauth/authorize", operation_id="oauthAuthorize", tags=["oauth"], media_type="text/html",
-     operation_class=documented("OAuthAuthorizeOperation", AUTHORIZE_PAGE),
-     summary="Start an authorization: shows the sign-in page")
-async def authorize_page(request: Request[Any, Any, State],
-                         oauth: NamedDependency[OAuthServices]) -> Response[str]:
+@get(
+    "/oauth/authorize",
+    operation_id="oauthAuthorize",
+    tags=["oauth"],
+    media_type="text/html",
+    operation_class=documented("OAuthAuthorizeOperation", AUTHORIZE_PAGE),
+    summary="Start an authorization: shows the sign-in page",
+)
+async def authorize_page(
+    request: Request[Any, Any, State], oauth: NamedDependency[OAuthServices]
+) -> Response[str]:
     """The sign-in page for a valid authorization request; an error page or redirect if not."""
     pairs = [(k, v) for k, v in request.query_params.multi_items() if k in AUTH_PARAMS]
     outcome = await _validate(oauth, pairs, request.headers.get("x-request-id"))
@@ -131,8 +166,10 @@ async def authorize_page(request: Request[Any, Any, State],
         return outcome
     grant, _, _ = outcome
     cookie = request.cookies.get(CSRF_COOKIE) or new_csrf_cookie()
-    return html(login_page(grant.client.client.name, pairs, csrf_field(oauth.page_key, cookie)),
-                cookie=cookie)
+    return html(
+        login_page(grant.client.client.name, pairs, csrf_field(oauth.page_key, cookie)),
+        cookie=cookie,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,19 +184,29 @@ class _Flow:
     cookie: str
 
 
-@post("/oauth/authorize", operation_id="oauthAuthorizeSubmit", tags=["oauth"],
-      media_type="text/html", status_code=200,
-      operation_class=documented("OAuthAuthorizeSubmitOperation", AUTHORIZE_SUBMIT),
-      summary="Submit the sign-in form or the consent decision")
-async def authorize_submit(request: Request[Any, Any, State],
-                           oauth: NamedDependency[OAuthServices]) -> Response[str]:
+@post(
+    "/oauth/authorize",
+    operation_id="oauthAuthorizeSubmit",
+    tags=["oauth"],
+    media_type="text/html",
+    status_code=200,
+    operation_class=documented("OAuthAuthorizeSubmitOperation", AUTHORIZE_SUBMIT),
+    summary="Submit the sign-in form or the consent decision",
+)
+async def authorize_submit(
+    request: Request[Any, Any, State], oauth: NamedDependency[OAuthServices]
+) -> Response[str]:
     """Sign-in (email, password) shows the consent screen; a decision redirects to the app."""
     form = await read_form(request)
     fields = dict(form)
     cookie = request.cookies.get(CSRF_COOKIE)
     if cookie is None or not csrf_ok(oauth.page_key, cookie, fields.get("csrf_token")):
-        return html(error_page("This form has expired or did not come from this site. "
-                               "Start the sign-in again."), 403)
+        return html(
+            error_page(
+                "This form has expired or did not come from this site. Start the sign-in again."
+            ),
+            403,
+        )
     pairs = [(k, v) for k, v in form if k in AUTH_PARAMS]
     request_id = request.headers.get("x-request-id")
     outcome = await _validate(oauth, pairs, request_id)
@@ -169,45 +216,77 @@ async def authorize_submit(request: Request[Any, Any, State],
     if "decision" in fields:
         return await _decide(oauth, flow)
     address = request.client.host if request.client else "unknown"
-    return await _sign_in(oauth, flow, SignInAttempt(
-        email=fields.get("email", ""), password=fields.get("password", ""), address=address,
-        client_id=flow.grant.client.get_client_id(), request_id=request_id))
+    return await _sign_in(
+        oauth,
+        flow,
+        SignInAttempt(
+            email=fields.get("email", ""),
+            password=fields.get("password", ""),
+            address=address,
+            client_id=flow.grant.client.get_client_id(),
+            request_id=request_id,
+        ),
+    )
 
 
 async def _sign_in(oauth: OAuthServices, flow: _Flow, attempt: SignInAttempt) -> Response[str]:
     name = flow.grant.client.client.name
     csrf = csrf_field(oauth.page_key, flow.cookie)
     try:
-        principal = await sign_in(attempt, uow_factory=oauth.uow_factory, hasher=oauth.hasher,
-                                  clock=oauth.clock, policy=oauth.throttle)
+        principal = await sign_in(
+            attempt,
+            uow_factory=oauth.uow_factory,
+            hasher=oauth.hasher,
+            clock=oauth.clock,
+            policy=oauth.throttle,
+        )
     except InvalidCredentials:
         return html(login_page(name, flow.pairs, csrf, WRONG_CREDENTIALS, attempt.email), 401)
     except LoginThrottled as throttled:
         wait = str(throttled.retry_after)
         message = f"Too many failed sign-ins. Try again in {wait} seconds."
-        return html(login_page(name, flow.pairs, csrf, message, attempt.email), 429,
-                    headers={"Retry-After": wait})
+        return html(
+            login_page(name, flow.pairs, csrf, message, attempt.email),
+            429,
+            headers={"Retry-After": wait},
+        )
     except HashingBusy:
-        return html(login_page(name, flow.pairs, csrf, "We are busy. Try again in a moment.",
-                               attempt.email), 503, headers={"Retry-After": "1"})
+        return html(
+            login_page(
+                name, flow.pairs, csrf, "We are busy. Try again in a moment.", attempt.email
+            ),
+            503,
+            headers={"Retry-After": "1"},
+        )
     requested = parse_scopes(flow.grant.request.scope)
     if principal.beyond_cap(requested):
-        return _error_redirect(oauth, flow.grant, "invalid_scope",
-                               "The account may not grant the requested scope.")
-    ticket = issue_ticket(oauth.page_key, principal, params_digest(flow.pairs), flow.cookie,
-                          int(flow.ctx.now.timestamp()))
+        return _error_redirect(
+            oauth, flow.grant, "invalid_scope", "The account may not grant the requested scope."
+        )
+    ticket = issue_ticket(
+        oauth.page_key,
+        principal,
+        params_digest(flow.pairs),
+        flow.cookie,
+        int(flow.ctx.now.timestamp()),
+    )
     return html(consent_page(name, sorted(requested), flow.pairs, csrf, ticket))
 
 
 async def _decide(oauth: OAuthServices, flow: _Flow) -> Response[str]:
-    principal = read_ticket(oauth.page_key, flow.fields.get("consent_ticket"),
-                            params_digest(flow.pairs), flow.cookie,
-                            int(flow.ctx.now.timestamp()))
+    principal = read_ticket(
+        oauth.page_key,
+        flow.fields.get("consent_ticket"),
+        params_digest(flow.pairs),
+        flow.cookie,
+        int(flow.ctx.now.timestamp()),
+    )
     if principal is None:
         return html(error_page("Your sign-in has expired. Start again from the app."), 400)
     if principal.beyond_cap(parse_scopes(flow.grant.request.scope)):
-        return _error_redirect(oauth, flow.grant, "invalid_scope",
-                               "The account may not grant the requested scope.")
+        return _error_redirect(
+            oauth, flow.grant, "invalid_scope", "The account may not grant the requested scope."
+        )
     allowed: Principal | None = principal if flow.fields["decision"] == "allow" else None
     server = flow.grant.server
     answer = server.create_authorization_response(flow.request, allowed, flow.grant)
@@ -215,5 +294,3 @@ async def _decide(oauth: OAuthServices, flow: _Flow) -> Response[str]:
         async with oauth.uow_factory() as uow:
             await apply_effects(uow, flow.ctx)
     return _redirect(oauth, answer.status, answer.headers)
-
-

@@ -16,8 +16,8 @@ from uuid import UUID
 from authlib.oauth2.rfc6749 import OAuth2Request
 
 from api.oauth.models import AccessModel, ClientModel, CodeModel, RefreshModel
-from domain.audit import AuditRecord
-from domain.auth_tokens import AuthorizationCode, Grant, RefreshToken
+from domain.audit.events import AuditRecord
+from domain.oauth.tokens import AuthorizationCode, Grant, RefreshToken
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +68,16 @@ class Audit:
     record: AuditRecord
 
 
-Effect = (NewGrant | NewCode | ConsumeCode | NewRefreshToken | RotateRefreshToken
-          | RevokeGrant | RevokeAccessToken | Audit)
+Effect = (
+    NewGrant
+    | NewCode
+    | ConsumeCode
+    | NewRefreshToken
+    | RotateRefreshToken
+    | RevokeGrant
+    | RevokeAccessToken
+    | Audit
+)
 
 
 @dataclass(slots=True)
@@ -120,8 +128,9 @@ class Payload:
 class HttpRequest(OAuth2Request):  # type: ignore[misc]
     """An OAuth2Request built from an already-read Litestar request."""
 
-    def __init__(self, method: str, uri: str, pairs: list[tuple[str, str]],
-                 headers: dict[str, str]) -> None:
+    def __init__(
+        self, method: str, uri: str, pairs: list[tuple[str, str]], headers: dict[str, str]
+    ) -> None:
         super().__init__(method, uri, headers=headers)
         self.payload = Payload(pairs)
 

@@ -16,8 +16,8 @@ from api.oauth.context import (
     RevokeGrant,
     RotateRefreshToken,
 )
-from domain.audit import Actor, ActorType, AuditRecord, Outcome
-from domain.auth_ports import IdentityUnitOfWork
+from domain.audit.events import Actor, ActorType, AuditRecord, Outcome
+from domain.oauth.ports import IdentityUnitOfWork
 
 
 async def apply_effects(uow: IdentityUnitOfWork, ctx: Prefetched) -> bool:
@@ -38,10 +38,16 @@ async def apply_effects(uow: IdentityUnitOfWork, ctx: Prefetched) -> bool:
             continue
         if not won:
             await uow.tokens.revoke_grant(effect.grant_id, ctx.now)
-            await uow.audit.append(AuditRecord(
-                actor=Actor(ActorType.SYSTEM, "oauth"), action="oauth.replay.detected",
-                resource_type="grant", resource_id=str(effect.grant_id),
-                outcome=Outcome.DENIED, request_id=ctx.request_id))
+            await uow.audit.append(
+                AuditRecord(
+                    actor=Actor(ActorType.SYSTEM, "oauth"),
+                    action="oauth.replay.detected",
+                    resource_type="grant",
+                    resource_id=str(effect.grant_id),
+                    outcome=Outcome.DENIED,
+                    request_id=ctx.request_id,
+                )
+            )
             await uow.commit()
             return False
     await _apply(uow, ctx, effects)

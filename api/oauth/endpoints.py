@@ -14,12 +14,13 @@ from api.oauth.effects import apply_effects
 from api.oauth.openapi_spec import INTROSPECT, REVOKE, TOKEN, documented
 from api.oauth.prefetch import prefetch_presented_token, prefetch_token
 from api.oauth.services import OAuthServices
-from domain.auth_ports import IdentityUnitOfWork
 from domain.identity import ALL_SCOPES, HashingBusy
+from domain.oauth.ports import IdentityUnitOfWork
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-Loader = Callable[[IdentityUnitOfWork, OAuthServices, Prefetched, dict[str, str],
-                   dict[str, str]], Awaitable[None]]
+Loader = Callable[
+    [IdentityUnitOfWork, OAuthServices, Prefetched, dict[str, str], dict[str, str]], Awaitable[None]
+]
 
 
 async def read_form(request: Request[Any, Any, State]) -> list[tuple[str, str]]:
@@ -31,18 +32,21 @@ async def read_form(request: Request[Any, Any, State]) -> list[tuple[str, str]]:
     return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
 
 
-def oauth_json(status: int, body: Any,
-               headers: list[tuple[str, str]] | dict[str, str]) -> Response[Any]:
+def oauth_json(
+    status: int, body: Any, headers: list[tuple[str, str]] | dict[str, str]
+) -> Response[Any]:
     """A JSON OAuth response; never cached (RFC 6749 5.1)."""
     merged = {**dict(headers), **NO_STORE}
     merged.pop("Content-Type", None)
-    return Response(content=body, status_code=status, headers=merged,
-                    media_type="application/json")
+    return Response(content=body, status_code=status, headers=merged, media_type="application/json")
 
 
-async def _handle(request: Request[Any, Any, State], oauth: OAuthServices, loader: Loader,
-                  run: Callable[[Any, HttpRequest], AuthlibResponse],
-                  ) -> Response[Any]:
+async def _handle(
+    request: Request[Any, Any, State],
+    oauth: OAuthServices,
+    loader: Loader,
+    run: Callable[[Any, HttpRequest], AuthlibResponse],
+) -> Response[Any]:
     pairs = await read_form(request)
     headers: Any = request.headers  # case-insensitive, as Authlib reads "Authorization"
     oauth_request = HttpRequest(request.method, oauth.url(request.url.path), pairs, headers)
@@ -52,43 +56,72 @@ async def _handle(request: Request[Any, Any, State], oauth: OAuthServices, loade
             await loader(uow, oauth, ctx, oauth_request.payload.data, headers)
             answer = run(oauth.server(ctx), oauth_request)
             if not await apply_effects(uow, ctx):
-                return oauth_json(400, {"error": "invalid_grant",
-                                        "error_description": "The grant was already used."}, {})
+                return oauth_json(
+                    400,
+                    {"error": "invalid_grant", "error_description": "The grant was already used."},
+                    {},
+                )
     except HashingBusy:
         return oauth_json(503, {"error": "temporarily_unavailable"}, {"Retry-After": "1"})
     return oauth_json(answer.status, answer.body, answer.headers)
 
 
-@post("/oauth/token", operation_id="oauthToken", status_code=200, tags=["oauth"],
-      operation_class=documented("OAuthTokenOperation", TOKEN),
-      summary="Exchange a code, a refresh token or client credentials for tokens")
-async def token_endpoint(request: Request[Any, Any, State],
-                         oauth: NamedDependency[OAuthServices]) -> Response[Any]:
+@post(
+    "/oauth/token",
+    operation_id="oauthToken",
+    status_code=200,
+    tags=["oauth"],
+    operation_class=documented("OAuthTokenOperation", TOKEN),
+    summary="Exchange a code, a refresh token or client credentials for tokens",
+)
+async def token_endpoint(
+    request: Request[Any, Any, State], oauth: NamedDependency[OAuthServices]
+) -> Response[Any]:
     """RFC 6749 token endpoint: authorization_code (PKCE S256), refresh_token,
     client_credentials."""
-    return await _handle(request, oauth, prefetch_token,
-                         lambda server, req: server.create_token_response(req))
+    return await _handle(
+        request, oauth, prefetch_token, lambda server, req: server.create_token_response(req)
+    )
 
 
-@post("/oauth/revoke", operation_id="oauthRevoke", status_code=200, tags=["oauth"],
-      operation_class=documented("OAuthRevokeOperation", REVOKE),
-      summary="Revoke an access or refresh token (RFC 7009)")
-async def revoke_endpoint(request: Request[Any, Any, State],
-                          oauth: NamedDependency[OAuthServices]) -> Response[Any]:
+@post(
+    "/oauth/revoke",
+    operation_id="oauthRevoke",
+    status_code=200,
+    tags=["oauth"],
+    operation_class=documented("OAuthRevokeOperation", REVOKE),
+    summary="Revoke an access or refresh token (RFC 7009)",
+)
+async def revoke_endpoint(
+    request: Request[Any, Any, State], oauth: NamedDependency[OAuthServices]
+) -> Response[Any]:
     """Revoking a refresh token revokes its whole family; unknown tokens answer 200."""
-    return await _handle(request, oauth, prefetch_presented_token,
-                         lambda server, req: server.create_endpoint_response("revocation", req))
+    return await _handle(
+        request,
+        oauth,
+        prefetch_presented_token,
+        lambda server, req: server.create_endpoint_response("revocation", req),
+    )
 
 
-@post("/oauth/introspect", operation_id="oauthIntrospect", status_code=200, tags=["oauth"],
-      operation_class=documented("OAuthIntrospectOperation", INTROSPECT),
-      summary="Introspect a token (RFC 7662; confidential clients only)")
-async def introspect_endpoint(request: Request[Any, Any, State],
-                              oauth: NamedDependency[OAuthServices]) -> Response[Any]:
+@post(
+    "/oauth/introspect",
+    operation_id="oauthIntrospect",
+    status_code=200,
+    tags=["oauth"],
+    operation_class=documented("OAuthIntrospectOperation", INTROSPECT),
+    summary="Introspect a token (RFC 7662; confidential clients only)",
+)
+async def introspect_endpoint(
+    request: Request[Any, Any, State], oauth: NamedDependency[OAuthServices]
+) -> Response[Any]:
     """`active: false` for unknown, expired and revoked tokens."""
-    return await _handle(request, oauth, prefetch_presented_token,
-                         lambda server, req: server.create_endpoint_response("introspection",
-                                                                             req))
+    return await _handle(
+        request,
+        oauth,
+        prefetch_presented_token,
+        lambda server, req: server.create_endpoint_response("introspection", req),
+    )
 
 
 def server_metadata(oauth: OAuthServices) -> dict[str, Any]:
@@ -113,17 +146,26 @@ def server_metadata(oauth: OAuthServices) -> dict[str, Any]:
     }
 
 
-@get("/.well-known/oauth-authorization-server", operation_id="oauthServerMetadata",
-     tags=["oauth"], summary="Authorization server metadata (RFC 8414)")
+@get(
+    "/.well-known/oauth-authorization-server",
+    operation_id="oauthServerMetadata",
+    tags=["oauth"],
+    summary="Authorization server metadata (RFC 8414)",
+)
 async def metadata_endpoint(oauth: NamedDependency[OAuthServices]) -> dict[str, Any]:
     """Where every endpoint is and what the server supports."""
     return server_metadata(oauth)
 
 
-@get("/.well-known/jwks.json", operation_id="oauthJwks", tags=["oauth"],
-     summary="Public keys that verify access tokens")
-async def jwks_endpoint(oauth: NamedDependency[OAuthServices],
-                        uow_factory: NamedDependency[Callable[[], Any]]) -> dict[str, Any]:
+@get(
+    "/.well-known/jwks.json",
+    operation_id="oauthJwks",
+    tags=["oauth"],
+    summary="Public keys that verify access tokens",
+)
+async def jwks_endpoint(
+    oauth: NamedDependency[OAuthServices], uow_factory: NamedDependency[Callable[[], Any]]
+) -> dict[str, Any]:
     """Every usable public key, retired ones included until their tokens have expired,
     plus the Ed25519 keys of consent receipts and audit checkpoints."""
     document = oauth.codec.jwks()

@@ -78,16 +78,28 @@ class FlowError(Exception):
         self.response = response
 
 
-def authorize_params(client_id: str, redirect_uri: str, scope: str, pkce: Pkce,
-                     state: str | None = None) -> dict[str, str]:
+def authorize_params(
+    client_id: str, redirect_uri: str, scope: str, pkce: Pkce, state: str | None = None
+) -> dict[str, str]:
     """The query of an authorization request."""
-    return {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
-            "scope": scope, "state": state or secrets.token_urlsafe(16),
-            "code_challenge": pkce.challenge, "code_challenge_method": "S256"}
+    return {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "scope": scope,
+        "state": state or secrets.token_urlsafe(16),
+        "code_challenge": pkce.challenge,
+        "code_challenge_method": "S256",
+    }
 
 
-async def sign_in_and_consent(http: httpx.AsyncClient, params: dict[str, str], email: str,
-                              password: str, decision: str = "allow") -> Redirect:
+async def sign_in_and_consent(
+    http: httpx.AsyncClient,
+    params: dict[str, str],
+    email: str,
+    password: str,
+    decision: str = "allow",
+) -> Redirect:
     """Open the sign-in page, sign in, answer the consent screen; the final redirect."""
     page = await http.get("/oauth/authorize", params=params, follow_redirects=False)
     if page.status_code != 200:
@@ -112,30 +124,52 @@ def parse_redirect(response: httpx.Response) -> Redirect:
     return Redirect(location, {k: v[0] for k, v in query.items()})
 
 
-async def exchange_code(http: httpx.AsyncClient, *, client_id: str, code: str,
-                        redirect_uri: str, verifier: str | None,
-                        client_secret: str | None = None) -> httpx.Response:
+async def exchange_code(
+    http: httpx.AsyncClient,
+    *,
+    client_id: str,
+    code: str,
+    redirect_uri: str,
+    verifier: str | None,
+    client_secret: str | None = None,
+) -> httpx.Response:
     """POST the code (and verifier) to the token endpoint; the raw response."""
-    data: dict[str, Any] = {"grant_type": "authorization_code", "code": code,
-                            "redirect_uri": redirect_uri, "client_id": client_id}
+    data: dict[str, Any] = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "client_id": client_id,
+    }
     if verifier is not None:
         data["code_verifier"] = verifier
     auth = (client_id, client_secret) if client_secret else None
     return await http.post("/oauth/token", data=data, auth=auth)  # type: ignore[arg-type]
 
 
-async def obtain_tokens(http: httpx.AsyncClient, *, client_id: str, redirect_uri: str,
-                        scope: str, email: str, password: str,
-                        client_secret: str | None = None) -> dict[str, Any]:
+async def obtain_tokens(
+    http: httpx.AsyncClient,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    scope: str,
+    email: str,
+    password: str,
+    client_secret: str | None = None,
+) -> dict[str, Any]:
     """The whole flow: PKCE, sign-in, consent, code exchange. The token response."""
     pkce = Pkce.new()
     params = authorize_params(client_id, redirect_uri, scope, pkce)
     redirect = await sign_in_and_consent(http, params, email, password)
     if "code" not in redirect.params or redirect.params.get("state") != params["state"]:
         raise ValueError(f"the authorization failed: {redirect.params.get('error')}")
-    response = await exchange_code(http, client_id=client_id, code=redirect.params["code"],
-                                   redirect_uri=redirect_uri, verifier=pkce.verifier,
-                                   client_secret=client_secret)
+    response = await exchange_code(
+        http,
+        client_id=client_id,
+        code=redirect.params["code"],
+        redirect_uri=redirect_uri,
+        verifier=pkce.verifier,
+        client_secret=client_secret,
+    )
     if response.status_code != 200:
         raise FlowError("token", response)
     tokens: dict[str, Any] = response.json()

@@ -14,9 +14,9 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 
 from api.oauth.context import Audit, ConsumeCode, NewCode, NewGrant, RevokeGrant, RotateRefreshToken
 from api.oauth.models import CodeModel, GrantUser, RefreshModel
-from domain.audit import Outcome
-from domain.auth_tokens import AuthorizationCode, Grant, secret_digest
+from domain.audit.events import Outcome
 from domain.identity import STAFF_SCOPES, Principal, format_scopes, parse_scopes
+from domain.oauth.tokens import AuthorizationCode, Grant, secret_digest
 
 if TYPE_CHECKING:
     from api.oauth.server import CustodianServer
@@ -62,16 +62,30 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         principal: Principal = request.user
         ctx = server.ctx
         scopes = parse_scopes(request.scope)
-        grant = Grant(id=server.new_id(), client_id=request.client.get_client_id(),
-                      subject_kind=principal.kind, scopes=scopes, created_at=ctx.now,
-                      subject_id=principal.id, role=principal.role)
+        grant = Grant(
+            id=server.new_id(),
+            client_id=request.client.get_client_id(),
+            subject_kind=principal.kind,
+            scopes=scopes,
+            created_at=ctx.now,
+            subject_id=principal.id,
+            role=principal.role,
+        )
         ctx.record(NewGrant(grant))
-        ctx.record(NewCode(AuthorizationCode(
-            code_hash=secret_digest(code), grant_id=grant.id, client_id=grant.client_id,
-            redirect_uri=request.payload.redirect_uri, scopes=scopes,
-            code_challenge=request.payload.data["code_challenge"],
-            code_challenge_method=request.payload.data["code_challenge_method"],
-            expires_at=ctx.now + server.settings.code_lifetime)))
+        ctx.record(
+            NewCode(
+                AuthorizationCode(
+                    code_hash=secret_digest(code),
+                    grant_id=grant.id,
+                    client_id=grant.client_id,
+                    redirect_uri=request.payload.redirect_uri,
+                    scopes=scopes,
+                    code_challenge=request.payload.data["code_challenge"],
+                    code_challenge_method=request.payload.data["code_challenge_method"],
+                    expires_at=ctx.now + server.settings.code_lifetime,
+                )
+            )
+        )
         ctx.record(Audit(server.audit_record(grant, "oauth.authorize")))
 
     def query_authorization_code(self, code: str, client: Any) -> CodeModel | None:
@@ -85,8 +99,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             return None
         if model.code.used_at is not None:
             ctx.record(RevokeGrant(grant.id))
-            ctx.record(Audit(_server(self).audit_record(grant, "oauth.code.reused",
-                                                        Outcome.DENIED)))
+            ctx.record(
+                Audit(_server(self).audit_record(grant, "oauth.code.reused", Outcome.DENIED))
+            )
             return None
         if model.code.expired(ctx.now) or grant.revoked:
             return None
@@ -115,8 +130,11 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             return None
         if model.token.rotated_at is not None:
             ctx.record(RevokeGrant(model.grant.id))
-            ctx.record(Audit(_server(self).audit_record(model.grant, "oauth.refresh.reused",
-                                                        Outcome.DENIED)))
+            ctx.record(
+                Audit(
+                    _server(self).audit_record(model.grant, "oauth.refresh.reused", Outcome.DENIED)
+                )
+            )
             return None
         if model.is_expired() or model.grant.revoked:
             return None

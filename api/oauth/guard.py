@@ -38,9 +38,9 @@ from litestar.types import (
 from api.middleware import request_id_of
 from api.oauth.access_tokens import TokenRejected
 from api.oauth.services import OAuthServices
+from domain.customer.access import Access, record_denied
 from domain.identity import Caller, SubjectKind
 from domain.ports import UnitOfWork
-from domain.self_service.access import Access, record_denied
 
 PROTECTED_PREFIX = "/v1"
 CUSTOMER_PREFIX = "/v1/me"
@@ -50,23 +50,35 @@ AUDIT_OPT = "audit"
 logger = logging.getLogger(__name__)
 
 
-def problem(status: int, title: str, detail: str, *, request_id: str | None = None,
-            **extra: Any) -> bytes:
+def problem(
+    status: int, title: str, detail: str, *, request_id: str | None = None, **extra: Any
+) -> bytes:
     """An RFC 9457 problem document with the request id (a fresh one outside a request)."""
-    return json.dumps({"type": "about:blank", "title": title, "status": status,
-                       "detail": detail, "request_id": request_id or uuid.uuid4().hex,
-                       **extra}).encode()
+    return json.dumps(
+        {
+            "type": "about:blank",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "request_id": request_id or uuid.uuid4().hex,
+            **extra,
+        }
+    ).encode()
 
 
 async def _deny(send: Send, status: int, challenge: str, body: bytes) -> None:
-    headers = [(b"content-type", b"application/problem+json"),
-               (b"www-authenticate", challenge.encode()),
-               (b"cache-control", b"no-store"),
-               (b"content-length", str(len(body)).encode())]
-    start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status,
-                                     "headers": headers}
-    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body,
-                                  "more_body": False}
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"www-authenticate", challenge.encode()),
+        (b"cache-control", b"no-store"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": headers,
+    }
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
     await send(start)
     await send(end)
 
@@ -91,8 +103,7 @@ class BearerGuard(ASGIMiddleware):
     def __init__(self, oauth: OAuthServices) -> None:
         self.oauth = oauth
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send,
-                     next_app: ASGIApp) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Let the request through with `scope["user"]` set to its Caller, or refuse it."""
         path = scope["path"]
         if path != PROTECTED_PREFIX and not path.startswith(PROTECTED_PREFIX + "/"):
@@ -101,9 +112,14 @@ class BearerGuard(ASGIMiddleware):
         request_id = request_id_of(scope)
         caller = await self._caller(scope)
         if caller is None:
-            await _deny(send, 401, 'Bearer error="invalid_token"', problem(
-                401, "Unauthorized", "A valid access token is required.",
-                request_id=request_id))
+            await _deny(
+                send,
+                401,
+                'Bearer error="invalid_token"',
+                problem(
+                    401, "Unauthorized", "A valid access token is required.", request_id=request_id
+                ),
+            )
             return
         required = scope["route_handler"].opt.get(SCOPES_OPT)
         if required is None:
@@ -114,10 +130,19 @@ class BearerGuard(ASGIMiddleware):
             names = " ".join(missing)
             # Durable before the answer, like every other audit event.
             await _audit_refusal(scope, caller, request_id)
-            await _deny(send, 403, f'Bearer error="insufficient_scope", scope="{names}"',
-                        problem(403, "Forbidden", f"The access token lacks the scope {names}.",
-                                request_id=request_id, error="insufficient_scope",
-                                scope=names))
+            await _deny(
+                send,
+                403,
+                f'Bearer error="insufficient_scope", scope="{names}"',
+                problem(
+                    403,
+                    "Forbidden",
+                    f"The access token lacks the scope {names}.",
+                    request_id=request_id,
+                    error="insufficient_scope",
+                    scope=names,
+                ),
+            )
             return
         scope["user"] = caller
         await next_app(scope, receive, send)

@@ -32,21 +32,36 @@ class Identity(msgspec.Struct):
 
 
 PROBLEM_RESPONSES = {
-    401: ResponseSpec(Problem, description="Missing, invalid, expired or revoked access token",
-                      media_type="application/problem+json", generate_examples=False),
-    403: ResponseSpec(Problem, description="The access token lacks a required scope",
-                      media_type="application/problem+json", generate_examples=False),
+    401: ResponseSpec(
+        Problem,
+        description="Missing, invalid, expired or revoked access token",
+        media_type="application/problem+json",
+        generate_examples=False,
+    ),
+    403: ResponseSpec(
+        Problem,
+        description="The access token lacks a required scope",
+        media_type="application/problem+json",
+        generate_examples=False,
+    ),
 }
 
 
-@get("/v1/me", operation_id="getMe", tags=["identity"], opt={"scopes": ("profile:read",)},
-     security=[{"oauth2": ["profile:read"]}], responses=PROBLEM_RESPONSES,
-     summary="Who am I: the caller's identity and scopes")
+@get(
+    "/v1/me",
+    operation_id="getMe",
+    tags=["identity"],
+    opt={"scopes": ("profile:read",)},
+    security=[{"oauth2": ["profile:read"]}],
+    responses=PROBLEM_RESPONSES,
+    summary="Who am I: the caller's identity and scopes",
+)
 async def get_me(caller: NamedDependency[Caller]) -> Identity:
     """The caller resolved from the access token: kind, subject id, role, client, scopes."""
-    return Identity(kind=caller.kind.value, client_id=caller.client_id,
-                    scopes=sorted(caller.scopes),
-                    subject_id=str(caller.subject_id) if caller.subject_id else None,
-                    role=caller.role.value if caller.role else None)
-
-
+    return Identity(
+        kind=caller.kind.value,
+        client_id=caller.client_id,
+        scopes=sorted(caller.scopes),
+        subject_id=str(caller.subject_id) if caller.subject_id else None,
+        role=caller.role.value if caller.role else None,
+    )

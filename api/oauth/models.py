@@ -14,8 +14,8 @@ from datetime import datetime
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
 
 from api.oauth.access_tokens import AccessClaims
-from domain.auth_tokens import AuthorizationCode, Grant, RefreshToken
 from domain.identity import OAuthClient, Principal, format_scopes, parse_scopes
+from domain.oauth.tokens import AuthorizationCode, Grant, RefreshToken
 
 CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 

@@ -9,12 +9,17 @@ from api.oauth.access_tokens import TokenRejected
 from api.oauth.context import Prefetched
 from api.oauth.models import AccessModel, ClientModel, CodeModel, RefreshModel
 from api.oauth.services import OAuthServices
-from domain.auth_ports import IdentityUnitOfWork
-from domain.auth_tokens import secret_digest
+from domain.oauth.ports import IdentityUnitOfWork
+from domain.oauth.tokens import secret_digest
 
 
-async def load_client(uow: IdentityUnitOfWork, oauth: OAuthServices, ctx: Prefetched,
-                      data: dict[str, str], headers: dict[str, str]) -> None:
+async def load_client(
+    uow: IdentityUnitOfWork,
+    oauth: OAuthServices,
+    ctx: Prefetched,
+    data: dict[str, str],
+    headers: dict[str, str],
+) -> None:
     """Load the client the request names (Basic header or form) and check its secret."""
     basic_id, basic_secret = extract_basic_authorization(headers)
     client_id = basic_id or data.get("client_id")
@@ -32,8 +37,13 @@ async def load_client(uow: IdentityUnitOfWork, oauth: OAuthServices, ctx: Prefet
         ctx.clients[client_id] = ClientModel(client, verified)
 
 
-async def prefetch_token(uow: IdentityUnitOfWork, oauth: OAuthServices, ctx: Prefetched,
-                         data: dict[str, str], headers: dict[str, str]) -> None:
+async def prefetch_token(
+    uow: IdentityUnitOfWork,
+    oauth: OAuthServices,
+    ctx: Prefetched,
+    data: dict[str, str],
+    headers: dict[str, str],
+) -> None:
     """Client, plus the code or refresh token (and its family) the request presents."""
     await load_client(uow, oauth, ctx, data, headers)
     grant_type = data.get("grant_type")
@@ -46,9 +56,13 @@ async def prefetch_token(uow: IdentityUnitOfWork, oauth: OAuthServices, ctx: Pre
         ctx.refresh = await _refresh(uow, ctx, data["refresh_token"])
 
 
-async def prefetch_presented_token(uow: IdentityUnitOfWork, oauth: OAuthServices,
-                                   ctx: Prefetched, data: dict[str, str],
-                                   headers: dict[str, str]) -> None:
+async def prefetch_presented_token(
+    uow: IdentityUnitOfWork,
+    oauth: OAuthServices,
+    ctx: Prefetched,
+    data: dict[str, str],
+    headers: dict[str, str],
+) -> None:
     """Client, plus the token to revoke or introspect: an access JWT or a refresh token."""
     await load_client(uow, oauth, ctx, data, headers)
     token = data.get("token")

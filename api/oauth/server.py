@@ -39,9 +39,9 @@ from api.oauth.grants import (
     S256Only,
 )
 from api.oauth.models import AccessModel, ClientModel, GrantUser, RefreshModel
-from domain.audit import Actor, ActorType, AuditRecord, Outcome
-from domain.auth_tokens import Grant, RefreshToken, secret_digest
+from domain.audit.events import Actor, ActorType, AuditRecord, Outcome
 from domain.identity import ALL_SCOPES, Caller, SubjectKind, parse_scopes
+from domain.oauth.tokens import Grant, RefreshToken, secret_digest
 
 # Authlib's grants log issued tokens at DEBUG ("Issue token %r to %r"): never let them through.
 logging.getLogger("authlib").setLevel(logging.WARNING)
@@ -87,13 +87,25 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
             server.ctx.record(Audit(server.audit_record(token.grant, "oauth.token.revoked")))
         else:
             claims = token.claims
-            server.ctx.record(RevokeAccessToken(
-                claims.jti, claims.grant_id,
-                server.ctx.now + timedelta(seconds=max(0, claims.expires_at - server.unix()))))
-            server.ctx.record(Audit(AuditRecord(
-                actor=claims.caller.as_actor(), action="oauth.token.revoked",
-                resource_type="access_token", resource_id=str(claims.grant_id),
-                subject_id=_customer(claims.caller), request_id=server.ctx.request_id)))
+            server.ctx.record(
+                RevokeAccessToken(
+                    claims.jti,
+                    claims.grant_id,
+                    server.ctx.now + timedelta(seconds=max(0, claims.expires_at - server.unix())),
+                )
+            )
+            server.ctx.record(
+                Audit(
+                    AuditRecord(
+                        actor=claims.caller.as_actor(),
+                        action="oauth.token.revoked",
+                        resource_type="access_token",
+                        resource_id=str(claims.grant_id),
+                        subject_id=_customer(claims.caller),
+                        request_id=server.ctx.request_id,
+                    )
+                )
+            )
 
 
 class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
@@ -114,17 +126,29 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
         server: CustodianServer = self.server
         if isinstance(token, AccessModel):
             claims = token.claims.raw
-            return {"active": True, "token_type": "Bearer", "scope": claims["scope"],
-                    "client_id": claims["client_id"], "sub": claims["sub"],
-                    "aud": claims["aud"], "iss": claims["iss"], "exp": claims["exp"],
-                    "iat": claims["iat"], "jti": claims["jti"]}
+            return {
+                "active": True,
+                "token_type": "Bearer",
+                "scope": claims["scope"],
+                "client_id": claims["client_id"],
+                "sub": claims["sub"],
+                "aud": claims["aud"],
+                "iss": claims["iss"],
+                "exp": claims["exp"],
+                "iat": claims["iat"],
+                "jti": claims["jti"],
+            }
         refresh = token.token
-        return {"active": True, "token_type": "refresh_token",
-                "scope": token.get_scope(), "client_id": refresh.client_id,
-                "sub": str(token.grant.subject_id or refresh.client_id),
-                "iss": server.settings.issuer,
-                "exp": int(refresh.expires_at.timestamp()),
-                "iat": int(refresh.issued_at.timestamp())}
+        return {
+            "active": True,
+            "token_type": "refresh_token",
+            "scope": token.get_scope(),
+            "client_id": refresh.client_id,
+            "sub": str(token.grant.subject_id or refresh.client_id),
+            "iss": server.settings.issuer,
+            "exp": int(refresh.expires_at.timestamp()),
+            "iat": int(refresh.issued_at.timestamp()),
+        }
 
 
 def _customer(caller: Caller) -> uuid.UUID | None:
@@ -134,8 +158,7 @@ def _customer(caller: Caller) -> uuid.UUID | None:
 class CustodianServer(AuthorizationServer):  # type: ignore[misc]
     """One request's authorization server."""
 
-    def __init__(self, ctx: Prefetched, settings: OAuthSettings,
-                 codec: AccessTokenCodec) -> None:
+    def __init__(self, ctx: Prefetched, settings: OAuthSettings, codec: AccessTokenCodec) -> None:
         super().__init__(scopes_supported=sorted(ALL_SCOPES))
         self.ctx = ctx
         self.settings = settings
@@ -174,13 +197,15 @@ class CustodianServer(AuthorizationServer):  # type: ignore[misc]
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         """Authlib's signals are not used: effects carry the audit records."""
 
-    def handle_response(self, status: int, body: Any,
-                        headers: list[tuple[str, str]]) -> AuthlibResponse:
+    def handle_response(
+        self, status: int, body: Any, headers: list[tuple[str, str]]
+    ) -> AuthlibResponse:
         """Hand Authlib's answer back to the route."""
         return AuthlibResponse(status, body, list(headers))
 
-    def audit_record(self, grant: Grant, action: str,
-                     outcome: Outcome = Outcome.ALLOWED) -> AuditRecord:
+    def audit_record(
+        self, grant: Grant, action: str, outcome: Outcome = Outcome.ALLOWED
+    ) -> AuditRecord:
         """An audit record about `grant`: ids only, never a token."""
         if grant.subject_kind is SubjectKind.SERVICE:
             actor = Actor(ActorType.SERVICE, grant.client_id, grant.client_id)
@@ -190,34 +215,68 @@ class CustodianServer(AuthorizationServer):  # type: ignore[misc]
         else:
             actor = Actor(ActorType.CUSTOMER, str(grant.subject_id), grant.client_id)
         subject = grant.subject_id if grant.subject_kind is SubjectKind.CUSTOMER else None
-        return AuditRecord(actor=actor, action=action, resource_type="grant",
-                           resource_id=str(grant.id), outcome=outcome, subject_id=subject,
-                           request_id=self.ctx.request_id)
+        return AuditRecord(
+            actor=actor,
+            action=action,
+            resource_type="grant",
+            resource_id=str(grant.id),
+            outcome=outcome,
+            subject_id=subject,
+            request_id=self.ctx.request_id,
+        )
 
-    def _generate(self, *, grant_type: str, client: ClientModel, user: GrantUser | None = None,
-                  scope: str | None = None, expires_in: int | None = None,
-                  include_refresh_token: bool = True) -> dict[str, Any]:
+    def _generate(
+        self,
+        *,
+        grant_type: str,
+        client: ClientModel,
+        user: GrantUser | None = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
         if user is None:
             # client_credentials: a family of its own, so it can be revoked like any other.
-            grant = Grant(id=self.new_id(), client_id=client.get_client_id(),
-                          subject_kind=SubjectKind.SERVICE, scopes=parse_scopes(scope),
-                          created_at=self.ctx.now)
+            grant = Grant(
+                id=self.new_id(),
+                client_id=client.get_client_id(),
+                subject_kind=SubjectKind.SERVICE,
+                scopes=parse_scopes(scope),
+                created_at=self.ctx.now,
+            )
             self.ctx.record(NewGrant(grant))
         else:
             grant = user.grant
         scopes = parse_scopes(scope) if scope else grant.scopes
-        caller = Caller(kind=grant.subject_kind, client_id=client.get_client_id(),
-                        scopes=scopes, subject_id=grant.subject_id, role=grant.role)
+        caller = Caller(
+            kind=grant.subject_kind,
+            client_id=client.get_client_id(),
+            scopes=scopes,
+            subject_id=grant.subject_id,
+            role=grant.role,
+        )
         issued = self.codec.issue(caller=caller, grant_id=grant.id, now=self.unix())
-        token: dict[str, Any] = {"token_type": "Bearer", "access_token": issued.token,
-                                 "expires_in": self.codec.ttl, "scope": " ".join(sorted(scopes))}
+        token: dict[str, Any] = {
+            "token_type": "Bearer",
+            "access_token": issued.token,
+            "expires_in": self.codec.ttl,
+            "scope": " ".join(sorted(scopes)),
+        }
         if include_refresh_token:
             refresh = secrets.token_urlsafe(48)
             token["refresh_token"] = refresh
-            self.ctx.record(NewRefreshToken(RefreshToken(
-                token_hash=secret_digest(refresh), grant_id=grant.id,
-                client_id=client.get_client_id(), scopes=scopes, issued_at=self.ctx.now,
-                expires_at=self.ctx.now + self.settings.refresh_token_lifetime)))
+            self.ctx.record(
+                NewRefreshToken(
+                    RefreshToken(
+                        token_hash=secret_digest(refresh),
+                        grant_id=grant.id,
+                        client_id=client.get_client_id(),
+                        scopes=scopes,
+                        issued_at=self.ctx.now,
+                        expires_at=self.ctx.now + self.settings.refresh_token_lifetime,
+                    )
+                )
+            )
         action = "oauth.token.refreshed" if grant_type == "refresh_token" else "oauth.token.issued"
         self.ctx.record(Audit(self.audit_record(grant, action)))
         return token

@@ -11,8 +11,8 @@ from uuid import UUID
 from api.oauth.access_tokens import AccessTokenCodec
 from api.oauth.context import Prefetched
 from api.oauth.server import CustodianServer, OAuthSettings
-from domain.auth_login import ThrottlePolicy
-from domain.auth_ports import IdentityUnitOfWork, PasswordHasher
+from domain.oauth.login import ThrottlePolicy
+from domain.oauth.ports import IdentityUnitOfWork, PasswordHasher
 from domain.ports import Clock
 
 

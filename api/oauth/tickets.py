@@ -58,17 +58,22 @@ class ConsentTicket:
 
 def issue_ticket(key: bytes, principal: Principal, params: str, cookie: str, now: int) -> str:
     """A signed consent ticket."""
-    body = {"k": principal.kind.value, "i": str(principal.id),
-            "r": principal.role.value if principal.role else None,
-            "p": params, "c": hashlib.sha256(cookie.encode()).hexdigest(),
-            "e": now + TICKET_LIFETIME}
+    body = {
+        "k": principal.kind.value,
+        "i": str(principal.id),
+        "r": principal.role.value if principal.role else None,
+        "p": params,
+        "c": hashlib.sha256(cookie.encode()).hexdigest(),
+        "e": now + TICKET_LIFETIME,
+    }
     raw = base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).decode()
     mac = hmac.new(key, b"ticket\x00" + raw.encode(), hashlib.sha256).hexdigest()
     return f"{raw}.{mac}"
 
 
-def read_ticket(key: bytes, ticket: str | None, params: str, cookie: str | None,
-                now: int) -> Principal | None:
+def read_ticket(
+    key: bytes, ticket: str | None, params: str, cookie: str | None, now: int
+) -> Principal | None:
     """The principal the ticket names, if it is ours, unexpired and for these parameters
     and this browser; None otherwise."""
     if not ticket or not cookie or "." not in ticket:
@@ -79,8 +84,9 @@ def read_ticket(key: bytes, ticket: str | None, params: str, cookie: str | None,
         return None
     try:
         body = json.loads(base64.urlsafe_b64decode(raw.encode()))
-        principal = Principal(SubjectKind(body["k"]), UUID(body["i"]),
-                              StaffRole(body["r"]) if body["r"] else None)
+        principal = Principal(
+            SubjectKind(body["k"]), UUID(body["i"]), StaffRole(body["r"]) if body["r"] else None
+        )
     except (ValueError, KeyError, TypeError):
         return None
     if body["e"] <= now or body["p"] != params:

@@ -24,14 +24,24 @@ from domain.identity import CUSTOMER_SCOPES, SCOPE_DESCRIPTIONS, STAFF_SCOPES
 
 def oauth_route_handlers() -> list[Any]:
     """Every OAuth endpoint plus GET /v1/me."""
-    return [authorize_page, authorize_submit, token_endpoint, revoke_endpoint,
-            introspect_endpoint, metadata_endpoint, jwks_endpoint, get_me]
+    return [
+        authorize_page,
+        authorize_submit,
+        token_endpoint,
+        revoke_endpoint,
+        introspect_endpoint,
+        metadata_endpoint,
+        jwks_endpoint,
+        get_me,
+    ]
 
 
 def oauth_dependencies(oauth: OAuthServices) -> dict[str, Provide]:
     """`oauth` (the services) and `caller` (the resolved Caller on /v1 routes)."""
-    return {"oauth": Provide(lambda: oauth, use_cache=True, sync_to_thread=False),
-            "caller": Provide(provide_caller, sync_to_thread=False)}
+    return {
+        "oauth": Provide(lambda: oauth, use_cache=True, sync_to_thread=False),
+        "caller": Provide(provide_caller, sync_to_thread=False),
+    }
 
 
 def bearer_guard(oauth: OAuthServices) -> BearerGuard:
@@ -49,8 +59,12 @@ def oauth2_security_scheme(issuer: str) -> SecurityScheme:
         type="oauth2",
         description="Access tokens are RFC 9068 JWTs (ES256). PKCE with S256 is required.",
         flows=OAuthFlows(
-            authorization_code=OAuthFlow(authorization_url=f"{base}/oauth/authorize",
-                                         token_url=f"{base}/oauth/token",
-                                         refresh_url=f"{base}/oauth/token",
-                                         scopes={**customer, **staff}),
-            client_credentials=OAuthFlow(token_url=f"{base}/oauth/token", scopes=staff)))
+            authorization_code=OAuthFlow(
+                authorization_url=f"{base}/oauth/authorize",
+                token_url=f"{base}/oauth/token",
+                refresh_url=f"{base}/oauth/token",
+                scopes={**customer, **staff},
+            ),
+            client_credentials=OAuthFlow(token_url=f"{base}/oauth/token", scopes=staff),
+        ),
+    )

@@ -13,9 +13,9 @@ from litestar.openapi.datastructures import ResponseSpec
 from api.middleware import request_id_of
 from api.oauth.me import Problem
 from api.problems import VALIDATION_TYPE, FieldError, ProblemException
+from domain.customer.access import Access
 from domain.identity import Caller
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from domain.self_service.access import Access
 
 TAG = "self-service"
 
@@ -33,17 +33,25 @@ _DESCRIPTIONS = {
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
     """Problem+json response documentation for 401, 403 and each of `statuses`."""
-    return {status: ResponseSpec(Problem, description=_DESCRIPTIONS[status],
-                                 media_type="application/problem+json",
-                                 generate_examples=False)
-            for status in sorted({401, 403, *statuses})}
+    return {
+        status: ResponseSpec(
+            Problem,
+            description=_DESCRIPTIONS[status],
+            media_type="application/problem+json",
+            generate_examples=False,
+        )
+        for status in sorted({401, 403, *statuses})
+    }
 
 
 def guarded(scope: str, action: str, resource_type: str) -> dict[str, Any]:
     """Route keywords: the scope the guard requires (and OpenAPI documents), the tag, and
     `opt["audit"]`, the event the guard appends when it refuses the route for its scope."""
-    return {"opt": {"scopes": (scope,), "audit": (action, resource_type)},
-            "security": [{"oauth2": [scope]}], "tags": [TAG]}
+    return {
+        "opt": {"scopes": (scope,), "audit": (action, resource_type)},
+        "security": [{"oauth2": [scope]}],
+        "tags": [TAG],
+    }
 
 
 def customer_access(caller: Caller, request: Request[Any, Any, Any]) -> Access:
@@ -61,9 +69,12 @@ def parse_time(text: str | None, name: str) -> datetime | None:
     document does not allow; anything but RFC 3339 is a 400 naming the parameter."""
     if text is None:
         return None
-    invalid = ProblemException(400, "The request is not valid; see errors.",
-                               problem_type=VALIDATION_TYPE, errors=[FieldError(
-                                   name, "must be an RFC 3339 date-time", "query")])
+    invalid = ProblemException(
+        400,
+        "The request is not valid; see errors.",
+        problem_type=VALIDATION_TYPE,
+        errors=[FieldError(name, "must be an RFC 3339 date-time", "query")],
+    )
     match = _RFC3339.fullmatch(text)
     if match is None:
         raise invalid

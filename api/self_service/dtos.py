@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from domain.accounts import Account, Transaction
-from domain.corrections import CorrectionRequest
-from domain.customers import Profile, ProfileChange
-from domain.interactions import Interaction
+from domain.customer.accounts import Account, Transaction
+from domain.customer.corrections import CorrectionRequest
+from domain.customer.interactions import Interaction
+from domain.customer.profile import Profile, ProfileChange
 
 Cursor = str | None
 
@@ -216,61 +216,107 @@ def profile_out(profile: Profile) -> ProfileOut:
     """The profile as sent."""
     address = profile.address
     return ProfileOut(
-        version=profile.version, given_name=profile.given_name,
-        family_name=profile.family_name, email=profile.email.value, language=profile.language,
+        version=profile.version,
+        given_name=profile.given_name,
+        family_name=profile.family_name,
+        email=profile.email.value,
+        language=profile.language,
         preferred_name=profile.preferred_name,
         phone=None if profile.phone is None else profile.phone.value,
-        address=None if address is None else Address(
-            line1=address.line1, city=address.city, postal_code=address.postal_code,
-            country=address.country, line2=address.line2, region=address.region),
-        date_of_birth=profile.date_of_birth)
+        address=None
+        if address is None
+        else Address(
+            line1=address.line1,
+            city=address.city,
+            postal_code=address.postal_code,
+            country=address.country,
+            line2=address.line2,
+            region=address.region,
+        ),
+        date_of_birth=profile.date_of_birth,
+    )
 
 
 def change_out(change: ProfileChange) -> ProfileChangeOut:
     """A profile change as sent."""
-    return ProfileChangeOut(version=change.version, field=change.field,
-                            old_value=change.old_value, new_value=change.new_value,
-                            actor=change.actor.value, at=change.at)
+    return ProfileChangeOut(
+        version=change.version,
+        field=change.field,
+        old_value=change.old_value,
+        new_value=change.new_value,
+        actor=change.actor.value,
+        at=change.at,
+    )
 
 
 def account_out(account: Account) -> AccountOut:
     """An account as sent: masked number, balance as a decimal string."""
-    return AccountOut(id=str(account.id), type=account.type.value, name=account.name,
-                      masked_number=account.masked_number, currency=account.currency,
-                      status=account.status.value, opened_at=account.opened_at,
-                      closed_at=account.closed_at, balance=str(account.balance))
+    return AccountOut(
+        id=str(account.id),
+        type=account.type.value,
+        name=account.name,
+        masked_number=account.masked_number,
+        currency=account.currency,
+        status=account.status.value,
+        opened_at=account.opened_at,
+        closed_at=account.closed_at,
+        balance=str(account.balance),
+    )
 
 
 def transaction_out(transaction: Transaction) -> TransactionOut:
     """A transaction as sent."""
     return TransactionOut(
-        id=str(transaction.id), account_id=str(transaction.account_id),
-        booked_at=transaction.booked_at, value_date=transaction.value_date,
-        amount=str(transaction.amount), currency=transaction.currency,
-        direction=transaction.direction.value, status=transaction.status.value,
-        description=transaction.description, category=transaction.category,
-        merchant=transaction.merchant, reference=transaction.reference)
+        id=str(transaction.id),
+        account_id=str(transaction.account_id),
+        booked_at=transaction.booked_at,
+        value_date=transaction.value_date,
+        amount=str(transaction.amount),
+        currency=transaction.currency,
+        direction=transaction.direction.value,
+        status=transaction.status.value,
+        description=transaction.description,
+        category=transaction.category,
+        merchant=transaction.merchant,
+        reference=transaction.reference,
+    )
 
 
 def interaction_out(interaction: Interaction) -> InteractionOut:
     """An interaction as sent."""
     return InteractionOut(
-        id=str(interaction.id), occurred_at=interaction.occurred_at,
-        channel=interaction.channel.value, direction=interaction.direction.value,
-        kind=interaction.kind.value, summary=interaction.summary, outcome=interaction.outcome,
-        satisfaction=interaction.satisfaction, campaign=interaction.campaign)
+        id=str(interaction.id),
+        occurred_at=interaction.occurred_at,
+        channel=interaction.channel.value,
+        direction=interaction.direction.value,
+        kind=interaction.kind.value,
+        summary=interaction.summary,
+        outcome=interaction.outcome,
+        satisfaction=interaction.satisfaction,
+        campaign=interaction.campaign,
+    )
 
 
 def correction_out(request: CorrectionRequest) -> CorrectionOut:
     """A correction request as sent."""
     decision = None
     if request.decided_at is not None:
-        decision = DecisionOut(outcome=request.status.value, reason=request.decision_reason,
-                               decided_at=request.decided_at)
+        decision = DecisionOut(
+            outcome=request.status.value,
+            reason=request.decision_reason,
+            decided_at=request.decided_at,
+        )
     return CorrectionOut(
         id=str(request.id),
-        target=TargetOut(type=request.target_type.value, id=str(request.target_id),
-                         field=request.field),
-        current_value=request.current_value, requested_value=request.requested_value,
-        reason=request.reason, status=request.status.value, received_at=request.received_at,
-        due_at=request.due_at, decision=decision, previous_value=request.previous_value)
+        target=TargetOut(
+            type=request.target_type.value, id=str(request.target_id), field=request.field
+        ),
+        current_value=request.current_value,
+        requested_value=request.requested_value,
+        reason=request.reason,
+        status=request.status.value,
+        received_at=request.received_at,
+        due_at=request.due_at,
+        decision=decision,
+        previous_value=request.previous_value,
+    )

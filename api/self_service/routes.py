@@ -10,6 +10,10 @@ from api.self_service.reads import SelfServiceReads
 from api.self_service.writes import SelfServiceWrites
 
 SELF_SERVICE_HANDLERS: list[ControllerRouterHandler] = [SelfServiceReads, SelfServiceWrites]
-SELF_SERVICE_TAG = Tag(name=TAG, description=(
-    "The customer's own profile, accounts, transactions, interactions and correction "
-    "requests; and the privacy officer's decision on a correction request."))
+SELF_SERVICE_TAG = Tag(
+    name=TAG,
+    description=(
+        "The customer's own profile, accounts, transactions, interactions and correction "
+        "requests; and the privacy officer's decision on a correction request."
+    ),
+)

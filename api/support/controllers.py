@@ -30,7 +30,7 @@ from api.self_service.dtos import (
 from domain.errors import NotFound
 from domain.identity import Caller
 from domain.ports import UnitOfWork
-from domain.support_access import (
+from domain.support.access import (
     TICKET_PATTERN,
     SupportPurpose,
     SupportRequest,
@@ -43,21 +43,33 @@ SUPPORT_TAG = "support"
 _SCOPES: dict[str, Any] = {"scopes": ("support:read",)}
 _SECURITY = [{"oauth2": ["support:read"]}]
 
-Purpose = Annotated[SupportPurpose, HeaderParameter(
-    name="X-Access-Purpose", description="Why the customer's data is read")]
-Ticket = Annotated[str, HeaderParameter(
-    name="X-Ticket", pattern=TICKET_PATTERN, max_length=32,
-    description="The support ticket the read is for")]
+Purpose = Annotated[
+    SupportPurpose,
+    HeaderParameter(name="X-Access-Purpose", description="Why the customer's data is read"),
+]
+Ticket = Annotated[
+    str,
+    HeaderParameter(
+        name="X-Ticket",
+        pattern=TICKET_PATTERN,
+        max_length=32,
+        description="The support ticket the read is for",
+    ),
+]
 
 
-def _request(caller: Caller, request: Request[Any, Any, State], customer_id: str,
-             purpose: SupportPurpose, ticket: str) -> SupportRequest:
+def _request(
+    caller: Caller,
+    request: Request[Any, Any, State],
+    customer_id: str,
+    purpose: SupportPurpose,
+    ticket: str,
+) -> SupportRequest:
     try:
         subject = UUID(customer_id)
     except ValueError:
         raise NotFound("no such customer") from None
-    return SupportRequest(caller.as_actor(), subject, purpose, ticket,
-                          request_id_of(request.scope))
+    return SupportRequest(caller.as_actor(), subject, purpose, ticket, request_id_of(request.scope))
 
 
 class SupportInteractionList(msgspec.Struct):
@@ -73,40 +85,71 @@ class SupportController(Controller):
     path = "/v1/support/customers/{customer_id:str}"
     tags = [SUPPORT_TAG]
 
-    @get("/profile", operation_id="supportGetCustomerProfile", opt=_SCOPES,
-         security=_SECURITY, responses=problem_responses(404),
-         summary="A customer's profile, for a support ticket")
-    async def profile(self, *, request: Request[Any, Any, State],
-                      caller: NamedDependency[Caller],
-                      uow_factory: NamedDependency[Callable[[], UnitOfWork]],
-                      customer_id: FromPath[str], purpose: Purpose,
-                      ticket: Ticket) -> ProfileOut:
+    @get(
+        "/profile",
+        operation_id="supportGetCustomerProfile",
+        opt=_SCOPES,
+        security=_SECURITY,
+        responses=problem_responses(404),
+        summary="A customer's profile, for a support ticket",
+    )
+    async def profile(
+        self,
+        *,
+        request: Request[Any, Any, State],
+        caller: NamedDependency[Caller],
+        uow_factory: NamedDependency[Callable[[], UnitOfWork]],
+        customer_id: FromPath[str],
+        purpose: Purpose,
+        ticket: Ticket,
+    ) -> ProfileOut:
         """The profile; 403 for a restricted customer unless the purpose is legal_claim."""
         read = _request(caller, request, customer_id, purpose, ticket)
         return profile_out(await support_read_profile(uow_factory(), read))
 
-    @get("/accounts", operation_id="supportListCustomerAccounts", opt=_SCOPES,
-         security=_SECURITY, responses=problem_responses(404),
-         summary="A customer's accounts, for a support ticket")
-    async def accounts(self, *, request: Request[Any, Any, State],
-                       caller: NamedDependency[Caller],
-                       uow_factory: NamedDependency[Callable[[], UnitOfWork]],
-                       customer_id: FromPath[str], purpose: Purpose,
-                       ticket: Ticket) -> AccountList:
+    @get(
+        "/accounts",
+        operation_id="supportListCustomerAccounts",
+        opt=_SCOPES,
+        security=_SECURITY,
+        responses=problem_responses(404),
+        summary="A customer's accounts, for a support ticket",
+    )
+    async def accounts(
+        self,
+        *,
+        request: Request[Any, Any, State],
+        caller: NamedDependency[Caller],
+        uow_factory: NamedDependency[Callable[[], UnitOfWork]],
+        customer_id: FromPath[str],
+        purpose: Purpose,
+        ticket: Ticket,
+    ) -> AccountList:
         """The accounts; 403 for a restricted customer unless the purpose is legal_claim."""
         read = _request(caller, request, customer_id, purpose, ticket)
         accounts: list[AccountOut] = [
-            account_out(a) for a in await support_read_accounts(uow_factory(), read)]
+            account_out(a) for a in await support_read_accounts(uow_factory(), read)
+        ]
         return AccountList(items=accounts)
 
-    @get("/interactions", operation_id="supportListCustomerInteractions", opt=_SCOPES,
-         security=_SECURITY, responses=problem_responses(404),
-         summary="A customer's newest interactions, for a support ticket")
-    async def interactions(self, *, request: Request[Any, Any, State],
-                           caller: NamedDependency[Caller],
-                           uow_factory: NamedDependency[Callable[[], UnitOfWork]],
-                           customer_id: FromPath[str], purpose: Purpose,
-                           ticket: Ticket) -> SupportInteractionList:
+    @get(
+        "/interactions",
+        operation_id="supportListCustomerInteractions",
+        opt=_SCOPES,
+        security=_SECURITY,
+        responses=problem_responses(404),
+        summary="A customer's newest interactions, for a support ticket",
+    )
+    async def interactions(
+        self,
+        *,
+        request: Request[Any, Any, State],
+        caller: NamedDependency[Caller],
+        uow_factory: NamedDependency[Callable[[], UnitOfWork]],
+        customer_id: FromPath[str],
+        purpose: Purpose,
+        ticket: Ticket,
+    ) -> SupportInteractionList:
         """The interactions; 403 for a restricted customer unless the purpose is legal_claim."""
         read = _request(caller, request, customer_id, purpose, ticket)
         found = await support_read_interactions(uow_factory(), read)

@@ -11,18 +11,26 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from domain.accounts import Account, Transaction
-from domain.audit import AuditEvent
-from domain.consent import ConsentEvent
-from domain.corrections import CorrectionRequest
-from domain.customers import Profile, ProfileChange
-from domain.interactions import Interaction
-from domain.purposes import PurposeNotice
+from domain.audit.events import AuditEvent
+from domain.consent.ledger import ConsentEvent
+from domain.consent.purposes import PurposeNotice
+from domain.customer.accounts import Account, Transaction
+from domain.customer.corrections import CorrectionRequest
+from domain.customer.interactions import Interaction
+from domain.customer.profile import Profile, ProfileChange
 
 SCHEMA_VERSION = "1"
 CATEGORIES: tuple[str, ...] = (
-    "profile", "profile_history", "accounts", "transactions", "interactions", "consents",
-    "corrections", "access_log", "processing")
+    "profile",
+    "profile_history",
+    "accounts",
+    "transactions",
+    "interactions",
+    "consents",
+    "corrections",
+    "access_log",
+    "processing",
+)
 """The categories, in the order they appear in the archive."""
 
 SOURCES: tuple[str, ...] = (
@@ -79,88 +87,147 @@ def profile_record(profile: Profile) -> dict[str, Any]:
     """The profile, as GET /v1/me/profile answers it."""
     address = profile.address
     return {
-        "version": profile.version, "given_name": profile.given_name,
-        "family_name": profile.family_name, "email": profile.email.value,
-        "language": profile.language, "preferred_name": profile.preferred_name,
+        "version": profile.version,
+        "given_name": profile.given_name,
+        "family_name": profile.family_name,
+        "email": profile.email.value,
+        "language": profile.language,
+        "preferred_name": profile.preferred_name,
         "phone": None if profile.phone is None else profile.phone.value,
-        "address": None if address is None else {
-            "line1": address.line1, "city": address.city, "postal_code": address.postal_code,
-            "country": address.country, "line2": address.line2, "region": address.region},
-        "date_of_birth": _day(profile.date_of_birth)}
+        "address": None
+        if address is None
+        else {
+            "line1": address.line1,
+            "city": address.city,
+            "postal_code": address.postal_code,
+            "country": address.country,
+            "line2": address.line2,
+            "region": address.region,
+        },
+        "date_of_birth": _day(profile.date_of_birth),
+    }
 
 
 def change_record(change: ProfileChange) -> dict[str, Any]:
     """A profile change, as GET /v1/me/profile/history answers it."""
-    return {"version": change.version, "field": change.field, "old_value": change.old_value,
-            "new_value": change.new_value, "actor": change.actor.value,
-            "at": utc_text(change.at)}
+    return {
+        "version": change.version,
+        "field": change.field,
+        "old_value": change.old_value,
+        "new_value": change.new_value,
+        "actor": change.actor.value,
+        "at": utc_text(change.at),
+    }
 
 
 def account_record(account: Account) -> dict[str, Any]:
     """An account, as GET /v1/me/accounts answers it (number masked)."""
-    return {"id": str(account.id), "type": account.type.value, "name": account.name,
-            "masked_number": account.masked_number, "currency": account.currency,
-            "status": account.status.value, "opened_at": utc_text(account.opened_at),
-            "closed_at": utc_text(account.closed_at), "balance": str(account.balance)}
+    return {
+        "id": str(account.id),
+        "type": account.type.value,
+        "name": account.name,
+        "masked_number": account.masked_number,
+        "currency": account.currency,
+        "status": account.status.value,
+        "opened_at": utc_text(account.opened_at),
+        "closed_at": utc_text(account.closed_at),
+        "balance": str(account.balance),
+    }
 
 
 def transaction_record(transaction: Transaction) -> dict[str, Any]:
     """A transaction, as GET /v1/me/transactions/{id} answers it."""
-    return {"id": str(transaction.id), "account_id": str(transaction.account_id),
-            "booked_at": utc_text(transaction.booked_at),
-            "value_date": _day(transaction.value_date), "amount": str(transaction.amount),
-            "currency": transaction.currency, "direction": transaction.direction.value,
-            "status": transaction.status.value, "description": transaction.description,
-            "category": transaction.category, "merchant": transaction.merchant,
-            "reference": transaction.reference}
+    return {
+        "id": str(transaction.id),
+        "account_id": str(transaction.account_id),
+        "booked_at": utc_text(transaction.booked_at),
+        "value_date": _day(transaction.value_date),
+        "amount": str(transaction.amount),
+        "currency": transaction.currency,
+        "direction": transaction.direction.value,
+        "status": transaction.status.value,
+        "description": transaction.description,
+        "category": transaction.category,
+        "merchant": transaction.merchant,
+        "reference": transaction.reference,
+    }
 
 
 def interaction_record(interaction: Interaction) -> dict[str, Any]:
     """An interaction, as GET /v1/me/interactions/{id} answers it."""
-    return {"id": str(interaction.id), "occurred_at": utc_text(interaction.occurred_at),
-            "channel": interaction.channel.value, "direction": interaction.direction.value,
-            "kind": interaction.kind.value, "summary": interaction.summary,
-            "outcome": interaction.outcome, "satisfaction": interaction.satisfaction,
-            "campaign": interaction.campaign}
+    return {
+        "id": str(interaction.id),
+        "occurred_at": utc_text(interaction.occurred_at),
+        "channel": interaction.channel.value,
+        "direction": interaction.direction.value,
+        "kind": interaction.kind.value,
+        "summary": interaction.summary,
+        "outcome": interaction.outcome,
+        "satisfaction": interaction.satisfaction,
+        "campaign": interaction.campaign,
+    }
 
 
 def consent_record(event: ConsentEvent) -> dict[str, Any]:
     """A consent decision with its signed receipt (a compact JWS)."""
-    return {"id": str(event.id), "purpose": event.purpose, "granted": event.granted,
-            "notice_version": event.notice_version, "recorded_at": utc_text(event.recorded_at),
-            "actor": event.actor.type.value, "collection_method": event.collection_method,
-            "receipt": event.receipt}
+    return {
+        "id": str(event.id),
+        "purpose": event.purpose,
+        "granted": event.granted,
+        "notice_version": event.notice_version,
+        "recorded_at": utc_text(event.recorded_at),
+        "actor": event.actor.type.value,
+        "collection_method": event.collection_method,
+        "receipt": event.receipt,
+    }
 
 
 def correction_record(request: CorrectionRequest) -> dict[str, Any]:
     """A correction request and its outcome."""
-    return {"id": str(request.id), "target_type": request.target_type.value,
-            "target_id": str(request.target_id), "field": request.field,
-            "current_value": request.current_value, "requested_value": request.requested_value,
-            "reason": request.reason, "status": request.status.value,
-            "received_at": utc_text(request.received_at), "due_at": utc_text(request.due_at),
-            "decided_at": utc_text(request.decided_at),
-            "decision_reason": request.decision_reason,
-            "previous_value": request.previous_value}
+    return {
+        "id": str(request.id),
+        "target_type": request.target_type.value,
+        "target_id": str(request.target_id),
+        "field": request.field,
+        "current_value": request.current_value,
+        "requested_value": request.requested_value,
+        "reason": request.reason,
+        "status": request.status.value,
+        "received_at": utc_text(request.received_at),
+        "due_at": utc_text(request.due_at),
+        "decided_at": utc_text(request.decided_at),
+        "decision_reason": request.decision_reason,
+        "previous_value": request.previous_value,
+    }
 
 
 def access_record(event: AuditEvent) -> dict[str, Any]:
     """Who accessed the customer's data: role and staff id, never a colleague's details."""
     record = event.record
-    return {"at": utc_text(event.at), "actor_type": record.actor.type.value,
-            "actor_role": record.actor.role, "actor_id": record.actor.id
-            if record.actor.type.value != "customer" else None,
-            "action": record.action, "resource_type": record.resource_type,
-            "purpose": record.purpose, "outcome": record.outcome.value}
+    return {
+        "at": utc_text(event.at),
+        "actor_type": record.actor.type.value,
+        "actor_role": record.actor.role,
+        "actor_id": record.actor.id if record.actor.type.value != "customer" else None,
+        "action": record.action,
+        "resource_type": record.resource_type,
+        "purpose": record.purpose,
+        "outcome": record.outcome.value,
+    }
 
 
 def processing_record(notice: PurposeNotice) -> dict[str, Any]:
     """One purpose's Art. 15 facts."""
-    return {"purpose": notice.purpose, "notice_version": notice.notice_version,
-            "legal_basis": notice.legal_basis, "description": notice.description,
-            "data_categories": list(notice.data_categories),
-            "recipients": list(notice.recipients), "retention": notice.retention,
-            "withdrawable": notice.withdrawable}
+    return {
+        "purpose": notice.purpose,
+        "notice_version": notice.notice_version,
+        "legal_basis": notice.legal_basis,
+        "description": notice.description,
+        "data_categories": list(notice.data_categories),
+        "recipients": list(notice.recipients),
+        "retention": notice.retention,
+        "withdrawable": notice.withdrawable,
+    }
 
 
 README = """Your Custodian data export

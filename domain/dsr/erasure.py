@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from domain.audit import ActorType
+from domain.audit.events import ActorType
+from domain.customer.access import Access, record_access
 from domain.dsr.own_request import read_own_request
 from domain.dsr.requests import (
     RESPONSE_TIME,
@@ -24,18 +25,21 @@ from domain.dsr.requests import (
 )
 from domain.ports import Clock
 from domain.retention import RetentionClass
-from domain.self_service.access import Access, record_access
 
 ERASURE_JOB = "erasure"
 DESTROYED: tuple[tuple[RetentionClass, str], ...] = (
     (RetentionClass.CONTACT, "profile, profile history, sign-in credentials"),
     (RetentionClass.INTERACTIONS, "interactions and the texts of correction requests"),
 )
-FINANCIAL_BASIS = ("legal obligation (Art. 6(1)(c) and 17(3)(b) GDPR): accounting and "
-                   "anti-money-laundering record keeping; restricted, readable only to "
-                   "establish, exercise or defend legal claims")
-EVIDENCE_BASIS = ("legal obligation to demonstrate compliance (Art. 5(2) GDPR); pseudonymous "
-                  "ids only, no personal values")
+FINANCIAL_BASIS = (
+    "legal obligation (Art. 6(1)(c) and 17(3)(b) GDPR): accounting and "
+    "anti-money-laundering record keeping; restricted, readable only to "
+    "establish, exercise or defend legal claims"
+)
+EVIDENCE_BASIS = (
+    "legal obligation to demonstrate compliance (Art. 5(2) GDPR); pseudonymous "
+    "ids only, no personal values"
+)
 
 
 def add_years(moment: datetime, years: int) -> datetime:
@@ -46,8 +50,9 @@ def add_years(moment: datetime, years: int) -> datetime:
         return moment.replace(year=moment.year + years, day=28)
 
 
-def erasure_report(*, erased_at: datetime, financial_years: int,
-                   account_closures: Sequence[datetime | None]) -> dict[str, Any]:
+def erasure_report(
+    *, erased_at: datetime, financial_years: int, account_closures: Sequence[datetime | None]
+) -> dict[str, Any]:
     """What was destroyed, what is kept, on which legal basis and until when.
 
     Financial records are kept until `financial_years` after the last account closed;
@@ -60,20 +65,27 @@ def erasure_report(*, erased_at: datetime, financial_years: int,
         "erased_at": erased_at.isoformat().replace("+00:00", "Z"),
         "destroyed": [{"retention_class": c.value, "covers": covers} for c, covers in DESTROYED],
         "kept": [
-            {"retention_class": RetentionClass.FINANCIAL.value,
-             "covers": "accounts and transactions", "legal_basis": FINANCIAL_BASIS,
-             "until": until,
-             "until_rule": f"{financial_years} years after the last account closed"},
-            {"retention_class": RetentionClass.EVIDENCE.value,
-             "covers": "consent ledger, audit log, data-subject requests",
-             "legal_basis": EVIDENCE_BASIS, "until": None,
-             "until_rule": "as long as the organisation must demonstrate compliance"},
+            {
+                "retention_class": RetentionClass.FINANCIAL.value,
+                "covers": "accounts and transactions",
+                "legal_basis": FINANCIAL_BASIS,
+                "until": until,
+                "until_rule": f"{financial_years} years after the last account closed",
+            },
+            {
+                "retention_class": RetentionClass.EVIDENCE.value,
+                "covers": "consent ledger, audit log, data-subject requests",
+                "legal_basis": EVIDENCE_BASIS,
+                "until": None,
+                "until_rule": "as long as the organisation must demonstrate compliance",
+            },
         ],
     }
 
 
-async def request_erasure(uow_factory: Callable[[], DsrUnitOfWork], clock: Clock,
-                          access: Access) -> tuple[DataSubjectRequest, bool]:
+async def request_erasure(
+    uow_factory: Callable[[], DsrUnitOfWork], clock: Clock, access: Access
+) -> tuple[DataSubjectRequest, bool]:
     """Queue the erasure of the customer's data, or return the one already in progress.
 
     Returns (request, created)."""
@@ -86,10 +98,17 @@ async def request_erasure(uow_factory: Callable[[], DsrUnitOfWork], clock: Clock
                 return running, False
             now = clock.now()
             request = DataSubjectRequest(
-                id=uuid.uuid4(), customer_id=access.subject_id, type=RequestType.ERASURE,
-                status=RequestStatus.QUEUED, requested_by=access.actor.type.value,
-                requested_by_id=None if access.actor.type is ActorType.CUSTOMER
-                else access.actor.id, received_at=now, due_at=now + RESPONSE_TIME)
+                id=uuid.uuid4(),
+                customer_id=access.subject_id,
+                type=RequestType.ERASURE,
+                status=RequestStatus.QUEUED,
+                requested_by=access.actor.type.value,
+                requested_by_id=None
+                if access.actor.type is ActorType.CUSTOMER
+                else access.actor.id,
+                received_at=now,
+                due_at=now + RESPONSE_TIME,
+            )
             if await uow.dsr.add_with_job(request, job_kind=ERASURE_JOB, single_active=True):
                 await record_access(uow, access, "erasure.request", "dsr_request", request.id)
                 await uow.commit()
@@ -97,8 +116,10 @@ async def request_erasure(uow_factory: Callable[[], DsrUnitOfWork], clock: Clock
     raise RuntimeError("could not queue the erasure")  # pragma: no cover
 
 
-async def read_erasure(uow_factory: Callable[[], DsrUnitOfWork], access: Access,
-                       erasure_id: str) -> DataSubjectRequest:
+async def read_erasure(
+    uow_factory: Callable[[], DsrUnitOfWork], access: Access, erasure_id: str
+) -> DataSubjectRequest:
     """The customer's erasure request and, once done, its report; NotFound otherwise."""
-    return await read_own_request(uow_factory, access, erasure_id,
-                                  kind=RequestType.ERASURE, action="erasure.read")
+    return await read_own_request(
+        uow_factory, access, erasure_id, kind=RequestType.ERASURE, action="erasure.read"
+    )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from domain.audit import ActorType, AuditRecord
+from domain.audit.events import ActorType, AuditRecord
+from domain.customer.access import Access, deny_not_found, parse_id, record_access
 from domain.dsr.own_request import read_own_request
 from domain.dsr.requests import (
     RESPONSE_TIME,
@@ -19,22 +20,33 @@ from domain.dsr.requests import (
 )
 from domain.errors import NotFound
 from domain.ports import Clock
-from domain.self_service.access import Access, deny_not_found, parse_id, record_access
 
 EXPORT_JOB = "export"
 
 
-async def _record(uow: DsrUnitOfWork, access: Access, request_id: object,
-                  purpose: str | None) -> None:
-    await uow.audit.append(AuditRecord(
-        actor=access.actor, action="export.request", resource_type="dsr_request",
-        subject_id=access.subject_id, resource_id=str(request_id), purpose=purpose,
-        request_id=access.request_id))
+async def _record(
+    uow: DsrUnitOfWork, access: Access, request_id: object, purpose: str | None
+) -> None:
+    await uow.audit.append(
+        AuditRecord(
+            actor=access.actor,
+            action="export.request",
+            resource_type="dsr_request",
+            subject_id=access.subject_id,
+            resource_id=str(request_id),
+            purpose=purpose,
+            request_id=access.request_id,
+        )
+    )
 
 
-async def request_export(uow_factory: Callable[[], DsrUnitOfWork], clock: Clock,
-                         access: Access, *, purpose: str | None = None,
-                         ) -> tuple[DataSubjectRequest, bool]:
+async def request_export(
+    uow_factory: Callable[[], DsrUnitOfWork],
+    clock: Clock,
+    access: Access,
+    *,
+    purpose: str | None = None,
+) -> tuple[DataSubjectRequest, bool]:
     """Queue an export of the customer's data, or return the one already in progress.
 
     Returns (request, created). At most one export per customer is in progress at a time,
@@ -53,11 +65,17 @@ async def request_export(uow_factory: Callable[[], DsrUnitOfWork], clock: Clock,
                 return running, False
             now = clock.now()
             request = DataSubjectRequest(
-                id=uuid.uuid4(), customer_id=access.subject_id, type=RequestType.EXPORT,
-                status=RequestStatus.QUEUED, requested_by=access.actor.type.value,
-                requested_by_id=None if access.actor.type is ActorType.CUSTOMER
+                id=uuid.uuid4(),
+                customer_id=access.subject_id,
+                type=RequestType.EXPORT,
+                status=RequestStatus.QUEUED,
+                requested_by=access.actor.type.value,
+                requested_by_id=None
+                if access.actor.type is ActorType.CUSTOMER
                 else access.actor.id,
-                received_at=now, due_at=now + RESPONSE_TIME)
+                received_at=now,
+                due_at=now + RESPONSE_TIME,
+            )
             if await uow.dsr.add_with_job(request, job_kind=EXPORT_JOB, single_active=True):
                 await _record(uow, access, request.id, purpose)
                 await uow.commit()
@@ -65,15 +83,18 @@ async def request_export(uow_factory: Callable[[], DsrUnitOfWork], clock: Clock,
     raise ArchiveNotReady("an export is already being prepared")  # pragma: no cover
 
 
-async def read_export(uow_factory: Callable[[], DsrUnitOfWork], access: Access,
-                      export_id: str) -> DataSubjectRequest:
+async def read_export(
+    uow_factory: Callable[[], DsrUnitOfWork], access: Access, export_id: str
+) -> DataSubjectRequest:
     """The customer's export request; NotFound (audited as denied) for anyone else's."""
-    return await read_own_request(uow_factory, access, export_id,
-                                  kind=RequestType.EXPORT, action="export.read")
+    return await read_own_request(
+        uow_factory, access, export_id, kind=RequestType.EXPORT, action="export.read"
+    )
 
 
-async def open_archive(uow_factory: Callable[[], DsrUnitOfWork], clock: Clock, access: Access,
-                       export_id: str) -> ArchiveFile:
+async def open_archive(
+    uow_factory: Callable[[], DsrUnitOfWork], clock: Clock, access: Access, export_id: str
+) -> ArchiveFile:
     """The ready archive of the customer's export, after a durable `export.download` event.
 
     ArchiveNotReady (409) while it is being built or when it failed; ArchiveExpired (410)
@@ -91,6 +112,9 @@ async def open_archive(uow_factory: Callable[[], DsrUnitOfWork], clock: Clock, a
             raise ArchiveNotReady(f"the export is {status.value}, not ready")
         await record_access(uow, access, "export.download", "dsr_request", found.id)
         await uow.commit()
-    return ArchiveFile(path=uow.dsr.archive_path(found), size=found.archive_size,
-                       sha256=found.archive_sha256 or "",
-                       filename=f"custodian-export-{found.id}.zip")
+    return ArchiveFile(
+        path=uow.dsr.archive_path(found),
+        size=found.archive_size,
+        sha256=found.archive_sha256 or "",
+        filename=f"custodian-export-{found.id}.zip",
+    )

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from domain.customer.access import Access, deny_not_found, parse_id, record_access
 from domain.dsr.requests import DataSubjectRequest, DsrUnitOfWork, RequestType
-from domain.self_service.access import Access, deny_not_found, parse_id, record_access
 
 
-async def read_own_request(uow_factory: Callable[[], DsrUnitOfWork], access: Access,
-                           request_id: str, *, kind: RequestType,
-                           action: str) -> DataSubjectRequest:
+async def read_own_request(
+    uow_factory: Callable[[], DsrUnitOfWork],
+    access: Access,
+    request_id: str,
+    *,
+    kind: RequestType,
+    action: str,
+) -> DataSubjectRequest:
     """The customer's request of `kind`; NotFound (audited as denied) for a missing id, a
     malformed one, another kind's, or anyone else's."""
     async with uow_factory() as uow:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from domain.consent.purposes import PurposeNotice
+from domain.customer.access import Access, record_access
 from domain.dsr.archive import SOURCES
 from domain.dsr.requests import DsrUnitOfWork
-from domain.purposes import PurposeNotice
-from domain.self_service.access import Access, record_access
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,8 +19,9 @@ class ProcessingFacts:
     sources: tuple[str, ...]
 
 
-async def read_processing(uow_factory: Callable[[], DsrUnitOfWork],
-                          access: Access) -> ProcessingFacts:
+async def read_processing(
+    uow_factory: Callable[[], DsrUnitOfWork], access: Access
+) -> ProcessingFacts:
     """The purpose catalogue as it applies to the customer, after a durable audit event."""
     async with uow_factory() as uow:
         notices = await uow.consents.notices()

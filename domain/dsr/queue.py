@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from domain.audit import Actor, AuditRecord, Outcome
+from domain.audit.events import Actor, AuditRecord, Outcome
+from domain.customer.access import Access, paginate, parse_id
 from domain.dsr.export import request_export
 from domain.dsr.requests import (
     IN_PROGRESS,
@@ -21,7 +22,6 @@ from domain.dsr.requests import (
 from domain.errors import Conflict, InvalidValue, NotFound
 from domain.pagination import Page, Position
 from domain.ports import Clock
-from domain.self_service.access import Access, paginate, parse_id
 
 RIGHTS_FULFILMENT = "rights_fulfilment"
 """The purpose recorded on every officer access to a request or a customer's data for it."""
@@ -40,18 +40,40 @@ class RequestDetail:
     timeline: list[TimelineEntry]
 
 
-async def _audit(uow: DsrUnitOfWork, actor: Actor, action: str, *, subject_id: UUID | None,
-                 resource_id: UUID | None, request_id: str | None,
-                 outcome: Outcome = Outcome.ALLOWED) -> None:
-    await uow.audit.append(AuditRecord(
-        actor=actor, action=action, resource_type="dsr_request", outcome=outcome,
-        subject_id=subject_id, resource_id=None if resource_id is None else str(resource_id),
-        purpose=RIGHTS_FULFILMENT, request_id=request_id))
+async def _audit(
+    uow: DsrUnitOfWork,
+    actor: Actor,
+    action: str,
+    *,
+    subject_id: UUID | None,
+    resource_id: UUID | None,
+    request_id: str | None,
+    outcome: Outcome = Outcome.ALLOWED,
+) -> None:
+    await uow.audit.append(
+        AuditRecord(
+            actor=actor,
+            action=action,
+            resource_type="dsr_request",
+            outcome=outcome,
+            subject_id=subject_id,
+            resource_id=None if resource_id is None else str(resource_id),
+            purpose=RIGHTS_FULFILMENT,
+            request_id=request_id,
+        )
+    )
 
 
-async def list_requests(uow_factory: Callable[[], DsrUnitOfWork], clock: Clock, actor: Actor,
-                        filters: RequestFilter, *, limit: int, cursor: str | None,
-                        request_id: str | None = None) -> Page[DataSubjectRequest]:
+async def list_requests(
+    uow_factory: Callable[[], DsrUnitOfWork],
+    clock: Clock,
+    actor: Actor,
+    filters: RequestFilter,
+    *,
+    limit: int,
+    cursor: str | None,
+    request_id: str | None = None,
+) -> Page[DataSubjectRequest]:
     """One page of the queue, newest received first, after a durable audit event."""
     list_name = f"dsr-queue:{filters.type}:{filters.status}:{filters.overdue}"
     async with uow_factory() as uow:
@@ -60,40 +82,66 @@ async def list_requests(uow_factory: Callable[[], DsrUnitOfWork], clock: Clock, 
             position = uow.cursors.decode(list_name, cursor)
             before = (position.at, position.id)
         rows = await uow.dsr.search(filters, clock.now(), limit=limit + 1, before=before)
-        await _audit(uow, actor, "dsr_request.list", subject_id=None, resource_id=None,
-                     request_id=request_id)
+        await _audit(
+            uow, actor, "dsr_request.list", subject_id=None, resource_id=None, request_id=request_id
+        )
         await uow.commit()
-    return paginate(rows, limit, uow.cursors, list_name,
-                    lambda r: Position(r.received_at, r.id))
+    return paginate(rows, limit, uow.cursors, list_name, lambda r: Position(r.received_at, r.id))
 
 
-async def _find(uow: DsrUnitOfWork, actor: Actor, action: str, request_text: str,
-                request_id: str | None) -> DataSubjectRequest:
+async def _find(
+    uow: DsrUnitOfWork, actor: Actor, action: str, request_text: str, request_id: str | None
+) -> DataSubjectRequest:
     wanted = parse_id(request_text)
     found = None if wanted is None else await uow.dsr.get(wanted)
     if found is None:
-        await _audit(uow, actor, action, subject_id=None, resource_id=wanted, request_id=request_id,
-                     outcome=Outcome.DENIED)
+        await _audit(
+            uow,
+            actor,
+            action,
+            subject_id=None,
+            resource_id=wanted,
+            request_id=request_id,
+            outcome=Outcome.DENIED,
+        )
         await uow.commit()
         raise NotFound("no such request")
     return found
 
 
-async def read_request(uow_factory: Callable[[], DsrUnitOfWork], actor: Actor,
-                       request_text: str, *, request_id: str | None = None) -> RequestDetail:
+async def read_request(
+    uow_factory: Callable[[], DsrUnitOfWork],
+    actor: Actor,
+    request_text: str,
+    *,
+    request_id: str | None = None,
+) -> RequestDetail:
     """A request and the timeline of its events; NotFound for an unknown id."""
     async with uow_factory() as uow:
         found = await _find(uow, actor, "dsr_request.read", request_text, request_id)
         timeline = await uow.dsr.timeline(found.id)
-        await _audit(uow, actor, "dsr_request.read", subject_id=found.customer_id,
-                     resource_id=found.id, request_id=request_id)
+        await _audit(
+            uow,
+            actor,
+            "dsr_request.read",
+            subject_id=found.customer_id,
+            resource_id=found.id,
+            request_id=request_id,
+        )
         await uow.commit()
     return RequestDetail(found, timeline)
 
 
-async def extend_request(uow_factory: Callable[[], DsrUnitOfWork], clock: Clock, actor: Actor,
-                         request_text: str, *, extension: timedelta, reason: str,
-                         request_id: str | None = None) -> DataSubjectRequest:
+async def extend_request(
+    uow_factory: Callable[[], DsrUnitOfWork],
+    clock: Clock,
+    actor: Actor,
+    request_text: str,
+    *,
+    extension: timedelta,
+    reason: str,
+    request_id: str | None = None,
+) -> DataSubjectRequest:
     """Extend the due date once, by at most two months, with a recorded reason (audited).
 
     Conflict when it was already extended or is no longer in progress."""
@@ -104,10 +152,17 @@ async def extend_request(uow_factory: Callable[[], DsrUnitOfWork], clock: Clock,
         if found.status not in IN_PROGRESS:
             raise Conflict(f"the request is {found.status.value}: nothing left to extend")
         if found.extended_at is not None or not await uow.dsr.extend(
-                found.id, due_at=found.due_at + extension, at=clock.now(), reason=reason):
+            found.id, due_at=found.due_at + extension, at=clock.now(), reason=reason
+        ):
             raise Conflict("the request was already extended; it can be extended only once")
-        await _audit(uow, actor, "dsr_request.extend", subject_id=found.customer_id,
-                     resource_id=found.id, request_id=request_id)
+        await _audit(
+            uow,
+            actor,
+            "dsr_request.extend",
+            subject_id=found.customer_id,
+            resource_id=found.id,
+            request_id=request_id,
+        )
         await uow.commit()
         extended = await uow.dsr.get(found.id)
     if extended is None:  # pragma: no cover  (just written in this unit)
@@ -115,25 +170,44 @@ async def extend_request(uow_factory: Callable[[], DsrUnitOfWork], clock: Clock,
     return extended
 
 
-async def officer_export(uow_factory: Callable[[], DsrUnitOfWork], clock: Clock, actor: Actor,
-                         customer_text: str, *, request_id: str | None = None,
-                         ) -> tuple[DataSubjectRequest, bool]:
+async def officer_export(
+    uow_factory: Callable[[], DsrUnitOfWork],
+    clock: Clock,
+    actor: Actor,
+    customer_text: str,
+    *,
+    request_id: str | None = None,
+) -> tuple[DataSubjectRequest, bool]:
     """An export for a request received by letter or phone, audited as `rights_fulfilment`.
     NotFound for an unknown customer (audited as denied)."""
     customer_id = parse_id(customer_text)
     if customer_id is None:
         async with uow_factory() as uow:
-            await _audit(uow, actor, "export.request", subject_id=None, resource_id=None,
-                         request_id=request_id, outcome=Outcome.DENIED)
+            await _audit(
+                uow,
+                actor,
+                "export.request",
+                subject_id=None,
+                resource_id=None,
+                request_id=request_id,
+                outcome=Outcome.DENIED,
+            )
             await uow.commit()
         raise NotFound("no such customer")
     try:
-        return await request_export(uow_factory, clock,
-                                    Access(actor, customer_id, request_id),
-                                    purpose=RIGHTS_FULFILMENT)
+        return await request_export(
+            uow_factory, clock, Access(actor, customer_id, request_id), purpose=RIGHTS_FULFILMENT
+        )
     except NotFound:
         async with uow_factory() as uow:
-            await _audit(uow, actor, "export.request", subject_id=None, resource_id=None,
-                         request_id=request_id, outcome=Outcome.DENIED)
+            await _audit(
+                uow,
+                actor,
+                "export.request",
+                subject_id=None,
+                resource_id=None,
+                request_id=request_id,
+                outcome=Outcome.DENIED,
+            )
             await uow.commit()
         raise

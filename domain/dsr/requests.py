@@ -8,8 +8,8 @@ from enum import StrEnum
 from typing import Any, Protocol
 from uuid import UUID
 
-from domain.consent import ConsentLedger
-from domain.customers import CustomerStatus
+from domain.consent.ledger import ConsentLedger
+from domain.customer.profile import CustomerStatus
 from domain.errors import Conflict, DomainError
 from domain.ports import UnitOfWork
 
@@ -67,8 +67,11 @@ class DataSubjectRequest:
     def shown_status(self, now: datetime) -> RequestStatus:
         """The status as of `now`: a ready archive past its expiry reads as expired even
         before the sweep has deleted it."""
-        if (self.status is RequestStatus.READY and self.expires_at is not None
-                and self.expires_at <= now):
+        if (
+            self.status is RequestStatus.READY
+            and self.expires_at is not None
+            and self.expires_at <= now
+        ):
             return RequestStatus.EXPIRED
         return self.status
 
@@ -114,19 +117,26 @@ class TimelineEntry:
 class DsrRepository(Protocol):
     """Storage of data-subject requests (never commits)."""
 
-    async def add_with_job(self, request: DataSubjectRequest, *, job_kind: str,
-                           single_active: bool) -> bool:
+    async def add_with_job(
+        self, request: DataSubjectRequest, *, job_kind: str, single_active: bool
+    ) -> bool:
         """Store the request and queue its job. With `single_active`, returns False (and
         stores nothing) when the customer already has one of this type in progress."""
         ...
 
-    async def active(self, customer_id: UUID, request_type: RequestType,
-                     ) -> DataSubjectRequest | None:
+    async def active(
+        self,
+        customer_id: UUID,
+        request_type: RequestType,
+    ) -> DataSubjectRequest | None:
         """The customer's request of this type that is queued or running, if any."""
         ...
 
-    async def get(self, request_id: UUID, customer_id: UUID | None = None,
-                  ) -> DataSubjectRequest | None:
+    async def get(
+        self,
+        request_id: UUID,
+        customer_id: UUID | None = None,
+    ) -> DataSubjectRequest | None:
         """The request (only if it is `customer_id`'s, when given), or None."""
         ...
 
@@ -138,9 +148,14 @@ class DsrRepository(Protocol):
         """Store a request that was fulfilled at once (restriction, objection)."""
         ...
 
-    async def search(self, filters: RequestFilter, now: datetime, *, limit: int,
-                     before: tuple[datetime, UUID] | None = None,
-                     ) -> list[DataSubjectRequest]:
+    async def search(
+        self,
+        filters: RequestFilter,
+        now: datetime,
+        *,
+        limit: int,
+        before: tuple[datetime, UUID] | None = None,
+    ) -> list[DataSubjectRequest]:
         """Requests matching `filters`, newest received first (keyset on (received_at, id))."""
         ...
 
@@ -148,8 +163,9 @@ class DsrRepository(Protocol):
         """The audit events naming the request, oldest first."""
         ...
 
-    async def extend(self, request_id: UUID, *, due_at: datetime, at: datetime,
-                     reason: str) -> bool:
+    async def extend(
+        self, request_id: UUID, *, due_at: datetime, at: datetime, reason: str
+    ) -> bool:
         """Set the extended due date, once: False when it was already extended."""
         ...
 

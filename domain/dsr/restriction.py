@@ -1,7 +1,7 @@
 """Restrict processing (Art. 18) and object to direct marketing (Art. 21).
 
 While restricted, the customer's data is only stored: no analytics, never contacted for
-marketing, support may read it only for a legal claim (domain.support_access). Objecting to
+marketing, support may read it only for a legal claim (domain.support.access). Objecting to
 direct marketing withdraws every marketing purpose at once, each with its signed receipt.
 """
 
@@ -12,16 +12,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from domain.audit import ActorType
-from domain.consent_change import ConsentUnitOfWork, change_consent
-from domain.customers import CustomerStatus
+from domain.audit.events import ActorType
+from domain.consent.change import ConsentUnitOfWork, change_consent
+from domain.customer.access import Access, record_access
+from domain.customer.profile import CustomerStatus
 from domain.dsr.requests import DataSubjectRequest, DsrUnitOfWork, RequestStatus, RequestType
 from domain.errors import Conflict, NotFound
 from domain.ports import Clock
-from domain.self_service.access import Access, record_access
 
-MARKETING_PURPOSES: tuple[str, ...] = ("marketing_email", "marketing_sms",
-                                       "personalised_offers", "third_party_sharing")
+MARKETING_PURPOSES: tuple[str, ...] = (
+    "marketing_email",
+    "marketing_sms",
+    "personalised_offers",
+    "third_party_sharing",
+)
 """Direct marketing (Art. 21(2)-(3)), including the profiling and sharing that serve it."""
 
 
@@ -43,8 +47,9 @@ class RestrictionState:
     withdrawn: tuple[str, ...]
 
 
-async def _withdraw(consent_units: Callable[[], ConsentUnitOfWork], access: Access,
-                    purpose: str) -> bool:
+async def _withdraw(
+    consent_units: Callable[[], ConsentUnitOfWork], access: Access, purpose: str
+) -> bool:
     """Withdraw one purpose if currently granted (its own transaction and receipt)."""
     async with consent_units() as uow:
         latest = await uow.consents.latest(access.subject_id, purpose)
@@ -52,17 +57,28 @@ async def _withdraw(consent_units: Callable[[], ConsentUnitOfWork], access: Acce
     notice = notices.get(purpose)
     if latest is None or not latest.granted or notice is None:
         return False
-    await change_consent(consent_units(), access.subject_id, purpose, granted=False,
-                         notice_version=notice.notice_version, actor=access.actor,
-                         request_id=access.request_id)
+    await change_consent(
+        consent_units(),
+        access.subject_id,
+        purpose,
+        granted=False,
+        notice_version=notice.notice_version,
+        actor=access.actor,
+        request_id=access.request_id,
+    )
     return True
 
 
-async def set_restriction(uow_factory: Callable[[], DsrUnitOfWork], clock: Clock,
-                          access: Access, *, restricted: bool,
-                          ground: RestrictionGround | None, object_to_marketing: bool,
-                          consent_units: Callable[[], ConsentUnitOfWork],
-                          ) -> RestrictionState:
+async def set_restriction(
+    uow_factory: Callable[[], DsrUnitOfWork],
+    clock: Clock,
+    access: Access,
+    *,
+    restricted: bool,
+    ground: RestrictionGround | None,
+    object_to_marketing: bool,
+    consent_units: Callable[[], ConsentUnitOfWork],
+) -> RestrictionState:
     """Restrict or lift, and (optionally) object to direct marketing; audited, recorded as
     data-subject requests. NotFound for an unknown customer, Conflict for an erased one."""
     withdrawn: list[str] = []
@@ -80,24 +96,45 @@ async def set_restriction(uow_factory: Callable[[], DsrUnitOfWork], clock: Clock
         changed = customer.status is not status
         if changed:
             await uow.dsr.set_customer_status(access.subject_id, status)
-            await _record(uow, clock, access, RequestType.RESTRICTION,
-                          {"restricted": restricted,
-                           "ground": None if ground is None else ground.value})
+            await _record(
+                uow,
+                clock,
+                access,
+                RequestType.RESTRICTION,
+                {"restricted": restricted, "ground": None if ground is None else ground.value},
+            )
         if object_to_marketing:
-            await _record(uow, clock, access, RequestType.OBJECTION,
-                          {"purposes_withdrawn": withdrawn})
-        await record_access(uow, access, "restriction.set" if restricted
-                            else "restriction.lift", "customer", access.subject_id,
-                            fields=("status",))
+            await _record(
+                uow, clock, access, RequestType.OBJECTION, {"purposes_withdrawn": withdrawn}
+            )
+        await record_access(
+            uow,
+            access,
+            "restriction.set" if restricted else "restriction.lift",
+            "customer",
+            access.subject_id,
+            fields=("status",),
+        )
         await uow.commit()
     return RestrictionState(restricted, status, tuple(withdrawn))
 
 
-async def _record(uow: DsrUnitOfWork, clock: Clock, access: Access, kind: RequestType,
-                  report: dict[str, object]) -> None:
+async def _record(
+    uow: DsrUnitOfWork, clock: Clock, access: Access, kind: RequestType, report: dict[str, object]
+) -> None:
     now = clock.now()
-    await uow.dsr.add_completed(DataSubjectRequest(
-        id=uuid.uuid4(), customer_id=access.subject_id, type=kind,
-        status=RequestStatus.COMPLETED, requested_by=access.actor.type.value,
-        requested_by_id=None if access.actor.type is ActorType.CUSTOMER else access.actor.id,
-        received_at=now, due_at=now, progress=100, completed_at=now, report=report))
+    await uow.dsr.add_completed(
+        DataSubjectRequest(
+            id=uuid.uuid4(),
+            customer_id=access.subject_id,
+            type=kind,
+            status=RequestStatus.COMPLETED,
+            requested_by=access.actor.type.value,
+            requested_by_id=None if access.actor.type is ActorType.CUSTOMER else access.actor.id,
+            received_at=now,
+            due_at=now,
+            progress=100,
+            completed_at=now,
+            report=report,
+        )
+    )

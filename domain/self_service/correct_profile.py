@@ -6,10 +6,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from domain.customers import ChangeActor, Profile, ProfileChange
+from domain.customer.access import Access, record_access
+from domain.customer.profile import ChangeActor, Profile, ProfileChange
 from domain.errors import NotFound
 from domain.ports import Clock, UnitOfWork
-from domain.self_service.access import Access, record_access
 from domain.self_service.errors import PreconditionFailed, PreconditionRequired
 from domain.self_service.profile_patch import EDITABLE_FIELDS, apply_patch, field_text
 
@@ -26,9 +26,15 @@ def matches(if_match: str, profile: Profile) -> bool:
     return "*" in tags or etag_of(profile) in tags
 
 
-async def correct_profile(uow_factory: Callable[[], UnitOfWork], clock: Clock, access: Access,
-                          *, if_match: str | None, patch: Mapping[str, Any],
-                          actor: ChangeActor = ChangeActor.CUSTOMER) -> Profile:
+async def correct_profile(
+    uow_factory: Callable[[], UnitOfWork],
+    clock: Clock,
+    access: Access,
+    *,
+    if_match: str | None,
+    patch: Mapping[str, Any],
+    actor: ChangeActor = ChangeActor.CUSTOMER,
+) -> Profile:
     """Merge `patch` into the customer's profile if `if_match` names its current version.
 
     Returns the profile at its new version (unchanged when the patch changes nothing).
@@ -47,24 +53,40 @@ async def correct_profile(uow_factory: Callable[[], UnitOfWork], clock: Clock, a
         updated = apply_patch(current, patch, today=now.date())
         if if_match is None:
             raise PreconditionRequired(
-                "If-Match is required: send the ETag of the profile you read")
+                "If-Match is required: send the ETag of the profile you read"
+            )
         if not matches(if_match, current):
             raise PreconditionFailed("the profile has changed since you read it")
-        changed = [name for name in EDITABLE_FIELDS
-                   if field_text(current, name) != field_text(updated, name)]
+        changed = [
+            name
+            for name in EDITABLE_FIELDS
+            if field_text(current, name) != field_text(updated, name)
+        ]
         if not changed:
             await record_access(uow, access, "profile.update", "profile", access.subject_id)
             await uow.commit()
             return current
-        saved = await uow.customers.update_profile(updated, expected_version=current.version,
-                                                   at=now)
-        await uow.customers.add_profile_changes([
-            ProfileChange(id=uuid.uuid4(), customer_id=access.subject_id, version=saved.version,
-                          field=name, old_value=field_text(current, name),
-                          new_value=field_text(updated, name), actor=actor,
-                          actor_id=access.actor.id, at=now)
-            for name in changed])
-        await record_access(uow, access, "profile.update", "profile", access.subject_id,
-                            fields=changed)
+        saved = await uow.customers.update_profile(
+            updated, expected_version=current.version, at=now
+        )
+        await uow.customers.add_profile_changes(
+            [
+                ProfileChange(
+                    id=uuid.uuid4(),
+                    customer_id=access.subject_id,
+                    version=saved.version,
+                    field=name,
+                    old_value=field_text(current, name),
+                    new_value=field_text(updated, name),
+                    actor=actor,
+                    actor_id=access.actor.id,
+                    at=now,
+                )
+                for name in changed
+            ]
+        )
+        await record_access(
+            uow, access, "profile.update", "profile", access.subject_id, fields=changed
+        )
         await uow.commit()
     return saved

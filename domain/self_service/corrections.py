@@ -7,8 +7,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from domain.audit import Actor, AuditRecord, Outcome
-from domain.corrections import (
+from domain.audit.events import Actor, AuditRecord, Outcome
+from domain.customer.access import (
+    Access,
+    deny_not_found,
+    deny_read_not_found,
+    paginate,
+    parse_id,
+    record_access,
+    record_read,
+)
+from domain.customer.corrections import (
     CORRECTABLE_FIELDS,
     FIELD_MAX_LENGTH,
     AlreadyDecided,
@@ -21,18 +30,8 @@ from domain.corrections import (
 from domain.errors import Conflict, InvalidValue, NotFound, ValidationFailed
 from domain.pagination import Page, Position
 from domain.ports import Clock, UnitOfWork
-from domain.self_service.access import (
-    Access,
-    deny_not_found,
-    deny_read_not_found,
-    paginate,
-    parse_id,
-    record_access,
-    record_read,
-)
 
-CORRECTION_FIELDS = ("target", "current_value", "requested_value", "reason", "status",
-                     "decision")
+CORRECTION_FIELDS = ("target", "current_value", "requested_value", "reason", "status", "decision")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +58,9 @@ def _validate(ask: CorrectionAsk) -> None:
         raise ValidationFailed(problems)
 
 
-async def submit_correction(uow_factory: Callable[[], UnitOfWork], clock: Clock,
-                            access: Access, ask: CorrectionAsk) -> CorrectionRequest:
+async def submit_correction(
+    uow_factory: Callable[[], UnitOfWork], clock: Clock, access: Access, ask: CorrectionAsk
+) -> CorrectionRequest:
     """Record the request, due one month after receipt, with a `correction.create` event.
 
     ValidationFailed for a field outside the allow-list or bad lengths; NotFound (audited as
@@ -69,29 +69,49 @@ async def submit_correction(uow_factory: Callable[[], UnitOfWork], clock: Clock,
     _validate(ask)
     async with uow_factory() as uow:
         target = parse_id(ask.target_id)
-        exists, current = (False, None) if target is None else \
-            await uow.corrections.current_value(access.subject_id, ask.target_type, target,
-                                                ask.field)
+        exists, current = (
+            (False, None)
+            if target is None
+            else await uow.corrections.current_value(
+                access.subject_id, ask.target_type, target, ask.field
+            )
+        )
         if target is None or not exists:
-            raise await deny_not_found(uow, access, "correction.create", ask.target_type.value,
-                                       target)
+            raise await deny_not_found(
+                uow, access, "correction.create", ask.target_type.value, target
+            )
         if await uow.corrections.has_pending(target, ask.field):
             raise Conflict("a correction of this field is already pending")
         now = clock.now()
         request = CorrectionRequest(
-            id=uuid.uuid4(), customer_id=access.subject_id, target_type=ask.target_type,
-            target_id=target, field=ask.field, current_value=current,
-            requested_value=ask.requested_value.strip(), reason=ask.reason.strip(),
-            status=CorrectionStatus.SUBMITTED, received_at=now, due_at=one_month_after(now))
+            id=uuid.uuid4(),
+            customer_id=access.subject_id,
+            target_type=ask.target_type,
+            target_id=target,
+            field=ask.field,
+            current_value=current,
+            requested_value=ask.requested_value.strip(),
+            reason=ask.reason.strip(),
+            status=CorrectionStatus.SUBMITTED,
+            received_at=now,
+            due_at=one_month_after(now),
+        )
         await uow.corrections.add(request)
-        await record_access(uow, access, "correction.create", "correction", request.id,
-                            fields=(f"{ask.target_type.value}.{ask.field}",))
+        await record_access(
+            uow,
+            access,
+            "correction.create",
+            "correction",
+            request.id,
+            fields=(f"{ask.target_type.value}.{ask.field}",),
+        )
         await uow.commit()
     return request
 
 
-async def list_corrections(uow_factory: Callable[[], UnitOfWork], access: Access, *,
-                           limit: int, cursor: str | None) -> Page[CorrectionRequest]:
+async def list_corrections(
+    uow_factory: Callable[[], UnitOfWork], access: Access, *, limit: int, cursor: str | None
+) -> Page[CorrectionRequest]:
     """The customer's requests, newest first, after a `correction.list` event."""
     async with uow_factory().reading() as uow:
         list_name = f"corrections:{access.subject_id}"
@@ -99,31 +119,40 @@ async def list_corrections(uow_factory: Callable[[], UnitOfWork], access: Access
         if cursor is not None:
             position = uow.cursors.decode(list_name, cursor)
             before = (position.at, position.id)
-        rows = await uow.corrections.list_for_customer(access.subject_id, limit=limit + 1,
-                                                       before=before)
+        rows = await uow.corrections.list_for_customer(
+            access.subject_id, limit=limit + 1, before=before
+        )
     await record_read(uow, access, "correction.list", "correction", fields=CORRECTION_FIELDS)
-    return paginate(list(rows), limit, uow.cursors, list_name,
-                    lambda r: Position(r.received_at, r.id))
+    return paginate(
+        list(rows), limit, uow.cursors, list_name, lambda r: Position(r.received_at, r.id)
+    )
 
 
-async def read_correction(uow_factory: Callable[[], UnitOfWork], access: Access,
-                          request_id: str) -> CorrectionRequest:
+async def read_correction(
+    uow_factory: Callable[[], UnitOfWork], access: Access, request_id: str
+) -> CorrectionRequest:
     """One of the customer's requests; NotFound (audited as denied) otherwise."""
     async with uow_factory().reading() as uow:
         wanted = parse_id(request_id)
         found = None if wanted is None else await uow.corrections.get(wanted, access.subject_id)
         if found is None:
-            raise await deny_read_not_found(uow, access, "correction.read", "correction",
-                                            wanted)
-    await record_read(uow, access, "correction.read", "correction", found.id,
-                      fields=CORRECTION_FIELDS)
+            raise await deny_read_not_found(uow, access, "correction.read", "correction", wanted)
+    await record_read(
+        uow, access, "correction.read", "correction", found.id, fields=CORRECTION_FIELDS
+    )
     return found
 
 
-async def decide_correction(uow_factory: Callable[[], UnitOfWork], clock: Clock,
-                            officer: Actor, request_id: str, *, decision: Decision,
-                            reason: str, http_request_id: str | None = None,
-                            ) -> CorrectionRequest:
+async def decide_correction(
+    uow_factory: Callable[[], UnitOfWork],
+    clock: Clock,
+    officer: Actor,
+    request_id: str,
+    *,
+    decision: Decision,
+    reason: str,
+    http_request_id: str | None = None,
+) -> CorrectionRequest:
     """Apply or reject a pending request (privacy officer). Applying changes the record and
     keeps the value it replaced on the request; both, and the `correction.decide` event
     (subject: the customer), commit together.
@@ -138,10 +167,16 @@ async def decide_correction(uow_factory: Callable[[], UnitOfWork], clock: Clock,
         wanted = parse_id(request_id)
         found = None if wanted is None else await uow.corrections.get(wanted)
         if found is None:
-            await uow.audit.append(AuditRecord(
-                officer, "correction.decide", "correction", Outcome.DENIED,
-                resource_id=None if wanted is None else str(wanted),
-                request_id=http_request_id))
+            await uow.audit.append(
+                AuditRecord(
+                    officer,
+                    "correction.decide",
+                    "correction",
+                    Outcome.DENIED,
+                    resource_id=None if wanted is None else str(wanted),
+                    request_id=http_request_id,
+                )
+            )
             await uow.commit()
             raise NotFound("no such correction request")
         if not found.status.pending:
@@ -150,19 +185,37 @@ async def decide_correction(uow_factory: Callable[[], UnitOfWork], clock: Clock,
         status = CorrectionStatus.REJECTED
         if decision is Decision.APPLY:
             exists, previous = await uow.corrections.current_value(
-                found.customer_id, found.target_type, found.target_id, found.field)
+                found.customer_id, found.target_type, found.target_id, found.field
+            )
             if not exists:  # erased or removed since the request was made
                 raise Conflict("the record to correct no longer exists")
-            await uow.corrections.set_value(found.customer_id, found.target_type,
-                                            found.target_id, found.field, found.requested_value)
+            await uow.corrections.set_value(
+                found.customer_id,
+                found.target_type,
+                found.target_id,
+                found.field,
+                found.requested_value,
+            )
             status = CorrectionStatus.APPLIED
-        decided = replace(found, status=status, decided_at=clock.now(),
-                          decided_by=officer.id, decision_reason=text,
-                          previous_value=previous)
+        decided = replace(
+            found,
+            status=status,
+            decided_at=clock.now(),
+            decided_by=officer.id,
+            decision_reason=text,
+            previous_value=previous,
+        )
         await uow.corrections.save_decision(decided)
-        await uow.audit.append(AuditRecord(
-            officer, "correction.decide", "correction", subject_id=found.customer_id,
-            resource_id=str(found.id), fields=(f"{found.target_type.value}.{found.field}",),
-            request_id=http_request_id))
+        await uow.audit.append(
+            AuditRecord(
+                officer,
+                "correction.decide",
+                "correction",
+                subject_id=found.customer_id,
+                resource_id=str(found.id),
+                fields=(f"{found.target_type.value}.{found.field}",),
+                request_id=http_request_id,
+            )
+        )
         await uow.commit()
     return decided

@@ -13,12 +13,20 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from domain.customers import Profile
+from domain.customer.profile import Profile
 from domain.errors import InvalidValue, ValidationFailed
 from domain.values import Email, PhoneNumber, PostalAddress, bounded_text, language_tag, past_date
 
-EDITABLE_FIELDS = ("given_name", "family_name", "preferred_name", "email", "phone", "address",
-                   "date_of_birth", "language")
+EDITABLE_FIELDS = (
+    "given_name",
+    "family_name",
+    "preferred_name",
+    "email",
+    "phone",
+    "address",
+    "date_of_birth",
+    "language",
+)
 ADDRESS_FIELDS = ("line1", "line2", "city", "region", "postal_code", "country")
 _REQUIRED = frozenset({"given_name", "family_name", "email", "language"})
 _OLDEST_BIRTH = date(1900, 1, 1)
@@ -30,8 +38,11 @@ def field_text(profile: Profile, name: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, PostalAddress):
-        return json.dumps({key: getattr(value, key) for key in ADDRESS_FIELDS},
-                          separators=(",", ":"), sort_keys=True)
+        return json.dumps(
+            {key: getattr(value, key) for key in ADDRESS_FIELDS},
+            separators=(",", ":"),
+            sort_keys=True,
+        )
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
@@ -96,8 +107,11 @@ def _address(current: PostalAddress | None, value: Any) -> PostalAddress:
     unknown = sorted(set(value) - set(ADDRESS_FIELDS))
     if unknown:
         raise InvalidValue(f"address.{unknown[0]}", "is not a field of an address")
-    merged: dict[str, Any] = {key: getattr(current, key) for key in ADDRESS_FIELDS} \
-        if current is not None else dict.fromkeys(ADDRESS_FIELDS)
+    merged: dict[str, Any] = (
+        {key: getattr(current, key) for key in ADDRESS_FIELDS}
+        if current is not None
+        else dict.fromkeys(ADDRESS_FIELDS)
+    )
     merged.update(value)
     for key in ADDRESS_FIELDS:
         if merged[key] is not None and not isinstance(merged[key], str):

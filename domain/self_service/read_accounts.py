@@ -6,15 +6,33 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.accounts import Account, Transaction, TransactionStatus
+from domain.customer.access import Access, deny_read_not_found, paginate, parse_id, record_read
+from domain.customer.accounts import Account, Transaction, TransactionStatus
 from domain.pagination import Page, Position
 from domain.ports import UnitOfWork
-from domain.self_service.access import Access, deny_read_not_found, paginate, parse_id, record_read
 
-ACCOUNT_FIELDS = ("type", "name", "masked_number", "currency", "status", "opened_at",
-                  "closed_at", "balance")
-TRANSACTION_FIELDS = ("booked_at", "value_date", "amount", "currency", "direction", "status",
-                      "description", "merchant", "category", "reference")
+ACCOUNT_FIELDS = (
+    "type",
+    "name",
+    "masked_number",
+    "currency",
+    "status",
+    "opened_at",
+    "closed_at",
+    "balance",
+)
+TRANSACTION_FIELDS = (
+    "booked_at",
+    "value_date",
+    "amount",
+    "currency",
+    "direction",
+    "status",
+    "description",
+    "merchant",
+    "category",
+    "reference",
+)
 
 
 async def list_accounts(uow_factory: Callable[[], UnitOfWork], access: Access) -> list[Account]:
@@ -25,8 +43,9 @@ async def list_accounts(uow_factory: Callable[[], UnitOfWork], access: Access) -
     return accounts
 
 
-async def read_account(uow_factory: Callable[[], UnitOfWork], access: Access,
-                       account_id: str) -> Account:
+async def read_account(
+    uow_factory: Callable[[], UnitOfWork], access: Access, account_id: str
+) -> Account:
     """One of the customer's accounts; NotFound (audited as denied) when the id is malformed,
     missing or someone else's."""
     async with uow_factory().reading() as uow:
@@ -34,8 +53,7 @@ async def read_account(uow_factory: Callable[[], UnitOfWork], access: Access,
         account = None if wanted is None else await uow.accounts.get(access.subject_id, wanted)
         if account is None:
             raise await deny_read_not_found(uow, access, "account.read", "account", wanted)
-    await record_read(uow, access, "account.read", "account", account.id,
-                      fields=ACCOUNT_FIELDS)
+    await record_read(uow, access, "account.read", "account", account.id, fields=ACCOUNT_FIELDS)
     return account
 
 
@@ -48,9 +66,15 @@ class TransactionFilter:
     status: TransactionStatus | None = None
 
 
-async def list_transactions(uow_factory: Callable[[], UnitOfWork], access: Access,
-                            account_id: str, *, limit: int, cursor: str | None,
-                            filters: TransactionFilter) -> Page[Transaction]:
+async def list_transactions(
+    uow_factory: Callable[[], UnitOfWork],
+    access: Access,
+    account_id: str,
+    *,
+    limit: int,
+    cursor: str | None,
+    filters: TransactionFilter,
+) -> Page[Transaction]:
     """The account's transactions, newest first, one page, after a durable `transaction.list`
     event. NotFound (audited as denied) for an account that is not the customer's;
     InvalidCursor for a cursor not issued for this account's list."""
@@ -65,23 +89,30 @@ async def list_transactions(uow_factory: Callable[[], UnitOfWork], access: Acces
             position = uow.cursors.decode(list_name, cursor)
             before = (position.at, position.id)
         rows = await uow.transactions.list_for_account(
-            access.subject_id, wanted, limit=limit + 1, before=before,
-            booked_from=filters.booked_from, booked_to=filters.booked_to, status=filters.status)
-    await record_read(uow, access, "transaction.list", "account", wanted,
-                      fields=TRANSACTION_FIELDS)
+            access.subject_id,
+            wanted,
+            limit=limit + 1,
+            before=before,
+            booked_from=filters.booked_from,
+            booked_to=filters.booked_to,
+            status=filters.status,
+        )
+    await record_read(uow, access, "transaction.list", "account", wanted, fields=TRANSACTION_FIELDS)
     return paginate(rows, limit, uow.cursors, list_name, _transaction_key)
 
 
-async def read_transaction(uow_factory: Callable[[], UnitOfWork], access: Access,
-                           transaction_id: str) -> Transaction:
+async def read_transaction(
+    uow_factory: Callable[[], UnitOfWork], access: Access, transaction_id: str
+) -> Transaction:
     """One of the customer's transactions; NotFound (audited as denied) otherwise."""
     async with uow_factory().reading() as uow:
         wanted = parse_id(transaction_id)
         found = None if wanted is None else await uow.transactions.get(access.subject_id, wanted)
         if found is None:
             raise await deny_read_not_found(uow, access, "transaction.read", "transaction", wanted)
-    await record_read(uow, access, "transaction.read", "transaction", found.id,
-                      fields=TRANSACTION_FIELDS)
+    await record_read(
+        uow, access, "transaction.read", "transaction", found.id, fields=TRANSACTION_FIELDS
+    )
     return found
 
 

@@ -6,13 +6,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.interactions import Channel, Interaction, InteractionKind
+from domain.customer.access import Access, deny_read_not_found, paginate, parse_id, record_read
+from domain.customer.interactions import Channel, Interaction, InteractionKind
 from domain.pagination import Page, Position
 from domain.ports import UnitOfWork
-from domain.self_service.access import Access, deny_read_not_found, paginate, parse_id, record_read
 
-INTERACTION_FIELDS = ("occurred_at", "channel", "direction", "kind", "summary", "outcome",
-                      "satisfaction", "campaign")
+INTERACTION_FIELDS = (
+    "occurred_at",
+    "channel",
+    "direction",
+    "kind",
+    "summary",
+    "outcome",
+    "satisfaction",
+    "campaign",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,9 +33,14 @@ class InteractionFilter:
     occurred_to: datetime | None = None
 
 
-async def list_interactions(uow_factory: Callable[[], UnitOfWork], access: Access, *,
-                            limit: int, cursor: str | None,
-                            filters: InteractionFilter) -> Page[Interaction]:
+async def list_interactions(
+    uow_factory: Callable[[], UnitOfWork],
+    access: Access,
+    *,
+    limit: int,
+    cursor: str | None,
+    filters: InteractionFilter,
+) -> Page[Interaction]:
     """The customer's interactions, newest first, one page, after a durable
     `interaction.list` event. InvalidCursor for a cursor not issued for this list."""
     async with uow_factory().reading() as uow:
@@ -37,24 +50,30 @@ async def list_interactions(uow_factory: Callable[[], UnitOfWork], access: Acces
             position = uow.cursors.decode(list_name, cursor)
             before = (position.at, position.id)
         rows = await uow.interactions.list_for_customer(
-            access.subject_id, limit=limit + 1, before=before, channel=filters.channel,
-            kind=filters.kind, occurred_from=filters.occurred_from,
-            occurred_to=filters.occurred_to)
-    await record_read(uow, access, "interaction.list", "interaction",
-                      fields=INTERACTION_FIELDS)
+            access.subject_id,
+            limit=limit + 1,
+            before=before,
+            channel=filters.channel,
+            kind=filters.kind,
+            occurred_from=filters.occurred_from,
+            occurred_to=filters.occurred_to,
+        )
+    await record_read(uow, access, "interaction.list", "interaction", fields=INTERACTION_FIELDS)
     return paginate(rows, limit, uow.cursors, list_name, _key)
 
 
-async def read_interaction(uow_factory: Callable[[], UnitOfWork], access: Access,
-                           interaction_id: str) -> Interaction:
+async def read_interaction(
+    uow_factory: Callable[[], UnitOfWork], access: Access, interaction_id: str
+) -> Interaction:
     """One of the customer's interactions; NotFound (audited as denied) otherwise."""
     async with uow_factory().reading() as uow:
         wanted = parse_id(interaction_id)
         found = None if wanted is None else await uow.interactions.get(access.subject_id, wanted)
         if found is None:
             raise await deny_read_not_found(uow, access, "interaction.read", "interaction", wanted)
-    await record_read(uow, access, "interaction.read", "interaction", found.id,
-                      fields=INTERACTION_FIELDS)
+    await record_read(
+        uow, access, "interaction.read", "interaction", found.id, fields=INTERACTION_FIELDS
+    )
     return found
 
 

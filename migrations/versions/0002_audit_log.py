@@ -19,7 +19,7 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-# domain.audit.GENESIS_HASH, copied so this revision never changes with the code.
+# domain.audit.events.GENESIS_HASH, copied so this revision never changes with the code.
 _GENESIS_HASH = bytes(32)
 
 _SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")

@@ -48,8 +48,12 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.Uuid(), nullable=False),
         sa.Column("password_hash", sa.String(200), nullable=False),
         sa.Column("updated_at", _TS, nullable=False),
-        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], ondelete="CASCADE",
-                                name=op.f("fk_customer_credentials_customer_id_customers")),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_customer_credentials_customer_id_customers"),
+        ),
         sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_customer_credentials")),
     )
     op.create_table(
@@ -83,12 +87,17 @@ def upgrade() -> None:
         sa.Column("code_challenge_method", sa.String(10), nullable=False),
         sa.Column("expires_at", _TS, nullable=False),
         sa.Column("used_at", _TS, nullable=True),
-        sa.ForeignKeyConstraint(["grant_id"], ["oauth_grants.id"], ondelete="CASCADE",
-                                name=op.f("fk_oauth_authorization_codes_grant_id_oauth_grants")),
+        sa.ForeignKeyConstraint(
+            ["grant_id"],
+            ["oauth_grants.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_oauth_authorization_codes_grant_id_oauth_grants"),
+        ),
         sa.PrimaryKeyConstraint("code_hash", name=op.f("pk_oauth_authorization_codes")),
     )
-    op.create_index(op.f("ix_oauth_authorization_codes_grant_id"), "oauth_authorization_codes",
-                    ["grant_id"])
+    op.create_index(
+        op.f("ix_oauth_authorization_codes_grant_id"), "oauth_authorization_codes", ["grant_id"]
+    )
     op.create_table(
         "oauth_refresh_tokens",
         sa.Column("token_hash", sa.String(64), nullable=False),
@@ -98,12 +107,15 @@ def upgrade() -> None:
         sa.Column("issued_at", _TS, nullable=False),
         sa.Column("expires_at", _TS, nullable=False),
         sa.Column("rotated_at", _TS, nullable=True),
-        sa.ForeignKeyConstraint(["grant_id"], ["oauth_grants.id"], ondelete="CASCADE",
-                                name=op.f("fk_oauth_refresh_tokens_grant_id_oauth_grants")),
+        sa.ForeignKeyConstraint(
+            ["grant_id"],
+            ["oauth_grants.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_oauth_refresh_tokens_grant_id_oauth_grants"),
+        ),
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_oauth_refresh_tokens")),
     )
-    op.create_index(op.f("ix_oauth_refresh_tokens_grant_id"), "oauth_refresh_tokens",
-                    ["grant_id"])
+    op.create_index(op.f("ix_oauth_refresh_tokens_grant_id"), "oauth_refresh_tokens", ["grant_id"])
     op.create_table(
         "oauth_revoked_access_tokens",
         sa.Column("jti", sa.String(64), nullable=False),
@@ -115,7 +127,14 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop the identity tables."""
-    for table in ("oauth_revoked_access_tokens", "oauth_refresh_tokens",
-                  "oauth_authorization_codes", "oauth_grants", "login_throttle",
-                  "customer_credentials", "staff_users", "oauth_clients"):
+    for table in (
+        "oauth_revoked_access_tokens",
+        "oauth_refresh_tokens",
+        "oauth_authorization_codes",
+        "oauth_grants",
+        "login_throttle",
+        "customer_credentials",
+        "staff_users",
+        "oauth_clients",
+    ):
         op.drop_table(table)

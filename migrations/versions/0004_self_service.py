@@ -40,14 +40,23 @@ def upgrade() -> None:
         sa.Column("decided_by", sa.String(100), nullable=True),
         _sealed("decision_reason"),
         _sealed("previous_value"),
-        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"],
-                                name=op.f("fk_correction_requests_customer_id_customers")),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_correction_requests_customer_id_customers"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_correction_requests")),
     )
-    op.create_index(op.f("ix_correction_requests_customer_id_received_at_id"),
-                    "correction_requests", ["customer_id", "received_at", "id"])
-    op.create_index(op.f("ix_correction_requests_target_id_field"),
-                    "correction_requests", ["target_id", "field"])
+    op.create_index(
+        op.f("ix_correction_requests_customer_id_received_at_id"),
+        "correction_requests",
+        ["customer_id", "received_at", "id"],
+    )
+    op.create_index(
+        op.f("ix_correction_requests_target_id_field"),
+        "correction_requests",
+        ["target_id", "field"],
+    )
 
 
 def downgrade() -> None:

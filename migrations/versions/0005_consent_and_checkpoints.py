@@ -25,37 +25,72 @@ _PUBLISHED = datetime(2026, 1, 1, tzinfo=UTC)
 # (purpose, legal basis, description, data categories, recipients, retention, withdrawable)
 # Copied here, not imported, so this revision never changes with the code.
 _CATALOGUE = (
-    ("service_delivery", "contract",
-     "We use your details, accounts and transactions to run the accounts you hold with us, "
-     "answer your requests and meet our legal duties.",
-     ["contact", "financial", "behavioural"], ["Custodian", "payment processors"],
-     "While you are a customer, then as the law requires (financial records 7 years)", False),
-    ("marketing_email", "consent",
-     "We email you about products and offers.",
-     ["contact"], ["Custodian", "our email delivery provider"],
-     "Until you withdraw consent", True),
-    ("marketing_sms", "consent",
-     "We text you about products and offers.",
-     ["contact"], ["Custodian", "our SMS delivery provider"],
-     "Until you withdraw consent", True),
-    ("personalised_offers", "consent",
-     "We analyse your transactions to choose which offers to show you (profiling).",
-     ["financial", "behavioural"], ["Custodian"],
-     "Until you withdraw consent", True),
-    ("analytics", "consent",
-     "We include a pseudonymous, coarse summary of your data in statistics that help us "
-     "improve our services.",
-     ["demographic", "financial", "behavioural"], ["Custodian analysts"],
-     "Until you withdraw consent; statistics never identify you", True),
-    ("third_party_sharing", "consent",
-     "We share your contact details with selected partners so they can offer you their "
-     "products.",
-     ["contact"], ["selected partners"],
-     "Until you withdraw consent; partners delete what they received", True),
-    ("research", "consent",
-     "We use pseudonymised data about you in research on financial behaviour.",
-     ["demographic", "financial"], ["Custodian research team", "academic partners"],
-     "Until you withdraw consent", True),
+    (
+        "service_delivery",
+        "contract",
+        "We use your details, accounts and transactions to run the accounts you hold with us, "
+        "answer your requests and meet our legal duties.",
+        ["contact", "financial", "behavioural"],
+        ["Custodian", "payment processors"],
+        "While you are a customer, then as the law requires (financial records 7 years)",
+        False,
+    ),
+    (
+        "marketing_email",
+        "consent",
+        "We email you about products and offers.",
+        ["contact"],
+        ["Custodian", "our email delivery provider"],
+        "Until you withdraw consent",
+        True,
+    ),
+    (
+        "marketing_sms",
+        "consent",
+        "We text you about products and offers.",
+        ["contact"],
+        ["Custodian", "our SMS delivery provider"],
+        "Until you withdraw consent",
+        True,
+    ),
+    (
+        "personalised_offers",
+        "consent",
+        "We analyse your transactions to choose which offers to show you (profiling).",
+        ["financial", "behavioural"],
+        ["Custodian"],
+        "Until you withdraw consent",
+        True,
+    ),
+    (
+        "analytics",
+        "consent",
+        "We include a pseudonymous, coarse summary of your data in statistics that help us "
+        "improve our services.",
+        ["demographic", "financial", "behavioural"],
+        ["Custodian analysts"],
+        "Until you withdraw consent; statistics never identify you",
+        True,
+    ),
+    (
+        "third_party_sharing",
+        "consent",
+        "We share your contact details with selected partners so they can offer you their "
+        "products.",
+        ["contact"],
+        ["selected partners"],
+        "Until you withdraw consent; partners delete what they received",
+        True,
+    ),
+    (
+        "research",
+        "consent",
+        "We use pseudonymised data about you in research on financial behaviour.",
+        ["demographic", "financial"],
+        ["Custodian research team", "academic partners"],
+        "Until you withdraw consent",
+        True,
+    ),
 )
 
 
@@ -76,14 +111,33 @@ def upgrade() -> None:
         sa.Column("published_at", _TS, nullable=False),
         sa.PrimaryKeyConstraint("purpose", "revision", name=op.f("pk_purpose_notices")),
     )
-    op.bulk_insert(notices, [
-        {"purpose": purpose, "revision": 1, "ordinal": ordinal, "notice_version": "1",
-         "legal_basis": basis, "description": description,
-         "data_categories": json.dumps(categories), "recipients": json.dumps(recipients),
-         "retention": retention, "withdrawable": withdrawable, "published_at": _PUBLISHED}
-        for ordinal, (purpose, basis, description, categories, recipients, retention,
-                      withdrawable) in enumerate(_CATALOGUE)
-    ])
+    op.bulk_insert(
+        notices,
+        [
+            {
+                "purpose": purpose,
+                "revision": 1,
+                "ordinal": ordinal,
+                "notice_version": "1",
+                "legal_basis": basis,
+                "description": description,
+                "data_categories": json.dumps(categories),
+                "recipients": json.dumps(recipients),
+                "retention": retention,
+                "withdrawable": withdrawable,
+                "published_at": _PUBLISHED,
+            }
+            for ordinal, (
+                purpose,
+                basis,
+                description,
+                categories,
+                recipients,
+                retention,
+                withdrawable,
+            ) in enumerate(_CATALOGUE)
+        ],
+    )
     op.create_table(
         "consent_events",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -100,8 +154,12 @@ def upgrade() -> None:
         sa.Column("collection_method", sa.String(80), nullable=False),
         sa.Column("receipt", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_events")),
-        sa.UniqueConstraint("customer_id", "purpose", "position",
-                            name=op.f("uq_consent_events_customer_id_purpose_position")),
+        sa.UniqueConstraint(
+            "customer_id",
+            "purpose",
+            "position",
+            name=op.f("uq_consent_events_customer_id_purpose_position"),
+        ),
     )
     op.create_index(op.f("ix_consent_events_customer_id"), "consent_events", ["customer_id"])
     op.create_table(

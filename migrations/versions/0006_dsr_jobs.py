@@ -58,15 +58,18 @@ def upgrade() -> None:
         sa.Column("expires_at", _TS, nullable=True),
         sa.Column("completed_at", _TS, nullable=True),
         sa.Column("result", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"],
-                                name=op.f("fk_dsr_requests_customer_id_customers")),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_dsr_requests_customer_id_customers")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dsr_requests")),
         sa.UniqueConstraint("active_key", name=op.f("uq_dsr_requests_active_key")),
     )
-    op.create_index(op.f("ix_dsr_requests_customer_id_received_at"), "dsr_requests",
-                    ["customer_id", "received_at"])
-    op.create_index(op.f("ix_dsr_requests_status_due_at"), "dsr_requests",
-                    ["status", "due_at"])
+    op.create_index(
+        op.f("ix_dsr_requests_customer_id_received_at"),
+        "dsr_requests",
+        ["customer_id", "received_at"],
+    )
+    op.create_index(op.f("ix_dsr_requests_status_due_at"), "dsr_requests", ["status", "due_at"])
 
 
 def downgrade() -> None:

@@ -55,8 +55,11 @@ class FailingRoutes(Controller):
     async def crash(self) -> None:
         raise RuntimeError("internal canary detail: /srv/custodian/db.sqlite password=hunter2")
 
-    @get("/page", operation_id="testPage",
-         response_headers={"Content-Security-Policy": FORM_PAGE_CSP})
+    @get(
+        "/page",
+        operation_id="testPage",
+        response_headers={"Content-Security-Policy": FORM_PAGE_CSP},
+    )
     async def page(self) -> Response[str]:
         return Response("<form></form>", media_type="text/html")
 
@@ -68,8 +71,11 @@ class FailingRoutes(Controller):
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Development settings on a SQLite file that is never migrated (no test here needs it)."""
-    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
-                    data_dir=tmp_path, master_key=TEST_KEY)
+    return Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
+        data_dir=tmp_path,
+        master_key=TEST_KEY,
+    )
 
 
 @pytest.fixture

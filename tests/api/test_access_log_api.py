@@ -14,18 +14,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.identity import StaffRole
 from persistence.crypto import MasterKey
-from persistence.models import CustomerRow
+from persistence.customer.tables import CustomerRow
 
 SUPPORT_REDIRECT = "http://127.0.0.1:8767/callback"
 READ = "access-log:read consents:read"
 
 
 @pytest.fixture
-async def world(db_url: str, engine: AsyncEngine, master_key: MasterKey,
-                tmp_path: Path) -> AsyncIterator[World]:
+async def world(
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> AsyncIterator[World]:
     async with running_world(db_url, engine, master_key, tmp_path) as created:
-        await created.add_client("support-desk", public=False, scopes="support:read",
-                                 redirect_uris=(SUPPORT_REDIRECT,))
+        await created.add_client(
+            "support-desk", public=False, scopes="support:read", redirect_uris=(SUPPORT_REDIRECT,)
+        )
         yield created
 
 
@@ -36,27 +38,36 @@ async def _bearer(world: World, email: str, **kwargs: str) -> dict[str, str]:
 
 async def _agent(world: World) -> dict[str, str]:
     await world.add_staff("agent@example.com", StaffRole.SUPPORT_AGENT)
-    return await _bearer(world, "agent@example.com", client_id="support-desk",
-                         scope="support:read", redirect_uri=SUPPORT_REDIRECT)
+    return await _bearer(
+        world,
+        "agent@example.com",
+        client_id="support-desk",
+        scope="support:read",
+        redirect_uri=SUPPORT_REDIRECT,
+    )
 
 
-def _support_headers(auth: dict[str, str], purpose: str = "complaint_handling",
-                     ticket: str = "TCK-4711") -> dict[str, str]:
+def _support_headers(
+    auth: dict[str, str], purpose: str = "complaint_handling", ticket: str = "TCK-4711"
+) -> dict[str, str]:
     return {**auth, "X-Access-Purpose": purpose, "X-Ticket": ticket}
 
 
 async def test_support_read_shows_in_the_customers_log_with_purpose_and_ticket(
-        world: World) -> None:
+    world: World,
+) -> None:
     ada = await world.add_customer("ada@example.com")
     await world.add_customer("bob@example.com")
     agent = await _agent(world)
-    profile = await world.http.get(f"/v1/support/customers/{ada}/profile",
-                                   headers=_support_headers(agent))
+    profile = await world.http.get(
+        f"/v1/support/customers/{ada}/profile", headers=_support_headers(agent)
+    )
     assert profile.status_code == 200, profile.text
     assert profile.json()["family_name"] == "Lovelace"
-    accounts = await world.http.get(f"/v1/support/customers/{ada}/accounts",
-                                    headers=_support_headers(agent, "fraud_investigation",
-                                                             "FRAUD-9"))
+    accounts = await world.http.get(
+        f"/v1/support/customers/{ada}/accounts",
+        headers=_support_headers(agent, "fraud_investigation", "FRAUD-9"),
+    )
     assert accounts.status_code == 200, accounts.text
 
     ada_auth = await _bearer(world, "ada@example.com", scope=READ)
@@ -84,10 +95,12 @@ async def test_missing_or_unknown_purpose_or_ticket_is_400(world: World) -> None
     ada = await world.add_customer("ada@example.com")
     agent = await _agent(world)
     url = f"/v1/support/customers/{ada}/profile"
-    for headers in ({**agent, "X-Ticket": "T-1"},
-                    {**agent, "X-Access-Purpose": "customer_request"},
-                    _support_headers(agent, purpose="curiosity"),
-                    _support_headers(agent, ticket="no spaces allowed")):
+    for headers in (
+        {**agent, "X-Ticket": "T-1"},
+        {**agent, "X-Access-Purpose": "customer_request"},
+        _support_headers(agent, purpose="curiosity"),
+        _support_headers(agent, ticket="no spaces allowed"),
+    ):
         response = await world.http.get(url, headers=headers)
         assert response.status_code == 400, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
@@ -100,8 +113,9 @@ async def test_restricted_customer_is_refused_except_for_a_legal_claim(world: Wo
     ada = await world.add_customer("ada@example.com")
     agent = await _agent(world)
     async with world.engine.begin() as connection:
-        await connection.execute(update(CustomerRow).where(CustomerRow.id == ada)
-                                 .values(status="restricted"))
+        await connection.execute(
+            update(CustomerRow).where(CustomerRow.id == ada).values(status="restricted")
+        )
     url = f"/v1/support/customers/{ada}/interactions"
     refused = await world.http.get(url, headers=_support_headers(agent))
     assert refused.status_code == 403
@@ -113,8 +127,9 @@ async def test_restricted_customer_is_refused_except_for_a_legal_claim(world: Wo
 async def test_unknown_customer_is_404(world: World) -> None:
     agent = await _agent(world)
     for customer in ("00000000-0000-0000-0000-000000000000", "not-a-uuid"):
-        response = await world.http.get(f"/v1/support/customers/{customer}/profile",
-                                        headers=_support_headers(agent))
+        response = await world.http.get(
+            f"/v1/support/customers/{customer}/profile", headers=_support_headers(agent)
+        )
         assert response.status_code == 404
 
 
@@ -125,10 +140,16 @@ async def test_own_log_reads_are_not_mirrored_but_officer_reads_are(world: World
         assert (await world.http.get("/v1/me/access-log", headers=ada_auth)).status_code == 200
     await world.http.get("/v1/me/consents", headers=ada_auth)
     await world.add_staff("officer@example.com", StaffRole.PRIVACY_OFFICER)
-    officer = await _bearer(world, "officer@example.com", client_id="privacy-console",
-                            scope="audit:read", redirect_uri=CONSOLE_REDIRECT)
-    search = await world.http.get("/v1/privacy/audit-events", headers=officer,
-                                  params={"subject": str(ada)})
+    officer = await _bearer(
+        world,
+        "officer@example.com",
+        client_id="privacy-console",
+        scope="audit:read",
+        redirect_uri=CONSOLE_REDIRECT,
+    )
+    search = await world.http.get(
+        "/v1/privacy/audit-events", headers=officer, params={"subject": str(ada)}
+    )
     assert search.status_code == 200, search.text
     log = (await world.http.get("/v1/me/access-log", headers=ada_auth)).json()["items"]
     seen = [(e["who"]["type"], e["resource_type"]) for e in log]
@@ -150,23 +171,28 @@ async def test_pages_filters_and_bad_cursor(world: World) -> None:
     seen = [e["at"] for e in body["items"]]
     cursor = body["next_cursor"]
     while cursor:
-        page = (await world.http.get("/v1/me/access-log", headers=ada_auth,
-                                     params={"limit": 2, "cursor": cursor})).json()
+        page = (
+            await world.http.get(
+                "/v1/me/access-log", headers=ada_auth, params={"limit": 2, "cursor": cursor}
+            )
+        ).json()
         seen += [e["at"] for e in page["items"]]
         cursor = page["next_cursor"]
-    everything = (await world.http.get("/v1/me/access-log", headers=ada_auth,
-                                       params={"limit": 200})).json()
+    everything = (
+        await world.http.get("/v1/me/access-log", headers=ada_auth, params={"limit": 200})
+    ).json()
     assert everything["next_cursor"] is None
     assert seen == [e["at"] for e in everything["items"]]
     assert len(seen) >= 5
     assert seen == sorted(seen, reverse=True)
-    staff_only = await world.http.get("/v1/me/access-log", headers=ada_auth,
-                                      params={"actor_type": "staff"})
+    staff_only = await world.http.get(
+        "/v1/me/access-log", headers=ada_auth, params={"actor_type": "staff"}
+    )
     assert staff_only.json()["items"] == []
-    future = await world.http.get("/v1/me/access-log", headers=ada_auth,
-                                  params={"from": "2999-01-01T00:00:00Z"})
+    future = await world.http.get(
+        "/v1/me/access-log", headers=ada_auth, params={"from": "2999-01-01T00:00:00Z"}
+    )
     assert future.json()["items"] == []
-    bad = await world.http.get("/v1/me/access-log", headers=ada_auth,
-                               params={"cursor": "garbage!"})
+    bad = await world.http.get("/v1/me/access-log", headers=ada_auth, params={"cursor": "garbage!"})
     assert bad.status_code == 400
     assert bad.headers["content-type"].startswith("application/problem+json")

@@ -16,7 +16,7 @@ from oauth_harness import CONSOLE_REDIRECT, World, running_world
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.cli_audit import run_audit_checkpoint
+from api.cli.audit import run_audit_checkpoint
 from domain.identity import StaffRole
 from persistence.crypto import MasterKey
 
@@ -24,16 +24,21 @@ EVENTS = "/v1/privacy/audit-events"
 
 
 @pytest.fixture
-async def world(db_url: str, engine: AsyncEngine, master_key: MasterKey,
-                tmp_path: Path) -> AsyncIterator[World]:
+async def world(
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> AsyncIterator[World]:
     async with running_world(db_url, engine, master_key, tmp_path) as created:
         yield created
 
 
 async def _officer(world: World) -> dict[str, str]:
     await world.add_staff("officer@example.com", StaffRole.PRIVACY_OFFICER)
-    tokens = await world.tokens_for("officer@example.com", client_id="privacy-console",
-                                    scope="audit:read", redirect_uri=CONSOLE_REDIRECT)
+    tokens = await world.tokens_for(
+        "officer@example.com",
+        client_id="privacy-console",
+        scope="audit:read",
+        redirect_uri=CONSOLE_REDIRECT,
+    )
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
@@ -42,8 +47,11 @@ async def _customer_activity(world: World) -> tuple[str, dict[str, str]]:
     tokens = await world.tokens_for("ada@example.com", scope="consents:read consents:write")
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
     for granted in (True, False):
-        response = await world.http.put("/v1/me/consents/research", headers=auth,
-                                        json={"granted": granted, "notice_version": "1"})
+        response = await world.http.put(
+            "/v1/me/consents/research",
+            headers=auth,
+            json={"granted": granted, "notice_version": "1"},
+        )
         assert response.status_code == 200
     return str(ada), auth
 
@@ -51,21 +59,27 @@ async def _customer_activity(world: World) -> tuple[str, dict[str, str]]:
 async def test_search_filters_and_pages_newest_first(world: World) -> None:
     ada, _ = await _customer_activity(world)
     officer = await _officer(world)
-    grants = await world.http.get(EVENTS, headers=officer,
-                                  params={"subject": ada, "action": "grant"})
+    grants = await world.http.get(
+        EVENTS, headers=officer, params={"subject": ada, "action": "grant"}
+    )
     assert grants.status_code == 200, grants.text
     [grant] = grants.json()["items"]
     assert (grant["resource_type"], grant["resource_id"], grant["purpose"]) == (
-        "consent", "research", "research")
+        "consent",
+        "research",
+        "research",
+    )
     assert grant["subject_id"] == ada
-    both = await world.http.get(EVENTS, headers=officer,
-                                params={"subject": ada, "resource_type": "consent",
-                                        "limit": 1})
+    both = await world.http.get(
+        EVENTS, headers=officer, params={"subject": ada, "resource_type": "consent", "limit": 1}
+    )
     page = both.json()
     assert [e["action"] for e in page["items"]] == ["withdraw"]
-    rest = await world.http.get(EVENTS, headers=officer,
-                                params={"subject": ada, "resource_type": "consent",
-                                        "cursor": page["next_cursor"]})
+    rest = await world.http.get(
+        EVENTS,
+        headers=officer,
+        params={"subject": ada, "resource_type": "consent", "cursor": page["next_cursor"]},
+    )
     assert [e["action"] for e in rest.json()["items"]] == ["grant"]
     assert rest.json()["next_cursor"] is None
     denied = await world.http.get(EVENTS, headers=officer, params={"outcome": "denied"})
@@ -78,8 +92,9 @@ async def test_customers_and_other_staff_are_refused(world: World) -> None:
     _, customer = await _customer_activity(world)
     assert (await world.http.get(EVENTS, headers=customer)).status_code == 403
     assert (await world.http.get(f"{EVENTS}/export")).status_code == 401
-    assert (await world.http.get("/v1/privacy/audit/verification",
-                                 headers=customer)).status_code == 403
+    assert (
+        await world.http.get("/v1/privacy/audit/verification", headers=customer)
+    ).status_code == 403
 
 
 async def test_export_is_json_lines_in_chain_order_and_is_audited(world: World) -> None:
@@ -96,10 +111,10 @@ async def test_export_is_json_lines_in_chain_order_and_is_audited(world: World) 
     exports = await world.http.get(EVENTS, headers=officer, params={"action": "export"})
     [export] = exports.json()["items"]
     assert export["seq"] == lines[-1]["seq"] + 1
-    only_ada = await world.http.get(f"{EVENTS}/export", headers=officer,
-                                    params={"subject": ada, "resource_type": "consent"})
-    assert [json.loads(x)["action"] for x in only_ada.text.splitlines()] == ["grant",
-                                                                           "withdraw"]
+    only_ada = await world.http.get(
+        f"{EVENTS}/export", headers=officer, params={"subject": ada, "resource_type": "consent"}
+    )
+    assert [json.loads(x)["action"] for x in only_ada.text.splitlines()] == ["grant", "withdraw"]
 
 
 async def _verification(world: World, officer: dict[str, str]) -> dict[str, Any]:
@@ -110,7 +125,8 @@ async def _verification(world: World, officer: dict[str, str]) -> dict[str, Any]
 
 
 async def test_verification_reports_an_intact_chain_then_locates_an_alteration(
-        world: World) -> None:
+    world: World,
+) -> None:
     await _customer_activity(world)
     officer = await _officer(world)
     report = await _verification(world, officer)
@@ -118,16 +134,24 @@ async def test_verification_reports_an_intact_chain_then_locates_an_alteration(
     assert report["first_failure"] is None
     assert report["events_checked"] == report["head_seq"] > 0
     assert report["latest_checkpoint"] is None
-    drop = {"postgresql": ["DROP TRIGGER audit_events_append_only ON audit_events"],
-            "sqlite": ["DROP TRIGGER audit_events_no_update"]}[world.engine.dialect.name]
+    drop = {
+        "postgresql": ["DROP TRIGGER audit_events_append_only ON audit_events"],
+        "sqlite": ["DROP TRIGGER audit_events_no_update"],
+    }[world.engine.dialect.name]
     async with world.engine.begin() as connection:
         for statement in drop:
             await connection.execute(text(statement))
-        await connection.execute(text("UPDATE audit_events SET action = 'read' "
-                                      "WHERE action = 'withdraw'"))
-        seq = (await connection.execute(text(
-            "SELECT seq FROM audit_events WHERE action = 'read' AND resource_type = 'consent'"
-        ))).scalar_one()
+        await connection.execute(
+            text("UPDATE audit_events SET action = 'read' WHERE action = 'withdraw'")
+        )
+        seq = (
+            await connection.execute(
+                text(
+                    "SELECT seq FROM audit_events"
+                    " WHERE action = 'read' AND resource_type = 'consent'"
+                )
+            )
+        ).scalar_one()
     broken = await _verification(world, officer)
     assert broken["intact"] is False
     assert broken["first_failure"]["seq"] == seq
@@ -140,8 +164,15 @@ async def test_verification_shows_the_latest_signed_checkpoint(world: World) -> 
     async with world.engine.begin() as connection:
         head_seq = (await connection.execute(text("SELECT seq FROM audit_head"))).scalar_one()
     # What an operator's `custodian audit checkpoint` does (in a thread: it runs its own loop).
-    assert await asyncio.to_thread(run_audit_checkpoint, world.settings.database_url,
-                                   world.settings.master_key, out=io.StringIO()) == 0
+    assert (
+        await asyncio.to_thread(
+            run_audit_checkpoint,
+            world.settings.database_url,
+            world.settings.master_key,
+            out=io.StringIO(),
+        )
+        == 0
+    )
     report = await _verification(world, officer)
     checkpoint = report["latest_checkpoint"]
     assert checkpoint["seq"] == checkpoint["event_count"] == head_seq

@@ -47,49 +47,57 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("PATCH", "/v1/me/profile"): Expect((("profile.update", "profile"),)),
     ("GET", "/v1/me/profile/history"): Expect((("profile.history.read", "profile"),)),
     ("GET", "/v1/me/accounts"): Expect((("account.list", "account"),)),
-    ("GET", "/v1/me/accounts/{account_id}"): Expect((("account.read", "account"),),
-                                                    "account_id"),
+    ("GET", "/v1/me/accounts/{account_id}"): Expect((("account.read", "account"),), "account_id"),
     # The list is of one account's transactions: the account is the resource read.
     ("GET", "/v1/me/accounts/{account_id}/transactions"): Expect(
-        (("transaction.list", "account"),), "account_id"),
+        (("transaction.list", "account"),), "account_id"
+    ),
     ("GET", "/v1/me/transactions/{transaction_id}"): Expect(
-        (("transaction.read", "transaction"),), "transaction_id"),
+        (("transaction.read", "transaction"),), "transaction_id"
+    ),
     ("GET", "/v1/me/interactions"): Expect((("interaction.list", "interaction"),)),
     ("GET", "/v1/me/interactions/{interaction_id}"): Expect(
-        (("interaction.read", "interaction"),), "interaction_id"),
+        (("interaction.read", "interaction"),), "interaction_id"
+    ),
     ("POST", "/v1/me/corrections"): Expect((("correction.create", "correction"),)),
     ("GET", "/v1/me/corrections"): Expect((("correction.list", "correction"),)),
     ("GET", "/v1/me/corrections/{correction_id}"): Expect(
-        (("correction.read", "correction"),), "correction_id"),
+        (("correction.read", "correction"),), "correction_id"
+    ),
     ("GET", "/v1/me/consents"): Expect((("read", "consents"),)),
     ("GET", "/v1/me/consents/history"): Expect((("read", "consent_history"),)),
     ("PUT", "/v1/me/consents/{purpose}"): Expect((("grant", "consent"),)),
     ("GET", "/v1/me/access-log"): Expect((("read", "access_log"),)),
     ("GET", "/v1/me/processing"): Expect((("processing.read", "processing"),)),
     ("POST", "/v1/me/exports"): Expect((("export.request", "dsr_request"),)),
-    ("GET", "/v1/me/exports/{export_id}"): Expect((("export.read", "dsr_request"),),
-                                                  "export_id"),
+    ("GET", "/v1/me/exports/{export_id}"): Expect((("export.read", "dsr_request"),), "export_id"),
     ("GET", "/v1/me/exports/{export_id}/archive"): Expect(
-        (("export.download", "dsr_request"),), "export_id"),
+        (("export.download", "dsr_request"),), "export_id"
+    ),
     ("POST", "/v1/me/erasure"): Expect((("erasure.request", "dsr_request"),)),
-    ("GET", "/v1/me/erasure/{erasure_id}"): Expect((("erasure.read", "dsr_request"),),
-                                                   "erasure_id"),
+    ("GET", "/v1/me/erasure/{erasure_id}"): Expect(
+        (("erasure.read", "dsr_request"),), "erasure_id"
+    ),
     # Lifting a restriction that is not in place changes nothing, but the call is audited.
     ("PUT", "/v1/me/restriction"): Expect((("restriction.lift", "customer"),)),
 }
 
 
 @pytest.fixture
-async def world(db_url: str, engine: AsyncEngine, master_key: MasterKey,
-                tmp_path: Path) -> AsyncIterator[World]:
+async def world(
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> AsyncIterator[World]:
     async with running_world(db_url, engine, master_key, tmp_path) as created:
         yield created
 
 
 def _me_routes(world: World) -> list[tuple[str, str, Any]]:
     # Templates as the OpenAPI document writes them: `{account_id}`, not `{account_id:str}`.
-    return [(m, _TYPED.sub(r"{\1}", p), h) for m, p, h in v1_operations(app_of(world))
-            if p == "/v1/me" or p.startswith("/v1/me/")]
+    return [
+        (m, _TYPED.sub(r"{\1}", p), h)
+        for m, p, h in v1_operations(app_of(world))
+        if p == "/v1/me" or p.startswith("/v1/me/")
+    ]
 
 
 async def test_every_route_appends_exactly_its_events(world: World) -> None:
@@ -128,7 +136,8 @@ async def test_someone_elses_id_is_a_404_audited_as_denied(world: World) -> None
         assert response.status_code == 404, (method, path)
         events = await audit_events(world, before)
         assert [(e.action, e.resource_type, e.outcome, e.subject_id) for e in events] == [
-            (*expect.events[0], "denied", ada.id)], (method, path)
+            (*expect.events[0], "denied", ada.id)
+        ], (method, path)
         assert events[0].resource_id == bob_ids[expect.id_param], (method, path)
         checked += 1
     assert checked >= 5
@@ -137,21 +146,25 @@ async def test_someone_elses_id_is_a_404_audited_as_denied(world: World) -> None
 async def test_a_missing_scope_is_a_403_audited_as_denied(world: World) -> None:
     await world.add_customer("narrow@example.org")
     customer = world.customers["narrow@example.org"]
-    tokens = {scope: (await world.tokens_for("narrow@example.org", scope=scope))["access_token"]
-              for scope in ("profile:read", "accounts:read")}
+    tokens = {
+        scope: (await world.tokens_for("narrow@example.org", scope=scope))["access_token"]
+        for scope in ("profile:read", "accounts:read")
+    }
     for method, path, handler in _me_routes(world):
         required = handler.opt["scopes"]
         token = tokens["accounts:read" if "profile:read" in required else "profile:read"]
         before = await last_seq(world)
-        response = await world.http.request(method, url_for(path, {}),
-                                            headers={"Authorization": f"Bearer {token}"})
+        response = await world.http.request(
+            method, url_for(path, {}), headers={"Authorization": f"Bearer {token}"}
+        )
         assert response.status_code == 403, (method, path)
         assert response.json()["request_id"] == response.headers["X-Request-ID"]
         events = await audit_events(world, before)
         declared = handler.opt.get("audit")
         action = declared[0] if declared else handler.operation_id
         assert [(e.action, e.outcome, e.subject_id, e.actor_id) for e in events] == [
-            (action, "denied", customer, str(customer))], (method, path)
+            (action, "denied", customer, str(customer))
+        ], (method, path)
         # No token: 401, with the request id, and nobody to name in the audit log.
         before = await last_seq(world)
         anonymous = await world.http.request(method, url_for(path, {}))

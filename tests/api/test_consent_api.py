@@ -24,8 +24,9 @@ SCOPES = "consents:read consents:write"
 
 
 @pytest.fixture
-async def world(db_url: str, engine: AsyncEngine, master_key: MasterKey,
-                tmp_path: Path) -> AsyncIterator[World]:
+async def world(
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> AsyncIterator[World]:
     async with running_world(db_url, engine, master_key, tmp_path) as created:
         yield created
 
@@ -36,10 +37,14 @@ async def _token(world: World, email: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
-async def _put(world: World, auth: dict[str, str], purpose: str, granted: bool,
-               version: str = "1") -> httpx.Response:
-    return await world.http.put(f"/v1/me/consents/{purpose}", headers=auth,
-                                json={"granted": granted, "notice_version": version})
+async def _put(
+    world: World, auth: dict[str, str], purpose: str, granted: bool, version: str = "1"
+) -> httpx.Response:
+    return await world.http.put(
+        f"/v1/me/consents/{purpose}",
+        headers=auth,
+        json={"granted": granted, "notice_version": version},
+    )
 
 
 def _unb64(text: str) -> bytes:
@@ -55,7 +60,8 @@ def _verify(receipt: str, jwks: dict[str, Any]) -> dict[str, Any]:
     [jwk] = [key for key in jwks["keys"] if key["kid"] == header["kid"]]
     assert (jwk["kty"], jwk["crv"]) == ("OKP", "Ed25519")
     Ed25519PublicKey.from_public_bytes(_unb64(jwk["x"])).verify(
-        _unb64(signature_b64), f"{header_b64}.{claims_b64}".encode())
+        _unb64(signature_b64), f"{header_b64}.{claims_b64}".encode()
+    )
     claims: dict[str, Any] = json.loads(_unb64(claims_b64))
     return claims
 
@@ -65,9 +71,15 @@ async def test_every_purpose_listed_opt_in_except_the_contract(world: World) -> 
     response = await world.http.get("/v1/me/consents", headers=auth)
     assert response.status_code == 200, response.text
     items = {item["purpose"]["purpose"]: item for item in response.json()["items"]}
-    assert list(items) == ["service_delivery", "marketing_email", "marketing_sms",
-                           "personalised_offers", "analytics", "third_party_sharing",
-                           "research"]
+    assert list(items) == [
+        "service_delivery",
+        "marketing_email",
+        "marketing_sms",
+        "personalised_offers",
+        "analytics",
+        "third_party_sharing",
+        "research",
+    ]
     assert items["service_delivery"]["granted"] is True
     assert items["service_delivery"]["purpose"]["withdrawable"] is False
     assert items["service_delivery"]["purpose"]["legal_basis"] == "contract"
@@ -88,8 +100,7 @@ async def test_grant_withdraw_regrant_with_complete_ordered_history(world: World
         assert response.json()["granted"] is granted
         receipts.append(response.json()["receipt_id"])
     state = await world.http.get("/v1/me/consents", headers=auth)
-    email = next(i for i in state.json()["items"]
-                 if i["purpose"]["purpose"] == "marketing_email")
+    email = next(i for i in state.json()["items"] if i["purpose"]["purpose"] == "marketing_email")
     assert email["granted"] is True
     assert email["receipt_id"] == receipts[-1]
     history = (await world.http.get("/v1/me/consents/history", headers=auth)).json()["items"]
@@ -99,7 +110,8 @@ async def test_grant_withdraw_regrant_with_complete_ordered_history(world: World
 
 
 async def test_receipt_verifies_with_published_key_and_fails_on_one_changed_byte(
-        world: World) -> None:
+    world: World,
+) -> None:
     customer = await world.add_customer("ada@example.com")
     tokens = await world.tokens_for("ada@example.com", scope=SCOPES)
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
@@ -110,14 +122,18 @@ async def test_receipt_verifies_with_published_key_and_fails_on_one_changed_byte
     assert claims["version"] == "KI-CR-v1.1.0"
     [purpose] = claims["services"][0]["purposes"]
     assert (purpose["purpose"], purpose["noticeVersion"], purpose["granted"]) == (
-        "analytics", "1", True)
+        "analytics",
+        "1",
+        True,
+    )
     # The principal is pseudonymous: not the customer id in any form.
     assert str(customer) not in json.dumps(claims)
     assert customer.hex not in json.dumps(claims)
     header, payload, signature = body["receipt"].split(".")
     tampered_claims = dict(claims, services=[{"purposes": [dict(purpose, granted=False)]}])
-    forged_payload = base64.urlsafe_b64encode(
-        json.dumps(tampered_claims).encode()).rstrip(b"=").decode()
+    forged_payload = (
+        base64.urlsafe_b64encode(json.dumps(tampered_claims).encode()).rstrip(b"=").decode()
+    )
     with pytest.raises(InvalidSignature):
         _verify(f"{header}.{forged_payload}.{signature}", jwks)
     raw = bytearray(_unb64(signature))
@@ -175,7 +191,8 @@ async def test_concurrent_changes_all_land_in_the_ledger(world: World) -> None:
     auth = await _token(world, "ada@example.com")
     decisions = [index % 2 == 0 for index in range(12)]
     responses = await asyncio.gather(
-        *(_put(world, auth, "personalised_offers", granted) for granted in decisions))
+        *(_put(world, auth, "personalised_offers", granted) for granted in decisions)
+    )
     assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
     history = (await world.http.get("/v1/me/consents/history", headers=auth)).json()["items"]
     ledger = {h["receipt_id"] for h in history}
@@ -185,7 +202,8 @@ async def test_concurrent_changes_all_land_in_the_ledger(world: World) -> None:
     # Each entry changes the state (a repeat records nothing), and the last one is current.
     assert all(a["granted"] != b["granted"] for a, b in itertools.pairwise(history))
     state = await world.http.get("/v1/me/consents", headers=auth)
-    current = next(i for i in state.json()["items"]
-                   if i["purpose"]["purpose"] == "personalised_offers")
+    current = next(
+        i for i in state.json()["items"] if i["purpose"]["purpose"] == "personalised_offers"
+    )
     assert current["granted"] is history[-1]["granted"]
     assert current["receipt_id"] == history[-1]["receipt_id"]

@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.identity import StaffRole
 from persistence.crypto import MasterKey
-from persistence.models import CustomerRow
+from persistence.customer.tables import CustomerRow
 
 
 @pytest.fixture
-async def world(db_url: str, engine: AsyncEngine, master_key: MasterKey,
-                tmp_path: Path) -> AsyncIterator[World]:
+async def world(
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> AsyncIterator[World]:
     async with running_world(db_url, engine, master_key, tmp_path) as created:
         yield created
 
@@ -30,11 +31,15 @@ async def _bearer(world: World, email: str, **kwargs: str) -> dict[str, str]:
 
 async def test_contactable_only_with_consent_and_while_active(world: World) -> None:
     ada = await world.add_customer("ada@example.com")
-    customer = await _bearer(world, "ada@example.com",
-                             scope="consents:write access-log:read")
+    customer = await _bearer(world, "ada@example.com", scope="consents:write access-log:read")
     await world.add_staff("officer@example.com", StaffRole.PRIVACY_OFFICER)
-    officer = await _bearer(world, "officer@example.com", client_id="privacy-console",
-                            scope="dsr:admin", redirect_uri=CONSOLE_REDIRECT)
+    officer = await _bearer(
+        world,
+        "officer@example.com",
+        client_id="privacy-console",
+        scope="dsr:admin",
+        redirect_uri=CONSOLE_REDIRECT,
+    )
     url = f"/v1/privacy/customers/{ada}/contactability"
 
     async def check(channel: str) -> dict[str, object]:
@@ -44,15 +49,19 @@ async def test_contactable_only_with_consent_and_while_active(world: World) -> N
         return body
 
     assert (await check("email"))["contactable"] is False
-    await world.http.put("/v1/me/consents/marketing_email", headers=customer,
-                         json={"granted": True, "notice_version": "1"})
+    await world.http.put(
+        "/v1/me/consents/marketing_email",
+        headers=customer,
+        json={"granted": True, "notice_version": "1"},
+    )
     email = await check("email")
     assert email["contactable"] is True
     assert email["consent_notice_version"] == "1"
     assert (await check("sms"))["contactable"] is False  # consent is per channel
     async with world.engine.begin() as connection:
-        await connection.execute(update(CustomerRow).where(CustomerRow.id == ada)
-                                 .values(status="restricted"))
+        await connection.execute(
+            update(CustomerRow).where(CustomerRow.id == ada).values(status="restricted")
+        )
     restricted = await check("email")
     assert restricted["contactable"] is False
     assert restricted["reasons"] == ["customer is restricted"]
@@ -65,10 +74,17 @@ async def test_contactable_only_with_consent_and_while_active(world: World) -> N
 
 async def test_unknown_customer_or_channel(world: World) -> None:
     await world.add_staff("officer@example.com", StaffRole.PRIVACY_OFFICER)
-    officer = await _bearer(world, "officer@example.com", client_id="privacy-console",
-                            scope="dsr:admin", redirect_uri=CONSOLE_REDIRECT)
+    officer = await _bearer(
+        world,
+        "officer@example.com",
+        client_id="privacy-console",
+        scope="dsr:admin",
+        redirect_uri=CONSOLE_REDIRECT,
+    )
     missing = "/v1/privacy/customers/00000000-0000-0000-0000-000000000001/contactability"
-    assert (await world.http.get(missing, headers=officer,
-                                 params={"channel": "email"})).status_code == 404
-    assert (await world.http.get(missing, headers=officer,
-                                 params={"channel": "pigeon"})).status_code == 400
+    assert (
+        await world.http.get(missing, headers=officer, params={"channel": "email"})
+    ).status_code == 404
+    assert (
+        await world.http.get(missing, headers=officer, params={"channel": "pigeon"})
+    ).status_code == 400

@@ -16,13 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence.crypto import MasterKey
 from persistence.database import session_factory
-from persistence.dsr_tables import DsrRequestRow
-from persistence.dsr_worker import build_worker
+from persistence.dsr.tables import DsrRequestRow
+from persistence.dsr.worker import build_worker
 
 
 @pytest.fixture
-async def world(db_url: str, engine: AsyncEngine, master_key: MasterKey,
-                tmp_path: Path) -> AsyncIterator[World]:
+async def world(
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> AsyncIterator[World]:
     async with running_world(db_url, engine, master_key, tmp_path) as created:
         yield created
 
@@ -33,44 +34,64 @@ async def test_overdue_requests_are_flagged_and_extended_once(world: World) -> N
     late = body(await world.http.post("/v1/me/exports", headers=ada.auth))
     fresh = body(await world.http.post("/v1/me/erasure", headers=bob.auth))
     async with session_factory(world.engine)() as session:
-        await session.execute(update(DsrRequestRow).where(
-            DsrRequestRow.id == uuid.UUID(late["id"])).values(
+        await session.execute(
+            update(DsrRequestRow)
+            .where(DsrRequestRow.id == uuid.UUID(late["id"]))
+            .values(
                 received_at=world.clock.now() - timedelta(days=40),
-                due_at=world.clock.now() - timedelta(days=10)))
+                due_at=world.clock.now() - timedelta(days=10),
+            )
+        )
         await session.commit()
     auth = {"Authorization": f"Bearer {await officer_token(world)}"}
 
-    overdue = body(await world.http.get("/v1/privacy/requests", params={"overdue": "true"},
-                                        headers=auth))
+    overdue = body(
+        await world.http.get("/v1/privacy/requests", params={"overdue": "true"}, headers=auth)
+    )
     assert [(r["id"], r["overdue"]) for r in overdue["items"]] == [(late["id"], True)]
-    erasures = body(await world.http.get("/v1/privacy/requests", params={"type": "erasure"},
-                                         headers=auth))
+    erasures = body(
+        await world.http.get("/v1/privacy/requests", params={"type": "erasure"}, headers=auth)
+    )
     assert [(r["id"], r["overdue"]) for r in erasures["items"]] == [(fresh["id"], False)]
-    paged = body(await world.http.get("/v1/privacy/requests", params={"limit": 1},
-                                      headers=auth))
-    rest = body(await world.http.get("/v1/privacy/requests", headers=auth,
-                                     params={"limit": 1, "cursor": paged["next_cursor"]}))
+    paged = body(await world.http.get("/v1/privacy/requests", params={"limit": 1}, headers=auth))
+    rest = body(
+        await world.http.get(
+            "/v1/privacy/requests",
+            headers=auth,
+            params={"limit": 1, "cursor": paged["next_cursor"]},
+        )
+    )
     assert {paged["items"][0]["id"], rest["items"][0]["id"]} == {late["id"], fresh["id"]}
 
     before = await last_seq(world)
     url = f"/v1/privacy/requests/{late['id']}/extension"
-    extended = body(await world.http.post(url, headers=auth, json={
-        "days": 45, "reason": "The archive needs records from a closed branch."}))
+    extended = body(
+        await world.http.post(
+            url,
+            headers=auth,
+            json={"days": 45, "reason": "The archive needs records from a closed branch."},
+        )
+    )
     assert extended["extended"]
     assert not extended["overdue"]
     [event] = await audit_events(world, before)
     assert (event.action, event.purpose, event.subject_id) == (
-        "dsr_request.extend", "rights_fulfilment", ada.id)
+        "dsr_request.extend",
+        "rights_fulfilment",
+        ada.id,
+    )
     again = await world.http.post(url, headers=auth, json={"days": 10, "reason": "more"})
     assert again.status_code == 409
-    too_long = await world.http.post(f"/v1/privacy/requests/{fresh['id']}/extension",
-                                     headers=auth, json={"days": 90, "reason": "x"})
+    too_long = await world.http.post(
+        f"/v1/privacy/requests/{fresh['id']}/extension",
+        headers=auth,
+        json={"days": 90, "reason": "x"},
+    )
     assert too_long.status_code == 400
 
     detail = body(await world.http.get(f"/v1/privacy/requests/{late['id']}", headers=auth))
     assert detail["extension_reason"].startswith("The archive needs")
-    assert [e["action"] for e in detail["timeline"]] == ["export.request",
-                                                         "dsr_request.extend"]
+    assert [e["action"] for e in detail["timeline"]] == ["export.request", "dsr_request.extend"]
     missing = await world.http.get(f"/v1/privacy/requests/{uuid.uuid4()}", headers=auth)
     assert missing.status_code == 404
 
@@ -83,16 +104,19 @@ async def test_an_officer_exports_for_a_request_received_by_letter(world: World)
     assert created.status_code == 202, created.text
     [event] = await audit_events(world, before)
     assert (event.action, event.purpose, event.actor_type, event.subject_id) == (
-        "export.request", "rights_fulfilment", "staff", ada.id)
-    worker = build_worker(world.engine, world.master_key, world.settings.data_dir,
-                          export_ttl=timedelta(days=7))
+        "export.request",
+        "rights_fulfilment",
+        "staff",
+        ada.id,
+    )
+    worker = build_worker(
+        world.engine, world.master_key, world.settings.data_dir, export_ttl=timedelta(days=7)
+    )
     assert await worker.run_once()
     # The customer sees it (and its generation) like their own.
-    mine = body(await world.http.get(f"/v1/me/exports/{created.json()['id']}",
-                                     headers=ada.auth))
+    mine = body(await world.http.get(f"/v1/me/exports/{created.json()['id']}", headers=ada.auth))
     assert mine["status"] == "ready"
-    unknown = await world.http.post(f"/v1/privacy/customers/{uuid.uuid4()}/exports",
-                                    headers=auth)
+    unknown = await world.http.post(f"/v1/privacy/customers/{uuid.uuid4()}/exports", headers=auth)
     assert unknown.status_code == 404
     # A customer token cannot reach the queue.
     assert (await world.http.get("/v1/privacy/requests", headers=ada.auth)).status_code == 403

@@ -15,24 +15,30 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.identity import StaffRole
 from persistence.crypto import MasterKey
 from persistence.database import session_factory
-from persistence.dsr_tables import DsrRequestRow
+from persistence.dsr.tables import DsrRequestRow
 
 SUPPORT_REDIRECT = "http://127.0.0.1:8767/callback"
 
 
 @pytest.fixture
-async def world(db_url: str, engine: AsyncEngine, master_key: MasterKey,
-                tmp_path: Path) -> AsyncIterator[World]:
+async def world(
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> AsyncIterator[World]:
     async with running_world(db_url, engine, master_key, tmp_path) as created:
-        await created.add_client("support-desk", public=False, scopes="support:read",
-                                 redirect_uris=(SUPPORT_REDIRECT,))
+        await created.add_client(
+            "support-desk", public=False, scopes="support:read", redirect_uris=(SUPPORT_REDIRECT,)
+        )
         yield created
 
 
 async def agent_headers(world: World) -> dict[str, str]:
     await world.add_staff("agent@example.com", StaffRole.SUPPORT_AGENT)
-    tokens = await world.tokens_for("agent@example.com", client_id="support-desk",
-                                    scope="support:read", redirect_uri=SUPPORT_REDIRECT)
+    tokens = await world.tokens_for(
+        "agent@example.com",
+        client_id="support-desk",
+        scope="support:read",
+        redirect_uri=SUPPORT_REDIRECT,
+    )
     return {"Authorization": f"Bearer {tokens['access_token']}", "X-Ticket": "TCK-1"}
 
 
@@ -46,41 +52,55 @@ async def test_restriction_blocks_support_except_legal_claims_and_lifts(world: W
     agent = await agent_headers(world)
     url = f"/v1/support/customers/{ada.id}/accounts"
     before = await last_seq(world)
-    restricted = await world.http.put("/v1/me/restriction", headers=ada.auth,
-                                      json={"restricted": True, "reason": "accuracy_contested"})
-    assert body(restricted) == {"restricted": True, "status": "restricted",
-                                "withdrawn_purposes": []}
+    restricted = await world.http.put(
+        "/v1/me/restriction",
+        headers=ada.auth,
+        json={"restricted": True, "reason": "accuracy_contested"},
+    )
+    assert body(restricted) == {
+        "restricted": True,
+        "status": "restricted",
+        "withdrawn_purposes": [],
+    }
     assert [e.action for e in await audit_events(world, before)] == ["restriction.set"]
-    refused = await world.http.get(url, headers={**agent, "X-Access-Purpose":
-                                                 "complaint_handling"})
+    refused = await world.http.get(url, headers={**agent, "X-Access-Purpose": "complaint_handling"})
     assert refused.status_code == 403
     legal = await world.http.get(url, headers={**agent, "X-Access-Purpose": "legal_claim"})
     assert legal.status_code == 200
     # The customer still reads their own data while restricted.
     assert (await world.http.get("/v1/me/profile", headers=ada.auth)).status_code == 200
 
-    lifted = await world.http.put("/v1/me/restriction", headers=ada.auth,
-                                  json={"restricted": False})
+    lifted = await world.http.put(
+        "/v1/me/restriction", headers=ada.auth, json={"restricted": False}
+    )
     assert body(lifted)["status"] == "active"
-    again = await world.http.get(url, headers={**agent, "X-Access-Purpose":
-                                               "complaint_handling"})
+    again = await world.http.get(url, headers={**agent, "X-Access-Purpose": "complaint_handling"})
     assert again.status_code == 200
     async with session_factory(world.engine)() as session:
-        kinds = (await session.scalars(select(DsrRequestRow.type).where(
-            DsrRequestRow.customer_id == ada.id))).all()
+        kinds = (
+            await session.scalars(
+                select(DsrRequestRow.type).where(DsrRequestRow.customer_id == ada.id)
+            )
+        ).all()
     assert sorted(kinds) == ["restriction", "restriction"]
 
 
-async def test_objection_withdraws_every_marketing_purpose_and_nothing_else(
-        world: World) -> None:
+async def test_objection_withdraws_every_marketing_purpose_and_nothing_else(world: World) -> None:
     ada = await seed_person(world, "ada@example.org")
     for purpose in ("marketing_email", "marketing_sms", "analytics"):
-        response = await world.http.put(f"/v1/me/consents/{purpose}", headers=ada.auth,
-                                        json={"granted": True, "notice_version": "1"})
+        response = await world.http.put(
+            f"/v1/me/consents/{purpose}",
+            headers=ada.auth,
+            json={"granted": True, "notice_version": "1"},
+        )
         assert response.status_code == 200, response.text
-    objected = body(await world.http.put(
-        "/v1/me/restriction", headers=ada.auth,
-        json={"restricted": False, "object_to_direct_marketing": True}))
+    objected = body(
+        await world.http.put(
+            "/v1/me/restriction",
+            headers=ada.auth,
+            json={"restricted": False, "object_to_direct_marketing": True},
+        )
+    )
     assert objected["withdrawn_purposes"] == ["marketing_email", "marketing_sms"]
     state = await granted(world, ada)
     assert not state["marketing_email"]
@@ -92,8 +112,12 @@ async def test_objection_withdraws_every_marketing_purpose_and_nothing_else(
 
 async def test_a_bad_restriction_body_is_a_problem(world: World) -> None:
     ada = await seed_person(world, "ada@example.org")
-    for bad in ({}, {"restricted": "yes"}, {"restricted": True, "reason": "boredom"},
-                {"restricted": True, "extra": 1}):
+    for bad in (
+        {},
+        {"restricted": "yes"},
+        {"restricted": True, "reason": "boredom"},
+        {"restricted": True, "extra": 1},
+    ):
         response = await world.http.put("/v1/me/restriction", headers=ada.auth, json=bad)
         assert response.status_code == 400, bad
         assert response.headers["content-type"].startswith("application/problem+json")

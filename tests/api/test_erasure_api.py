@@ -21,38 +21,49 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.audit import Actor, ActorType
+from domain.audit.events import Actor, ActorType
+from domain.customer.access import Access
+from domain.customer.interactions import Channel, Interaction, InteractionDirection, InteractionKind
 from domain.dsr.export import request_export
 from domain.identity import StaffRole
-from domain.interactions import Channel, Interaction, InteractionDirection, InteractionKind
 from domain.retention import RetentionClass
-from domain.self_service.access import Access
-from persistence.audit import verify_log
+from persistence.audit.sink import verify_log
 from persistence.crypto import MasterKey
+from persistence.customer.tables import AccountRow
 from persistence.database import session_factory
-from persistence.dsr_worker import build_worker
-from persistence.erasure import retention_sweep
+from persistence.dsr.erasure import retention_sweep
+from persistence.dsr.worker import build_worker
 from persistence.keystore import DataKeyRow, DestroyedKeyRow
-from persistence.models import AccountRow
 from persistence.uow import SqlUnitOfWork, SystemClock
 
 SUPPORT_REDIRECT = "http://127.0.0.1:8767/callback"
-CANARIES = {"preferred_name": "Zqxcanarypref", "city": "Canaryvillezq",
-            "line1": "7 Zqcanary Lane", "summary": "zq-canary-interaction-text"}
+CANARIES = {
+    "preferred_name": "Zqxcanarypref",
+    "city": "Canaryvillezq",
+    "line1": "7 Zqcanary Lane",
+    "summary": "zq-canary-interaction-text",
+}
 
 
 @pytest.fixture
-async def world(db_url: str, engine: AsyncEngine, master_key: MasterKey,
-                tmp_path: Path) -> AsyncIterator[World]:
+async def world(
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> AsyncIterator[World]:
     async with running_world(db_url, engine, master_key, tmp_path) as created:
-        await created.add_client("support-desk", public=False, scopes="support:read",
-                                 redirect_uris=(SUPPORT_REDIRECT,))
+        await created.add_client(
+            "support-desk", public=False, scopes="support:read", redirect_uris=(SUPPORT_REDIRECT,)
+        )
         yield created
 
 
 async def run_jobs(world: World) -> None:
-    worker = build_worker(world.engine, world.master_key, world.settings.data_dir,
-                          export_ttl=timedelta(days=7), financial_years=7)
+    worker = build_worker(
+        world.engine,
+        world.master_key,
+        world.settings.data_dir,
+        export_ttl=timedelta(days=7),
+        financial_years=7,
+    )
     while await worker.run_once():
         pass
 
@@ -62,20 +73,42 @@ async def canary_customer(world: World) -> tuple[Person, list[str]]:
     person = await seed_person(world, email, transactions=4)
     etag = (await world.http.get("/v1/me/profile", headers=person.auth)).headers["ETag"]
     patched = await world.http.patch(
-        "/v1/me/profile", headers={**person.auth, "If-Match": etag,
-                                   "Content-Type": "application/merge-patch+json"},
-        json={"preferred_name": CANARIES["preferred_name"], "phone": "+447700900123",
-              "address": {"line1": CANARIES["line1"], "city": CANARIES["city"],
-                          "postal_code": "N1 9GU", "country": "GB"}})
+        "/v1/me/profile",
+        headers={**person.auth, "If-Match": etag, "Content-Type": "application/merge-patch+json"},
+        json={
+            "preferred_name": CANARIES["preferred_name"],
+            "phone": "+447700900123",
+            "address": {
+                "line1": CANARIES["line1"],
+                "city": CANARIES["city"],
+                "postal_code": "N1 9GU",
+                "country": "GB",
+            },
+        },
+    )
     assert patched.status_code == 200, patched.text
     async with SqlUnitOfWork(session_factory(world.engine), world.master_key) as uow:
-        await uow.interactions.add_many([Interaction(
-            id=uuid.uuid4(), customer_id=person.id, occurred_at=BASE, channel=Channel.PHONE,
-            direction=InteractionDirection.INBOUND, kind=InteractionKind.COMPLAINT,
-            summary=CANARIES["summary"], outcome="resolved", satisfaction=2)])
+        await uow.interactions.add_many(
+            [
+                Interaction(
+                    id=uuid.uuid4(),
+                    customer_id=person.id,
+                    occurred_at=BASE,
+                    channel=Channel.PHONE,
+                    direction=InteractionDirection.INBOUND,
+                    kind=InteractionKind.COMPLAINT,
+                    summary=CANARIES["summary"],
+                    outcome="resolved",
+                    satisfaction=2,
+                )
+            ]
+        )
         await uow.commit()
-    granted = await world.http.put("/v1/me/consents/marketing_email", headers=person.auth,
-                                   json={"granted": True, "notice_version": "1"})
+    granted = await world.http.put(
+        "/v1/me/consents/marketing_email",
+        headers=person.auth,
+        json={"granted": True, "notice_version": "1"},
+    )
     assert granted.status_code == 200, granted.text
     return person, [email, *CANARIES.values(), "+447700900123"]
 
@@ -86,9 +119,20 @@ async def raw_database(world: World, db_url: str) -> bytes:
         await world.engine.dispose()  # read the file and the WAL as they are
         return await asyncio.to_thread(_sqlite_bytes, Path(str(url.database)))
     dump = await asyncio.to_thread(
-        subprocess.run, ["pg_dump", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
-                         "-U", url.username or "postgres", str(url.database)],
-        capture_output=True, check=True)
+        subprocess.run,
+        [
+            "pg_dump",
+            "-h",
+            url.host or "127.0.0.1",
+            "-p",
+            str(url.port or 5432),
+            "-U",
+            url.username or "postgres",
+            str(url.database),
+        ],
+        capture_output=True,
+        check=True,
+    )
     return bytes(dump.stdout)
 
 
@@ -97,8 +141,9 @@ def _sqlite_bytes(path: Path) -> bytes:
     return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
 
 
-async def test_erasure_leaves_no_canary_anywhere(world: World, db_url: str,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+async def test_erasure_leaves_no_canary_anywhere(
+    world: World, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     person, canaries = await canary_customer(world)
     other = await seed_person(world, "other@example.org")
     # Before: the canaries are there to be found (the test can fail).
@@ -122,41 +167,65 @@ async def test_erasure_leaves_no_canary_anywhere(world: World, db_url: str,
     assert request is not None
     assert request.report is not None
     assert request.status.value == "completed"
-    assert [d["retention_class"] for d in request.report["destroyed"]] == ["contact",
-                                                                         "interactions"]
+    assert [d["retention_class"] for d in request.report["destroyed"]] == [
+        "contact",
+        "interactions",
+    ]
     kept = {k["retention_class"]: k for k in request.report["kept"]}
     assert "legal obligation" in kept["financial"]["legal_basis"]
     assert kept["financial"]["until_rule"] == "7 years after the last account closed"
 
     # The destroyed keys are gone from the key table; tombstones say so.
     async with session_factory(world.engine)() as session:
-        classes = set((await session.scalars(select(DataKeyRow.retention_class).where(
-            DataKeyRow.customer_id == person.id))).all())
-        tombstones = set((await session.scalars(select(DestroyedKeyRow.retention_class).where(
-            DestroyedKeyRow.customer_id == person.id))).all())
+        classes = set(
+            (
+                await session.scalars(
+                    select(DataKeyRow.retention_class).where(DataKeyRow.customer_id == person.id)
+                )
+            ).all()
+        )
+        tombstones = set(
+            (
+                await session.scalars(
+                    select(DestroyedKeyRow.retention_class).where(
+                        DestroyedKeyRow.customer_id == person.id
+                    )
+                )
+            ).all()
+        )
     assert classes == {"financial"}
     assert tombstones == {"contact", "interactions"}
 
     # Support: financial records for a legal claim only; nothing of the contact data.
     await world.add_staff("agent@example.com", StaffRole.SUPPORT_AGENT)
-    agent = (await world.tokens_for("agent@example.com", client_id="support-desk",
-                                    scope="support:read",
-                                    redirect_uri=SUPPORT_REDIRECT))["access_token"]
-    legal = {"Authorization": f"Bearer {agent}", "X-Access-Purpose": "legal_claim",
-             "X-Ticket": "LEGAL-1"}
-    accounts = body(await world.http.get(f"/v1/support/customers/{person.id}/accounts",
-                                         headers=legal))
+    agent = (
+        await world.tokens_for(
+            "agent@example.com",
+            client_id="support-desk",
+            scope="support:read",
+            redirect_uri=SUPPORT_REDIRECT,
+        )
+    )["access_token"]
+    legal = {
+        "Authorization": f"Bearer {agent}",
+        "X-Access-Purpose": "legal_claim",
+        "X-Ticket": "LEGAL-1",
+    }
+    accounts = body(
+        await world.http.get(f"/v1/support/customers/{person.id}/accounts", headers=legal)
+    )
     assert [a["id"] for a in accounts["items"]] == [str(person.account_id)]
     for route in ("profile", "interactions"):
-        answer = await world.http.get(f"/v1/support/customers/{person.id}/{route}",
-                                      headers=legal)
+        answer = await world.http.get(f"/v1/support/customers/{person.id}/{route}", headers=legal)
         assert not any(c in answer.text for c in canaries), route
 
     # An export made afterwards (an officer's, for the record) holds no canary.
     units = session_factory(world.engine)
-    await request_export(lambda: SqlUnitOfWork(units, world.master_key,
-                                               data_dir=world.settings.data_dir),
-                         SystemClock(), Access(Actor(ActorType.STAFF, "officer-1"), person.id))
+    await request_export(
+        lambda: SqlUnitOfWork(units, world.master_key, data_dir=world.settings.data_dir),
+        SystemClock(),
+        Access(Actor(ActorType.STAFF, "officer-1"), person.id),
+    )
     await run_jobs(world)
     [archive_path] = (world.settings.data_dir / "exports").glob("*.zip")
     archive = zipfile.ZipFile(io.BytesIO(archive_path.read_bytes()))
@@ -174,17 +243,21 @@ async def test_erasure_leaves_no_canary_anywhere(world: World, db_url: str,
     assert (await verify_log(world.engine)).intact
 
 
-async def test_retention_sweep_destroys_financial_data_only_after_the_period(
-        world: World) -> None:
+async def test_retention_sweep_destroys_financial_data_only_after_the_period(world: World) -> None:
     closed_long_ago = await seed_person(world, "old@example.org")
     closed_recently = await seed_person(world, "recent@example.org")
     still_open = await seed_person(world, "open@example.org")
     now = world.clock.now()
     async with session_factory(world.engine)() as session:
-        for person, closed in ((closed_long_ago, now - timedelta(days=366 * 8)),
-                               (closed_recently, now - timedelta(days=365))):
-            await session.execute(update(AccountRow).where(
-                AccountRow.id == person.account_id).values(closed_at=closed, status="closed"))
+        for person, closed in (
+            (closed_long_ago, now - timedelta(days=366 * 8)),
+            (closed_recently, now - timedelta(days=365)),
+        ):
+            await session.execute(
+                update(AccountRow)
+                .where(AccountRow.id == person.account_id)
+                .values(closed_at=closed, status="closed")
+            )
         await session.commit()
     for person in (closed_long_ago, closed_recently, still_open):
         assert (await world.http.post("/v1/me/erasure", headers=person.auth)).status_code == 202

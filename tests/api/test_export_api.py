@@ -22,28 +22,39 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from persistence.consent_receipts import BadSignature, verify_jws
 from persistence.crypto import MasterKey
 from persistence.database import session_factory
-from persistence.dsr_tables import DsrRequestRow
-from persistence.dsr_worker import build_worker
-from persistence.exports import expire_exports
+from persistence.dsr.exports import expire_exports
+from persistence.dsr.tables import DsrRequestRow
+from persistence.dsr.worker import build_worker
+from persistence.signatures import BadSignature, verify_jws
 
-CATEGORIES = ("profile", "profile_history", "accounts", "transactions", "interactions",
-              "consents", "corrections", "access_log", "processing")
+CATEGORIES = (
+    "profile",
+    "profile_history",
+    "accounts",
+    "transactions",
+    "interactions",
+    "consents",
+    "corrections",
+    "access_log",
+    "processing",
+)
 
 
 @pytest.fixture
-async def world(db_url: str, engine: AsyncEngine, master_key: MasterKey,
-                tmp_path: Path) -> AsyncIterator[World]:
+async def world(
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> AsyncIterator[World]:
     async with running_world(db_url, engine, master_key, tmp_path) as created:
         yield created
 
 
 async def run_jobs(world: World) -> None:
     """Run every runnable job once, as `custodian worker` would."""
-    worker = build_worker(world.engine, world.master_key,
-                          world.settings.data_dir, export_ttl=timedelta(days=7))
+    worker = build_worker(
+        world.engine, world.master_key, world.settings.data_dir, export_ttl=timedelta(days=7)
+    )
     while await worker.run_once():
         pass
 
@@ -52,10 +63,10 @@ async def exported(world: World, person: Person) -> tuple[dict[str, Any], bytes]
     created = await world.http.post("/v1/me/exports", headers=person.auth)
     assert created.status_code == 202, created.text
     await run_jobs(world)
-    status = body(await world.http.get(f"/v1/me/exports/{created.json()['id']}",
-                                       headers=person.auth))
-    archive = await world.http.get(f"/v1/me/exports/{status['id']}/archive",
-                                   headers=person.auth)
+    status = body(
+        await world.http.get(f"/v1/me/exports/{created.json()['id']}", headers=person.auth)
+    )
+    archive = await world.http.get(f"/v1/me/exports/{status['id']}/archive", headers=person.auth)
     assert archive.status_code == 200, archive.text
     return status, archive.content
 
@@ -69,8 +80,7 @@ async def test_a_second_request_while_one_is_in_progress_returns_it(world: World
     assert again.status_code == 200
     assert again.json()["id"] == first.json()["id"]
     # Not ready yet: the download is a 409 problem.
-    early = await world.http.get(f"/v1/me/exports/{first.json()['id']}/archive",
-                                 headers=ada.auth)
+    early = await world.http.get(f"/v1/me/exports/{first.json()['id']}/archive", headers=ada.auth)
     assert early.status_code == 409
     assert early.headers["content-type"].startswith("application/problem+json")
 
@@ -78,8 +88,11 @@ async def test_a_second_request_while_one_is_in_progress_returns_it(world: World
 async def test_the_archive_is_complete_signed_and_only_mine(world: World) -> None:
     ada = await seed_person(world, "ada@example.org", transactions=12)
     bob = await seed_person(world, "bob@example.org", transactions=3)
-    await world.http.put("/v1/me/consents/marketing_email", headers=ada.auth,
-                         json={"granted": True, "notice_version": "1"})
+    await world.http.put(
+        "/v1/me/consents/marketing_email",
+        headers=ada.auth,
+        json={"granted": True, "notice_version": "1"},
+    )
     status, content = await exported(world, ada)
     assert (status["status"], status["progress"]) == ("ready", 100)
     assert status["size"] == len(content)
@@ -88,8 +101,7 @@ async def test_the_archive_is_complete_signed_and_only_mine(world: World) -> Non
     zf = zipfile.ZipFile(io.BytesIO(content))
     manifest = json.loads(zf.read("manifest.json"))
     names = {entry["name"] for entry in manifest["files"]}
-    assert names >= {f"{c}.{ext}" for c in CATEGORIES for ext in ("json", "csv")} | {
-        "README.txt"}
+    assert names >= {f"{c}.{ext}" for c in CATEGORIES for ext in ("json", "csv")} | {"README.txt"}
     for entry in manifest["files"]:
         assert hashlib.sha256(zf.read(entry["name"])).hexdigest() == entry["sha256"]
     signature = json.loads(zf.read("signature.json"))
@@ -103,13 +115,19 @@ async def test_the_archive_is_complete_signed_and_only_mine(world: World) -> Non
     assert json.loads(zf.read("profile.json")) == profile
     accounts = body(await world.http.get("/v1/me/accounts", headers=ada.auth))["items"]
     assert json.loads(zf.read("accounts.json")) == accounts
-    api_moves = body(await world.http.get(f"/v1/me/accounts/{ada.account_id}/transactions",
-                                          params={"limit": 200}, headers=ada.auth))["items"]
+    api_moves = body(
+        await world.http.get(
+            f"/v1/me/accounts/{ada.account_id}/transactions",
+            params={"limit": 200},
+            headers=ada.auth,
+        )
+    )["items"]
     moves = json.loads(zf.read("transactions.json"))
     assert sorted(moves, key=lambda t: t["id"]) == sorted(api_moves, key=lambda t: t["id"])
     contacts = body(await world.http.get("/v1/me/interactions", headers=ada.auth))["items"]
     assert sorted(json.loads(zf.read("interactions.json")), key=lambda i: i["id"]) == sorted(
-        contacts, key=lambda i: i["id"])
+        contacts, key=lambda i: i["id"]
+    )
     history = body(await world.http.get("/v1/me/consents/history", headers=ada.auth))
     consents = json.loads(zf.read("consents.json"))
     assert [c["purpose"] for c in consents] == ["marketing_email"]
@@ -154,14 +172,15 @@ async def test_csv_cells_cannot_run_as_formulas(world: World) -> None:
     ada = await seed_person(world, "ada@example.org")
     etag = (await world.http.get("/v1/me/profile", headers=ada.auth)).headers["ETag"]
     patched = await world.http.patch(
-        "/v1/me/profile", headers={**ada.auth, "If-Match": etag,
-                                   "Content-Type": "application/merge-patch+json"},
-        json={"preferred_name": "=HYPERLINK(\"http://evil\",\"x\")"})
+        "/v1/me/profile",
+        headers={**ada.auth, "If-Match": etag, "Content-Type": "application/merge-patch+json"},
+        json={"preferred_name": '=HYPERLINK("http://evil","x")'},
+    )
     assert patched.status_code == 200, patched.text
     _, content = await exported(world, ada)
     zf = zipfile.ZipFile(io.BytesIO(content))
     [row] = list(csv.DictReader(io.StringIO(zf.read("profile.csv").decode("utf-8"))))
-    assert row["preferred_name"] == "'=HYPERLINK(\"http://evil\",\"x\")"
+    assert row["preferred_name"] == '\'=HYPERLINK("http://evil","x")'
     assert json.loads(zf.read("profile.json"))["preferred_name"].startswith("=HYPERLINK")
 
 
@@ -177,14 +196,17 @@ async def test_download_headers_expiry_and_audit(world: World) -> None:
     [event] = await audit_events(world, before)
     assert (event.action, event.subject_id) == ("export.download", ada.id)
     # Someone else's export is a 404, exactly like a missing one.
-    assert (await world.http.get(f"/v1/me/exports/{status['id']}",
-                                 headers=bob.auth)).status_code == 404
-    assert (await world.http.get(f"/v1/me/exports/{status['id']}/archive",
-                                 headers=bob.auth)).status_code == 404
+    assert (
+        await world.http.get(f"/v1/me/exports/{status['id']}", headers=bob.auth)
+    ).status_code == 404
+    assert (
+        await world.http.get(f"/v1/me/exports/{status['id']}/archive", headers=bob.auth)
+    ).status_code == 404
     # After expiry: 410, and the sweep deletes the file.
     async with session_factory(world.engine)() as session:
-        await session.execute(update(DsrRequestRow).values(
-            expires_at=world.clock.now() - timedelta(days=1)))
+        await session.execute(
+            update(DsrRequestRow).values(expires_at=world.clock.now() - timedelta(days=1))
+        )
         await session.commit()
     gone = await world.http.get(f"/v1/me/exports/{status['id']}/archive", headers=ada.auth)
     assert gone.status_code == 410

@@ -41,13 +41,18 @@ async def _ready_status(app: Litestar) -> int:
     (AsyncTestClient runs the app on a loop of its own; an engine the test owns must not
     open connections there.)
     """
-    async with app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                 base_url="http://testserver") as client:
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as client,
+    ):
         return (await client.get("/readyz")).status_code
 
 
-async def test_engine_disposal_follows_ownership(engine: AsyncEngine, db_url: str,
-                                                 tmp_path: Path) -> None:
+async def test_engine_disposal_follows_ownership(
+    engine: AsyncEngine, db_url: str, tmp_path: Path
+) -> None:
     settings = settings_for(db_url, tmp_path)
     # Services passed in belong to the caller: the pooled connection survives shutdown.
     services = build_services(settings, engine=engine)

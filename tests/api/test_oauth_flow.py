@@ -16,8 +16,9 @@ from persistence.crypto import MasterKey
 
 
 @pytest.fixture
-async def world(db_url: str, engine: AsyncEngine, master_key: MasterKey,
-                tmp_path: Path) -> AsyncIterator[World]:
+async def world(
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> AsyncIterator[World]:
     async with running_world(db_url, engine, master_key, tmp_path) as created:
         yield created
 
@@ -37,13 +38,20 @@ async def test_sign_in_page_is_a_labelled_form_with_csrf(world: World) -> None:
 
 async def test_customer_gets_tokens_and_calls_the_api(world: World) -> None:
     customer = await world.add_customer("ada@example.com")
-    params, pkce = await world.authorize("demo-app", "ada@example.com",
-                                         scope="profile:read accounts:read")
+    params, pkce = await world.authorize(
+        "demo-app", "ada@example.com", scope="profile:read accounts:read"
+    )
     assert params["iss"] == ISSUER
     assert set(params) == {"code", "state", "iss"}
-    response = await world.token({"grant_type": "authorization_code", "code": params["code"],
-                                  "redirect_uri": APP_REDIRECT, "client_id": "demo-app",
-                                  "code_verifier": pkce.verifier})
+    response = await world.token(
+        {
+            "grant_type": "authorization_code",
+            "code": params["code"],
+            "redirect_uri": APP_REDIRECT,
+            "client_id": "demo-app",
+            "code_verifier": pkce.verifier,
+        }
+    )
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
     tokens = response.json()
@@ -52,26 +60,37 @@ async def test_customer_gets_tokens_and_calls_the_api(world: World) -> None:
     assert tokens["scope"] == "accounts:read profile:read"
     me = await world.me(tokens["access_token"])
     assert me.status_code == 200, me.text
-    assert me.json() == {"kind": "customer", "client_id": "demo-app",
-                         "scopes": ["accounts:read", "profile:read"],
-                         "subject_id": str(customer), "role": None}
+    assert me.json() == {
+        "kind": "customer",
+        "client_id": "demo-app",
+        "scopes": ["accounts:read", "profile:read"],
+        "subject_id": str(customer),
+        "role": None,
+    }
 
 
-async def test_consent_screen_lists_scopes_in_plain_words_and_deny_redirects(
-        world: World) -> None:
+async def test_consent_screen_lists_scopes_in_plain_words_and_deny_redirects(world: World) -> None:
     await world.add_customer("bob@example.com")
     params = authorize_params("demo-app", APP_REDIRECT, "profile:read dsr:write", Pkce.new())
     page = await world.http.get("/oauth/authorize", params=params)
-    consent = await world.http.post("/oauth/authorize", data={
-        **form_fields(page.text), "email": "bob@example.com",
-        "password": "correct horse battery staple"})
+    consent = await world.http.post(
+        "/oauth/authorize",
+        data={
+            **form_fields(page.text),
+            "email": "bob@example.com",
+            "password": "correct horse battery staple",
+        },
+    )
     assert consent.status_code == 200
     assert "See your name, contact details" in consent.text
     assert "Ask for a copy of your data" in consent.text
     assert 'name="decision" value="allow"' in consent.text
     assert 'name="decision" value="deny"' in consent.text
-    denied = await world.http.post("/oauth/authorize", follow_redirects=False,
-                                   data={**form_fields(consent.text), "decision": "deny"})
+    denied = await world.http.post(
+        "/oauth/authorize",
+        follow_redirects=False,
+        data={**form_fields(consent.text), "decision": "deny"},
+    )
     assert denied.status_code == 302
     location = denied.headers["location"]
     assert location.startswith(APP_REDIRECT + "?")
@@ -84,20 +103,35 @@ async def test_consent_screen_lists_scopes_in_plain_words_and_deny_redirects(
 async def test_refresh_rotates_and_reuse_revokes_the_family(world: World) -> None:
     await world.add_customer("cy@example.com")
     first = await world.tokens_for("cy@example.com")
-    refreshed = await world.token({"grant_type": "refresh_token", "client_id": "demo-app",
-                                   "refresh_token": first["refresh_token"]})
+    refreshed = await world.token(
+        {
+            "grant_type": "refresh_token",
+            "client_id": "demo-app",
+            "refresh_token": first["refresh_token"],
+        }
+    )
     assert refreshed.status_code == 200, refreshed.text
     second = refreshed.json()
     assert second["refresh_token"] != first["refresh_token"]
     assert (await world.me(second["access_token"])).status_code == 200
 
-    replay = await world.token({"grant_type": "refresh_token", "client_id": "demo-app",
-                                "refresh_token": first["refresh_token"]})
+    replay = await world.token(
+        {
+            "grant_type": "refresh_token",
+            "client_id": "demo-app",
+            "refresh_token": first["refresh_token"],
+        }
+    )
     assert replay.status_code == 400
     assert replay.json()["error"] == "invalid_grant"
     # The whole family is gone: the newest refresh token and the access tokens too.
-    newest = await world.token({"grant_type": "refresh_token", "client_id": "demo-app",
-                                "refresh_token": second["refresh_token"]})
+    newest = await world.token(
+        {
+            "grant_type": "refresh_token",
+            "client_id": "demo-app",
+            "refresh_token": second["refresh_token"],
+        }
+    )
     assert newest.status_code == 400
     assert newest.json()["error"] == "invalid_grant"
     assert (await world.me(second["access_token"])).status_code == 401
@@ -107,14 +141,24 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(world: World) -> Non
 async def test_refresh_may_narrow_but_not_widen_the_scope(world: World) -> None:
     await world.add_customer("di@example.com")
     tokens = await world.tokens_for("di@example.com", scope="profile:read accounts:read")
-    wider = await world.token({"grant_type": "refresh_token", "client_id": "demo-app",
-                               "refresh_token": tokens["refresh_token"],
-                               "scope": "profile:read dsr:write"})
+    wider = await world.token(
+        {
+            "grant_type": "refresh_token",
+            "client_id": "demo-app",
+            "refresh_token": tokens["refresh_token"],
+            "scope": "profile:read dsr:write",
+        }
+    )
     assert wider.status_code == 400
     assert wider.json()["error"] == "invalid_scope"
-    narrower = await world.token({"grant_type": "refresh_token", "client_id": "demo-app",
-                                  "refresh_token": tokens["refresh_token"],
-                                  "scope": "accounts:read"})
+    narrower = await world.token(
+        {
+            "grant_type": "refresh_token",
+            "client_id": "demo-app",
+            "refresh_token": tokens["refresh_token"],
+            "scope": "accounts:read",
+        }
+    )
     assert narrower.status_code == 200
     assert narrower.json()["scope"] == "accounts:read"
 
@@ -122,12 +166,18 @@ async def test_refresh_may_narrow_but_not_widen_the_scope(world: World) -> None:
 async def test_revoking_a_refresh_token_ends_the_family(world: World) -> None:
     await world.add_customer("ed@example.com")
     tokens = await world.tokens_for("ed@example.com")
-    revoked = await world.http.post("/oauth/revoke", data={
-        "token": tokens["refresh_token"], "client_id": "demo-app"})
+    revoked = await world.http.post(
+        "/oauth/revoke", data={"token": tokens["refresh_token"], "client_id": "demo-app"}
+    )
     assert revoked.status_code == 200
     assert (await world.me(tokens["access_token"])).status_code == 401
-    again = await world.token({"grant_type": "refresh_token", "client_id": "demo-app",
-                               "refresh_token": tokens["refresh_token"]})
+    again = await world.token(
+        {
+            "grant_type": "refresh_token",
+            "client_id": "demo-app",
+            "refresh_token": tokens["refresh_token"],
+        }
+    )
     assert again.status_code == 400
 
 
@@ -135,13 +185,15 @@ async def test_revoking_an_access_token_takes_effect(world: World) -> None:
     await world.add_customer("fay@example.com")
     tokens = await world.tokens_for("fay@example.com")
     assert (await world.me(tokens["access_token"])).status_code == 200
-    revoked = await world.http.post("/oauth/revoke", data={
-        "token": tokens["access_token"], "client_id": "demo-app"})
+    revoked = await world.http.post(
+        "/oauth/revoke", data={"token": tokens["access_token"], "client_id": "demo-app"}
+    )
     assert revoked.status_code == 200
     assert (await world.me(tokens["access_token"])).status_code == 401
     # An unknown token is not an error (RFC 7009 2.2).
-    unknown = await world.http.post("/oauth/revoke", data={"token": "nonsense",
-                                                           "client_id": "demo-app"})
+    unknown = await world.http.post(
+        "/oauth/revoke", data={"token": "nonsense", "client_id": "demo-app"}
+    )
     assert unknown.status_code == 200
 
 
@@ -153,8 +205,9 @@ async def test_client_credentials_and_introspection(world: World) -> None:
     assert body["scope"] == "analytics:read"
     assert "refresh_token" not in body
     auth = ("analytics-service", secret)
-    active = await world.http.post("/oauth/introspect", data={"token": body["access_token"]},
-                                   auth=auth)
+    active = await world.http.post(
+        "/oauth/introspect", data={"token": body["access_token"]}, auth=auth
+    )
     assert active.status_code == 200
     facts = active.json()
     assert facts["active"] is True
@@ -164,23 +217,25 @@ async def test_client_credentials_and_introspection(world: World) -> None:
     assert facts["sub"] == "analytics-service"
 
     await world.http.post("/oauth/revoke", data={"token": body["access_token"]}, auth=auth)
-    after = await world.http.post("/oauth/introspect", data={"token": body["access_token"]},
-                                  auth=auth)
+    after = await world.http.post(
+        "/oauth/introspect", data={"token": body["access_token"]}, auth=auth
+    )
     assert after.json() == {"active": False}
 
-    fresh = (await world.token({"grant_type": "client_credentials"},
-                               "analytics-service")).json()
+    fresh = (await world.token({"grant_type": "client_credentials"}, "analytics-service")).json()
     world.clock.advance(601)
-    expired = await world.http.post("/oauth/introspect", data={"token": fresh["access_token"]},
-                                    auth=auth)
+    expired = await world.http.post(
+        "/oauth/introspect", data={"token": fresh["access_token"]}, auth=auth
+    )
     assert expired.json() == {"active": False}
 
 
 async def test_introspection_is_for_confidential_clients_only(world: World) -> None:
     await world.add_customer("gil@example.com")
     tokens = await world.tokens_for("gil@example.com")
-    public = await world.http.post("/oauth/introspect", data={
-        "token": tokens["access_token"], "client_id": "demo-app"})
+    public = await world.http.post(
+        "/oauth/introspect", data={"token": tokens["access_token"], "client_id": "demo-app"}
+    )
     assert public.status_code in (400, 401)
     assert public.json()["error"] == "invalid_client"
 

@@ -17,8 +17,12 @@ METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
 def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    return [(path, method, item[method]) for path, item in document["paths"].items()
-            for method in METHODS if method in item]
+    return [
+        (path, method, item[method])
+        for path, item in document["paths"].items()
+        for method in METHODS
+        if method in item
+    ]
 
 
 def test_committed_document_matches_the_app(tmp_path: Path) -> None:
@@ -26,7 +30,8 @@ def test_committed_document_matches_the_app(tmp_path: Path) -> None:
     assert COMMITTED.is_file(), "openapi/openapi.json is missing: run `custodian openapi`"
     assert COMMITTED.read_text(encoding="utf-8") == generated, (
         "openapi/openapi.json differs from what the app generates: run `custodian openapi` "
-        "and commit the result")
+        "and commit the result"
+    )
 
 
 def test_generation_is_stable(tmp_path: Path) -> None:
@@ -50,7 +55,8 @@ def test_every_error_response_is_problem_json() -> None:
         for code, response in operation["responses"].items():
             if code.isdigit() and int(code) >= 400:
                 assert list(response["content"]) == ["application/problem+json"], (
-                    f"{method.upper()} {path} {code}")
+                    f"{method.upper()} {path} {code}"
+                )
                 checked += 1
     assert checked > 0, "no error response documented at all"
 
@@ -63,11 +69,14 @@ def test_oauth_errors_are_documented_as_the_rfcs_send_them() -> None:
         assert "application/x-www-form-urlencoded" in operation["requestBody"]["content"]
         for code in ("400", "401"):
             content = operation["responses"][code]["content"]
-            assert content == {"application/json": {
-                "schema": {"$ref": "#/components/schemas/OAuthError"}}}, f"{path} {code}"
+            assert content == {
+                "application/json": {"schema": {"$ref": "#/components/schemas/OAuthError"}}
+            }, f"{path} {code}"
         assert "WWW-Authenticate" in operation["responses"]["401"]["headers"], path
-    for method, codes in (("get", {"200", "302", "400"}),
-                          ("post", {"200", "302", "400", "401", "403", "429", "503"})):
+    for method, codes in (
+        ("get", {"200", "302", "400"}),
+        ("post", {"200", "302", "400", "401", "403", "429", "503"}),
+    ):
         responses = document["paths"]["/oauth/authorize"][method]["responses"]
         assert set(responses) == codes, method
         assert responses["302"]["headers"]["Location"]["required"] is True
@@ -89,5 +98,6 @@ async def test_served_document_is_the_committed_one(client: AsyncTestClient[Lite
     served = (await client.get("/schema/openapi.json")).json()
     committed = json.loads(COMMITTED.read_text(encoding="utf-8"))
     assert served["paths"]["/readyz"] == committed["paths"]["/readyz"]
-    assert served["components"]["schemas"]["Problem"] == committed["components"]["schemas"][
-        "Problem"]
+    assert (
+        served["components"]["schemas"]["Problem"] == committed["components"]["schemas"]["Problem"]
+    )

@@ -48,8 +48,9 @@ async def test_wrong_method_is_a_405_problem_with_allow(client: Client) -> None:
 
 async def test_body_too_large_is_a_413_problem(client: Client) -> None:
     big = b'{"name": "' + b"x" * (1024 * 1024 + 10) + b'", "quantity": 1}'
-    response = await client.post("/_test/items", content=big,
-                                 headers={"content-type": "application/json"})
+    response = await client.post(
+        "/_test/items", content=big, headers={"content-type": "application/json"}
+    )
     problem(response, 413)
 
 
@@ -61,19 +62,24 @@ async def test_body_just_under_the_limit_is_accepted(client: Client) -> None:
 
 
 async def test_invalid_body_lists_each_field(client: Client) -> None:
-    response = await client.post("/_test/items", json={"name": "bolt", "quantity": "many"},
-                                 params={"trace": "query-value-canary"})
+    response = await client.post(
+        "/_test/items",
+        json={"name": "bolt", "quantity": "many"},
+        params={"trace": "query-value-canary"},
+    )
     body = problem(response, 400)
     assert body["errors"], body
-    assert any("quantity" in error["message"] or "quantity" in error["field"]
-               for error in body["errors"])
+    assert any(
+        "quantity" in error["message"] or "quantity" in error["field"] for error in body["errors"]
+    )
     # Litestar's default detail quotes the URL with its query string; ours does not.
     assert "query-value-canary" not in response.text
 
 
 async def test_malformed_json_is_a_400_problem(client: Client) -> None:
-    response = await client.post("/_test/items", content=b'{"name": ',
-                                 headers={"content-type": "application/json"})
+    response = await client.post(
+        "/_test/items", content=b'{"name": ', headers={"content-type": "application/json"}
+    )
     problem(response, 400)
 
 
@@ -94,7 +100,9 @@ async def test_domain_conflict_is_a_409_with_its_message(client: Client) -> None
 async def test_domain_validation_is_a_422_with_field_errors(client: Client) -> None:
     body = problem(await client.get("/_test/invalid"), 422)
     assert {(e["field"], e["message"]) for e in body["errors"]} == {
-        ("phone", "too short"), ("postal_code", "unknown format")}
+        ("phone", "too short"),
+        ("postal_code", "unknown format"),
+    }
 
 
 async def test_integrity_error_is_a_500_with_a_safe_message(client: Client) -> None:

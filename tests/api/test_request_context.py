@@ -35,8 +35,17 @@ async def test_request_id_is_generated_when_absent(client: Client) -> None:
     assert first != second
 
 
-@pytest.mark.parametrize("bad", ["short", "x" * 500, "has space in it", "semi;colon;here",
-                                 "quote\"quote\"", "\u00e9t\u00e9-\u00e9t\u00e9-\u00e9t\u00e9"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "short",
+        "x" * 500,
+        "has space in it",
+        "semi;colon;here",
+        'quote"quote"',
+        "\u00e9t\u00e9-\u00e9t\u00e9-\u00e9t\u00e9",
+    ],
+)
 async def test_malformed_request_id_is_replaced(client: Client, bad: str) -> None:
     response = await client.get("/healthz", headers={"X-Request-ID": bad.encode("utf-8")})
     echoed = response.headers["x-request-id"]
@@ -47,9 +56,17 @@ async def test_malformed_request_id_is_replaced(client: Client, bad: str) -> Non
 async def _raw_get(app: Litestar, headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
     """Call the ASGI app directly, to send header bytes an HTTP client would refuse."""
     scope: dict[str, Any] = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": "/healthz", "raw_path": b"/healthz", "root_path": "",
-        "query_string": b"", "headers": headers, "client": ("127.0.0.1", 1234),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/healthz",
+        "raw_path": b"/healthz",
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 1234),
         "server": ("testserver", 80),
     }
     sent: list[dict[str, Any]] = []
@@ -107,9 +124,12 @@ async def test_a_route_may_choose_its_own_csp_and_caching(client: Client) -> Non
 
 
 async def test_hsts_only_for_an_https_issuer(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
-                        data_dir=tmp_path, master_key=bytes(32),
-                        issuer="https://id.example.com")
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
+        data_dir=tmp_path,
+        master_key=bytes(32),
+        issuer="https://id.example.com",
+    )
     async with AsyncTestClient(app=create_app(settings)) as client:
         response = await client.get("/healthz")
     assert response.headers["strict-transport-security"].startswith("max-age=")

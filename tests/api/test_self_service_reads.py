@@ -14,8 +14,9 @@ from persistence.crypto import MasterKey
 
 
 @pytest.fixture
-async def world(db_url: str, engine: AsyncEngine, master_key: MasterKey,
-                tmp_path: Path) -> AsyncIterator[World]:
+async def world(
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> AsyncIterator[World]:
     async with running_world(db_url, engine, master_key, tmp_path) as created:
         yield created
 
@@ -25,17 +26,22 @@ async def ada(world: World) -> Person:
     return await seed_person(world, "ada@example.org", transactions=7)
 
 
-async def test_profile_comes_with_its_version_as_etag_and_is_audited(world: World,
-                                                                     ada: Person) -> None:
+async def test_profile_comes_with_its_version_as_etag_and_is_audited(
+    world: World, ada: Person
+) -> None:
     before = await last_seq(world)
-    response = await world.http.get("/v1/me/profile", headers={**ada.auth,
-                                                                "X-Request-ID": "req-123"})
+    response = await world.http.get(
+        "/v1/me/profile", headers={**ada.auth, "X-Request-ID": "req-123"}
+    )
     profile = body(response)
     assert profile["email"] == "ada@example.org"
     assert response.headers["etag"] == f'"{profile["version"]}"'
     [event] = await audit_events(world, before)
-    assert (event.action, event.outcome, event.actor_type) == ("profile.read", "allowed",
-                                                               "customer")
+    assert (event.action, event.outcome, event.actor_type) == (
+        "profile.read",
+        "allowed",
+        "customer",
+    )
     assert event.subject_id == ada.id
     assert event.request_id == response.headers["x-request-id"]
 
@@ -53,8 +59,11 @@ async def test_transactions_page_newest_first_with_a_cursor(world: World, ada: P
     url = f"/v1/me/accounts/{ada.account_id}/transactions"
     first = body(await world.http.get(url, params={"limit": 4}, headers=ada.auth))
     assert len(first["items"]) == 4
-    second = body(await world.http.get(url, params={"limit": 4, "cursor": first["next_cursor"]},
-                                       headers=ada.auth))
+    second = body(
+        await world.http.get(
+            url, params={"limit": 4, "cursor": first["next_cursor"]}, headers=ada.auth
+        )
+    )
     assert second["next_cursor"] is None
     items = first["items"] + second["items"]
     assert sorted(t["id"] for t in items) == sorted(str(i) for i in ada.transaction_ids)
@@ -67,16 +76,21 @@ async def test_transaction_filters(world: World, ada: Person) -> None:
     pending = body(await world.http.get(url, params={"status": "pending"}, headers=ada.auth))
     assert pending["items"]
     assert {t["status"] for t in pending["items"]} == {"pending"}
-    window = body(await world.http.get(url, params={"from": "2025-06-01T13:00:00Z",
-                                                    "to": "2025-06-01T14:00:00Z"},
-                                       headers=ada.auth))
+    window = body(
+        await world.http.get(
+            url,
+            params={"from": "2025-06-01T13:00:00Z", "to": "2025-06-01T14:00:00Z"},
+            headers=ada.auth,
+        )
+    )
     assert {t["booked_at"][:19] for t in window["items"]} == {"2025-06-01T13:00:00"}
 
 
 @pytest.mark.parametrize("cursor", ["garbage", "AAAA", "x" * 300])
 async def test_a_bad_cursor_is_a_400_problem(world: World, ada: Person, cursor: str) -> None:
-    response = await world.http.get("/v1/me/interactions", params={"cursor": cursor},
-                                    headers=ada.auth)
+    response = await world.http.get(
+        "/v1/me/interactions", params={"cursor": cursor}, headers=ada.auth
+    )
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("application/problem+json")
 
@@ -88,33 +102,44 @@ async def test_a_tampered_cursor_is_a_400(world: World, ada: Person) -> None:
     response = await world.http.get(url, params={"cursor": flipped}, headers=ada.auth)
     assert response.status_code == 400
     # A cursor from one list is refused on another.
-    other = await world.http.get("/v1/me/interactions", params={"cursor": cursor},
-                                 headers=ada.auth)
+    other = await world.http.get("/v1/me/interactions", params={"cursor": cursor}, headers=ada.auth)
     assert other.status_code == 400
 
 
 @pytest.mark.parametrize("limit", [0, 201, -1])
 async def test_limit_out_of_range_is_a_400(world: World, ada: Person, limit: int) -> None:
-    response = await world.http.get("/v1/me/interactions", params={"limit": limit},
-                                    headers=ada.auth)
+    response = await world.http.get(
+        "/v1/me/interactions", params={"limit": limit}, headers=ada.auth
+    )
     assert response.status_code == 400
 
 
 async def test_interactions_filter_by_channel_and_read_one(world: World, ada: Person) -> None:
-    chats = body(await world.http.get("/v1/me/interactions", params={"channel": "chat"},
-                                      headers=ada.auth))
+    chats = body(
+        await world.http.get("/v1/me/interactions", params={"channel": "chat"}, headers=ada.auth)
+    )
     assert len(chats["items"]) == 2
-    assert body(await world.http.get("/v1/me/interactions", params={"channel": "phone"},
-                                     headers=ada.auth))["items"] == []
-    one = body(await world.http.get(f"/v1/me/interactions/{ada.interaction_ids[0]}",
-                                    headers=ada.auth))
+    assert (
+        body(
+            await world.http.get(
+                "/v1/me/interactions", params={"channel": "phone"}, headers=ada.auth
+            )
+        )["items"]
+        == []
+    )
+    one = body(
+        await world.http.get(f"/v1/me/interactions/{ada.interaction_ids[0]}", headers=ada.auth)
+    )
     assert one["summary"] == "Asked about card 0"
 
 
-@pytest.mark.parametrize("path", ["/v1/me/transactions/not-a-uuid",
-                                  "/v1/me/accounts/00000000-0000-0000-0000-000000000000"])
-async def test_missing_or_malformed_ids_are_404_and_audited_denied(world: World, ada: Person,
-                                                                  path: str) -> None:
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/me/transactions/not-a-uuid", "/v1/me/accounts/00000000-0000-0000-0000-000000000000"],
+)
+async def test_missing_or_malformed_ids_are_404_and_audited_denied(
+    world: World, ada: Person, path: str
+) -> None:
     before = await last_seq(world)
     response = await world.http.get(path, headers=ada.auth)
     assert response.status_code == 404

@@ -17,8 +17,9 @@ MERGE = "application/merge-patch+json"
 
 
 @pytest.fixture
-async def world(db_url: str, engine: AsyncEngine, master_key: MasterKey,
-                tmp_path: Path) -> AsyncIterator[World]:
+async def world(
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> AsyncIterator[World]:
     async with running_world(db_url, engine, master_key, tmp_path) as created:
         yield created
 
@@ -28,8 +29,9 @@ async def ada(world: World) -> Person:
     return await seed_person(world, "ada@example.org")
 
 
-async def _patch(world: World, who: Person, patch: object, etag: str | None,
-                 content_type: str = MERGE) -> object:
+async def _patch(
+    world: World, who: Person, patch: object, etag: str | None, content_type: str = MERGE
+) -> object:
     headers = {**who.auth, "Content-Type": content_type}
     if etag is not None:
         headers["If-Match"] = etag
@@ -48,11 +50,22 @@ async def test_patch_needs_if_match_and_refuses_a_stale_one(world: World, ada: P
 async def test_patch_changes_fields_and_keeps_the_history(world: World, ada: Person) -> None:
     read = await world.http.get("/v1/me/profile", headers=ada.auth)
     before = await last_seq(world)
-    response = await _patch(world, ada, {"given_name": "Augusta", "phone": "+447700900123",
-                                         "address": {"line1": "1 St James's Sq",
-                                                     "city": "London", "postal_code": "SW1Y",
-                                                     "country": "GB"}},
-                            read.headers["etag"], content_type="application/json")
+    response = await _patch(
+        world,
+        ada,
+        {
+            "given_name": "Augusta",
+            "phone": "+447700900123",
+            "address": {
+                "line1": "1 St James's Sq",
+                "city": "London",
+                "postal_code": "SW1Y",
+                "country": "GB",
+            },
+        },
+        read.headers["etag"],
+        content_type="application/json",
+    )
     updated = body(response)
     assert updated["given_name"] == "Augusta"
     assert updated["version"] == read.json()["version"] + 1
@@ -70,19 +83,22 @@ async def test_patch_changes_fields_and_keeps_the_history(world: World, ada: Per
     assert again.status_code == 412  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize(("patch", "field"), [
-    ({"version": 7}, "version"),
-    ({"customer_id": "x"}, "customer_id"),
-    ({"email": "not-an-email"}, "email"),
-    ({"phone": "0770 090"}, "phone"),
-    ({"date_of_birth": "2999-01-01"}, "date_of_birth"),
-    ({"given_name": ""}, "given_name"),
-    ({"given_name": None}, "given_name"),
-    ({"address": {"line1": "x", "city": "y", "postal_code": "z", "country": "XX"}}, "country"),
-])
-async def test_invalid_or_read_only_fields_are_422_naming_them(world: World, ada: Person,
-                                                               patch: dict[str, object],
-                                                               field: str) -> None:
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"version": 7}, "version"),
+        ({"customer_id": "x"}, "customer_id"),
+        ({"email": "not-an-email"}, "email"),
+        ({"phone": "0770 090"}, "phone"),
+        ({"date_of_birth": "2999-01-01"}, "date_of_birth"),
+        ({"given_name": ""}, "given_name"),
+        ({"given_name": None}, "given_name"),
+        ({"address": {"line1": "x", "city": "y", "postal_code": "z", "country": "XX"}}, "country"),
+    ],
+)
+async def test_invalid_or_read_only_fields_are_422_naming_them(
+    world: World, ada: Person, patch: dict[str, object], field: str
+) -> None:
     etag = (await world.http.get("/v1/me/profile", headers=ada.auth)).headers["etag"]
     response = await _patch(world, ada, patch, etag)
     assert response.status_code == 422  # type: ignore[attr-defined]
@@ -99,8 +115,11 @@ async def test_email_taken_by_another_customer_is_409(world: World, ada: Person)
 
 async def test_correction_request_lifecycle(world: World, ada: Person) -> None:
     transaction = ada.transaction_ids[0]
-    ask = {"target": {"type": "transaction", "id": str(transaction), "field": "description"},
-           "requested_value": "Refund from Shop", "reason": "It was a refund"}
+    ask = {
+        "target": {"type": "transaction", "id": str(transaction), "field": "description"},
+        "requested_value": "Refund from Shop",
+        "reason": "It was a refund",
+    }
     created = await world.http.post("/v1/me/corrections", json=ask, headers=ada.auth)
     assert created.status_code == 201, created.text
     request = created.json()
@@ -111,9 +130,11 @@ async def test_correction_request_lifecycle(world: World, ada: Person) -> None:
     assert duplicate.status_code == 409
 
     officer = {"Authorization": f"Bearer {await officer_token(world)}"}
-    decided = await world.http.post(f"/v1/privacy/corrections/{request['id']}/decision",
-                                    json={"decision": "apply", "reason": "Confirmed"},
-                                    headers=officer)
+    decided = await world.http.post(
+        f"/v1/privacy/corrections/{request['id']}/decision",
+        json={"decision": "apply", "reason": "Confirmed"},
+        headers=officer,
+    )
     assert decided.status_code == 200, decided.text
     assert decided.json()["previous_value"] == request["current_value"]
     moved = body(await world.http.get(f"/v1/me/transactions/{transaction}", headers=ada.auth))
@@ -121,15 +142,22 @@ async def test_correction_request_lifecycle(world: World, ada: Person) -> None:
     seen = body(await world.http.get(f"/v1/me/corrections/{request['id']}", headers=ada.auth))
     assert seen["status"] == "applied"
     assert seen["decision"]["reason"] == "Confirmed"
-    again = await world.http.post(f"/v1/privacy/corrections/{request['id']}/decision",
-                                  json={"decision": "reject", "reason": "No"}, headers=officer)
+    again = await world.http.post(
+        f"/v1/privacy/corrections/{request['id']}/decision",
+        json={"decision": "reject", "reason": "No"},
+        headers=officer,
+    )
     assert again.status_code == 409
 
 
-async def test_correction_of_a_field_outside_the_allow_list_is_refused(world: World,
-                                                                       ada: Person) -> None:
-    ask = {"target": {"type": "transaction", "id": str(ada.transaction_ids[0]),
-                      "field": "amount"}, "requested_value": "0", "reason": "free money"}
+async def test_correction_of_a_field_outside_the_allow_list_is_refused(
+    world: World, ada: Person
+) -> None:
+    ask = {
+        "target": {"type": "transaction", "id": str(ada.transaction_ids[0]), "field": "amount"},
+        "requested_value": "0",
+        "reason": "free money",
+    }
     response = await world.http.post("/v1/me/corrections", json=ask, headers=ada.auth)
     assert 400 <= response.status_code < 500
     assert response.status_code != 404

@@ -65,7 +65,7 @@ from throwaway_db import sqlite_copy, sqlite_url
 
 from api.app import create_app
 from api.settings import Settings
-from domain.corrections import FIELD_MAX_LENGTH
+from domain.customer.corrections import FIELD_MAX_LENGTH
 from domain.identity import CUSTOMER_SCOPES, StaffRole
 from persistence.crypto import MasterKey
 from persistence.database import make_engine
@@ -74,13 +74,20 @@ DOCUMENT = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 # Enough to reach every documented branch of each operation (both generation modes, plus
 # schemathesis' coverage phase) while the whole suite stays around a minute on 2 cores.
 MAX_EXAMPLES = 15
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_headers_conformance, response_schema_conformance, negative_data_rejection,
-          positive_data_acceptance, ignored_auth, use_after_free]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+    ignored_auth,
+    use_after_free,
+]
 PROFILE_PATCH = "PATCH /v1/me/profile"
 CREATE_CORRECTION = "POST /v1/me/corrections"
-ADDRESS = {"line1": "1 Analytical Row", "city": "London", "postal_code": "N1 9GU",
-           "country": "GB"}
+ADDRESS = {"line1": "1 Analytical Row", "city": "London", "postal_code": "N1 9GU", "country": "GB"}
 # Operations whose answers do not yet match the committed document, each with its owner.
 # strict xfail: once an operation keeps its contract the entry must go (XPASS fails the run).
 KNOWN_GAPS: dict[str, str] = {}
@@ -123,16 +130,29 @@ async def _tokens(db_url: str, master_key: MasterKey, data_dir: Path) -> tuple[s
             auth = {"Authorization": f"Bearer {person.token}"}
             current = await world.http.get("/v1/me/profile", headers=auth)
             patched = await world.http.patch(
-                "/v1/me/profile", json={"address": ADDRESS},
-                headers={**auth, "If-Match": current.headers["ETag"],
-                         "Content-Type": "application/merge-patch+json"})
+                "/v1/me/profile",
+                json={"address": ADDRESS},
+                headers={
+                    **auth,
+                    "If-Match": current.headers["ETag"],
+                    "Content-Type": "application/merge-patch+json",
+                },
+            )
             assert patched.status_code == 200, patched.text
             officer = await officer_token(world)
-            await world.add_client("support-console", public=False, scopes="support:read",
-                                   redirect_uris=(CONSOLE_REDIRECT,))
+            await world.add_client(
+                "support-console",
+                public=False,
+                scopes="support:read",
+                redirect_uris=(CONSOLE_REDIRECT,),
+            )
             await world.add_staff("agent@example.org", StaffRole.SUPPORT_AGENT)
-            support = await world.tokens_for("agent@example.org", client_id="support-console",
-                                             scope="support:read", redirect_uri=CONSOLE_REDIRECT)
+            support = await world.tokens_for(
+                "agent@example.org",
+                client_id="support-console",
+                scope="support:read",
+                redirect_uri=CONSOLE_REDIRECT,
+            )
             return person.token, officer, str(support["access_token"])
     finally:
         await engine.dispose()
@@ -146,8 +166,9 @@ def contract(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
     db_url = sqlite_url(sqlite_copy(sqlite_template, data_dir / "contract.sqlite"))
     master_key = MasterKey.generate()
     customer, officer, support = asyncio.run(_tokens(db_url, master_key, data_dir))
-    settings = Settings(database_url=db_url, data_dir=data_dir, master_key=raw_key(master_key),
-                        issuer=ISSUER)
+    settings = Settings(
+        database_url=db_url, data_dir=data_dir, master_key=raw_key(master_key), issuer=ISSUER
+    )
     app = create_app(settings)
     LATE_APP.target = app
     return Contract(app, customer, officer, support)
@@ -178,10 +199,12 @@ class _LateApp:
 LATE_APP = _LateApp()
 schema = schemathesis.openapi.from_path(
     str(DOCUMENT),
-        # Deterministic: the same examples on every run, so the gate never flakes; raise
+    # Deterministic: the same examples on every run, so the gate never flakes; raise
     # MAX_EXAMPLES or turn this off locally to explore further.
-    config=schemathesis.Config.from_dict({"generation": {"max-examples": MAX_EXAMPLES,
-                                                         "deterministic": True}}))
+    config=schemathesis.Config.from_dict(
+        {"generation": {"max-examples": MAX_EXAMPLES, "deterministic": True}}
+    ),
+)
 schema.app = LATE_APP
 
 
@@ -189,8 +212,9 @@ def _required_scopes(case: schemathesis.Case) -> set[str] | None:
     requirements = case.operation.definition.raw.get("security")
     if not requirements:
         return None
-    return {scope for requirement in requirements for scopes in requirement.values()
-            for scope in scopes}
+    return {
+        scope for requirement in requirements for scopes in requirement.values() for scope in scopes
+    }
 
 
 def _is_positive(case: schemathesis.Case) -> bool:
@@ -206,9 +230,15 @@ def _current_etag(app: Any, token: str) -> str:
         response = client.get(url, headers=auth)
         assert response.status_code == 200, response.text
         if response.json().get("address") is None:
-            response = client.patch(url, json={"address": ADDRESS}, headers={
-                **auth, "If-Match": response.headers["ETag"],
-                "Content-Type": "application/merge-patch+json"})
+            response = client.patch(
+                url,
+                json={"address": ADDRESS},
+                headers={
+                    **auth,
+                    "If-Match": response.headers["ETag"],
+                    "Content-Type": "application/merge-patch+json",
+                },
+            )
             assert response.status_code == 200, response.text
     return str(response.headers["ETag"])
 
@@ -235,8 +265,9 @@ def _check_profile_patch(response: schemathesis.Response) -> None:
 
 
 @schema.parametrize()
-def test_the_api_keeps_its_contract(case: schemathesis.Case, contract: Contract,
-                                    request: pytest.FixtureRequest) -> None:
+def test_the_api_keeps_its_contract(
+    case: schemathesis.Case, contract: Contract, request: pytest.FixtureRequest
+) -> None:
     label = case.operation.label
     if label in KNOWN_GAPS:
         request.node.add_marker(pytest.mark.xfail(reason=KNOWN_GAPS[label], strict=True))
@@ -248,19 +279,24 @@ def test_the_api_keeps_its_contract(case: schemathesis.Case, contract: Contract,
     if positive and case.query and "cursor" in case.query:
         case.query = {k: v for k, v in case.query.items() if k != "cursor"}
     if label == PROFILE_PATCH and positive:
-        case.headers = {**(case.headers or {}),
-                        "If-Match": _current_etag(LATE_APP, contract.customer)}
+        case.headers = {
+            **(case.headers or {}),
+            "If-Match": _current_etag(LATE_APP, contract.customer),
+        }
         response = case.call_and_validate(
-            headers=headers, checks=CHECKS, excluded_checks=[positive_data_acceptance])
+            headers=headers, checks=CHECKS, excluded_checks=[positive_data_acceptance]
+        )
         _check_profile_patch(response)
         return
     if label == CREATE_CORRECTION and positive:
         response = case.call_and_validate(
-            headers=headers, checks=CHECKS, excluded_checks=[positive_data_acceptance])
+            headers=headers, checks=CHECKS, excluded_checks=[positive_data_acceptance]
+        )
         _check_correction(case, response)
         return
     if label in UNKNOWN_CLIENT_OPERATIONS:
-        case.call_and_validate(headers=headers, checks=CHECKS,
-                               excluded_checks=[positive_data_acceptance])
+        case.call_and_validate(
+            headers=headers, checks=CHECKS, excluded_checks=[positive_data_acceptance]
+        )
         return
     case.call_and_validate(headers=headers, checks=CHECKS)

@@ -18,12 +18,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from persistence.audit import verify_log
-from persistence.audit_tables import AuditEventRow
+from persistence.audit.sink import verify_log
+from persistence.audit.tables import AuditEventRow
 from persistence.crypto import MasterKey
 from persistence.database import make_engine, session_factory
-from persistence.oauth_admin import create_client
-from persistence.oauth_passwords import Argon2PasswordHasher
+from persistence.oauth.admin import create_client
+from persistence.oauth.passwords import Argon2PasswordHasher
 
 pytestmark = pytest.mark.slow
 CUSTODIAN = str(Path(sys.executable).parent / "custodian")
@@ -42,14 +42,25 @@ async def _seed(db_url: str, master_key: MasterKey) -> tuple[UUID, str]:
 
     engine = make_engine(db_url)
     try:
-        world = World(http=None, oauth=None, clock=FakeClock(), engine=engine,  # type: ignore[arg-type]
-                      master_key=master_key, settings=None)  # type: ignore[arg-type]
+        world = World(
+            http=None,
+            oauth=None,
+            clock=FakeClock(),
+            engine=engine,  # type: ignore[arg-type]
+            master_key=master_key,
+            settings=None,
+        )  # type: ignore[arg-type]
         customer = await world.add_customer("conc@example.com")
         async with session_factory(engine)() as session:
             _, secret = await create_client(
-                session, name="campaigns", public=False, redirect_uris=(),
-                scopes=frozenset({"dsr:admin"}), client_id="campaigns",
-                hash_password=Argon2PasswordHasher().hash_blocking)
+                session,
+                name="campaigns",
+                public=False,
+                redirect_uris=(),
+                scopes=frozenset({"dsr:admin"}),
+                client_id="campaigns",
+                hash_password=Argon2PasswordHasher().hash_blocking,
+            )
             await session.commit()
         assert secret is not None
         return customer, secret
@@ -59,8 +70,12 @@ async def _seed(db_url: str, master_key: MasterKey) -> tuple[UUID, str]:
 
 def _start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as output:
-        process = subprocess.Popen([CUSTODIAN, "serve", "--port", str(port)], env=env,
-                                   stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [CUSTODIAN, "serve", "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -79,9 +94,14 @@ def servers(db_url: str, master_key: MasterKey, tmp_path: Path) -> Iterator[dict
     customer, secret = asyncio.run(_seed(db_url, master_key))
     ports = [_free_port(), _free_port()]
     issuer = f"http://127.0.0.1:{ports[0]}"  # one issuer: tokens are valid on both
-    env = {**os.environ, "CUSTODIAN_DATABASE_URL": db_url, "CUSTODIAN_DATA_DIR": str(tmp_path),
-           "CUSTODIAN_MASTER_KEY": master_key.to_base64(), "CUSTODIAN_ISSUER": issuer,
-           "CUSTODIAN_ENV": "development"}
+    env = {
+        **os.environ,
+        "CUSTODIAN_DATABASE_URL": db_url,
+        "CUSTODIAN_DATA_DIR": str(tmp_path),
+        "CUSTODIAN_MASTER_KEY": master_key.to_base64(),
+        "CUSTODIAN_ISSUER": issuer,
+        "CUSTODIAN_ENV": "development",
+    }
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for index, port in enumerate(ports):  # one after the other: the first makes the keys
@@ -96,16 +116,21 @@ def servers(db_url: str, master_key: MasterKey, tmp_path: Path) -> Iterator[dict
 async def _hammer(servers: dict[str, Any]) -> set[str]:
     ports = servers["ports"]
     async with httpx.AsyncClient(timeout=60) as http:
-        token = await http.post(f"http://127.0.0.1:{ports[0]}/oauth/token",
-                                data={"grant_type": "client_credentials", "scope": "dsr:admin"},
-                                auth=("campaigns", servers["secret"]))
+        token = await http.post(
+            f"http://127.0.0.1:{ports[0]}/oauth/token",
+            data={"grant_type": "client_credentials", "scope": "dsr:admin"},
+            auth=("campaigns", servers["secret"]),
+        )
         assert token.status_code == 200, token.text
         auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
         path = f"/v1/privacy/customers/{servers['customer']}/contactability"
 
         async def one(index: int) -> str:
-            response = await http.get(f"http://127.0.0.1:{ports[index % 2]}{path}",
-                                      headers=auth, params={"channel": "email"})
+            response = await http.get(
+                f"http://127.0.0.1:{ports[index % 2]}{path}",
+                headers=auth,
+                params={"channel": "email"},
+            )
             assert response.status_code == 200, response.text
             return response.headers["x-request-id"]
 
@@ -113,7 +138,8 @@ async def _hammer(servers: dict[str, Any]) -> set[str]:
 
 
 def test_concurrent_writers_on_two_processes_keep_one_complete_chain(
-        servers: dict[str, Any], db_url: str) -> None:
+    servers: dict[str, Any], db_url: str
+) -> None:
     acknowledged = asyncio.run(_hammer(servers))
     assert len(acknowledged) == WRITERS
 
@@ -122,9 +148,15 @@ def test_concurrent_writers_on_two_processes_keep_one_complete_chain(
         try:
             report = await verify_log(engine)
             async with engine.connect() as connection:
-                stored = set((await connection.execute(
-                    select(AuditEventRow.request_id)
-                    .where(AuditEventRow.action == "check_contactability"))).scalars())
+                stored = set(
+                    (
+                        await connection.execute(
+                            select(AuditEventRow.request_id).where(
+                                AuditEventRow.action == "check_contactability"
+                            )
+                        )
+                    ).scalars()
+                )
             return report, {s for s in stored if s is not None}
         finally:
             await engine.dispose()

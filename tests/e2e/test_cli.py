@@ -18,16 +18,23 @@ def custodian(*args: str, home: Path, **variables: str) -> subprocess.CompletedP
 
     The data directory is `home/var` (not created beforehand), as for `make run`.
     """
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith("CUSTODIAN_")}
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CUSTODIAN_")}
     env["CUSTODIAN_DATA_DIR"] = str(home / "var")
     env.update({f"CUSTODIAN_{name}": value for name, value in variables.items()})
-    return subprocess.run([CUSTODIAN, *args], env=env, cwd=home, capture_output=True,
-                          text=True, timeout=300, check=False)
+    return subprocess.run(
+        [CUSTODIAN, *args],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str], status: int,
-                          *mentions: str) -> str:
+def assert_one_line_error(
+    result: subprocess.CompletedProcess[str], status: int, *mentions: str
+) -> str:
     assert result.returncode == status, result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
@@ -51,12 +58,19 @@ def test_a_bad_master_key_is_one_line_that_does_not_echo_it(tmp_path: Path, key:
     assert key not in line
 
 
-@pytest.mark.parametrize("arguments", [
-    [], ["frobnicate"], ["demo", "--customers", "0"], ["demo", "--customers", "-1"],
-    ["demo", "--customers", "abc"], ["serve", "--port", "http"],
-], ids=["none", "unknown", "zero", "negative", "word", "bad-port"])
-def test_a_bad_command_line_is_one_line_and_exit_2(tmp_path: Path,
-                                                    arguments: list[str]) -> None:
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        [],
+        ["frobnicate"],
+        ["demo", "--customers", "0"],
+        ["demo", "--customers", "-1"],
+        ["demo", "--customers", "abc"],
+        ["serve", "--port", "http"],
+    ],
+    ids=["none", "unknown", "zero", "negative", "word", "bad-port"],
+)
+def test_a_bad_command_line_is_one_line_and_exit_2(tmp_path: Path, arguments: list[str]) -> None:
     result = custodian(*arguments, home=tmp_path)
     assert_one_line_error(result, 2)
     assert not (tmp_path / "var").exists(), "nothing runs on a bad command line"
@@ -64,8 +78,9 @@ def test_a_bad_command_line_is_one_line_and_exit_2(tmp_path: Path,
 
 def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
     # Port 1 on the loopback: nothing listens there, the connection is refused at once.
-    result = custodian("migrate", home=tmp_path,
-                       DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:1/custodian")
+    result = custodian(
+        "migrate", home=tmp_path, DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:1/custodian"
+    )
     assert_one_line_error(result, 1, "database unavailable")
 
 
@@ -81,8 +96,7 @@ def test_demo_refuses_an_unmigrated_database(blank_db_url: str, tmp_path: Path) 
 
 def test_demo_refuses_a_production_deployment(tmp_path: Path) -> None:
     key = "A" * 43 + "="  # 32 bytes of base64
-    result = custodian("demo", "--customers", "1", home=tmp_path, ENV="production",
-                       MASTER_KEY=key)
+    result = custodian("demo", "--customers", "1", home=tmp_path, ENV="production", MASTER_KEY=key)
     assert_one_line_error(result, 1, "production")
 
 
@@ -101,15 +115,15 @@ def test_migrate_then_demo_on_a_fresh_data_dir(tmp_path: Path) -> None:
     again = custodian("demo", "--customers", "3", home=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "0 customers created, 3 already present" in again.stdout
-    assert [line.strip() for line in again.stdout.splitlines()
-            if "@example.com" in line] == emails
+    assert [line.strip() for line in again.stdout.splitlines() if "@example.com" in line] == emails
 
 
 def test_migrate_then_demo_on_either_database(blank_db_url: str, tmp_path: Path) -> None:
     migrated = custodian("migrate", home=tmp_path, DATABASE_URL=blank_db_url)
     assert migrated.returncode == 0, migrated.stderr
-    demo = custodian("demo", "--customers", "2", "--seed", "5", home=tmp_path,
-                     DATABASE_URL=blank_db_url)
+    demo = custodian(
+        "demo", "--customers", "2", "--seed", "5", home=tmp_path, DATABASE_URL=blank_db_url
+    )
     assert demo.returncode == 0, demo.stderr
     assert "2 customers created" in demo.stdout
     assert sum("@example.com" in line for line in demo.stdout.splitlines()) == 2

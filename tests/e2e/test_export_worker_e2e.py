@@ -23,7 +23,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.accounts import (
+from domain.audit.events import Actor, ActorType
+from domain.customer.access import Access
+from domain.customer.accounts import (
     Account,
     AccountStatus,
     AccountType,
@@ -31,14 +33,12 @@ from domain.accounts import (
     TransactionDirection,
     TransactionStatus,
 )
-from domain.audit import Actor, ActorType
-from domain.customers import AcquisitionChannel, Customer, CustomerStatus, Profile
+from domain.customer.profile import AcquisitionChannel, Customer, CustomerStatus, Profile
 from domain.dsr.export import request_export
-from domain.self_service.access import Access
 from domain.values import Email
 from persistence.crypto import MasterKey
 from persistence.database import session_factory
-from persistence.dsr_tables import DsrRequestRow
+from persistence.dsr.tables import DsrRequestRow
 from persistence.uow import SqlUnitOfWork, SystemClock
 
 pytestmark = pytest.mark.slow
@@ -50,28 +50,58 @@ WAIT_SECONDS = 180.0
 async def seed_customer(engine: AsyncEngine, master_key: MasterKey, count: int) -> uuid.UUID:
     """A customer with one account and `count` transactions."""
     sessions = session_factory(engine)
-    customer = Customer(id=uuid.uuid4(), status=CustomerStatus.ACTIVE,
-                        created_at=datetime.now(UTC), acquisition_channel=AcquisitionChannel.WEB)
-    account = Account(id=uuid.uuid4(), customer_id=customer.id, type=AccountType.CURRENT,
-                      name="Everyday", number_last4="4321", currency="EUR",
-                      status=AccountStatus.OPEN, opened_at=datetime(2020, 1, 1, tzinfo=UTC),
-                      balance=Decimal("10.00"))
+    customer = Customer(
+        id=uuid.uuid4(),
+        status=CustomerStatus.ACTIVE,
+        created_at=datetime.now(UTC),
+        acquisition_channel=AcquisitionChannel.WEB,
+    )
+    account = Account(
+        id=uuid.uuid4(),
+        customer_id=customer.id,
+        type=AccountType.CURRENT,
+        name="Everyday",
+        number_last4="4321",
+        currency="EUR",
+        status=AccountStatus.OPEN,
+        opened_at=datetime(2020, 1, 1, tzinfo=UTC),
+        balance=Decimal("10.00"),
+    )
     async with SqlUnitOfWork(sessions, master_key) as uow:
-        await uow.customers.add(customer, Profile(customer_id=customer.id, given_name="Kim",
-                                                  family_name="Worker",
-                                                  email=Email("kim@example.org")))
+        await uow.customers.add(
+            customer,
+            Profile(
+                customer_id=customer.id,
+                given_name="Kim",
+                family_name="Worker",
+                email=Email("kim@example.org"),
+            ),
+        )
         await uow.accounts.add(account)
         await uow.commit()
     start = datetime(2021, 1, 1, tzinfo=UTC)
     for offset in range(0, count, 2000):
         async with SqlUnitOfWork(sessions, master_key) as uow:
-            await uow.transactions.add_many([Transaction(
-                id=uuid.uuid4(), customer_id=customer.id, account_id=account.id,
-                booked_at=start + timedelta(minutes=i), value_date=start.date(),
-                amount=Decimal("1.25"), currency="EUR", direction=TransactionDirection.DEBIT,
-                status=TransactionStatus.BOOKED, description=f"Item {i}", category="misc",
-                merchant="Shop", reference=None)
-                for i in range(offset, min(count, offset + 2000))])
+            await uow.transactions.add_many(
+                [
+                    Transaction(
+                        id=uuid.uuid4(),
+                        customer_id=customer.id,
+                        account_id=account.id,
+                        booked_at=start + timedelta(minutes=i),
+                        value_date=start.date(),
+                        amount=Decimal("1.25"),
+                        currency="EUR",
+                        direction=TransactionDirection.DEBIT,
+                        status=TransactionStatus.BOOKED,
+                        description=f"Item {i}",
+                        category="misc",
+                        merchant="Shop",
+                        reference=None,
+                    )
+                    for i in range(offset, min(count, offset + 2000))
+                ]
+            )
             await uow.commit()
     return customer.id
 
@@ -85,11 +115,19 @@ async def request_row(engine: AsyncEngine, request_id: uuid.UUID) -> DsrRequestR
 
 @contextmanager
 def worker(db_url: str, master_key: MasterKey, data_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, "CUSTODIAN_DATABASE_URL": db_url,
-           "CUSTODIAN_MASTER_KEY": master_key.to_base64(), "CUSTODIAN_DATA_DIR": str(data_dir)}
-    process = subprocess.Popen([CUSTODIAN, "worker", "--lease-seconds", "2",
-                                "--poll-seconds", "0.2"], env=env, cwd=data_dir,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "CUSTODIAN_DATABASE_URL": db_url,
+        "CUSTODIAN_MASTER_KEY": master_key.to_base64(),
+        "CUSTODIAN_DATA_DIR": str(data_dir),
+    }
+    process = subprocess.Popen(
+        [CUSTODIAN, "worker", "--lease-seconds", "2", "--poll-seconds", "0.2"],
+        env=env,
+        cwd=data_dir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         yield process
     finally:
@@ -99,12 +137,15 @@ def worker(db_url: str, master_key: MasterKey, data_dir: Path) -> Iterator[subpr
 
 
 async def test_a_killed_worker_export_finishes_after_restart(
-        db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path) -> None:
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> None:
     customer_id = await seed_customer(engine, master_key, TRANSACTIONS)
     units = session_factory(engine)
     export, created = await request_export(
-        lambda: SqlUnitOfWork(units, master_key, data_dir=tmp_path), SystemClock(),
-        Access(Actor(ActorType.CUSTOMER, str(customer_id)), customer_id))
+        lambda: SqlUnitOfWork(units, master_key, data_dir=tmp_path),
+        SystemClock(),
+        Access(Actor(ActorType.CUSTOMER, str(customer_id)), customer_id),
+    )
     assert created
     exports = tmp_path / "exports"
     loop = asyncio.get_running_loop()

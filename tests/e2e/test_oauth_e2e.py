@@ -27,7 +27,7 @@ with warnings.catch_warnings():
 from api.oauth.flow_client import form_fields
 from persistence.crypto import MasterKey
 from persistence.database import make_engine, session_factory
-from persistence.oauth_admin import (
+from persistence.oauth.admin import (
     DEMO_APP_REDIRECT,
     DEMO_PASSWORD,
     DemoCredentials,
@@ -50,8 +50,14 @@ async def _seed(db_url: str, master_key: MasterKey) -> tuple[DemoCredentials, st
 
     engine = make_engine(db_url)
     try:
-        world = World(http=None, oauth=None, clock=FakeClock(), engine=engine,  # type: ignore[arg-type]
-                      master_key=master_key, settings=None)  # type: ignore[arg-type]
+        world = World(
+            http=None,
+            oauth=None,
+            clock=FakeClock(),
+            engine=engine,  # type: ignore[arg-type]
+            master_key=master_key,
+            settings=None,
+        )  # type: ignore[arg-type]
         customer = await world.add_customer("e2e@example.com")
         async with session_factory(engine)() as session:
             credentials = await ensure_demo_identities(session, master_key, [customer])
@@ -66,13 +72,22 @@ def server(db_url: str, master_key: MasterKey, tmp_path: Path) -> Iterator[dict[
     credentials, email = asyncio.run(_seed(db_url, master_key))
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "CUSTODIAN_DATABASE_URL": db_url, "CUSTODIAN_DATA_DIR": str(tmp_path),
-           "CUSTODIAN_MASTER_KEY": master_key.to_base64(), "CUSTODIAN_ISSUER": base,
-           "CUSTODIAN_ENV": "development"}
+    env = {
+        **os.environ,
+        "CUSTODIAN_DATABASE_URL": db_url,
+        "CUSTODIAN_DATA_DIR": str(tmp_path),
+        "CUSTODIAN_MASTER_KEY": master_key.to_base64(),
+        "CUSTODIAN_ISSUER": base,
+        "CUSTODIAN_ENV": "development",
+    }
     log = tmp_path / "server.log"
     with log.open("wb") as output:
-        process = subprocess.Popen([CUSTODIAN, "serve", "--port", str(port)], env=env,
-                                   stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [CUSTODIAN, "serve", "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -95,11 +110,14 @@ def _sign_in(base: str, url: str, email: str) -> str:
     with httpx.Client(base_url=base, follow_redirects=False) as browser:
         page = browser.get(url)
         assert page.status_code == 200, page.text
-        consent = browser.post("/oauth/authorize", data={
-            **form_fields(page.text), "email": email, "password": DEMO_PASSWORD})
+        consent = browser.post(
+            "/oauth/authorize",
+            data={**form_fields(page.text), "email": email, "password": DEMO_PASSWORD},
+        )
         assert consent.status_code == 200, consent.text
-        final = browser.post("/oauth/authorize", data={**form_fields(consent.text),
-                                                       "decision": "allow"})
+        final = browser.post(
+            "/oauth/authorize", data={**form_fields(consent.text), "decision": "allow"}
+        )
     assert final.status_code == 302
     location: str = final.headers["location"]
     return location
@@ -108,15 +126,25 @@ def _sign_in(base: str, url: str, email: str) -> str:
 def test_authlib_client_obtains_refreshes_and_revokes(server: dict[str, Any]) -> None:
     base = server["base"]
     verifier = base64.urlsafe_b64encode(os.urandom(40)).rstrip(b"=").decode()
-    with OAuth2Client(client_id="demo-app", redirect_uri=DEMO_APP_REDIRECT,
-                      scope="profile:read accounts:read", code_challenge_method="S256",
-                      token_endpoint_auth_method="none", base_url=base) as client:
-        url, state = client.create_authorization_url(f"{base}/oauth/authorize",
-                                                     code_verifier=verifier)
+    with OAuth2Client(
+        client_id="demo-app",
+        redirect_uri=DEMO_APP_REDIRECT,
+        scope="profile:read accounts:read",
+        code_challenge_method="S256",
+        token_endpoint_auth_method="none",
+        base_url=base,
+    ) as client:
+        url, state = client.create_authorization_url(
+            f"{base}/oauth/authorize", code_verifier=verifier
+        )
         callback = _sign_in(base, url, server["email"])
         assert f"iss={base.replace(':', '%3A').replace('/', '%2F')}" in callback
-        token = client.fetch_token(f"{base}/oauth/token", authorization_response=callback,
-                                   code_verifier=verifier, state=state)
+        token = client.fetch_token(
+            f"{base}/oauth/token",
+            authorization_response=callback,
+            code_verifier=verifier,
+            state=state,
+        )
         assert token["token_type"].lower() == "bearer"
         me = client.get("/v1/me")
         assert me.status_code == 200
@@ -127,8 +155,9 @@ def test_authlib_client_obtains_refreshes_and_revokes(server: dict[str, Any]) ->
         assert new["refresh_token"] != old_refresh
         assert client.get("/v1/me").status_code == 200
 
-        revoked = client.revoke_token(f"{base}/oauth/revoke", token=new["refresh_token"],
-                                      token_type_hint="refresh_token")
+        revoked = client.revoke_token(
+            f"{base}/oauth/revoke", token=new["refresh_token"], token_type_hint="refresh_token"
+        )
         assert revoked.status_code == 200
         assert client.get("/v1/me").status_code == 401
 
@@ -136,8 +165,11 @@ def test_authlib_client_obtains_refreshes_and_revokes(server: dict[str, Any]) ->
 def test_service_client_credentials(server: dict[str, Any]) -> None:
     base = server["base"]
     secret = server["credentials"].client_secrets["analytics-service"]
-    with OAuth2Client(client_id="analytics-service", client_secret=secret,
-                      token_endpoint_auth_method="client_secret_basic") as client:
+    with OAuth2Client(
+        client_id="analytics-service",
+        client_secret=secret,
+        token_endpoint_auth_method="client_secret_basic",
+    ) as client:
         token = client.fetch_token(f"{base}/oauth/token", grant_type="client_credentials")
         assert token["scope"] == "analytics:read"
         jwks = httpx.get(f"{base}/.well-known/jwks.json").json()
@@ -145,9 +177,14 @@ def test_service_client_credentials(server: dict[str, Any]) -> None:
 
 
 def test_token_demo_command_runs_the_real_flow(server: dict[str, Any]) -> None:
-    result = subprocess.run([CUSTODIAN, "token", "--demo", "--quiet", "--scope", "profile:read"],
-                            env=server["env"], capture_output=True, text=True, timeout=60,
-                            check=False)
+    result = subprocess.run(
+        [CUSTODIAN, "token", "--demo", "--quiet", "--scope", "profile:read"],
+        env=server["env"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     token = result.stdout.strip()
     me = httpx.get(f"{server['base']}/v1/me", headers={"Authorization": f"Bearer {token}"})

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from throwaway_db import sqlite_copy, sqlite_url
 
-from domain.audit import (
+from domain.audit.events import (
     GENESIS_HASH,
     Actor,
     ActorType,
@@ -29,9 +29,9 @@ from domain.audit import (
     AuditRecord,
     Outcome,
 )
-from persistence.audit import SqlAuditSink, verify_log
-from persistence.audit_tables import AuditEventRow
-from persistence.audit_verify import decode_event
+from persistence.audit.sink import SqlAuditSink, verify_log
+from persistence.audit.tables import AuditEventRow
+from persistence.audit.verify import decode_event
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBJECT = UUID("6f1c2d3e-4b5a-4978-8a6b-5c4d3e2f1a0b")
@@ -94,10 +94,21 @@ async def test_appended_events_are_stored_as_returned_and_chained(engine: AsyncE
     clock = SteppingClock()
     records = [
         record(1),
-        record(2, actor=Actor(ActorType.STAFF, "staff-7", "backoffice", "support"),
-               outcome=Outcome.DENIED, purpose="support_ticket"),
-        record(3, actor=Actor(ActorType.SYSTEM, "custodian"), subject_id=None,
-               resource_id=None, fields=(), purpose=None, request_id=None),
+        record(
+            2,
+            actor=Actor(ActorType.STAFF, "staff-7", "backoffice", "support"),
+            outcome=Outcome.DENIED,
+            purpose="support_ticket",
+        ),
+        record(
+            3,
+            actor=Actor(ActorType.SYSTEM, "custodian"),
+            subject_id=None,
+            resource_id=None,
+            fields=(),
+            purpose=None,
+            request_id=None,
+        ),
     ]
     returned: list[AuditEvent] = []
     for r in records:
@@ -108,7 +119,8 @@ async def test_appended_events_are_stored_as_returned_and_chained(engine: AsyncE
     assert [e.seq for e in stored] == [1, 2, 3]
     assert [e.record for e in stored] == records
     assert [(e.id, e.hash, e.prev_hash) for e in stored] == [
-        (e.id, e.hash, e.prev_hash) for e in returned]
+        (e.id, e.hash, e.prev_hash) for e in returned
+    ]
     # Stored in UTC whatever zone the clock speaks, to the microsecond.
     assert [as_utc(e.at) for e in stored] == [e.at for e in returned]
     assert returned[0].at == datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
@@ -154,7 +166,8 @@ async def test_a_rolled_back_transaction_leaves_no_event_and_no_gap(engine: Asyn
 
 
 async def test_a_unit_of_work_appends_only_when_it_commits(
-        engine: AsyncEngine, uow_factory: Callable[[], Any]) -> None:
+    engine: AsyncEngine, uow_factory: Callable[[], Any]
+) -> None:
     async with uow_factory() as uow:
         await uow.audit.append(record(1))
     async with uow_factory() as uow:
@@ -165,7 +178,8 @@ async def test_a_unit_of_work_appends_only_when_it_commits(
 
 
 async def test_a_value_too_long_for_its_column_is_refused_on_every_engine(
-        engine: AsyncEngine) -> None:
+    engine: AsyncEngine,
+) -> None:
     with pytest.raises(ValueError, match="request_id"):
         await append_committed(engine, record(1, request_id="r" * 129))
     assert await stored_events(engine) == []
@@ -176,7 +190,8 @@ async def test_concurrent_appenders_build_one_chain_without_gaps(engine: AsyncEn
 
 
 async def test_concurrent_appenders_on_sqlite_deferred_transactions(
-        sqlite_template: Path, tmp_path: Path) -> None:
+    sqlite_template: Path, tmp_path: Path
+) -> None:
     """The sink itself keeps SQLite appenders apart, even without make_engine's BEGIN IMMEDIATE
     (a plain aiosqlite engine: the sqlite3 module's deferred transactions)."""
     url = sqlite_url(sqlite_copy(sqlite_template, tmp_path / "deferred.sqlite"))
@@ -216,15 +231,14 @@ async def check_concurrent_appenders(engine: AsyncEngine) -> None:
     stored = await stored_events(engine)
     assert [e.seq for e in stored] == list(range(1, len(acknowledged) + 1))
     assert sorted(str(e.id) for e in stored) == sorted(str(e.id) for e in acknowledged)
-    assert {(e.seq, e.id, e.hash) for e in stored} == {
-        (e.seq, e.id, e.hash) for e in acknowledged}
+    assert {(e.seq, e.id, e.hash) for e in stored} == {(e.seq, e.id, e.hash) for e in acknowledged}
 
 
 APPENDER_SCRIPT = """
 import asyncio, sys
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from domain.audit import Actor, ActorType, AuditRecord
-from persistence.audit import SqlAuditSink
+from domain.audit.events import Actor, ActorType, AuditRecord
+from persistence.audit.sink import SqlAuditSink
 from persistence.database import make_engine
 
 async def main(url, tasks):
@@ -250,24 +264,32 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2])))
 
 @pytest.mark.slow
 async def test_appenders_in_several_processes_build_one_chain(
-        db_url: str, engine: AsyncEngine) -> None:
+    db_url: str, engine: AsyncEngine
+) -> None:
     if engine.dialect.name == "sqlite" and ":memory:" in db_url:
         pytest.skip("an in-memory SQLite database cannot be shared between processes")
     processes = [
         await asyncio.create_subprocess_exec(
-            sys.executable, "-c", APPENDER_SCRIPT, db_url, "12", cwd=ROOT,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-c",
+            APPENDER_SCRIPT,
+            db_url,
+            "12",
+            cwd=ROOT,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         for _ in range(2)
     ]
     for process in processes:
         assert process.stdout is not None
         assert await asyncio.wait_for(process.stdout.readline(), 120) == b"ready\n"
     # Everyone starts together: both processes and sixteen appenders here.
-    outputs = asyncio.gather(*(asyncio.wait_for(p.communicate(b"go\n"), 300)
-                               for p in processes))
-    local = await asyncio.gather(*(append_committed(engine, record(n), record(n))
-                                   for n in range(16)))
+    outputs = asyncio.gather(*(asyncio.wait_for(p.communicate(b"go\n"), 300) for p in processes))
+    local = await asyncio.gather(
+        *(append_committed(engine, record(n), record(n)) for n in range(16))
+    )
     finished = await outputs
     for process, (_, stderr) in zip(processes, finished, strict=True):
         assert process.returncode == 0, stderr.decode()
@@ -308,7 +330,6 @@ async def test_the_database_refuses_to_update_or_delete_events(engine: AsyncEngi
     report = await verify_log(engine)
     assert report.intact
     assert report.events_checked == 2
-
 
 
 async def test_verifying_while_others_append_reports_no_false_break(engine: AsyncEngine) -> None:

@@ -1,4 +1,4 @@
-"""Group-committed audit appends (persistence.audit_batch) on real SQLite and PostgreSQL:
+"""Group-committed audit appends (persistence.audit.batch) on real SQLite and PostgreSQL:
 concurrent callers share transactions, the chain stays one unbroken chain, checkpoints still
 land on their seqs, and a failed batch fails every caller in it."""
 
@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.audit import Actor, ActorType, AuditRecord, Outcome
-from persistence.audit import SqlAuditSink, verify_log
-from persistence.audit_batch import BatchingAuditLog
-from persistence.checkpoints import AuditCheckpointRow, verify_checkpoints
-from persistence.consent_receipts import checkpoint_signer
+from domain.audit.events import Actor, ActorType, AuditRecord, Outcome
+from persistence.audit.batch import BatchingAuditLog
+from persistence.audit.checkpoints import AuditCheckpointRow, verify_checkpoints
+from persistence.audit.sink import SqlAuditSink, verify_log
 from persistence.crypto import MasterKey
 from persistence.database import read_only, session_factory
+from persistence.signatures import checkpoint_signer
 from persistence.uow import SystemClock
 
 SUBJECT = UUID("6f1c2d3e-4b5a-4978-8a6b-5c4d3e2f1a0b")
@@ -28,19 +28,25 @@ SUBJECT = UUID("6f1c2d3e-4b5a-4978-8a6b-5c4d3e2f1a0b")
 def record(n: int, **changes: Any) -> AuditRecord:
     values: dict[str, Any] = {
         "actor": Actor(ActorType.CUSTOMER, str(SUBJECT), client_id="mobile-app"),
-        "action": "profile.read", "resource_type": "profile", "subject_id": SUBJECT,
-        "outcome": Outcome.ALLOWED, "request_id": f"req-{n}"}
+        "action": "profile.read",
+        "resource_type": "profile",
+        "subject_id": SUBJECT,
+        "outcome": Outcome.ALLOWED,
+        "request_id": f"req-{n}",
+    }
     values.update(changes)
     return AuditRecord(**values)
 
 
 def trail(engine: AsyncEngine, master_key: MasterKey, **options: Any) -> BatchingAuditLog:
-    return BatchingAuditLog(session_factory(engine), SystemClock(),
-                            checkpoint_signer(master_key), **options)
+    return BatchingAuditLog(
+        session_factory(engine), SystemClock(), checkpoint_signer(master_key), **options
+    )
 
 
 async def test_concurrent_records_share_commits_and_form_one_chain(
-        engine: AsyncEngine, master_key: MasterKey) -> None:
+    engine: AsyncEngine, master_key: MasterKey
+) -> None:
     log = trail(engine, master_key)
     events = await asyncio.gather(*(log.record(record(n)) for n in range(40)))
 
@@ -54,7 +60,8 @@ async def test_concurrent_records_share_commits_and_form_one_chain(
 
 
 async def test_batched_events_chain_onto_events_appended_in_units_of_work(
-        engine: AsyncEngine, master_key: MasterKey) -> None:
+    engine: AsyncEngine, master_key: MasterKey
+) -> None:
     log = trail(engine, master_key)
     await log.record(record(1))
     async with session_factory(engine)() as session:
@@ -68,27 +75,37 @@ async def test_batched_events_chain_onto_events_appended_in_units_of_work(
 
 
 async def test_checkpoints_land_on_their_seqs_inside_a_batch(
-        engine: AsyncEngine, master_key: MasterKey) -> None:
+    engine: AsyncEngine, master_key: MasterKey
+) -> None:
     log = trail(engine, master_key, checkpoint_every=3)
     await asyncio.gather(*(log.record(record(n)) for n in range(10)))
 
     async with engine.connect() as connection:
-        seqs = (await connection.execute(
-            select(AuditCheckpointRow.seq).order_by(AuditCheckpointRow.seq))).scalars().all()
+        seqs = (
+            (
+                await connection.execute(
+                    select(AuditCheckpointRow.seq).order_by(AuditCheckpointRow.seq)
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert list(seqs) == [3, 6, 9]
     checked, failure, _ = await verify_checkpoints(engine, checkpoint_signer(master_key).jwk())
     assert (checked, failure) == (3, None)
 
 
 async def test_a_failed_batch_fails_every_caller_and_stores_nothing(
-        engine: AsyncEngine, master_key: MasterKey) -> None:
+    engine: AsyncEngine, master_key: MasterKey
+) -> None:
     log = trail(engine, master_key)
     await log.record(record(0))
     async with engine.begin() as connection:
         await connection.execute(text("DELETE FROM audit_head"))
 
-    results = await asyncio.gather(*(log.record(record(n)) for n in range(1, 6)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(log.record(record(n)) for n in range(1, 6)), return_exceptions=True
+    )
 
     assert all(isinstance(r, RuntimeError) for r in results), results
     async with engine.connect() as connection:
@@ -97,7 +114,8 @@ async def test_a_failed_batch_fails_every_caller_and_stores_nothing(
 
 
 async def test_an_overlong_value_is_refused_before_anything_is_queued(
-        engine: AsyncEngine, master_key: MasterKey) -> None:
+    engine: AsyncEngine, master_key: MasterKey
+) -> None:
     log = trail(engine, master_key)
     with pytest.raises(ValueError, match="request_id"):
         await log.record(record(1, request_id="x" * 5000))
@@ -105,8 +123,7 @@ async def test_an_overlong_value_is_refused_before_anything_is_queued(
     assert event.seq == 1
 
 
-async def test_aclose_waits_for_queued_events(engine: AsyncEngine,
-                                              master_key: MasterKey) -> None:
+async def test_aclose_waits_for_queued_events(engine: AsyncEngine, master_key: MasterKey) -> None:
     log = trail(engine, master_key, checkpoint_max_age=timedelta(hours=1))
     pending = [asyncio.ensure_future(log.record(record(n))) for n in range(5)]
     await asyncio.sleep(0)
@@ -115,8 +132,9 @@ async def test_aclose_waits_for_queued_events(engine: AsyncEngine,
     assert (await verify_log(engine)).events_checked == 5
 
 
-async def test_a_read_only_engine_reads_beside_a_writer(engine: AsyncEngine,
-                                                        master_key: MasterKey) -> None:
+async def test_a_read_only_engine_reads_beside_a_writer(
+    engine: AsyncEngine, master_key: MasterKey
+) -> None:
     # SQLite: a read-only transaction takes no write lock, so a writer still gets in while
     # it is open (with BEGIN IMMEDIATE it would wait out the busy timeout).
     log = trail(engine, master_key)

@@ -16,15 +16,17 @@ from sqlalchemy import delete, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.sql import Executable
 
-from domain.audit import Actor, ActorType, AuditEvent, AuditRecord, seal
-from persistence.audit import SqlAuditSink, VerificationReport, verify_log
-from persistence.audit_tables import AuditEventRow, AuditHeadRow
+from domain.audit.events import Actor, ActorType, AuditEvent, AuditRecord, seal
+from persistence.audit.sink import SqlAuditSink, VerificationReport, verify_log
+from persistence.audit.tables import AuditEventRow, AuditHeadRow
 
 SUBJECT = UUID("0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b6a")
 
 DROP_TRIGGERS = {
-    "postgresql": ["DROP TRIGGER audit_events_append_only ON audit_events",
-                   "DROP TRIGGER audit_events_no_truncate ON audit_events"],
+    "postgresql": [
+        "DROP TRIGGER audit_events_append_only ON audit_events",
+        "DROP TRIGGER audit_events_no_truncate ON audit_events",
+    ],
     "sqlite": ["DROP TRIGGER audit_events_no_update", "DROP TRIGGER audit_events_no_delete"],
 }
 
@@ -32,9 +34,14 @@ DROP_TRIGGERS = {
 def record(n: int) -> AuditRecord:
     return AuditRecord(
         actor=Actor(ActorType.STAFF, f"staff-{n}", "backoffice", "support"),
-        action="profile.read", resource_type="profile", subject_id=SUBJECT,
-        resource_id=str(SUBJECT), fields=("email",), purpose="support_ticket",
-        request_id=f"req-{n}")
+        action="profile.read",
+        resource_type="profile",
+        subject_id=SUBJECT,
+        resource_id=str(SUBJECT),
+        fields=("email",),
+        purpose="support_ticket",
+        request_id=f"req-{n}",
+    )
 
 
 @pytest.fixture
@@ -56,12 +63,23 @@ def row_values(event: AuditEvent) -> dict[str, object]:
     """A row as someone writing SQL by hand would insert it."""
     r = event.record
     return {
-        "seq": event.seq, "id": event.id, "at": event.at, "actor_type": r.actor.type.value,
-        "actor_id": r.actor.id, "actor_role": r.actor.role, "client_id": r.actor.client_id,
-        "subject_id": r.subject_id, "action": r.action, "resource_type": r.resource_type,
-        "resource_id": r.resource_id, "fields": json.dumps(list(r.fields)),
-        "purpose": r.purpose, "outcome": r.outcome.value, "request_id": r.request_id,
-        "prev_hash": event.prev_hash, "hash": event.hash,
+        "seq": event.seq,
+        "id": event.id,
+        "at": event.at,
+        "actor_type": r.actor.type.value,
+        "actor_id": r.actor.id,
+        "actor_role": r.actor.role,
+        "client_id": r.actor.client_id,
+        "subject_id": r.subject_id,
+        "action": r.action,
+        "resource_type": r.resource_type,
+        "resource_id": r.resource_id,
+        "fields": json.dumps(list(r.fields)),
+        "purpose": r.purpose,
+        "outcome": r.outcome.value,
+        "request_id": r.request_id,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
     }
 
 
@@ -85,39 +103,43 @@ def located(report: VerificationReport) -> tuple[int, UUID | None, str]:
     return report.failure.seq, report.failure.event_id, report.failure.reason
 
 
-async def test_an_altered_value_is_located(engine: AsyncEngine,
-                                           genuine: list[AuditEvent]) -> None:
+async def test_an_altered_value_is_located(engine: AsyncEngine, genuine: list[AuditEvent]) -> None:
     report = await tamper(engine, "UPDATE audit_events SET actor_id = 'staff-99' WHERE seq = 3")
-    assert located(report) == (3, genuine[2].id,
-                               "contents do not match the event's hash (altered)")
+    assert located(report) == (3, genuine[2].id, "contents do not match the event's hash (altered)")
     assert report.events_checked == 2
 
 
-async def test_an_altered_time_is_located(engine: AsyncEngine,
-                                          genuine: list[AuditEvent]) -> None:
-    report = await tamper(engine, update(AuditEventRow).where(AuditEventRow.seq == 5)
-                          .values(at=genuine[4].at - timedelta(hours=1)))
+async def test_an_altered_time_is_located(engine: AsyncEngine, genuine: list[AuditEvent]) -> None:
+    report = await tamper(
+        engine,
+        update(AuditEventRow)
+        .where(AuditEventRow.seq == 5)
+        .values(at=genuine[4].at - timedelta(hours=1)),
+    )
     seq, event_id, reason = located(report)
     assert (seq, event_id) == (5, genuine[4].id)
     assert "altered" in reason
 
 
-async def test_a_value_that_cannot_be_read_is_located(engine: AsyncEngine,
-                                                      genuine: list[AuditEvent]) -> None:
+async def test_a_value_that_cannot_be_read_is_located(
+    engine: AsyncEngine, genuine: list[AuditEvent]
+) -> None:
     report = await tamper(engine, "UPDATE audit_events SET fields = 'email' WHERE seq = 4")
     seq, event_id, reason = located(report)
     assert (seq, event_id) == (4, genuine[3].id)
     assert "cannot be read" in reason
 
 
-async def test_an_unknown_actor_type_is_located(engine: AsyncEngine,
-                                                genuine: list[AuditEvent]) -> None:
+async def test_an_unknown_actor_type_is_located(
+    engine: AsyncEngine, genuine: list[AuditEvent]
+) -> None:
     report = await tamper(engine, "UPDATE audit_events SET actor_type = 'ghost' WHERE seq = 2")
     assert located(report)[:2] == (2, genuine[1].id)
 
 
-async def test_a_deleted_middle_event_is_located(engine: AsyncEngine,
-                                                 genuine: list[AuditEvent]) -> None:
+async def test_a_deleted_middle_event_is_located(
+    engine: AsyncEngine, genuine: list[AuditEvent]
+) -> None:
     report = await tamper(engine, "DELETE FROM audit_events WHERE seq = 3")
     seq, event_id, reason = located(report)
     assert (seq, event_id) == (3, None)
@@ -125,14 +147,20 @@ async def test_a_deleted_middle_event_is_located(engine: AsyncEngine,
 
 
 async def test_a_deleted_event_with_later_seqs_renumbered_is_located(
-        engine: AsyncEngine, genuine: list[AuditEvent]) -> None:
-    report = await tamper(engine, "DELETE FROM audit_events WHERE seq = 3",
-                          *shift_from(4, -1), "UPDATE audit_head SET seq = 5")
+    engine: AsyncEngine, genuine: list[AuditEvent]
+) -> None:
+    report = await tamper(
+        engine,
+        "DELETE FROM audit_events WHERE seq = 3",
+        *shift_from(4, -1),
+        "UPDATE audit_head SET seq = 5",
+    )
     assert located(report)[:2] == (3, genuine[3].id)
 
 
-async def test_a_deleted_last_event_is_caught_by_the_head(engine: AsyncEngine,
-                                                          genuine: list[AuditEvent]) -> None:
+async def test_a_deleted_last_event_is_caught_by_the_head(
+    engine: AsyncEngine, genuine: list[AuditEvent]
+) -> None:
     report = await tamper(engine, "DELETE FROM audit_events WHERE seq = 6")
     seq, event_id, reason = located(report)
     assert (seq, event_id) == (6, None)
@@ -140,8 +168,9 @@ async def test_a_deleted_last_event_is_caught_by_the_head(engine: AsyncEngine,
     assert report.events_checked == 5
 
 
-async def test_an_event_added_at_the_end_is_located(engine: AsyncEngine,
-                                                    genuine: list[AuditEvent]) -> None:
+async def test_an_event_added_at_the_end_is_located(
+    engine: AsyncEngine, genuine: list[AuditEvent]
+) -> None:
     forged = seal(7, uuid4(), genuine[-1].at, record(7), genuine[-1].hash)
     report = await tamper(engine, insert(AuditEventRow).values(row_values(forged)))
     seq, event_id, reason = located(report)
@@ -149,12 +178,16 @@ async def test_an_event_added_at_the_end_is_located(engine: AsyncEngine,
     assert "beyond the recorded head" in reason
 
 
-async def test_a_well_forged_inserted_event_is_located(engine: AsyncEngine,
-                                                       genuine: list[AuditEvent]) -> None:
+async def test_a_well_forged_inserted_event_is_located(
+    engine: AsyncEngine, genuine: list[AuditEvent]
+) -> None:
     forged = seal(3, uuid4(), genuine[1].at, record(99), genuine[1].hash)
-    report = await tamper(engine, *shift_from(3, 1),
-                          insert(AuditEventRow).values(row_values(forged)),
-                          update(AuditHeadRow).values(seq=7))
+    report = await tamper(
+        engine,
+        *shift_from(3, 1),
+        insert(AuditEventRow).values(row_values(forged)),
+        update(AuditHeadRow).values(seq=7),
+    )
     seq, event_id, reason = located(report)
     assert (seq, event_id) == (3, forged.id)
     assert "inserted" in reason
@@ -162,24 +195,28 @@ async def test_a_well_forged_inserted_event_is_located(engine: AsyncEngine,
 
 
 async def test_a_copied_event_inserted_in_the_middle_is_located(
-        engine: AsyncEngine, genuine: list[AuditEvent]) -> None:
+    engine: AsyncEngine, genuine: list[AuditEvent]
+) -> None:
     copy = genuine[0]
     values = row_values(copy) | {"seq": 4, "id": uuid4()}
     report = await tamper(engine, *shift_from(4, 1), insert(AuditEventRow).values(values))
     assert located(report)[:2] == (4, values["id"])
 
 
-async def test_reordered_events_are_located(engine: AsyncEngine,
-                                            genuine: list[AuditEvent]) -> None:
-    report = await tamper(engine, "UPDATE audit_events SET seq = -4 WHERE seq = 4",
-                          "UPDATE audit_events SET seq = 4 WHERE seq = 5",
-                          "UPDATE audit_events SET seq = 5 WHERE seq = -4")
+async def test_reordered_events_are_located(engine: AsyncEngine, genuine: list[AuditEvent]) -> None:
+    report = await tamper(
+        engine,
+        "UPDATE audit_events SET seq = -4 WHERE seq = 4",
+        "UPDATE audit_events SET seq = 4 WHERE seq = 5",
+        "UPDATE audit_events SET seq = 5 WHERE seq = -4",
+    )
     assert located(report)[:2] == (4, genuine[4].id)
     assert report.events_checked == 3
 
 
 async def test_an_event_placed_before_the_first_is_located(
-        engine: AsyncEngine, genuine: list[AuditEvent]) -> None:
+    engine: AsyncEngine, genuine: list[AuditEvent]
+) -> None:
     values = row_values(genuine[0]) | {"seq": 0, "id": uuid4()}
     report = await tamper(engine, insert(AuditEventRow).values(values))
     seq, event_id, reason = located(report)

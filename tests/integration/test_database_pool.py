@@ -17,7 +17,8 @@ async def _backend_pid(engine: object) -> int:
 
 
 async def test_an_idle_connection_the_server_dropped_is_replaced(
-        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if database.is_sqlite(db_url):
         pytest.skip("PostgreSQL pool only")
     engine = database.make_engine(db_url)

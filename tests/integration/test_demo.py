@@ -17,27 +17,27 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from throwaway_db import pg_create, pg_drop, pg_url, sqlite_copy, sqlite_url
 
-from domain.accounts import (
+from domain.customer.accounts import (
     Account,
     AccountType,
     Transaction,
     TransactionDirection,
     TransactionStatus,
 )
-from domain.customers import Customer, Profile
-from domain.interactions import Channel, Interaction
+from domain.customer.interactions import Channel, Interaction
+from domain.customer.profile import Customer, Profile
 from domain.retention import RetentionClass
 from domain.values import Email
 from persistence.crypto import MasterKey
 from persistence.database import make_engine, session_factory
-from persistence.demo import DemoSummary, load_demo
-from persistence.demo_generate import (
+from persistence.demo.generate import (
     demo_customer_id,
     demo_identity,
     demo_transaction_ids,
     generate_customer,
 )
-from persistence.demo_store import TransactionBulkWriter
+from persistence.demo.loader import DemoSummary, load_demo
+from persistence.demo.store import TransactionBulkWriter
 from persistence.migrate import upgrade
 from persistence.uow import SqlUnitOfWork
 
@@ -59,10 +59,12 @@ class Person:
     interactions: list[Interaction]
 
 
-async def load(engine: AsyncEngine, key: MasterKey, customers: int = CUSTOMERS,
-               workers: int | None = None) -> DemoSummary:
-    return await load_demo(engine, key, customers=customers, seed=SEED, as_of=AS_OF,
-                           workers=workers)
+async def load(
+    engine: AsyncEngine, key: MasterKey, customers: int = CUSTOMERS, workers: int | None = None
+) -> DemoSummary:
+    return await load_demo(
+        engine, key, customers=customers, seed=SEED, as_of=AS_OF, workers=workers
+    )
 
 
 async def read_back(engine: AsyncEngine, key: MasterKey, ids: list[UUID]) -> list[Person]:
@@ -75,9 +77,12 @@ async def read_back(engine: AsyncEngine, key: MasterKey, ids: list[UUID]) -> lis
             assert profile is not None
             accounts = await uow.accounts.list_for_customer(customer_id)
             transactions = [
-                transaction for account in accounts
+                transaction
+                for account in accounts
                 for transaction in await uow.transactions.list_for_account(
-                    customer_id, account.id, limit=100_000)]
+                    customer_id, account.id, limit=100_000
+                )
+            ]
             interactions = await uow.interactions.list_for_customer(customer_id, limit=1000)
             people.append(Person(customer, profile, accounts, transactions, interactions))
     return people
@@ -86,10 +91,17 @@ async def read_back(engine: AsyncEngine, key: MasterKey, ids: list[UUID]) -> lis
 async def table_counts(engine: AsyncEngine) -> dict[str, int]:
     counts = {}
     async with engine.connect() as connection:
-        for table in ("customers", "profiles", "accounts", "transactions", "interactions",
-                      "data_keys"):
-            counts[table] = (await connection.execute(
-                text(f"SELECT COUNT(*) FROM {table}"))).scalar_one()
+        for table in (
+            "customers",
+            "profiles",
+            "accounts",
+            "transactions",
+            "interactions",
+            "data_keys",
+        ):
+            counts[table] = (
+                await connection.execute(text(f"SELECT COUNT(*) FROM {table}"))
+            ).scalar_one()
     return counts
 
 
@@ -118,7 +130,8 @@ async def other_engine(other_db_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 async def test_a_seed_gives_the_same_people_in_any_database(
-        engine: AsyncEngine, other_engine: AsyncEngine) -> None:
+    engine: AsyncEngine, other_engine: AsyncEngine
+) -> None:
     first_key, second_key = MasterKey.generate(), MasterKey.generate()
     # Prepared in this process and in a worker process: the same people either way.
     first = await load(engine, first_key, workers=0)
@@ -127,14 +140,17 @@ async def test_a_seed_gives_the_same_people_in_any_database(
     assert [s.customer_id for s in first.sign_ins] == ids
     assert first.sign_ins == second.sign_ins
     assert (first.accounts, first.transactions, first.interactions) == (
-        second.accounts, second.transactions, second.interactions)
+        second.accounts,
+        second.transactions,
+        second.interactions,
+    )
     # Decrypted under two different master keys, every value agrees.
-    assert await read_back(engine, first_key, ids) == await read_back(other_engine, second_key,
-                                                                      ids)
+    assert await read_back(engine, first_key, ids) == await read_back(other_engine, second_key, ids)
 
 
 async def test_loading_twice_adds_nothing_and_a_larger_load_extends(
-        engine: AsyncEngine, master_key: MasterKey) -> None:
+    engine: AsyncEngine, master_key: MasterKey
+) -> None:
     first = await load(engine, master_key)
     after_first = await table_counts(engine)
     assert after_first["customers"] == after_first["profiles"] == CUSTOMERS
@@ -154,8 +170,9 @@ async def test_loading_twice_adds_nothing_and_a_larger_load_extends(
     assert counts["transactions"] == after_first["transactions"] + larger.transactions
 
 
-async def test_demo_customers_look_like_real_ones(engine: AsyncEngine,
-                                                  master_key: MasterKey) -> None:
+async def test_demo_customers_look_like_real_ones(
+    engine: AsyncEngine, master_key: MasterKey
+) -> None:
     summary = await load(engine, master_key)
     ids = [sign_in.customer_id for sign_in in summary.sign_ins]
     people = await read_back(engine, master_key, ids)
@@ -180,11 +197,11 @@ async def test_demo_customers_look_like_real_ones(engine: AsyncEngine,
         assert {t.currency for t in person.transactions} == currencies
         assert all(t.amount > 0 for t in person.transactions)
         assert all(HISTORY_START <= t.booked_at < HISTORY_END for t in person.transactions)
-        assert any(t.category == "income" and t.direction == "credit"
-                   for t in person.transactions), "every customer is paid a salary"
+        assert any(
+            t.category == "income" and t.direction == "credit" for t in person.transactions
+        ), "every customer is paid a salary"
         channels.update(interaction.channel for interaction in person.interactions)
-        assert all(i.satisfaction is None or 1 <= i.satisfaction <= 5
-                   for i in person.interactions)
+        assert all(i.satisfaction is None or 1 <= i.satisfaction <= 5 for i in person.interactions)
         assert all(i.campaign is not None for i in person.interactions if i.kind == "marketing")
 
     transactions = [t for person in people for t in person.transactions]
@@ -200,8 +217,9 @@ async def test_demo_customers_look_like_real_ones(engine: AsyncEngine,
     assert 10 * 24 * accounts < len(transactions) < 60 * 25 * accounts
 
 
-async def test_sign_in_emails_find_their_customers(engine: AsyncEngine,
-                                                   master_key: MasterKey) -> None:
+async def test_sign_in_emails_find_their_customers(
+    engine: AsyncEngine, master_key: MasterKey
+) -> None:
     summary = await load(engine, master_key, customers=2)
     async with SqlUnitOfWork(session_factory(engine), master_key) as uow:
         for sign_in in summary.sign_ins:
@@ -211,7 +229,8 @@ async def test_sign_in_emails_find_their_customers(engine: AsyncEngine,
 
 
 async def test_account_balances_match_their_booked_transactions(
-        engine: AsyncEngine, master_key: MasterKey) -> None:
+    engine: AsyncEngine, master_key: MasterKey
+) -> None:
     # Accounts opened during the history start from zero, so their balance is exactly what
     # their booked transactions add up to.
     summary = await load(engine, master_key)
@@ -221,10 +240,14 @@ async def test_account_balances_match_their_booked_transactions(
         for account in person.accounts:
             if account.opened_at < HISTORY_START:
                 continue
-            booked = [t for t in person.transactions
-                      if t.account_id == account.id and t.status == TransactionStatus.BOOKED]
-            total = sum((t.amount if t.direction == "credit" else -t.amount for t in booked),
-                        Decimal(0))
+            booked = [
+                t
+                for t in person.transactions
+                if t.account_id == account.id and t.status == TransactionStatus.BOOKED
+            ]
+            total = sum(
+                (t.amount if t.direction == "credit" else -t.amount for t in booked), Decimal(0)
+            )
             assert account.balance == total
             checked += 1
     assert checked > 0
@@ -262,7 +285,8 @@ async def test_a_load_of_no_customers_is_refused(customers: int) -> None:
 
 
 async def test_bulk_rows_are_stored_exactly_as_the_repository_stores_them(
-        engine: AsyncEngine, master_key: MasterKey) -> None:
+    engine: AsyncEngine, master_key: MasterKey
+) -> None:
     # Same moment through both paths: the stored values must be identical, or keyset paging
     # (which compares stored booked_at values) would interleave the two kinds of row wrongly.
     summary = await load(engine, master_key, customers=1)
@@ -272,26 +296,42 @@ async def test_bulk_rows_are_stored_exactly_as_the_repository_stores_them(
     bulk_id, repository_id = uuid4(), uuid4()
     async with SqlUnitOfWork(session_factory(engine), master_key) as uow:
         account = (await uow.accounts.list_for_customer(customer_id))[0]
-        await uow.transactions.add_many([Transaction(
-            id=repository_id, customer_id=customer_id, account_id=account.id,
-            booked_at=moment, value_date=moment.date(), amount=Decimal("12.30"),
-            currency=account.currency, direction=TransactionDirection.DEBIT,
-            status=TransactionStatus.BOOKED, description="CARD PAYMENT", category="shopping")])
+        await uow.transactions.add_many(
+            [
+                Transaction(
+                    id=repository_id,
+                    customer_id=customer_id,
+                    account_id=account.id,
+                    booked_at=moment,
+                    value_date=moment.date(),
+                    amount=Decimal("12.30"),
+                    currency=account.currency,
+                    direction=TransactionDirection.DEBIT,
+                    status=TransactionStatus.BOOKED,
+                    description="CARD PAYMENT",
+                    category="shopping",
+                )
+            ]
+        )
         cipher = await uow.keys.cipher_for_writing(customer_id, RetentionClass.FINANCIAL)
         movement = (moment, 1230, "debit", "booked", "CARD PAYMENT", "shopping", None, None)
         rows = writer.rows(cipher, account, [movement], iter([bulk_id]))
         await writer.insert(await writer.driver_connection(uow.session), rows)
         await uow.commit()
     async with engine.connect() as connection:
-        stored = (await connection.execute(text(
-            "SELECT id, booked_at, value_date, account_id, customer_id, currency, direction, "
-            "status, category FROM transactions WHERE id IN (:a, :b)"),
-            {"a": _stored_id(engine, bulk_id), "b": _stored_id(engine, repository_id)})).all()
+        stored = (
+            await connection.execute(
+                text(
+                    "SELECT id, booked_at, value_date, account_id, customer_id, currency, "
+                    "direction, status, category FROM transactions WHERE id IN (:a, :b)"
+                ),
+                {"a": _stored_id(engine, bulk_id), "b": _stored_id(engine, repository_id)},
+            )
+        ).all()
     assert len(stored) == 2
     (first_id, *first), (second_id, *second) = stored
     assert first == second
-    assert {first_id, second_id} == {_stored_id(engine, bulk_id),
-                                     _stored_id(engine, repository_id)}
+    assert {first_id, second_id} == {_stored_id(engine, bulk_id), _stored_id(engine, repository_id)}
     async with SqlUnitOfWork(session_factory(engine), master_key) as uow:
         bulk = await uow.transactions.get(customer_id, bulk_id)
         by_repository = await uow.transactions.get(customer_id, repository_id)

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.errors import IntegrityError
 from domain.values import Email, PhoneNumber, PostalAddress
+from persistence.customer.tables import ProfileRow, TransactionRow
 from persistence.keystore import DataKeyRow
-from persistence.models import ProfileRow, TransactionRow
 from persistence.uow import SqlUnitOfWork
 
 UowFactory = Callable[[], SqlUnitOfWork]
@@ -46,30 +46,46 @@ def _encodings(text: str) -> list[bytes]:
     forms: list[bytes] = []
     for variant in {text, text.lower(), text.upper()}:
         utf8 = variant.encode()
-        forms += [utf8, variant.encode("utf-16-le"), variant.encode("utf-16-be"),
-                  utf8.hex().encode(), utf8.hex().upper().encode(),
-                  codecs.encode(utf8, "base64").strip()]
+        forms += [
+            utf8,
+            variant.encode("utf-16-le"),
+            variant.encode("utf-16-be"),
+            utf8.hex().encode(),
+            utf8.hex().upper().encode(),
+            codecs.encode(utf8, "base64").strip(),
+        ]
     return forms
 
 
 def _leaks(blob: bytes) -> list[str]:
-    return [name for name, text in CANARIES.items()
-            if any(form in blob for form in _encodings(text))]
+    return [
+        name for name, text in CANARIES.items() if any(form in blob for form in _encodings(text))
+    ]
 
 
 async def _store_canaries(uow_factory: UowFactory) -> tuple[list[object], list[object]]:
     customer = samples.customer()
     profile = replace(
-        samples.profile(customer.id), given_name=CANARIES["given_name"],
-        family_name=CANARIES["family_name"], preferred_name=CANARIES["preferred_name"],
-        email=Email(CANARIES["email"]), phone=PhoneNumber(CANARIES["phone"]),
-        address=PostalAddress(line1=CANARIES["line1"], city=CANARIES["city"],
-                              postal_code="N1 9GU", country="GB"))
+        samples.profile(customer.id),
+        given_name=CANARIES["given_name"],
+        family_name=CANARIES["family_name"],
+        preferred_name=CANARIES["preferred_name"],
+        email=Email(CANARIES["email"]),
+        phone=PhoneNumber(CANARIES["phone"]),
+        address=PostalAddress(
+            line1=CANARIES["line1"], city=CANARIES["city"], postal_code="N1 9GU", country="GB"
+        ),
+    )
     account = replace(samples.account(customer.id), name=CANARIES["account"])
-    transaction = replace(samples.transaction(account), description=CANARIES["description"],
-                          merchant=CANARIES["merchant"], category=PLAINTEXT_CONTROL)
-    interaction = replace(samples.interaction(customer.id), summary=CANARIES["summary"],
-                          outcome=CANARIES["outcome"])
+    transaction = replace(
+        samples.transaction(account),
+        description=CANARIES["description"],
+        merchant=CANARIES["merchant"],
+        category=PLAINTEXT_CONTROL,
+    )
+    interaction = replace(
+        samples.interaction(customer.id), summary=CANARIES["summary"], outcome=CANARIES["outcome"]
+    )
     async with uow_factory() as uow:
         await uow.customers.add(customer, profile)
         await uow.accounts.add(account)
@@ -77,10 +93,12 @@ async def _store_canaries(uow_factory: UowFactory) -> tuple[list[object], list[o
         await uow.interactions.add_many([interaction])
         await uow.commit()
     async with uow_factory() as uow:
-        stored = [await uow.customers.get_profile(customer.id),
-                  await uow.accounts.get(customer.id, account.id),
-                  await uow.transactions.get(customer.id, transaction.id),
-                  await uow.interactions.get(customer.id, interaction.id)]
+        stored = [
+            await uow.customers.get_profile(customer.id),
+            await uow.accounts.get(customer.id, account.id),
+            await uow.transactions.get(customer.id, transaction.id),
+            await uow.interactions.get(customer.id, interaction.id),
+        ]
     return [profile, account, transaction, interaction], stored
 
 
@@ -89,19 +107,29 @@ async def _raw_storage(db_url: str) -> bytes:
     if url.get_backend_name() == "sqlite":
         assert url.database is not None
         path = Path(url.database)
-        return b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal"))
-                        if p.exists())
+        return b"".join(
+            p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists()
+        )
     process = await asyncio.create_subprocess_exec(
-        "pg_dump", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
-        "-U", url.username or "postgres", url.database or "",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        "pg_dump",
+        "-h",
+        url.host or "127.0.0.1",
+        "-p",
+        str(url.port or 5432),
+        "-U",
+        url.username or "postgres",
+        url.database or "",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await process.communicate()
     assert process.returncode == 0, err.decode()
     return out
 
 
 async def test_canaries_never_reach_storage_but_read_back(
-        db_url: str, engine: AsyncEngine, uow_factory: UowFactory) -> None:
+    db_url: str, engine: AsyncEngine, uow_factory: UowFactory
+) -> None:
     written, read_back = await _store_canaries(uow_factory)
     assert read_back == written
 
@@ -132,36 +160,55 @@ async def test_a_flipped_byte_is_detected(engine: AsyncEngine, uow_factory: UowF
     async with uow_factory() as uow:
         await uow.customers.add(customer, samples.profile(customer.id))
         await uow.commit()
-    sealed = bytearray(await _one(engine, select(ProfileRow.given_name)
-                                  .where(ProfileRow.customer_id == customer.id)))
+    sealed = bytearray(
+        await _one(
+            engine, select(ProfileRow.given_name).where(ProfileRow.customer_id == customer.id)
+        )
+    )
     sealed[len(sealed) // 2] ^= 0x01
-    await _write(engine, update(ProfileRow).where(ProfileRow.customer_id == customer.id)
-                 .values(given_name=bytes(sealed)))
+    await _write(
+        engine,
+        update(ProfileRow)
+        .where(ProfileRow.customer_id == customer.id)
+        .values(given_name=bytes(sealed)),
+    )
     async with uow_factory() as uow:
         with pytest.raises(IntegrityError):
             await uow.customers.get_profile(customer.id)
 
 
 async def test_ciphertext_moved_to_another_row_or_column_is_detected(
-        engine: AsyncEngine, uow_factory: UowFactory) -> None:
+    engine: AsyncEngine, uow_factory: UowFactory
+) -> None:
     customer = samples.customer()
     account = samples.account(customer.id)
-    first, second, third = (samples.transaction(account, description=f"Item {i}")
-                            for i in range(3))
+    first, second, third = (samples.transaction(account, description=f"Item {i}") for i in range(3))
     async with uow_factory() as uow:
         await uow.customers.add(customer, samples.profile(customer.id))
         await uow.accounts.add(account)
         await uow.transactions.add_many([first, second, third])
         await uow.commit()
-    description = await _one(engine, select(TransactionRow.description)
-                             .where(TransactionRow.id == first.id))
+    description = await _one(
+        engine, select(TransactionRow.description).where(TransactionRow.id == first.id)
+    )
     # Same customer, same key, same column: only the row binding tells them apart.
-    await _write(engine, update(TransactionRow).where(TransactionRow.id == second.id)
-                 .values(description=description))
+    await _write(
+        engine,
+        update(TransactionRow)
+        .where(TransactionRow.id == second.id)
+        .values(description=description),
+    )
     # Same row, same key: only the column binding tells them apart.
-    await _write(engine, update(TransactionRow).where(TransactionRow.id == third.id)
-                 .values(merchant=await _one(engine, select(TransactionRow.reference)
-                                             .where(TransactionRow.id == third.id))))
+    await _write(
+        engine,
+        update(TransactionRow)
+        .where(TransactionRow.id == third.id)
+        .values(
+            merchant=await _one(
+                engine, select(TransactionRow.reference).where(TransactionRow.id == third.id)
+            )
+        ),
+    )
     async with uow_factory() as uow:
         assert await uow.transactions.get(customer.id, first.id) == first
         with pytest.raises(IntegrityError):
@@ -173,32 +220,44 @@ async def test_ciphertext_moved_to_another_row_or_column_is_detected(
 
 
 async def test_ciphertext_moved_to_another_customer_is_detected(
-        engine: AsyncEngine, uow_factory: UowFactory) -> None:
+    engine: AsyncEngine, uow_factory: UowFactory
+) -> None:
     alice, bob = samples.customer(), samples.customer()
     async with uow_factory() as uow:
         await uow.customers.add(alice, samples.profile(alice.id))
         await uow.customers.add(bob, samples.profile(bob.id))
         await uow.commit()
-    alices_phone = await _one(engine, select(ProfileRow.phone)
-                              .where(ProfileRow.customer_id == alice.id))
-    await _write(engine, update(ProfileRow).where(ProfileRow.customer_id == bob.id)
-                 .values(phone=alices_phone))
+    alices_phone = await _one(
+        engine, select(ProfileRow.phone).where(ProfileRow.customer_id == alice.id)
+    )
+    await _write(
+        engine,
+        update(ProfileRow).where(ProfileRow.customer_id == bob.id).values(phone=alices_phone),
+    )
     async with uow_factory() as uow:
         with pytest.raises(IntegrityError):
             await uow.customers.get_profile(bob.id)
 
 
-async def test_a_tampered_data_key_is_detected(engine: AsyncEngine,
-                                               uow_factory: UowFactory) -> None:
+async def test_a_tampered_data_key_is_detected(
+    engine: AsyncEngine, uow_factory: UowFactory
+) -> None:
     customer = samples.customer()
     async with uow_factory() as uow:
         await uow.customers.add(customer, samples.profile(customer.id))
         await uow.commit()
-    wrapped = bytearray(await _one(engine, select(DataKeyRow.wrapped_key)
-                                   .where(DataKeyRow.customer_id == customer.id)))
+    wrapped = bytearray(
+        await _one(
+            engine, select(DataKeyRow.wrapped_key).where(DataKeyRow.customer_id == customer.id)
+        )
+    )
     wrapped[-1] ^= 0x80
-    await _write(engine, update(DataKeyRow).where(DataKeyRow.customer_id == customer.id)
-                 .values(wrapped_key=bytes(wrapped)))
+    await _write(
+        engine,
+        update(DataKeyRow)
+        .where(DataKeyRow.customer_id == customer.id)
+        .values(wrapped_key=bytes(wrapped)),
+    )
     async with uow_factory() as uow:
         with pytest.raises(IntegrityError):
             await uow.customers.get_profile(customer.id)

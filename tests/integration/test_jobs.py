@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence.database import session_factory
-from persistence.dsr_tables import JobRow
+from persistence.dsr.tables import JobRow
 from persistence.jobs import (
     DONE,
     FAILED,
@@ -48,8 +48,7 @@ async def test_concurrent_workers_lease_a_job_once(engine: AsyncEngine) -> None:
     assert len([job for job in leased if job is not None]) == 1
 
 
-async def test_an_expired_lease_is_taken_over_and_the_old_owner_stops(
-        engine: AsyncEngine) -> None:
+async def test_an_expired_lease_is_taken_over_and_the_old_owner_stops(engine: AsyncEngine) -> None:
     job = await enqueue(engine, "noop")
     first = JobQueue(session_factory(engine), "first", lease_seconds=30)
     second = JobQueue(session_factory(engine), "second", lease_seconds=30)
@@ -59,8 +58,9 @@ async def test_an_expired_lease_is_taken_over_and_the_old_owner_stops(
     assert (await row(engine, job)).progress == 40
     assert await second.lease_next() is None  # the lease is alive
     async with session_factory(engine)() as session:  # the first worker died long ago
-        await session.execute(update(JobRow).values(
-            lease_expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        await session.execute(
+            update(JobRow).values(lease_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
         await session.commit()
     taken = await second.lease_next()
     assert taken is not None
@@ -69,8 +69,7 @@ async def test_an_expired_lease_is_taken_over_and_the_old_owner_stops(
         await first.heartbeat(held, 50)
 
 
-async def test_failures_are_retried_with_backoff_then_fail_for_good(
-        engine: AsyncEngine) -> None:
+async def test_failures_are_retried_with_backoff_then_fail_for_good(engine: AsyncEngine) -> None:
     job = await enqueue(engine, "flaky", max_attempts=2)
     calls: list[int] = []
     gave_up: list[LeasedJob] = []
@@ -83,8 +82,9 @@ async def test_failures_are_retried_with_backoff_then_fail_for_good(
     async def final(leased: LeasedJob) -> None:
         gave_up.append(leased)
 
-    worker = Worker(JobQueue(session_factory(engine), "w"), {"flaky": flaky},
-                    on_final_failure=final)
+    worker = Worker(
+        JobQueue(session_factory(engine), "w"), {"flaky": flaky}, on_final_failure=final
+    )
     assert await worker.run_once()
     stored = await row(engine, job)
     assert (stored.status, stored.attempts, stored.last_error) == (QUEUED, 1, "RuntimeError")

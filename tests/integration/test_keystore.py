@@ -18,8 +18,11 @@ from persistence.keystore import DataKeyRow, DestroyedKeyRow, KeyDestroyed
 from persistence.uow import SqlUnitOfWork
 
 UowFactory = Callable[[], SqlUnitOfWork]
-CONTACT, INTERACTIONS, FINANCIAL = (RetentionClass.CONTACT, RetentionClass.INTERACTIONS,
-                                    RetentionClass.FINANCIAL)
+CONTACT, INTERACTIONS, FINANCIAL = (
+    RetentionClass.CONTACT,
+    RetentionClass.INTERACTIONS,
+    RetentionClass.FINANCIAL,
+)
 
 
 async def _count(engine: AsyncEngine, statement: object) -> int:
@@ -28,7 +31,8 @@ async def _count(engine: AsyncEngine, statement: object) -> int:
 
 
 async def test_destroying_keys_shreds_those_classes_only(
-        engine: AsyncEngine, uow_factory: UowFactory) -> None:
+    engine: AsyncEngine, uow_factory: UowFactory
+) -> None:
     customer = samples.customer()
     account = samples.account(customer.id)
     interaction = samples.interaction(customer.id)
@@ -39,17 +43,22 @@ async def test_destroying_keys_shreds_those_classes_only(
         await uow.customers.add_profile_changes([])
         await uow.commit()
     async with uow_factory() as uow:
-        assert {c for c in (CONTACT, INTERACTIONS, FINANCIAL)
-                if await uow.keys.has_key(customer.id, c)} == {CONTACT, INTERACTIONS, FINANCIAL}
+        assert {
+            c for c in (CONTACT, INTERACTIONS, FINANCIAL) if await uow.keys.has_key(customer.id, c)
+        } == {CONTACT, INTERACTIONS, FINANCIAL}
         assert await uow.keys.destroy(customer.id, CONTACT)
         assert await uow.keys.destroy(customer.id, INTERACTIONS)
         await uow.commit()
 
-    keys_left = select(func.count()).select_from(DataKeyRow).where(
-        DataKeyRow.customer_id == customer.id)
+    keys_left = (
+        select(func.count()).select_from(DataKeyRow).where(DataKeyRow.customer_id == customer.id)
+    )
     assert await _count(engine, keys_left) == 1  # only the financial key remains
-    tombstones = select(func.count()).select_from(DestroyedKeyRow).where(
-        DestroyedKeyRow.customer_id == customer.id)
+    tombstones = (
+        select(func.count())
+        .select_from(DestroyedKeyRow)
+        .where(DestroyedKeyRow.customer_id == customer.id)
+    )
     assert await _count(engine, tombstones) == 2
 
     async with uow_factory() as uow:
@@ -82,7 +91,8 @@ async def test_key_is_created_once_and_reused(uow_factory: UowFactory) -> None:
 
 
 async def test_a_key_missing_without_a_tombstone_is_an_integrity_error(
-        engine: AsyncEngine, uow_factory: UowFactory) -> None:
+    engine: AsyncEngine, uow_factory: UowFactory
+) -> None:
     customer = samples.customer()
     async with uow_factory() as uow:
         await uow.customers.add(customer, samples.profile(customer.id))
@@ -94,8 +104,9 @@ async def test_a_key_missing_without_a_tombstone_is_an_integrity_error(
             await uow.customers.get_profile(customer.id)
 
 
-async def test_another_master_key_cannot_open_the_data(engine: AsyncEngine,
-                                                       uow_factory: UowFactory) -> None:
+async def test_another_master_key_cannot_open_the_data(
+    engine: AsyncEngine, uow_factory: UowFactory
+) -> None:
     customer = samples.customer()
     async with uow_factory() as uow:
         await uow.customers.add(customer, samples.profile(customer.id))

@@ -39,7 +39,8 @@ async def _tables(engine: AsyncEngine) -> set[str]:
 
 
 async def test_stairway_every_revision_upgrades_downgrades_and_upgrades_again(
-        blank_db_url: str) -> None:
+    blank_db_url: str,
+) -> None:
     engine = make_engine(blank_db_url)
     try:
         assert await current_revision(engine) is None

@@ -24,8 +24,9 @@ def _codec(root: Path) -> tuple[SigningKeyStore, AccessTokenCodec]:
 
 
 def _issue(codec: AccessTokenCodec, at: datetime) -> str:
-    caller = Caller(SubjectKind.CUSTOMER, "demo-app", frozenset({"profile:read"}),
-                    subject_id=uuid.uuid4())
+    caller = Caller(
+        SubjectKind.CUSTOMER, "demo-app", frozenset({"profile:read"}), subject_id=uuid.uuid4()
+    )
     return codec.issue(caller=caller, grant_id=uuid.uuid4(), now=int(at.timestamp())).token
 
 

@@ -23,8 +23,9 @@ PAGE = 200
 
 
 @pytest.fixture
-async def world(db_url: str, engine: AsyncEngine, master_key: MasterKey,
-                tmp_path: Path) -> AsyncIterator[World]:
+async def world(
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> AsyncIterator[World]:
     async with running_world(db_url, engine, master_key, tmp_path) as created:
         yield created
 
@@ -69,8 +70,7 @@ async def test_walking_every_page_returns_each_transaction_once_in_order(world: 
     assert times == sorted(times, reverse=True)
 
 
-async def test_new_transactions_during_the_walk_cause_no_duplicates_or_gaps(
-        world: World) -> None:
+async def test_new_transactions_during_the_walk_cause_no_duplicates_or_gaps(world: World) -> None:
     person = await seed_person(world, "busy@example.org", transactions=0)
     seeded = transactions_for(person.id, person.account_id, COUNT)
     async with SqlUnitOfWork(session_factory(world.engine), world.master_key) as uow:
@@ -81,8 +81,9 @@ async def test_new_transactions_during_the_walk_cause_no_duplicates_or_gaps(
 
     async def book_more(pages: int) -> None:
         # Three new transactions, newer than anything the walk started with.
-        fresh = transactions_for(person.id, person.account_id, 3,
-                                 start=newest + timedelta(days=pages))
+        fresh = transactions_for(
+            person.id, person.account_id, 3, start=newest + timedelta(days=pages)
+        )
         arrived.extend(fresh)
         async with SqlUnitOfWork(session_factory(world.engine), world.master_key) as uow:
             await uow.transactions.add_many(fresh)

@@ -10,10 +10,10 @@ from uuid import uuid4
 import persistence_samples as samples
 import pytest
 
-from domain.accounts import TransactionStatus
-from domain.customers import ChangeActor, CustomerStatus, Profile, ProfileChange
+from domain.customer.accounts import TransactionStatus
+from domain.customer.interactions import Channel
+from domain.customer.profile import ChangeActor, CustomerStatus, Profile, ProfileChange
 from domain.errors import Conflict, NotFound
-from domain.interactions import Channel
 from domain.retention import RetentionClass
 from domain.values import Email
 from persistence.uow import SqlUnitOfWork
@@ -25,8 +25,9 @@ async def test_customer_and_profile_round_trip(uow_factory: UowFactory) -> None:
     referrer = samples.customer()
     customer = samples.customer(referred_by=referrer.id)
     profile = samples.profile(customer.id)
-    bare = Profile(customer_id=referrer.id, given_name="Bo", family_name="Ng",
-                   email=Email("bo@example.org"))
+    bare = Profile(
+        customer_id=referrer.id, given_name="Bo", family_name="Ng", email=Email("bo@example.org")
+    )
     async with uow_factory() as uow:
         await uow.customers.add(referrer, bare)
         await uow.customers.add(customer, profile)
@@ -64,8 +65,9 @@ async def test_nothing_is_kept_without_commit(uow_factory: UowFactory) -> None:
 async def test_find_by_email_ignores_case(uow_factory: UowFactory) -> None:
     customer = samples.customer()
     async with uow_factory() as uow:
-        await uow.customers.add(customer, samples.profile(customer.id,
-                                                          email="Ada.King@Example.ORG"))
+        await uow.customers.add(
+            customer, samples.profile(customer.id, email="Ada.King@Example.ORG")
+        )
         await uow.commit()
     async with uow_factory() as uow:
         assert await uow.customers.find_by_email(Email("ada.king@example.org")) == customer
@@ -80,8 +82,7 @@ async def test_two_customers_cannot_share_an_email(uow_factory: UowFactory) -> N
         await uow.commit()
     async with uow_factory() as uow:
         with pytest.raises(Conflict):
-            await uow.customers.add(second, samples.profile(second.id,
-                                                            email="SAME@example.org"))
+            await uow.customers.add(second, samples.profile(second.id, email="SAME@example.org"))
         # The unit of work is still usable after the refused insert (savepoint).
         assert await uow.customers.get(first.id) == first
 
@@ -94,8 +95,7 @@ async def test_profile_update_checks_the_version(uow_factory: UowFactory) -> Non
         await uow.commit()
     changed = replace(profile, family_name="King", phone=None, address=None)
     async with uow_factory() as uow:
-        updated = await uow.customers.update_profile(changed, expected_version=1,
-                                                     at=samples.T0)
+        updated = await uow.customers.update_profile(changed, expected_version=1, at=samples.T0)
         await uow.commit()
     assert updated.version == 2
     async with uow_factory() as uow:
@@ -103,17 +103,25 @@ async def test_profile_update_checks_the_version(uow_factory: UowFactory) -> Non
         with pytest.raises(Conflict):
             await uow.customers.update_profile(changed, expected_version=1, at=samples.T0)
         with pytest.raises(NotFound):
-            await uow.customers.update_profile(replace(changed, customer_id=uuid4()),
-                                               expected_version=1, at=samples.T0)
+            await uow.customers.update_profile(
+                replace(changed, customer_id=uuid4()), expected_version=1, at=samples.T0
+            )
 
 
 async def test_profile_changes_round_trip_newest_first(uow_factory: UowFactory) -> None:
     customer = samples.customer()
     changes = [
-        ProfileChange(id=uuid4(), customer_id=customer.id, version=v, field="family_name",
-                      old_value=f"Name {v - 1}", new_value=None if v == 3 else f"Name {v}",
-                      actor=ChangeActor.CUSTOMER, actor_id=None,
-                      at=samples.T0 + samples.hours(v))
+        ProfileChange(
+            id=uuid4(),
+            customer_id=customer.id,
+            version=v,
+            field="family_name",
+            old_value=f"Name {v - 1}",
+            new_value=None if v == 3 else f"Name {v}",
+            actor=ChangeActor.CUSTOMER,
+            actor_id=None,
+            at=samples.T0 + samples.hours(v),
+        )
         for v in (2, 3, 4)
     ]
     async with uow_factory() as uow:
@@ -124,8 +132,7 @@ async def test_profile_changes_round_trip_newest_first(uow_factory: UowFactory) 
         newest_first = await uow.customers.list_profile_changes(customer.id)
         first_page = await uow.customers.list_profile_changes(customer.id, limit=2)
         last = first_page[-1]
-        rest = await uow.customers.list_profile_changes(customer.id,
-                                                        before=(last.version, last.id))
+        rest = await uow.customers.list_profile_changes(customer.id, before=(last.version, last.id))
     assert newest_first == changes[::-1]
     assert first_page + rest == newest_first
 
@@ -146,8 +153,10 @@ async def test_status_change(uow_factory: UowFactory) -> None:
 async def test_accounts_round_trip_and_stay_private(uow_factory: UowFactory) -> None:
     customer, other = samples.customer(), samples.customer()
     older = samples.account(customer.id)
-    newer = replace(samples.account(customer.id, opened_at=samples.T0 + samples.hours(1)),
-                    closed_at=samples.T0 + samples.hours(5))
+    newer = replace(
+        samples.account(customer.id, opened_at=samples.T0 + samples.hours(1)),
+        closed_at=samples.T0 + samples.hours(5),
+    )
     async with uow_factory() as uow:
         await uow.customers.add(customer, samples.profile(customer.id))
         await uow.customers.add(other, samples.profile(other.id))
@@ -166,10 +175,13 @@ async def test_transactions_round_trip_page_and_filter(uow_factory: UowFactory) 
     acct = samples.account(customer.id)
     # Two at the same instant: the id breaks the tie in paging.
     times = [samples.T0 + samples.hours(h) for h in (0, 1, 1, 2, 3)]
-    transactions = [samples.transaction(acct, booked_at=t, description=f"Purchase {i}")
-                    for i, t in enumerate(times)]
-    pending = samples.transaction(acct, booked_at=samples.T0 + samples.hours(4),
-                                  status=TransactionStatus.PENDING)
+    transactions = [
+        samples.transaction(acct, booked_at=t, description=f"Purchase {i}")
+        for i, t in enumerate(times)
+    ]
+    pending = samples.transaction(
+        acct, booked_at=samples.T0 + samples.hours(4), status=TransactionStatus.PENDING
+    )
     async with uow_factory() as uow:
         await uow.customers.add(customer, samples.profile(customer.id))
         await uow.customers.add(other, samples.profile(other.id))
@@ -182,21 +194,24 @@ async def test_transactions_round_trip_page_and_filter(uow_factory: UowFactory) 
         assert await repo.get(customer.id, transactions[0].id) == transactions[0]
         assert await repo.get(other.id, transactions[0].id) is None
         assert await repo.list_for_account(other.id, acct.id) == []
-        booked = await repo.list_for_account(customer.id, acct.id,
-                                             status=TransactionStatus.BOOKED)
+        booked = await repo.list_for_account(customer.id, acct.id, status=TransactionStatus.BOOKED)
         assert booked == expected
         pages, before = [], None
         while True:
-            page = await repo.list_for_account(customer.id, acct.id, limit=2, before=before,
-                                               status=TransactionStatus.BOOKED)
+            page = await repo.list_for_account(
+                customer.id, acct.id, limit=2, before=before, status=TransactionStatus.BOOKED
+            )
             if not page:
                 break
             pages.extend(page)
             before = (page[-1].booked_at, page[-1].id)
         assert pages == expected
-        window = await repo.list_for_account(customer.id, acct.id,
-                                             booked_from=samples.T0 + samples.hours(1),
-                                             booked_to=samples.T0 + samples.hours(3))
+        window = await repo.list_for_account(
+            customer.id,
+            acct.id,
+            booked_from=samples.T0 + samples.hours(1),
+            booked_to=samples.T0 + samples.hours(3),
+        )
         assert {t.id for t in window} == {t.id for t in transactions[1:4]}
 
 
@@ -214,11 +229,20 @@ async def test_transaction_on_someone_elses_account_is_refused(uow_factory: UowF
 
 async def test_interactions_round_trip_page_and_filter(uow_factory: UowFactory) -> None:
     customer = samples.customer()
-    items = [samples.interaction(customer.id, occurred_at=samples.T0 + samples.hours(h),
-                                 channel=Channel.CHAT if h % 2 else Channel.PHONE)
-             for h in range(5)]
-    bare = replace(samples.interaction(customer.id, occurred_at=samples.T0 - samples.hours(1)),
-                   outcome=None, satisfaction=None, campaign=None)
+    items = [
+        samples.interaction(
+            customer.id,
+            occurred_at=samples.T0 + samples.hours(h),
+            channel=Channel.CHAT if h % 2 else Channel.PHONE,
+        )
+        for h in range(5)
+    ]
+    bare = replace(
+        samples.interaction(customer.id, occurred_at=samples.T0 - samples.hours(1)),
+        outcome=None,
+        satisfaction=None,
+        campaign=None,
+    )
     async with uow_factory() as uow:
         await uow.customers.add(customer, samples.profile(customer.id))
         await uow.interactions.add_many([*items, bare])
@@ -230,12 +254,13 @@ async def test_interactions_round_trip_page_and_filter(uow_factory: UowFactory) 
         everything = await repo.list_for_customer(customer.id)
         assert everything == [*items[::-1], bare]
         first = await repo.list_for_customer(customer.id, limit=3)
-        rest = await repo.list_for_customer(customer.id,
-                                            before=(first[-1].occurred_at, first[-1].id))
+        rest = await repo.list_for_customer(
+            customer.id, before=(first[-1].occurred_at, first[-1].id)
+        )
         assert first + rest == everything
         chats = await repo.list_for_customer(customer.id, channel=Channel.CHAT)
         assert chats == [items[3], items[1]]
-        window = await repo.list_for_customer(customer.id,
-                                              occurred_from=samples.T0,
-                                              occurred_to=samples.T0 + samples.hours(2))
+        window = await repo.list_for_customer(
+            customer.id, occurred_from=samples.T0, occurred_to=samples.T0 + samples.hours(2)
+        )
         assert window == [items[1], items[0]]

@@ -12,12 +12,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from throwaway_db import PgSessionDatabase
 
-from domain.audit import Actor, ActorType, AuditRecord, Outcome
+from domain.audit.events import Actor, ActorType, AuditRecord, Outcome
 from persistence.crypto import MasterKey
+from persistence.customer.tables import CustomerRow
 from persistence.database import make_engine, session_factory
 from persistence.keystore import DataKeyRow
 from persistence.migrate import is_at_head
-from persistence.models import CustomerRow
 from persistence.uow import SqlUnitOfWork
 
 
@@ -28,7 +28,8 @@ async def _count(engine: AsyncEngine, statement: object) -> int:
 
 @pytest.mark.postgres
 def test_postgres_reset_restores_the_just_migrated_state(
-        postgres_database: PgSessionDatabase, master_key: MasterKey) -> None:
+    postgres_database: PgSessionDatabase, master_key: MasterKey
+) -> None:
     # Synchronous on purpose: resetting runs its own event loop, as it does between tests.
     customer = samples.customer()
     url = postgres_database.fresh_url()
@@ -71,12 +72,18 @@ def test_postgres_reset_restores_the_just_migrated_state(
 
 
 def _record(subject: UUID) -> AuditRecord:
-    return AuditRecord(actor=Actor(type=ActorType.SYSTEM, id="test"), subject_id=subject,
-                       action="profile.read", resource_type="profile", outcome=Outcome.ALLOWED)
+    return AuditRecord(
+        actor=Actor(type=ActorType.SYSTEM, id="test"),
+        subject_id=subject,
+        action="profile.read",
+        resource_type="profile",
+        outcome=Outcome.ALLOWED,
+    )
 
 
-async def test_each_test_starts_empty(uow_factory: Callable[[], SqlUnitOfWork],
-                                      engine: AsyncEngine) -> None:
+async def test_each_test_starts_empty(
+    uow_factory: Callable[[], SqlUnitOfWork], engine: AsyncEngine
+) -> None:
     # Run twice per engine (parametrized below): neither run may see the other's customer.
     assert await _count(engine, select(func.count()).select_from(CustomerRow)) == 0
     customer = samples.customer()
@@ -90,7 +97,8 @@ test_each_test_starts_empty_again = test_each_test_starts_empty
 
 @pytest.mark.postgres
 def test_postgres_schema_changes_do_not_leak_into_the_next_test(
-        postgres_database: PgSessionDatabase) -> None:
+    postgres_database: PgSessionDatabase,
+) -> None:
     url = postgres_database.fresh_url()
     triggers = text("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal")
 
@@ -99,9 +107,14 @@ def test_postgres_schema_changes_do_not_leak_into_the_next_test(
         try:
             async with engine.begin() as connection:
                 if drop_one:
-                    name = (await connection.execute(text(
-                        "SELECT tgname || ' ON ' || tgrelid::regclass FROM pg_trigger "
-                        "WHERE NOT tgisinternal LIMIT 1"))).scalar_one()
+                    name = (
+                        await connection.execute(
+                            text(
+                                "SELECT tgname || ' ON ' || tgrelid::regclass FROM pg_trigger "
+                                "WHERE NOT tgisinternal LIMIT 1"
+                            )
+                        )
+                    ).scalar_one()
                     await connection.execute(text(f"DROP TRIGGER {name}"))
                 return int((await connection.execute(triggers)).scalar_one())
         finally:

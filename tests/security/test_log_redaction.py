@@ -24,30 +24,46 @@ from api.app import create_app
 from api.logging import configure_logging, get_logger, redact_text, redact_value
 from api.settings import Settings
 
-JWT_CANARY = ("eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9."
-              "eyJzdWIiOiJjYW5hcnktc3ViamVjdCJ9.Q2FuYXJ5U2lnbmF0dXJlQ2FuYXJ5")
+JWT_CANARY = (
+    "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9."
+    "eyJzdWIiOiJjYW5hcnktc3ViamVjdCJ9.Q2FuYXJ5U2lnbmF0dXJlQ2FuYXJ5"
+)
 OPAQUE_TOKEN_CANARY = "rt_CanaryRefreshToken_9f8e7d6c5b4a"
 PASSWORD_CANARY = "Canary-Pa55word!"
 EMAIL_CANARY = "canary.person@example.org"
 PHONE_CANARY = "+44 7700 900123"
 NAME_CANARY = "Zebedee Canaryfield"
-CANARIES = [JWT_CANARY, "Q2FuYXJ5U2lnbmF0dXJlQ2FuYXJ5", OPAQUE_TOKEN_CANARY, PASSWORD_CANARY,
-            EMAIL_CANARY, "canary.person%40example.org", "canary.person", PHONE_CANARY,
-            NAME_CANARY, "Canaryfield"]
+CANARIES = [
+    JWT_CANARY,
+    "Q2FuYXJ5U2lnbmF0dXJlQ2FuYXJ5",
+    OPAQUE_TOKEN_CANARY,
+    PASSWORD_CANARY,
+    EMAIL_CANARY,
+    "canary.person%40example.org",
+    "canary.person",
+    PHONE_CANARY,
+    NAME_CANARY,
+    "Canaryfield",
+]
 
 
 @post("/canary", operation_id="testCanary")
-async def careless_route(request: Request[Any, Any, Any],
-                         data: JSONBody[dict[str, Any]]) -> None:
+async def careless_route(request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]) -> None:
     """Logs everything it receives, as a careless developer might, then fails."""
     log = get_logger("custodian.careless")
-    log.info("login attempt", password=data["password"], email=data["email"],
-             given_name=data["given_name"], headers=dict(request.headers),
-             refresh_token=data["refresh_token"], profile={"phone": data["phone"]})
+    log.info(
+        "login attempt",
+        password=data["password"],
+        email=data["email"],
+        given_name=data["given_name"],
+        headers=dict(request.headers),
+        refresh_token=data["refresh_token"],
+        profile={"phone": data["phone"]},
+    )
     log.info(f"user {data['email']} sent {request.headers['authorization']}")
-    logging.getLogger("thirdparty.lib").warning("auth header %s for %s",
-                                                request.headers["authorization"],
-                                                request.headers["x-contact"])
+    logging.getLogger("thirdparty.lib").warning(
+        "auth header %s for %s", request.headers["authorization"], request.headers["x-contact"]
+    )
     raise RuntimeError(f"could not sign in {data['email']} with {data['password']}")
 
 
@@ -66,17 +82,30 @@ def captured() -> Iterator[io.StringIO]:
 
 
 async def test_no_canary_reaches_the_logs(captured: io.StringIO, tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
-                        data_dir=tmp_path, master_key=bytes(32))
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
+        data_dir=tmp_path,
+        master_key=bytes(32),
+    )
     app = create_app(settings)
     app.register(careless_route)
     async with AsyncTestClient(app=app) as client:
         response = await client.post(
-            "/canary", params={"email": EMAIL_CANARY},
-            headers={"Authorization": f"Bearer {JWT_CANARY}", "X-Contact": EMAIL_CANARY,
-                     "Cookie": f"session={OPAQUE_TOKEN_CANARY}", "X-Request-ID": "canary-req-1"},
-            json={"password": PASSWORD_CANARY, "email": EMAIL_CANARY, "given_name": NAME_CANARY,
-                  "refresh_token": OPAQUE_TOKEN_CANARY, "phone": PHONE_CANARY},
+            "/canary",
+            params={"email": EMAIL_CANARY},
+            headers={
+                "Authorization": f"Bearer {JWT_CANARY}",
+                "X-Contact": EMAIL_CANARY,
+                "Cookie": f"session={OPAQUE_TOKEN_CANARY}",
+                "X-Request-ID": "canary-req-1",
+            },
+            json={
+                "password": PASSWORD_CANARY,
+                "email": EMAIL_CANARY,
+                "given_name": NAME_CANARY,
+                "refresh_token": OPAQUE_TOKEN_CANARY,
+                "phone": PHONE_CANARY,
+            },
         )
     assert response.status_code == 500
 
@@ -86,8 +115,12 @@ async def test_no_canary_reaches_the_logs(captured: io.StringIO, tmp_path: Path)
         assert canary not in text, f"{canary!r} leaked into the logs"
 
     access = [line for line in lines if line.get("event") == "request"]
-    assert {"method": "POST", "route": "/canary", "status": 500,
-            "request_id": "canary-req-1"}.items() <= access[-1].items()
+    assert {
+        "method": "POST",
+        "route": "/canary",
+        "status": 500,
+        "request_id": "canary-req-1",
+    }.items() <= access[-1].items()
     assert isinstance(access[-1]["duration_ms"], float)
 
     errors = [line for line in lines if line.get("event") == "unhandled error"]
@@ -99,10 +132,19 @@ async def test_no_canary_reaches_the_logs(captured: io.StringIO, tmp_path: Path)
 
 
 def test_redact_value_masks_by_key_recursively() -> None:
-    event = {"user": {"Email": "a@b.example", "Set-Cookie": "x", "Authorization": "y",
-                      "client_secret": "s", "date_of_birth": "1990-01-01",
-                      "address": {"city": "Leeds"}, "family_name": "Smith", "status": 200},
-             "items": [{"access_token": "t"}, {"method": "GET"}]}
+    event = {
+        "user": {
+            "Email": "a@b.example",
+            "Set-Cookie": "x",
+            "Authorization": "y",
+            "client_secret": "s",
+            "date_of_birth": "1990-01-01",
+            "address": {"city": "Leeds"},
+            "family_name": "Smith",
+            "status": 200,
+        },
+        "items": [{"access_token": "t"}, {"method": "GET"}],
+    }
     masked = redact_value(event)
     assert "a@b.example" not in json.dumps(masked)
     for secret in ("Smith", "1990-01-01", "Leeds"):
@@ -112,8 +154,10 @@ def test_redact_value_masks_by_key_recursively() -> None:
 
 
 def test_redact_text_masks_tokens_and_emails_in_prose() -> None:
-    text = (f"Authorization: Bearer {OPAQUE_TOKEN_CANARY}; jwt {JWT_CANARY}; "
-            f"mail {EMAIL_CANARY}; query ?email=canary.person%40example.org")
+    text = (
+        f"Authorization: Bearer {OPAQUE_TOKEN_CANARY}; jwt {JWT_CANARY}; "
+        f"mail {EMAIL_CANARY}; query ?email=canary.person%40example.org"
+    )
     masked = redact_text(text)
     for canary in (OPAQUE_TOKEN_CANARY, JWT_CANARY, EMAIL_CANARY, "canary.person"):
         assert canary not in masked

@@ -15,8 +15,9 @@ from persistence.crypto import MasterKey
 
 
 @pytest.fixture
-async def world(db_url: str, engine: AsyncEngine, master_key: MasterKey,
-                tmp_path: Path) -> AsyncIterator[World]:
+async def world(
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> AsyncIterator[World]:
     async with running_world(db_url, engine, master_key, tmp_path) as created:
         await created.add_customer("ada@example.com")
         yield created
@@ -29,27 +30,41 @@ def no_token(response: object) -> None:
 
 
 async def _code(world: World, pkce: Pkce | None = None) -> tuple[str, Pkce]:
-    params, used = await world.authorize("demo-app", "ada@example.com", scope="profile:read",
-                                         pkce=pkce)
+    params, used = await world.authorize(
+        "demo-app", "ada@example.com", scope="profile:read", pkce=pkce
+    )
     return params["code"], used
 
 
-def _exchange(code: str, verifier: str | None, *, client_id: str = "demo-app",
-              redirect_uri: str = APP_REDIRECT) -> dict[str, str]:
-    data = {"grant_type": "authorization_code", "code": code, "client_id": client_id,
-            "redirect_uri": redirect_uri}
+def _exchange(
+    code: str,
+    verifier: str | None,
+    *,
+    client_id: str = "demo-app",
+    redirect_uri: str = APP_REDIRECT,
+) -> dict[str, str]:
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+    }
     if verifier is not None:
         data["code_verifier"] = verifier
     return data
 
 
-@pytest.mark.parametrize("change", [
-    pytest.param({"code_challenge": None, "code_challenge_method": None}, id="pkce-missing"),
-    pytest.param({"code_challenge_method": "plain"}, id="pkce-plain"),
-    pytest.param({"code_challenge_method": None}, id="pkce-method-missing"),
-])
-async def test_authorization_without_s256_pkce_is_refused(world: World,
-                                                          change: dict[str, str | None]) -> None:
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"code_challenge": None, "code_challenge_method": None}, id="pkce-missing"),
+        pytest.param({"code_challenge_method": "plain"}, id="pkce-plain"),
+        pytest.param({"code_challenge_method": None}, id="pkce-method-missing"),
+    ],
+)
+async def test_authorization_without_s256_pkce_is_refused(
+    world: World, change: dict[str, str | None]
+) -> None:
     params = authorize_params("demo-app", APP_REDIRECT, "profile:read", Pkce.new())
     for key, value in change.items():
         if value is None:
@@ -82,13 +97,20 @@ async def test_code_with_wrong_verifier_is_refused(world: World) -> None:
     no_token(response)
 
 
-@pytest.mark.parametrize("redirect_uri", [
-    "http://127.0.0.1:8765/callback/", "http://127.0.0.1:8766/callback",
-    "https://127.0.0.1:8765/callback", "http://localhost:8765/callback",
-    "http://127.0.0.1:8765/callback?x=1", "http://evil.example/callback",
-])
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "http://127.0.0.1:8765/callback/",
+        "http://127.0.0.1:8766/callback",
+        "https://127.0.0.1:8765/callback",
+        "http://localhost:8765/callback",
+        "http://127.0.0.1:8765/callback?x=1",
+        "http://evil.example/callback",
+    ],
+)
 async def test_unregistered_redirect_uri_shows_an_error_page_and_never_redirects(
-        world: World, redirect_uri: str) -> None:
+    world: World, redirect_uri: str
+) -> None:
     params = authorize_params("demo-app", redirect_uri, "profile:read", Pkce.new())
     response = await world.http.get("/oauth/authorize", params=params)
     assert response.status_code == 400
@@ -105,8 +127,9 @@ async def test_unknown_client_shows_an_error_page(world: World) -> None:
 
 async def test_code_exchanged_with_another_redirect_uri_is_refused(world: World) -> None:
     code, pkce = await _code(world)
-    response = await world.token(_exchange(code, pkce.verifier,
-                                           redirect_uri="http://127.0.0.1:8765/callback/"))
+    response = await world.token(
+        _exchange(code, pkce.verifier, redirect_uri="http://127.0.0.1:8765/callback/")
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
 
@@ -121,14 +144,20 @@ async def test_reused_code_is_refused_and_revokes_its_tokens(world: World) -> No
     assert second.json()["error"] == "invalid_grant"
     no_token(second)
     assert (await world.me(tokens["access_token"])).status_code == 401
-    refresh = await world.token({"grant_type": "refresh_token", "client_id": "demo-app",
-                                 "refresh_token": tokens["refresh_token"]})
+    refresh = await world.token(
+        {
+            "grant_type": "refresh_token",
+            "client_id": "demo-app",
+            "refresh_token": tokens["refresh_token"],
+        }
+    )
     assert refresh.status_code == 400
 
 
 async def test_code_of_another_client_is_refused(world: World) -> None:
-    await world.add_client("other-app", public=True, scopes="profile:read",
-                           redirect_uris=(APP_REDIRECT,))
+    await world.add_client(
+        "other-app", public=True, scopes="profile:read", redirect_uris=(APP_REDIRECT,)
+    )
     code, pkce = await _code(world)
     response = await world.token(_exchange(code, pkce.verifier, client_id="other-app"))
     assert response.status_code == 400
@@ -146,32 +175,39 @@ async def test_expired_code_is_refused(world: World) -> None:
 
 
 async def test_client_credentials_with_a_wrong_secret_is_refused(world: World) -> None:
-    response = await world.http.post("/oauth/token", data={"grant_type": "client_credentials"},
-                                     auth=("analytics-service", "not-the-secret"))
+    response = await world.http.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=("analytics-service", "not-the-secret"),
+    )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
     no_token(response)
 
 
 async def test_public_client_may_not_use_client_credentials(world: World) -> None:
-    response = await world.http.post("/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": "demo-app"})
+    response = await world.http.post(
+        "/oauth/token", data={"grant_type": "client_credentials", "client_id": "demo-app"}
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "unauthorized_client"
     no_token(response)
 
 
 async def test_client_credentials_beyond_the_clients_scopes_is_refused(world: World) -> None:
-    response = await world.token({"grant_type": "client_credentials", "scope": "audit:read"},
-                                 "analytics-service")
+    response = await world.token(
+        {"grant_type": "client_credentials", "scope": "audit:read"}, "analytics-service"
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_scope"
 
 
 @pytest.mark.parametrize("grant_type", ["password", "implicit", "urn:x:unknown"])
 async def test_other_grant_types_are_not_supported(world: World, grant_type: str) -> None:
-    response = await world.token({"grant_type": grant_type, "username": "ada@example.com",
-                                  "password": PASSWORD}, "privacy-console")
+    response = await world.token(
+        {"grant_type": grant_type, "username": "ada@example.com", "password": PASSWORD},
+        "privacy-console",
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "unsupported_grant_type"
 
@@ -184,16 +220,20 @@ async def test_token_response_type_is_not_supported(world: World) -> None:
     assert "error=unsupported_response_type" in response.headers["location"]
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    # Authlib echoes these two into an error description and raised (a 500) on `"`, `\` or
-    # anything outside ASCII; found by the schemathesis contract suite.
-    pytest.param("response_type", 'co"de', id="quote-in-response-type"),
-    pytest.param("response_type", "cöde", id="non-ascii-response-type"),
-    pytest.param("redirect_uri", APP_REDIRECT + "\\x", id="backslash-in-redirect-uri"),
-    pytest.param("state", "abc\x10", id="control-character-in-state"),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        # Authlib echoes these two into an error description and raised (a 500) on `"`, `\` or
+        # anything outside ASCII; found by the schemathesis contract suite.
+        pytest.param("response_type", 'co"de', id="quote-in-response-type"),
+        pytest.param("response_type", "cöde", id="non-ascii-response-type"),
+        pytest.param("redirect_uri", APP_REDIRECT + "\\x", id="backslash-in-redirect-uri"),
+        pytest.param("state", "abc\x10", id="control-character-in-state"),
+    ],
+)
 async def test_malformed_authorization_request_shows_an_error_page(
-        world: World, name: str, value: str) -> None:
+    world: World, name: str, value: str
+) -> None:
     params = authorize_params("demo-app", APP_REDIRECT, "profile:read", Pkce.new())
     params[name] = value
     response = await world.http.get("/oauth/authorize", params=params)
@@ -203,22 +243,34 @@ async def test_malformed_authorization_request_shows_an_error_page(
 
 
 async def test_staff_role_may_not_ask_beyond_its_cap(world: World) -> None:
-    await world.add_client("support-desk", public=True, scopes="support:read audit:read",
-                           redirect_uris=(CONSOLE_REDIRECT,))
+    await world.add_client(
+        "support-desk",
+        public=True,
+        scopes="support:read audit:read",
+        redirect_uris=(CONSOLE_REDIRECT,),
+    )
     await world.add_staff("agent@custodian.example", StaffRole.SUPPORT_AGENT)
-    params, _ = await world.authorize("support-desk", "agent@custodian.example",
-                                      scope="support:read audit:read",
-                                      redirect_uri=CONSOLE_REDIRECT)
+    params, _ = await world.authorize(
+        "support-desk",
+        "agent@custodian.example",
+        scope="support:read audit:read",
+        redirect_uri=CONSOLE_REDIRECT,
+    )
     assert params["error"] == "invalid_scope"
     assert "code" not in params
-    allowed, _ = await world.authorize("support-desk", "agent@custodian.example",
-                                       scope="support:read", redirect_uri=CONSOLE_REDIRECT)
+    allowed, _ = await world.authorize(
+        "support-desk",
+        "agent@custodian.example",
+        scope="support:read",
+        redirect_uri=CONSOLE_REDIRECT,
+    )
     assert "code" in allowed
 
 
 async def test_customer_may_not_ask_for_staff_scopes(world: World) -> None:
-    params, _ = await world.authorize("privacy-console", "ada@example.com",
-                                      scope="audit:read", redirect_uri=CONSOLE_REDIRECT)
+    params, _ = await world.authorize(
+        "privacy-console", "ada@example.com", scope="audit:read", redirect_uri=CONSOLE_REDIRECT
+    )
     assert params["error"] == "invalid_scope"
     assert "code" not in params
 
@@ -235,8 +287,10 @@ async def test_sign_in_without_the_csrf_token_is_refused(world: World) -> None:
     page = await world.http.get("/oauth/authorize", params=params)
     fields = form_fields(page.text)
     for forged in ("", "0" * 64):
-        response = await world.http.post("/oauth/authorize", data={
-            **fields, "csrf_token": forged, "email": "ada@example.com", "password": PASSWORD})
+        response = await world.http.post(
+            "/oauth/authorize",
+            data={**fields, "csrf_token": forged, "email": "ada@example.com", "password": PASSWORD},
+        )
         assert response.status_code == 403
         assert "Allow" not in response.text
 
@@ -244,18 +298,31 @@ async def test_sign_in_without_the_csrf_token_is_refused(world: World) -> None:
 async def test_consent_without_the_csrf_token_or_ticket_is_refused(world: World) -> None:
     params = authorize_params("demo-app", APP_REDIRECT, "profile:read", Pkce.new())
     page = await world.http.get("/oauth/authorize", params=params)
-    consent = await world.http.post("/oauth/authorize", data={
-        **form_fields(page.text), "email": "ada@example.com", "password": PASSWORD})
+    consent = await world.http.post(
+        "/oauth/authorize",
+        data={**form_fields(page.text), "email": "ada@example.com", "password": PASSWORD},
+    )
     fields = form_fields(consent.text)
-    no_csrf = await world.http.post("/oauth/authorize", follow_redirects=False,
-                                    data={**fields, "csrf_token": "x", "decision": "allow"})
+    no_csrf = await world.http.post(
+        "/oauth/authorize",
+        follow_redirects=False,
+        data={**fields, "csrf_token": "x", "decision": "allow"},
+    )
     assert no_csrf.status_code == 403
     assert "location" not in no_csrf.headers
-    no_ticket = await world.http.post("/oauth/authorize", follow_redirects=False, data={
-        **fields, "consent_ticket": fields["consent_ticket"][:-2] + "00", "decision": "allow"})
+    no_ticket = await world.http.post(
+        "/oauth/authorize",
+        follow_redirects=False,
+        data={
+            **fields,
+            "consent_ticket": fields["consent_ticket"][:-2] + "00",
+            "decision": "allow",
+        },
+    )
     assert no_ticket.status_code == 400
     assert "location" not in no_ticket.headers
     # A ticket for other authorization parameters (a wider scope) does not carry over.
     wider = {**fields, "scope": "profile:read dsr:write", "decision": "allow"}
-    assert (await world.http.post("/oauth/authorize", data=wider,
-                                  follow_redirects=False)).status_code == 400
+    assert (
+        await world.http.post("/oauth/authorize", data=wider, follow_redirects=False)
+    ).status_code == 400

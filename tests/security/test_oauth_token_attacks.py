@@ -21,8 +21,9 @@ from persistence.signing_keys import SigningKeyStore
 
 
 @pytest.fixture
-async def world(db_url: str, engine: AsyncEngine, master_key: MasterKey,
-                tmp_path: Path) -> AsyncIterator[World]:
+async def world(
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> AsyncIterator[World]:
     async with running_world(db_url, engine, master_key, tmp_path) as created:
         await created.add_customer("ada@example.com")
         yield created
@@ -34,8 +35,10 @@ def _b64(data: bytes) -> str:
 
 def _parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     header, payload, _ = token.split(".")
+
     def load(part: str) -> dict[str, Any]:
         return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
     return load(header), load(payload)
 
 
@@ -102,18 +105,20 @@ async def test_alg_none(world: World) -> None:
 async def test_hs256_signed_with_the_public_key(world: World) -> None:
     header, claims = _parts(await _token(world))
     public = (await world.http.get("/.well-known/jwks.json")).json()["keys"][0]
-    for secret in (json.dumps(public).encode(),
-                   jwk.ECKey.import_key(public).as_pem(private=False)):
+    for secret in (json.dumps(public).encode(), jwk.ECKey.import_key(public).as_pem(private=False)):
         head = _b64(json.dumps({**header, "alg": "HS256"}).encode())
         body = _b64(json.dumps(claims).encode())
         mac = hmac.new(secret, f"{head}.{body}".encode(), hashlib.sha256).digest()
         await _assert_401(world, f"{head}.{body}.{_b64(mac)}")
 
 
-@pytest.mark.parametrize(("claim", "value"), [
-    ("aud", "http://127.0.0.1:8000/other-api"),
-    ("iss", "http://evil.example"),
-])
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [
+        ("aud", "http://127.0.0.1:8000/other-api"),
+        ("iss", "http://evil.example"),
+    ],
+)
 async def test_wrong_audience_or_issuer(world: World, claim: str, value: str) -> None:
     header, claims = _parts(await _token(world))
     await _assert_401(world, _sign(world, header, {**claims, claim: value}))
@@ -132,15 +137,25 @@ async def test_unknown_key_id(world: World) -> None:
 
 async def test_token_of_a_revoked_family(world: World) -> None:
     tokens = await world.tokens_for("ada@example.com", scope="profile:read")
-    await world.http.post("/oauth/revoke", data={"token": tokens["refresh_token"],
-                                                 "client_id": "demo-app"})
+    await world.http.post(
+        "/oauth/revoke", data={"token": tokens["refresh_token"], "client_id": "demo-app"}
+    )
     await _assert_401(world, tokens["access_token"])
 
 
-@pytest.mark.parametrize("authorization", [
-    None, "Bearer", "Bearer ", "Bearer garbage", "Bearer a.b.c", "Basic YWRhOnB3",
-    "Bearer eyJhbGciOiJFUzI1NiJ9.e30.AAAA", "Bearer " + "A" * 5000,
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer",
+        "Bearer ",
+        "Bearer garbage",
+        "Bearer a.b.c",
+        "Basic YWRhOnB3",
+        "Bearer eyJhbGciOiJFUzI1NiJ9.e30.AAAA",
+        "Bearer " + "A" * 5000,
+    ],
+)
 async def test_garbage_and_missing_tokens(world: World, authorization: str | None) -> None:
     headers = {"Authorization": authorization} if authorization is not None else {}
     response = await world.http.get("/v1/me", headers=headers)
@@ -153,7 +168,8 @@ async def test_missing_scope_is_403_naming_the_scope(world: World) -> None:
     response = await world.me(tokens["access_token"])
     assert response.status_code == 403
     assert response.headers["www-authenticate"] == (
-        'Bearer error="insufficient_scope", scope="profile:read"')
+        'Bearer error="insufficient_scope", scope="profile:read"'
+    )
     body = response.json()
     assert body["error"] == "insufficient_scope"
     assert body["scope"] == "profile:read"

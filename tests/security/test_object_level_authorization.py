@@ -45,8 +45,9 @@ def v1_operations(app: Litestar) -> list[tuple[str, str, HTTPRouteHandler]]:
 
 
 @pytest.fixture
-async def world(db_url: str, engine: AsyncEngine, master_key: MasterKey,
-                tmp_path: Path) -> AsyncIterator[World]:
+async def world(
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> AsyncIterator[World]:
     async with running_world(db_url, engine, master_key, tmp_path) as created:
         yield created
 
@@ -73,20 +74,31 @@ async def test_every_route_refuses_no_token_and_a_token_without_its_scope(world:
         assert scopes, f"{method} {path} declares no scopes"
         if "profile:read" in scopes:
             continue
-        refused = await world.http.request(method, url,
-                                           headers={"Authorization": f"Bearer {narrow}"})
+        refused = await world.http.request(
+            method, url, headers={"Authorization": f"Bearer {narrow}"}
+        )
         assert refused.status_code == 403, (method, path)
 
 
 async def test_a_customer_never_reaches_another_customers_resources(world: World) -> None:
     ada: Person = await seed_person(world, "ada@example.org")
     bob: Person = await seed_person(world, "bob@example.org")
-    ask = {"target": {"type": "transaction", "id": str(bob.transaction_ids[0]),
-                      "field": "description"}, "requested_value": "x", "reason": "y"}
+    ask = {
+        "target": {
+            "type": "transaction",
+            "id": str(bob.transaction_ids[0]),
+            "field": "description",
+        },
+        "requested_value": "x",
+        "reason": "y",
+    }
     correction = await world.http.post("/v1/me/corrections", json=ask, headers=bob.auth)
-    bob_ids = {"account_id": str(bob.account_id), "transaction_id": str(bob.transaction_ids[0]),
-               "interaction_id": str(bob.interaction_ids[0]),
-               "correction_id": correction.json()["id"]}
+    bob_ids = {
+        "account_id": str(bob.account_id),
+        "transaction_id": str(bob.transaction_ids[0]),
+        "interaction_id": str(bob.interaction_ids[0]),
+        "correction_id": correction.json()["id"],
+    }
     checked = 0
     for method, path, handler in v1_operations(_app(world)):
         names = set(_PARAM.findall(path))
@@ -123,8 +135,9 @@ def _fits(schema: dict[str, Any], value: Any) -> bool:
     return isinstance(value, _JSON_TYPES.get(declared, object))
 
 
-def undeclared(document: dict[str, Any], schema: dict[str, Any], value: Any,
-               where: str = "$") -> list[str]:
+def undeclared(
+    document: dict[str, Any], schema: dict[str, Any], value: Any, where: str = "$"
+) -> list[str]:
     """Paths of members in `value` that `schema` does not declare. Objects are closed unless
     the schema sets additionalProperties; of oneOf/anyOf variants, the best fit counts."""
     schema = _resolve(document, schema)
@@ -147,13 +160,17 @@ def undeclared(document: dict[str, Any], schema: dict[str, Any], value: Any,
                 found.append(f"{where}.{key}")
         return found
     if isinstance(value, list) and "items" in schema:
-        return [p for i, item in enumerate(value)
-                for p in undeclared(document, schema["items"], item, f"{where}[{i}]")]
+        return [
+            p
+            for i, item in enumerate(value)
+            for p in undeclared(document, schema["items"], item, f"{where}[{i}]")
+        ]
     return []
 
 
-def _response_schema(document: dict[str, Any], method: str, path: str,
-                     status: int) -> dict[str, Any]:
+def _response_schema(
+    document: dict[str, Any], method: str, path: str, status: int
+) -> dict[str, Any]:
     operation = document["paths"][path][method.lower()]
     response = operation["responses"][str(status)]
     content = response["content"]
@@ -190,11 +207,17 @@ async def test_no_answer_carries_an_undocumented_member(world: World) -> None:
 
 
 def test_the_checker_finds_an_undocumented_member() -> None:
-    document = {"components": {"schemas": {"Item": {
-        "type": "object", "properties": {"id": {"type": "string"}}}}}}
-    page = {"type": "object", "properties": {"items": {
-        "type": "array", "items": {"$ref": "#/components/schemas/Item"}}}}
+    document = {
+        "components": {
+            "schemas": {"Item": {"type": "object", "properties": {"id": {"type": "string"}}}}
+        }
+    }
+    page = {
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}},
+    }
     assert undeclared(document, page, {"items": [{"id": "1"}]}) == []
     assert undeclared(document, page, {"items": [{"id": "1", "owner": "b"}]}) == [
-        "$.items[0].owner"]
+        "$.items[0].owner"
+    ]
     assert undeclared(document, {"oneOf": [{"type": "null"}, page]}, {"x": 1}) == ["$.x"]

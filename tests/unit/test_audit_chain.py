@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from domain.audit import (
+from domain.audit.events import (
     GENESIS_HASH,
     Actor,
     ActorType,
@@ -163,8 +163,9 @@ def test_an_event_added_at_the_end_is_caught_by_the_recorded_head() -> None:
 def test_a_changed_last_event_that_was_re_hashed_differs_from_the_recorded_head() -> None:
     events = build_chain(3)
     head = head_of(events)
-    events[2] = seal(3, events[2].id, events[2].at, replace(events[2].record, action="x"),
-                     events[1].hash)
+    events[2] = seal(
+        3, events[2].id, events[2].at, replace(events[2].record, action="x"), events[1].hash
+    )
     failure = verify(events, head).failure
     assert failure is not None
     assert failure.seq == 3
@@ -225,8 +226,9 @@ def test_an_unreadable_event_is_named_unless_a_gap_comes_first() -> None:
     events = build_chain(3)
     verifier = ChainVerifier()
     verifier.feed(events[0])
-    assert verifier.reject(2, events[1].id, "unreadable") == ChainBreak(2, events[1].id,
-                                                                          "unreadable")
+    assert verifier.reject(2, events[1].id, "unreadable") == ChainBreak(
+        2, events[1].id, "unreadable"
+    )
     gap = ChainVerifier()
     gap.feed(events[0])
     failure = gap.reject(3, events[2].id, "unreadable")
@@ -240,8 +242,13 @@ def test_the_hash_covers_every_field_and_the_position() -> None:
     assert chain_hash(2, event.id, event.at, event.record, GENESIS_HASH) != base
     assert chain_hash(1, uuid4(), event.at, event.record, GENESIS_HASH) != base
     assert chain_hash(1, event.id, event.at, event.record, bytes([1]) * 32) != base
-    for change in ({"resource_id": None}, {"purpose": "analytics"}, {"request_id": "other"},
-                   {"resource_type": "account"}, {"subject_id": None}):
+    for change in (
+        {"resource_id": None},
+        {"purpose": "analytics"},
+        {"request_id": "other"},
+        {"resource_type": "account"},
+        {"subject_id": None},
+    ):
         altered = replace(event.record, **change)
         assert chain_hash(1, event.id, event.at, altered, GENESIS_HASH) != base
 

@@ -7,26 +7,48 @@ from uuid import uuid4
 
 import pytest
 
-from domain.access_log import decode_cursor, encode_cursor
-from domain.audit import Actor, ActorType
-from domain.consent import ConsentEvent, ConsentState, receipt_claims
+from domain.audit.access_log import decode_cursor, encode_cursor
+from domain.audit.events import Actor, ActorType
+from domain.consent.ledger import ConsentEvent, ConsentState, receipt_claims
+from domain.consent.purposes import PurposeNotice
 from domain.errors import InvalidValue
 from domain.pagination import InvalidCursor
-from domain.purposes import PurposeNotice
-from domain.support_access import SupportPurpose, SupportRequest, split_purpose
+from domain.support.access import SupportPurpose, SupportRequest, split_purpose
 
 AT = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
-def notice(purpose: str = "analytics", version: str = "2", basis: str = "consent",
-           ) -> PurposeNotice:
-    return PurposeNotice(purpose, version, basis, "words", ("financial",), ("us",),
-                         "until withdrawn", basis == "consent", AT)
+def notice(
+    purpose: str = "analytics",
+    version: str = "2",
+    basis: str = "consent",
+) -> PurposeNotice:
+    return PurposeNotice(
+        purpose,
+        version,
+        basis,
+        "words",
+        ("financial",),
+        ("us",),
+        "until withdrawn",
+        basis == "consent",
+        AT,
+    )
 
 
 def event(granted: bool, version: str) -> ConsentEvent:
-    return ConsentEvent(uuid4(), uuid4(), "analytics", granted, version, AT, 1,
-                        Actor(ActorType.CUSTOMER, "c"), "api", "jws")
+    return ConsentEvent(
+        uuid4(),
+        uuid4(),
+        "analytics",
+        granted,
+        version,
+        AT,
+        1,
+        Actor(ActorType.CUSTOMER, "c"),
+        "api",
+        "jws",
+    )
 
 
 def test_no_decision_means_not_granted_but_the_contract_always_applies() -> None:
@@ -42,14 +64,24 @@ def test_a_decision_under_an_older_notice_is_reported_as_such() -> None:
 
 def test_receipt_names_purpose_notice_and_decision_but_only_a_pseudonym() -> None:
     receipt_id = uuid4()
-    claims = receipt_claims(receipt_id=receipt_id, at=AT, principal="p-123", notice=notice(),
-                            granted=False, collection_method="api", kid="k1")
+    claims = receipt_claims(
+        receipt_id=receipt_id,
+        at=AT,
+        principal="p-123",
+        notice=notice(),
+        granted=False,
+        collection_method="api",
+        kid="k1",
+    )
     assert claims["consentReceiptID"] == str(receipt_id)
     assert claims["piiPrincipalId"] == "p-123"
     assert claims["consentTimestamp"] == int(AT.timestamp())
     [purpose] = claims["services"][0]["purposes"]
     assert (purpose["purpose"], purpose["noticeVersion"], purpose["granted"]) == (
-        "analytics", "2", False)
+        "analytics",
+        "2",
+        False,
+    )
 
 
 def test_cursors_round_trip_and_garbage_is_refused() -> None:
@@ -60,10 +92,12 @@ def test_cursors_round_trip_and_garbage_is_refused() -> None:
 
 
 def test_ticket_is_recorded_with_the_purpose_and_read_back() -> None:
-    request = SupportRequest(Actor(ActorType.STAFF, "s"), uuid4(),
-                             SupportPurpose.FRAUD_INVESTIGATION, "FR-1")
+    request = SupportRequest(
+        Actor(ActorType.STAFF, "s"), uuid4(), SupportPurpose.FRAUD_INVESTIGATION, "FR-1"
+    )
     assert split_purpose(request.audit_purpose) == ("fraud_investigation", "FR-1")
     assert split_purpose("analytics") == ("analytics", None)
     with pytest.raises(InvalidValue):
-        SupportRequest(Actor(ActorType.STAFF, "s"), uuid4(), SupportPurpose.LEGAL_CLAIM,
-                       "two words")
+        SupportRequest(
+            Actor(ActorType.STAFF, "s"), uuid4(), SupportPurpose.LEGAL_CLAIM, "two words"
+        )

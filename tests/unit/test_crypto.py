@@ -72,8 +72,9 @@ def test_field_cipher_round_trips_text_and_none() -> None:
     assert b"same" not in sealed
 
 
-@pytest.mark.parametrize(("table", "column", "row_id"), [
-    ("other", "c", ROW), ("t", "other", ROW), ("t", "c", uuid4())])
+@pytest.mark.parametrize(
+    ("table", "column", "row_id"), [("other", "c", ROW), ("t", "other", ROW), ("t", "c", uuid4())]
+)
 def test_field_cipher_binds_table_column_and_row(table: str, column: str, row_id: object) -> None:
     cipher = FieldCipher(new_data_key())
     sealed = cipher.seal("secret", table="t", column="c", row_id=ROW)
@@ -126,4 +127,5 @@ def test_blind_index_is_deterministic_keyed_and_not_the_email() -> None:
     assert email.encode() not in index.blind_index(email)
     # The index key is its own: not the wrapping key, not any other purpose's key.
     assert MasterKey(RAW).derive(KeyPurpose.EMAIL_BLIND_INDEX) != MasterKey(RAW).derive(
-        KeyPurpose.DATA_KEY_WRAPPING)
+        KeyPurpose.DATA_KEY_WRAPPING
+    )

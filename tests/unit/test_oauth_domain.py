@@ -9,8 +9,6 @@ import pytest
 
 from api.oauth.flow_client import s256
 from api.oauth.tickets import csrf_field, csrf_ok, issue_ticket, read_ticket
-from domain.auth_login import ACCOUNT, ThrottlePolicy
-from domain.auth_ports import ThrottleState
 from domain.identity import (
     CUSTOMER_SCOPES,
     SCOPE_DESCRIPTIONS,
@@ -19,6 +17,8 @@ from domain.identity import (
     StaffRole,
     SubjectKind,
 )
+from domain.oauth.login import ACCOUNT, ThrottlePolicy
+from domain.oauth.ports import ThrottleState
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -35,12 +35,15 @@ def test_throttle_blocks_at_the_budget_and_reopens_after_the_window() -> None:
     assert restarted == ThrottleState(1, NOW + timedelta(minutes=10))
 
 
-@pytest.mark.parametrize(("role", "allowed"), [
-    (StaffRole.PRIVACY_OFFICER, {"audit:read", "dsr:admin"}),
-    (StaffRole.SUPPORT_AGENT, {"support:read"}),
-    (StaffRole.ANALYST, {"analytics:read"}),
-    (StaffRole.ADMIN, set(STAFF_SCOPES)),
-])
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        (StaffRole.PRIVACY_OFFICER, {"audit:read", "dsr:admin"}),
+        (StaffRole.SUPPORT_AGENT, {"support:read"}),
+        (StaffRole.ANALYST, {"analytics:read"}),
+        (StaffRole.ADMIN, set(STAFF_SCOPES)),
+    ],
+)
 def test_roles_cap_scopes(role: StaffRole, allowed: set[str]) -> None:
     staff = Principal(SubjectKind.STAFF, uuid.uuid4(), role)
     assert staff.scope_cap == allowed
@@ -59,7 +62,8 @@ def test_every_scope_has_plain_words() -> None:
 
 def test_s256_matches_rfc_7636_appendix_b() -> None:
     assert s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == (
-        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    )
 
 
 def test_csrf_field_is_bound_to_its_cookie() -> None:

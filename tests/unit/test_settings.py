@@ -44,42 +44,58 @@ def test_defaults(tmp_path: Path) -> None:
 
 
 def test_every_value_can_be_set(tmp_path: Path) -> None:
-    settings = load_settings(env(
-        tmp_path, MASTER_KEY=KEY_B64, ENV="production", ISSUER="https://id.example.com/",
-        DATABASE_URL="postgresql+asyncpg://app:pw@db.internal:5432/custodian",
-        ACCESS_TOKEN_TTL="300", ANALYTICS_MIN_COHORT="25", EXPORT_TTL_DAYS="3",
-        FINANCIAL_RETENTION_YEARS="10"))
+    settings = load_settings(
+        env(
+            tmp_path,
+            MASTER_KEY=KEY_B64,
+            ENV="production",
+            ISSUER="https://id.example.com/",
+            DATABASE_URL="postgresql+asyncpg://app:pw@db.internal:5432/custodian",
+            ACCESS_TOKEN_TTL="300",
+            ANALYTICS_MIN_COHORT="25",
+            EXPORT_TTL_DAYS="3",
+            FINANCIAL_RETENTION_YEARS="10",
+        )
+    )
     assert settings.is_production
     assert settings.issuer == "https://id.example.com"
     assert settings.issuer_is_https
     assert settings.database_url == "postgresql+asyncpg://app:pw@db.internal:5432/custodian"
-    assert (settings.access_token_ttl, settings.analytics_min_cohort,
-            settings.export_ttl_days, settings.financial_retention_years) == (300, 25, 3, 10)
+    assert (
+        settings.access_token_ttl,
+        settings.analytics_min_cohort,
+        settings.export_ttl_days,
+        settings.financial_retention_years,
+    ) == (300, 25, 3, 10)
 
 
-@pytest.mark.parametrize(("variable", "value", "expected"), [
-    ("ENV", "staging", "unknown value"),
-    ("DATABASE_URL", "mysql+aiomysql://u@h/db", "unsupported scheme"),
-    ("DATABASE_URL", "sqlite:///plain-driver.db", "unsupported scheme"),
-    ("DATABASE_URL", "postgresql+psycopg://u@h/db", "unsupported scheme"),
-    ("DATABASE_URL", "not a url", "not a URL"),
-    ("DATABASE_URL", "postgresql+asyncpg://u@h:notaport/db", "malformed"),
-    ("DATABASE_URL", "postgresql+asyncpg://u@h", "database name"),
-    ("DATABASE_URL", "sqlite+aiosqlite://relative", "sqlite+aiosqlite:///path"),
-    ("MASTER_KEY", "not base64 at all!", "not valid base64"),
-    ("MASTER_KEY", base64.b64encode(b"short").decode(), "exactly 32 bytes"),
-    ("MASTER_KEY", base64.b64encode(bytes(48)).decode(), "exactly 32 bytes"),
-    ("ACCESS_TOKEN_TTL", "ten", "not an integer"),
-    ("ACCESS_TOKEN_TTL", "0", "out of range"),
-    ("ANALYTICS_MIN_COHORT", "1", "out of range"),
-    ("ANALYTICS_MIN_COHORT", "1.5", "not an integer"),
-    ("EXPORT_TTL_DAYS", "-1", "out of range"),
-    ("FINANCIAL_RETENTION_YEARS", "1000", "out of range"),
-    ("ISSUER", "ftp://example.com", "absolute http(s) URL"),
-    ("ISSUER", "https://example.com/?a=1", "query or fragment"),
-])
-def test_bad_value_names_the_variable(tmp_path: Path, variable: str, value: str,
-                                      expected: str) -> None:
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("ENV", "staging", "unknown value"),
+        ("DATABASE_URL", "mysql+aiomysql://u@h/db", "unsupported scheme"),
+        ("DATABASE_URL", "sqlite:///plain-driver.db", "unsupported scheme"),
+        ("DATABASE_URL", "postgresql+psycopg://u@h/db", "unsupported scheme"),
+        ("DATABASE_URL", "not a url", "not a URL"),
+        ("DATABASE_URL", "postgresql+asyncpg://u@h:notaport/db", "malformed"),
+        ("DATABASE_URL", "postgresql+asyncpg://u@h", "database name"),
+        ("DATABASE_URL", "sqlite+aiosqlite://relative", "sqlite+aiosqlite:///path"),
+        ("MASTER_KEY", "not base64 at all!", "not valid base64"),
+        ("MASTER_KEY", base64.b64encode(b"short").decode(), "exactly 32 bytes"),
+        ("MASTER_KEY", base64.b64encode(bytes(48)).decode(), "exactly 32 bytes"),
+        ("ACCESS_TOKEN_TTL", "ten", "not an integer"),
+        ("ACCESS_TOKEN_TTL", "0", "out of range"),
+        ("ANALYTICS_MIN_COHORT", "1", "out of range"),
+        ("ANALYTICS_MIN_COHORT", "1.5", "not an integer"),
+        ("EXPORT_TTL_DAYS", "-1", "out of range"),
+        ("FINANCIAL_RETENTION_YEARS", "1000", "out of range"),
+        ("ISSUER", "ftp://example.com", "absolute http(s) URL"),
+        ("ISSUER", "https://example.com/?a=1", "query or fragment"),
+    ],
+)
+def test_bad_value_names_the_variable(
+    tmp_path: Path, variable: str, value: str, expected: str
+) -> None:
     environ = env(tmp_path, MASTER_KEY=KEY_B64)
     environ[f"CUSTODIAN_{variable}"] = value
     message = config_error(environ)
@@ -88,8 +104,9 @@ def test_bad_value_names_the_variable(tmp_path: Path, variable: str, value: str,
 
 
 def test_database_password_is_not_echoed(tmp_path: Path) -> None:
-    message = config_error(env(tmp_path, MASTER_KEY=KEY_B64,
-                               DATABASE_URL="mysql://admin:hunter2secret@db/x"))
+    message = config_error(
+        env(tmp_path, MASTER_KEY=KEY_B64, DATABASE_URL="mysql://admin:hunter2secret@db/x")
+    )
     assert "hunter2secret" not in message
 
 
@@ -150,11 +167,13 @@ def test_production_without_key_is_refused(tmp_path: Path) -> None:
 
 
 def test_production_needs_https_issuer(tmp_path: Path) -> None:
-    message = config_error(env(tmp_path, ENV="production", MASTER_KEY=KEY_B64,
-                               ISSUER="http://id.example.com"))
+    message = config_error(
+        env(tmp_path, ENV="production", MASTER_KEY=KEY_B64, ISSUER="http://id.example.com")
+    )
     assert message.startswith("CUSTODIAN_ISSUER:")
-    loopback = load_settings(env(tmp_path, ENV="production", MASTER_KEY=KEY_B64,
-                                 ISSUER="http://127.0.0.1:9000"))
+    loopback = load_settings(
+        env(tmp_path, ENV="production", MASTER_KEY=KEY_B64, ISSUER="http://127.0.0.1:9000")
+    )
     assert loopback.issuer == "http://127.0.0.1:9000"
 
 

@@ -22,15 +22,26 @@ from domain.values import (
 )
 
 
-@pytest.mark.parametrize("value", ["ada@example.org", "Ada.King+tag@Sub.Example.CO.UK",
-                                   "x@y.io"])
+@pytest.mark.parametrize("value", ["ada@example.org", "Ada.King+tag@Sub.Example.CO.UK", "x@y.io"])
 def test_valid_emails(value: str) -> None:
     assert Email(value).value == value
 
 
-@pytest.mark.parametrize("value", ["", "ada", "ada@", "@example.org", "ada@example",
-                                   "ada@@example.org", "ada @example.org", "ada@example.c",
-                                   "a" * 65 + "@example.org", "a@" + "b" * 250 + ".org"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "ada",
+        "ada@",
+        "@example.org",
+        "ada@example",
+        "ada@@example.org",
+        "ada @example.org",
+        "ada@example.c",
+        "a" * 65 + "@example.org",
+        "a@" + "b" * 250 + ".org",
+    ],
+)
 def test_invalid_emails(value: str) -> None:
     with pytest.raises(InvalidValue) as caught:
         Email(value)
@@ -46,8 +57,18 @@ def test_valid_e164(value: str) -> None:
     assert str(PhoneNumber(value)) == value
 
 
-@pytest.mark.parametrize("value", ["07700900123", "+44 7700 900123", "+0447700900123",
-                                   "+1234", "+1234567890123456", "+44770090012a", ""])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "07700900123",
+        "+44 7700 900123",
+        "+0447700900123",
+        "+1234",
+        "+1234567890123456",
+        "+44770090012a",
+        "",
+    ],
+)
 def test_invalid_e164(value: str) -> None:
     with pytest.raises(InvalidValue, match=r"E\.164"):
         PhoneNumber(value)
@@ -73,16 +94,35 @@ def test_language_tags() -> None:
         language_tag("English")
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("12.34", Decimal("12.34")), ("-0.01", Decimal("-0.01")), ("0", Decimal(0)),
-    ("1E+2", Decimal(100))])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12.34", Decimal("12.34")),
+        ("-0.01", Decimal("-0.01")),
+        ("0", Decimal(0)),
+        ("1E+2", Decimal(100)),
+    ],
+)
 def test_decimal_amounts_are_exact(text: str, expected: Decimal) -> None:
     assert decimal_amount(text) == expected
     assert str(decimal_amount("0.10")) == "0.10"  # never through float: no 0.1000000000000000055
 
 
-@pytest.mark.parametrize("value", ["NaN", "nan", "sNaN", "Infinity", "-inf", "twelve", "",
-                                   "1,5", Decimal("NaN"), Decimal("Infinity")])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "NaN",
+        "nan",
+        "sNaN",
+        "Infinity",
+        "-inf",
+        "twelve",
+        "",
+        "1,5",
+        Decimal("NaN"),
+        Decimal("Infinity"),
+    ],
+)
 def test_decimal_amounts_refuse_nan_infinity_and_words(value: str | Decimal) -> None:
     with pytest.raises(InvalidValue) as caught:
         decimal_amount(value, field="balance")

@@ -1,0 +1,277 @@
+"""The `custodian` command line: migrate, demo, serve, audit verify, openapi.
+
+Whatever goes wrong, an operator gets one line on stderr and an exit status, never a
+traceback: 2 for a bad command line or bad configuration (`custodian: error: ...`, as
+argparse words it), 1 for a failure while working (database unreachable, not migrated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO, cast
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.cli.audit import add_audit_commands
+from api.cli.jobs import add_job_commands
+from api.cli.oauth import add_oauth_commands
+from api.logging import configure_logging
+from api.settings import ConfigError, Settings, load_settings
+from persistence.crypto import MasterKey
+from persistence.database import make_engine, session_factory
+from persistence.demo.loader import DEFAULT_SEED, MAX_CUSTOMERS, DemoSummary, load_demo
+from persistence.migrate import head_revision, is_at_head, upgrade
+from persistence.oauth.admin import DemoCredentials, ensure_demo_identities
+
+PROG = "custodian"
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+SIGN_INS_SHOWN = 10
+"""How many demo customers `demo` lists; the rest follow the same pattern."""
+
+
+class CommandFailed(Exception):
+    """A command could not do its job; the message is the one line to print."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (no usage dump) naming the program."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{PROG}: error: {message} (see {PROG} --help)\n")
+
+
+def _customer_count(text: str) -> int:
+    """argparse type for --customers: a whole number from 1 to MAX_CUSTOMERS."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_CUSTOMERS:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 1 to {MAX_CUSTOMERS}, got {text!r}"
+        )
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"must be a port number (1-65535), got {text!r}")
+    return value
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 64, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full command line, every subcommand registered."""
+    parser = _Parser(prog=PROG, description="Customer-data self-service API: operations.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands.add_parser("migrate", help="migrate the database to the newest schema")
+    demo = commands.add_parser(
+        "demo",
+        help="load synthetic demo customers (idempotent for a seed)",
+        description="Create realistic synthetic customers with two years of accounts, "
+        "transactions and interactions. Running it again adds nothing new.",
+    )
+    demo.add_argument(
+        "--customers",
+        type=_customer_count,
+        default=200,
+        metavar="N",
+        help="how many customers (default 200)",
+    )
+    demo.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        metavar="S",
+        help=f"random seed: the same seed gives the same people (default {DEFAULT_SEED})",
+    )
+    serve = commands.add_parser("serve", help="run the HTTP API (the database must be migrated)")
+    serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=_workers, default=1, help="processes (default 1)")
+    # The helpers' registrars take plain ArgumentParser subparsers; ours only reword errors.
+    plain = cast("argparse._SubParsersAction[argparse.ArgumentParser]", commands)
+    add_audit_commands(plain)
+    add_oauth_commands(plain)
+    add_job_commands(plain)
+    openapi = commands.add_parser("openapi", help="write the OpenAPI document")
+    openapi.add_argument(
+        "--output",
+        type=Path,
+        default=Path("openapi/openapi.json"),
+        metavar="PATH",
+        help="where to write it (default openapi/openapi.json)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line in `argv` (default: sys.argv) and return the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help (0) or a usage error (2), already printed
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    try:
+        return _dispatch(args)
+    except ConfigError as error:
+        return _fail(str(error), EXIT_USAGE)
+    except CommandFailed as error:
+        return _fail(str(error), EXIT_FAILED)
+    except (SQLAlchemyError, OSError) as error:
+        return _fail(f"database unavailable: {describe_error(error)}", EXIT_FAILED)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+
+
+def describe_error(error: BaseException) -> str:
+    """One line about a database or OS error: its kind and first line, no URL, no SQL."""
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines()
+    detail = lines[0] if lines else ""
+    return f"{type(cause).__name__}: {detail}" if detail else type(cause).__name__
+
+
+def _fail(message: str, status: int, err: TextIO | None = None) -> int:
+    print(f"{PROG}: error: {message}", file=err or sys.stderr)
+    return status
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "openapi":
+        # Needs no configuration: the document depends on the code alone.
+        from api.openapi_doc import write_openapi  # noqa: PLC0415  (heavy: the whole app)
+
+        print(f"wrote {write_openapi(args.output)}")
+        return EXIT_OK
+    configure_logging(level="WARNING")
+    settings = load_settings()
+    _ensure_sqlite_directory(settings.database_url)
+    if args.command == "audit":
+        handler: Callable[[str], int] = args.audit_handler
+        return handler(settings.database_url)
+    if hasattr(args, "oauth_handler"):  # client create, staff create, keys rotate, token
+        oauth_handler: Callable[[Settings, argparse.Namespace], int] = args.oauth_handler
+        return oauth_handler(settings, args)
+    if args.command == "migrate":
+        asyncio.run(upgrade(settings.database_url))
+        print(f"database migrated to revision {head_revision()}")
+        return EXIT_OK
+    if args.command == "demo":
+        summary, credentials = asyncio.run(
+            _demo(settings, customers=args.customers, seed=args.seed)
+        )
+        print_demo_summary(summary, sys.stdout, credentials)
+        return EXIT_OK
+    if args.command == "serve":
+        asyncio.run(_require_migrated(settings))
+        _serve(host=args.host, port=args.port, workers=args.workers)
+        return EXIT_OK
+    raise CommandFailed(f"unknown command {args.command!r}")  # argparse prevents this
+
+
+def _ensure_sqlite_directory(url: str) -> None:
+    # SQLite creates the database file on first use, but not the directory it lives in.
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def _require_migrated(settings: Settings) -> None:
+    engine = make_engine(settings.database_url)
+    try:
+        at_head = await is_at_head(engine)
+    finally:
+        await engine.dispose()
+    if not at_head:
+        raise CommandFailed(
+            f"the database schema is not at revision {head_revision()}: run `{PROG} migrate` first"
+        )
+
+
+async def _demo(
+    settings: Settings, *, customers: int, seed: int
+) -> tuple[DemoSummary, DemoCredentials]:
+    if settings.is_production:
+        # Synthetic people with published credentials have no place next to real ones.
+        raise CommandFailed("refusing to load demo data with CUSTODIAN_ENV=production")
+    await _require_migrated(settings)
+    engine = make_engine(settings.database_url)
+    master_key = MasterKey(settings.master_key)
+    try:
+        summary = await load_demo(engine, master_key, customers=customers, seed=seed)
+        # Every run re-issues the demo clients' secrets, so the ones printed always work.
+        async with session_factory(engine)() as session:
+            credentials = await ensure_demo_identities(
+                session, master_key, [sign_in.customer_id for sign_in in summary.sign_ins]
+            )
+            await session.commit()
+        return summary, credentials
+    finally:
+        await engine.dispose()
+
+
+def print_demo_summary(
+    summary: DemoSummary, out: TextIO, credentials: DemoCredentials | None = None
+) -> None:
+    """What `custodian demo` prints: what was loaded and every demo credential."""
+    print(
+        f"demo data (seed {summary.seed}): {summary.customers_created} customers created, "
+        f"{summary.customers_existing} already present; {summary.accounts} accounts, "
+        f"{summary.transactions} transactions, {summary.interactions} interactions added "
+        f"in {summary.seconds:.1f} s",
+        file=out,
+    )
+    print("sign in as any of these demo customers:", file=out)
+    for sign_in in summary.sign_ins[:SIGN_INS_SHOWN]:
+        line = f"  {sign_in.email}"
+        if sign_in.password is not None:
+            line += f"  password: {sign_in.password}"
+        print(line, file=out)
+    hidden = len(summary.sign_ins) - SIGN_INS_SHOWN
+    if hidden > 0:
+        print(f"  ... and {hidden} more", file=out)
+    if credentials is not None:
+        for line in credentials.lines():
+            print(line, file=out)
+        print(f"get a customer token: {PROG} token --demo  (see README.md)", file=out)
+
+
+def _serve(*, host: str, port: int, workers: int) -> None:
+    import uvicorn  # noqa: PLC0415  (only `serve` needs the server)
+
+    configure_logging()
+    # An import string and a factory, so that every worker process builds its own app
+    # (settings, engine, pool) instead of inheriting this process's.
+    uvicorn.run(
+        "api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        server_header=False,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

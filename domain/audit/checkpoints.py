@@ -1,0 +1,120 @@
+"""Signed checkpoints of the audit chain.
+
+Hash chaining alone detects an edit only by someone who does not recompute the hashes; an
+attacker with database access can rewrite the whole chain consistently. A checkpoint signs
+(seq, head hash) with a key outside the database (derived from the master key), so any
+rewrite of events at or before a checkpoint changes the hash at its seq and is detected.
+An officer can keep the latest checkpoint outside the database to detect truncation too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from domain.audit.events import Actor, AuditRecord, Outcome
+from domain.ports import AuditSink
+
+CHECKPOINT_TYPE = "custodian-audit-checkpoint"
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The chain's head at `seq` (= the number of events), signed as a compact JWS."""
+
+    seq: int
+    head_hash: bytes
+    kid: str
+    signature: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointFailure:
+    """A checkpoint that does not hold: forged, or the chain at its seq differs."""
+
+    seq: int
+    reason: str
+
+
+def checkpoint_claims(seq: int, head_hash: bytes, at: datetime) -> dict[str, Any]:
+    """What a checkpoint signs: the event count, the head hash at it, and when."""
+    return {
+        "type": CHECKPOINT_TYPE,
+        "seq": seq,
+        "event_count": seq,
+        "head_hash": head_hash.hex(),
+        "iat": int(at.astimezone(UTC).timestamp()),
+    }
+
+
+def check_claims(checkpoint: Checkpoint, claims: dict[str, Any]) -> str | None:
+    """Why verified claims do not match the stored checkpoint row, or None when they do."""
+    if claims.get("type") != CHECKPOINT_TYPE:
+        return "signed document is not an audit checkpoint"
+    if claims.get("seq") != checkpoint.seq or claims.get("head_hash") != checkpoint.head_hash.hex():
+        return "stored checkpoint differs from what was signed"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    """What a full verification found: the chain walk and every checkpoint."""
+
+    events_checked: int
+    head_seq: int
+    head_hash: bytes
+    chain_failure_seq: int | None
+    chain_failure_event_id: str | None
+    chain_failure_reason: str | None
+    checkpoints_checked: int
+    checkpoint_failure: CheckpointFailure | None
+    latest_checkpoint: Checkpoint | None
+
+    @property
+    def intact(self) -> bool:
+        """True when the chain verifies and every checkpoint holds."""
+        return self.chain_failure_reason is None and self.checkpoint_failure is None
+
+
+class AuditVerifier(Protocol):
+    """Walks the stored chain and its checkpoints."""
+
+    async def verify(self) -> AuditReport:
+        """Check every event and every checkpoint; never writes."""
+        ...
+
+
+class VerifyUnitOfWork(Protocol):
+    """What the verification use case needs from a unit of work."""
+
+    audit: AuditSink
+    audit_verifier: AuditVerifier
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+async def verify_audit(
+    uow: VerifyUnitOfWork, actor: Actor, request_id: str | None = None
+) -> AuditReport:
+    """Verify the chain and every checkpoint, and record that an officer did."""
+    async with uow:
+        report = await uow.audit_verifier.verify()
+        await uow.audit.append(
+            AuditRecord(
+                actor, "verify", "audit_log", outcome=Outcome.ALLOWED, request_id=request_id
+            )
+        )
+        await uow.commit()
+    return report

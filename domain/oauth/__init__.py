@@ -1,0 +1,3 @@
+"""Signing in and the records behind issued tokens: login throttling, grants, codes, refresh
+tokens, and the ports they need.
+"""

@@ -1,0 +1,3 @@
+"""Audit log storage: the append-only event chain, group commit, verification, signed checkpoints,
+and filtered reads.
+"""

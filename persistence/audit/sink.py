@@ -1,0 +1,214 @@
+"""Audit chain storage: `SqlAuditSink` appends events inside the caller's transaction.
+
+The verification side (streaming the stored chain back through `ChainVerifier`) is in
+`persistence.audit.verify`; both are re-exported here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+from uuid import uuid4
+
+from sqlalchemy import String, Table, bindparam, insert, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.audit.events import AuditEvent, AuditRecord, seal
+from domain.ports import Clock
+from persistence.audit.tables import HEAD_ROW_ID, AuditEventRow, AuditHeadRow
+from persistence.audit.verify import VerificationReport, verify_log
+
+__all__ = ["SqlAuditSink", "VerificationReport", "check_record_lengths", "verify_log"]
+
+
+class _SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def _column_limit(name: str) -> int:
+    column_type = AuditEventRow.__table__.c[name].type
+    assert isinstance(column_type, String)
+    assert column_type.length is not None
+    return column_type.length
+
+
+# Enforced here rather than by the database because SQLite ignores VARCHAR lengths: the
+# same record must be accepted or refused on both engines.
+_LIMITS = {
+    name: _column_limit(name)
+    for name in (
+        "actor_id",
+        "actor_role",
+        "client_id",
+        "action",
+        "resource_type",
+        "resource_id",
+        "purpose",
+        "request_id",
+    )
+}
+
+# Take the head by writing to it first, on both engines:
+# - PostgreSQL: the UPDATE takes the head row's lock until the caller's transaction ends,
+#   and in READ COMMITTED a waiting appender re-reads the row the previous one committed
+#   before adding one, so RETURNING hands every appender a distinct seq and the hash it
+#   must chain onto. It costs the same round trip as SELECT ... FOR UPDATE.
+# - SQLite: a SELECT in a deferred transaction takes only a shared lock, so two processes
+#   could read the same head and fork the chain. Starting with the write makes SQLite take
+#   the database write lock (waiting out busy_timeout) before anything is read. The engines
+#   from persistence.database already open every transaction with BEGIN IMMEDIATE; the sink
+#   stays correct on a session that does not.
+# The head is rolled back with the rest of the transaction, so an abandoned unit of work
+# leaves neither an event nor a gap in seq (unlike a database sequence).
+_EVENTS: Table = AuditEventRow.__table__  # type: ignore[assignment]
+_HEAD: Table = AuditHeadRow.__table__  # type: ignore[assignment]
+
+# Core statements on the tables, built once: the ORM's DML path would rebuild and inspect
+# them on every append, and costs more than the database round trips themselves.
+_ADVANCE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ROW_ID)
+    .values(seq=_HEAD.c.seq + 1)
+    .returning(_HEAD.c.seq, _HEAD.c.hash)
+)
+_INSERT_EVENT = insert(_EVENTS)
+# A batch takes the lock once and reserves `n` consecutive seqs (see append_many).
+_ADVANCE_HEAD_BY = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ROW_ID)
+    .values(seq=_HEAD.c.seq + bindparam("n"))
+    .returning(_HEAD.c.seq, _HEAD.c.hash)
+)
+_RECORD_HEAD_HASH = (
+    update(_HEAD).where(_HEAD.c.id == HEAD_ROW_ID).values(hash=bindparam("new_hash"))
+)
+
+
+class CheckpointHook(Protocol):
+    """Told about every appended event (persistence.audit.checkpoints.CheckpointWriter)."""
+
+    async def after_append(self, event: AuditEvent) -> None: ...
+
+
+class SqlAuditSink:
+    """`domain.ports.AuditSink` on the `audit_events` table, in the session's transaction.
+
+    Appending holds the chain's lock (the `audit_head` row) until the caller's transaction
+    ends, so use cases should append when their other work is done and commit promptly.
+    """
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        clock: Clock | None = None,
+        checkpoints: CheckpointHook | None = None,
+    ) -> None:
+        self._session = session
+        self._clock: Clock = clock or _SystemClock()
+        self._checkpoints = checkpoints
+
+    async def append(self, record: AuditRecord) -> AuditEvent:
+        """Chain `record` onto the log: durable when, and only if, the caller commits.
+
+        Three statements: advance the head (taking the chain lock), insert the event, record
+        its hash on the head. Raises ValueError, before touching the database, when a value
+        is longer than its column allows.
+        """
+        _check_lengths(record)
+        # The session's connection, so everything happens in the caller's transaction.
+        connection = await self._session.connection()
+        head = (await connection.execute(_ADVANCE_HEAD)).one_or_none()
+        if head is None:
+            raise RuntimeError("the audit_head row is missing: run `custodian migrate`")
+        seq, prev_hash = head
+        # The time is read under the lock, so event times never go backwards along the chain
+        # (on one clock). Stored as UTC: SQLite keeps the wall time and drops the offset.
+        at = _as_utc(self._clock.now())
+        event = seal(seq, uuid4(), at, record, bytes(prev_hash))
+        await connection.execute(_INSERT_EVENT, _row_values(event))
+        await connection.execute(_RECORD_HEAD_HASH, {"new_hash": event.hash})
+        if self._checkpoints is not None:
+            # Still under the chain lock: the checkpoint commits with the event it names.
+            await self._checkpoints.after_append(event)
+        return event
+
+    async def append_many(self, records: Sequence[AuditRecord]) -> list[AuditEvent]:
+        """Chain `records`, in order, onto the log as consecutive events: durable when, and
+        only if, the caller commits. Same result as `append` for each in turn, in three
+        statements for the whole batch (advance the head by len(records), insert every
+        event, record the last hash). ValueError, before any statement, for an over-long
+        value in any record."""
+        for record in records:
+            _check_lengths(record)
+        if not records:
+            return []
+        connection = await self._session.connection()
+        head = (await connection.execute(_ADVANCE_HEAD_BY, {"n": len(records)})).one_or_none()
+        if head is None:
+            raise RuntimeError("the audit_head row is missing: run `custodian migrate`")
+        last_seq, prev_hash = head
+        prev = bytes(prev_hash)
+        events: list[AuditEvent] = []
+        for seq, record in enumerate(records, start=last_seq - len(records) + 1):
+            event = seal(seq, uuid4(), _as_utc(self._clock.now()), record, prev)
+            events.append(event)
+            prev = event.hash
+        await connection.execute(_INSERT_EVENT, [_row_values(event) for event in events])
+        await connection.execute(_RECORD_HEAD_HASH, {"new_hash": prev})
+        if self._checkpoints is not None:
+            for event in events:
+                await self._checkpoints.after_append(event)
+        return events
+
+
+def _as_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("the clock must return timezone-aware times")
+    return moment.astimezone(UTC)
+
+
+def check_record_lengths(record: AuditRecord) -> None:
+    """Raise ValueError when a value of `record` is longer than its column allows."""
+    _check_lengths(record)
+
+
+def _check_lengths(record: AuditRecord) -> None:
+    values = {
+        "actor_id": record.actor.id,
+        "actor_role": record.actor.role,
+        "client_id": record.actor.client_id,
+        "action": record.action,
+        "resource_type": record.resource_type,
+        "resource_id": record.resource_id,
+        "purpose": record.purpose,
+        "request_id": record.request_id,
+    }
+    for name, value in values.items():
+        if value is not None and len(value) > _LIMITS[name]:
+            raise ValueError(f"audit {name} is longer than {_LIMITS[name]} characters")
+
+
+def _row_values(event: AuditEvent) -> dict[str, object]:
+    record = event.record
+    return {
+        "seq": event.seq,
+        "id": event.id,
+        "at": event.at,
+        "actor_type": record.actor.type.value,
+        "actor_id": record.actor.id,
+        "actor_role": record.actor.role,
+        "client_id": record.actor.client_id,
+        "subject_id": record.subject_id,
+        "action": record.action,
+        "resource_type": record.resource_type,
+        "resource_id": record.resource_id,
+        "fields": json.dumps(list(record.fields)),
+        "purpose": record.purpose,
+        "outcome": record.outcome.value,
+        "request_id": record.request_id,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }

@@ -1,0 +1,1 @@
+"""The purpose catalogue and the consent ledger on SQL."""

@@ -1,0 +1,250 @@
+"""Accounts and their transactions, sealed under the customer's financial key."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.customer.accounts import (
+    Account,
+    AccountStatus,
+    AccountType,
+    Transaction,
+    TransactionDirection,
+    TransactionStatus,
+)
+from domain.errors import NotFound
+from domain.retention import RetentionClass
+from persistence.crypto import FieldCipher
+from persistence.customer.tables import AccountRow, TransactionRow
+from persistence.keystore import KeyDestroyed, SqlKeyRing
+from persistence.sealing import RowSealer, utc_in, utc_out, utc_out_optional
+
+_ACCOUNTS = AccountRow.__tablename__
+_TRANSACTIONS = TransactionRow.__tablename__
+_FINANCIAL = RetentionClass.FINANCIAL
+
+
+class SqlAccountRepository:
+    """domain.ports.AccountRepository: name, number and balance sealed, the rest plaintext."""
+
+    def __init__(self, session: AsyncSession, keys: SqlKeyRing) -> None:
+        self._session = session
+        self._keys = keys
+
+    async def add(self, account: Account) -> None:
+        """Store a new account."""
+        await self.add_many([account])
+
+    async def add_many(self, accounts: Sequence[Account]) -> None:
+        """Store new accounts in one batch."""
+        rows: list[dict[str, Any]] = []
+        for account in accounts:
+            cipher = await self._keys.cipher_for_writing(account.customer_id, _FINANCIAL)
+            sealer = RowSealer(cipher, _ACCOUNTS, account.id)
+            rows.append(
+                {
+                    "id": account.id,
+                    "customer_id": account.customer_id,
+                    "type": account.type.value,
+                    "name": sealer.seal("name", account.name),
+                    "number_last4": sealer.seal("number_last4", account.number_last4),
+                    "balance": sealer.seal("balance", str(account.balance)),
+                    "currency": account.currency,
+                    "status": account.status.value,
+                    "opened_at": utc_in(account.opened_at),
+                    "closed_at": None if account.closed_at is None else utc_in(account.closed_at),
+                }
+            )
+        if rows:
+            await self._session.execute(insert(AccountRow), rows)
+
+    async def get(self, customer_id: UUID, account_id: UUID) -> Account | None:
+        """The customer's account, or None when missing, someone else's, or erased."""
+        row = await self._session.scalar(
+            select(AccountRow).where(
+                AccountRow.id == account_id, AccountRow.customer_id == customer_id
+            )
+        )
+        if row is None:
+            return None
+        accounts = await self._decrypt(customer_id, [row])
+        return accounts[0] if accounts else None
+
+    async def list_for_customer(self, customer_id: UUID) -> list[Account]:
+        """The customer's accounts, oldest first (empty when the financial key is destroyed)."""
+        rows = (
+            await self._session.scalars(
+                select(AccountRow)
+                .where(AccountRow.customer_id == customer_id)
+                .order_by(AccountRow.opened_at, AccountRow.id)
+            )
+        ).all()
+        return await self._decrypt(customer_id, rows)
+
+    async def exists(self, customer_id: UUID, account_id: UUID) -> bool:
+        """Whether the account exists and is the customer's (nothing is decrypted)."""
+        found = await self._session.scalar(
+            select(AccountRow.id).where(
+                AccountRow.id == account_id, AccountRow.customer_id == customer_id
+            )
+        )
+        return found is not None
+
+    async def _decrypt(self, customer_id: UUID, rows: Sequence[AccountRow]) -> list[Account]:
+        if not rows:
+            return []
+        try:
+            cipher = await self._keys.cipher_for_reading(customer_id, _FINANCIAL)
+        except KeyDestroyed:
+            return []
+        return [_account(row, RowSealer(cipher, _ACCOUNTS, row.id)) for row in rows]
+
+
+class SqlTransactionRepository:
+    """domain.ports.TransactionRepository: amount, description, merchant and reference sealed;
+    times, status, currency, direction and category plaintext for filtering and paging."""
+
+    def __init__(self, session: AsyncSession, keys: SqlKeyRing) -> None:
+        self._session = session
+        self._keys = keys
+
+    async def add_many(self, transactions: Sequence[Transaction]) -> None:
+        """Store transactions in one batch. Raises NotFound when one names an account that is
+        not its customer's (it would otherwise be sealed under the wrong customer's key)."""
+        if not transactions:
+            return
+        result = await self._session.execute(
+            select(AccountRow.id, AccountRow.customer_id).where(
+                AccountRow.id.in_({t.account_id for t in transactions})
+            )
+        )
+        owners: dict[UUID, UUID] = dict(result.all())
+        rows: list[dict[str, Any]] = []
+        for transaction in transactions:
+            if owners.get(transaction.account_id) != transaction.customer_id:
+                raise NotFound("no such account for this customer")
+            cipher = await self._keys.cipher_for_writing(transaction.customer_id, _FINANCIAL)
+            rows.append(_transaction_values(transaction, cipher))
+        await self._session.execute(insert(TransactionRow), rows)
+
+    async def get(self, customer_id: UUID, transaction_id: UUID) -> Transaction | None:
+        """The customer's transaction, or None when missing, someone else's, or erased."""
+        row = await self._session.scalar(
+            select(TransactionRow).where(
+                TransactionRow.id == transaction_id, TransactionRow.customer_id == customer_id
+            )
+        )
+        if row is None:
+            return None
+        found = await self._decrypt(customer_id, [row])
+        return found[0] if found else None
+
+    async def list_for_account(
+        self,
+        customer_id: UUID,
+        account_id: UUID,
+        *,
+        limit: int = 50,
+        before: tuple[datetime, UUID] | None = None,
+        booked_from: datetime | None = None,
+        booked_to: datetime | None = None,
+        status: TransactionStatus | None = None,
+    ) -> list[Transaction]:
+        """The account's transactions, newest first, at most `limit`.
+
+        `before` = (booked_at, id) of the last transaction of the previous page (keyset
+        paging); `booked_from` is inclusive, `booked_to` exclusive. Another customer's account
+        gives an empty list, like an account without transactions.
+        """
+        query = select(TransactionRow).where(
+            TransactionRow.customer_id == customer_id, TransactionRow.account_id == account_id
+        )
+        if before is not None:
+            query = query.where(
+                tuple_(TransactionRow.booked_at, TransactionRow.id)
+                < tuple_(utc_in(before[0]), before[1])
+            )
+        if booked_from is not None:
+            query = query.where(TransactionRow.booked_at >= utc_in(booked_from))
+        if booked_to is not None:
+            query = query.where(TransactionRow.booked_at < utc_in(booked_to))
+        if status is not None:
+            query = query.where(TransactionRow.status == status.value)
+        rows = (
+            await self._session.scalars(
+                query.order_by(TransactionRow.booked_at.desc(), TransactionRow.id.desc()).limit(
+                    limit
+                )
+            )
+        ).all()
+        return await self._decrypt(customer_id, rows)
+
+    async def _decrypt(
+        self, customer_id: UUID, rows: Sequence[TransactionRow]
+    ) -> list[Transaction]:
+        if not rows:
+            return []
+        try:
+            cipher = await self._keys.cipher_for_reading(customer_id, _FINANCIAL)
+        except KeyDestroyed:
+            return []
+        return [_transaction(row, RowSealer(cipher, _TRANSACTIONS, row.id)) for row in rows]
+
+
+def _account(row: AccountRow, sealer: RowSealer) -> Account:
+    return Account(
+        id=row.id,
+        customer_id=row.customer_id,
+        type=AccountType(row.type),
+        name=sealer.text("name", row.name),
+        number_last4=sealer.text("number_last4", row.number_last4),
+        currency=row.currency,
+        status=AccountStatus(row.status),
+        opened_at=utc_out(row.opened_at),
+        balance=Decimal(sealer.text("balance", row.balance)),
+        closed_at=utc_out_optional(row.closed_at),
+    )
+
+
+def _transaction_values(transaction: Transaction, cipher: FieldCipher) -> dict[str, Any]:
+    sealer = RowSealer(cipher, _TRANSACTIONS, transaction.id)
+    return {
+        "id": transaction.id,
+        "account_id": transaction.account_id,
+        "customer_id": transaction.customer_id,
+        "booked_at": utc_in(transaction.booked_at),
+        "value_date": transaction.value_date,
+        "amount": sealer.seal("amount", str(transaction.amount)),
+        "currency": transaction.currency,
+        "direction": transaction.direction.value,
+        "status": transaction.status.value,
+        "category": transaction.category,
+        "description": sealer.seal("description", transaction.description),
+        "merchant": sealer.seal("merchant", transaction.merchant),
+        "reference": sealer.seal("reference", transaction.reference),
+    }
+
+
+def _transaction(row: TransactionRow, sealer: RowSealer) -> Transaction:
+    return Transaction(
+        id=row.id,
+        customer_id=row.customer_id,
+        account_id=row.account_id,
+        booked_at=utc_out(row.booked_at),
+        value_date=row.value_date,
+        amount=Decimal(sealer.text("amount", row.amount)),
+        currency=row.currency,
+        direction=TransactionDirection(row.direction),
+        status=TransactionStatus(row.status),
+        description=sealer.text("description", row.description),
+        category=row.category,
+        merchant=sealer.optional("merchant", row.merchant),
+        reference=sealer.optional("reference", row.reference),
+    )

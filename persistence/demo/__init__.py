@@ -1,0 +1,1 @@
+"""`custodian demo`: deterministic synthetic customers with two years of history, loaded in bulk."""

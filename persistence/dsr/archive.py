@@ -1,0 +1,136 @@
+"""Write an export archive (DESIGN.md section 7) to a ZIP file in constant memory.
+
+Records arrive as async iterators (keyset batches from the database). Each category's JSON
+entry is streamed straight into the ZIP while its CSV rows go to a temporary file that is
+copied in afterwards (a ZIP takes one open entry at a time); SHA-256 digests are computed on
+the way. The manifest lists every file with its digest and is signed (Ed25519, compact JWS
+whose claims are the manifest itself).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import shutil
+import tempfile
+import zipfile
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.dsr.archive import README, SCHEMA_VERSION, csv_cell, flatten
+from persistence.crypto import MasterKey
+from persistence.signatures import Ed25519Signer
+
+EXPORT_KEY_PURPOSE = "export-manifest-signing"
+
+
+def export_signer(master_key: MasterKey) -> Ed25519Signer:
+    """The key that signs export manifests (public key in JWKS)."""
+    return Ed25519Signer(master_key, EXPORT_KEY_PURPOSE, typ="export-manifest+jwt")
+
+
+class _HashingWriter(io.RawIOBase):
+    """Counts and hashes what goes into a ZIP entry."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data)
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        self._target.write(chunk)
+        return len(chunk)
+
+
+@dataclass
+class ArchiveWriter:
+    """Builds one archive into `zf`; call `category` per category, then `finish`."""
+
+    zf: zipfile.ZipFile
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+    def _add_bytes(self, name: str, data: bytes) -> None:
+        self.zf.writestr(name, data)
+        self.files.append(
+            {"name": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+        )
+
+    async def category(
+        self,
+        name: str,
+        columns: Sequence[str],
+        records: AsyncIterator[dict[str, Any]],
+        *,
+        single: bool = False,
+    ) -> int:
+        """Write `name`.json and `name`.csv; returns how many records were written."""
+        count = 0
+        with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
+            rows = csv.writer(spool, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+            rows.writerow(columns)
+            with self.zf.open(f"{name}.json", "w", force_zip64=True) as entry:
+                out = _HashingWriter(entry)
+                out.write(b"" if single else b"[")
+                async for record in records:
+                    text = json.dumps(record, ensure_ascii=False, sort_keys=False)
+                    prefix = b"" if single or count == 0 else b","
+                    out.write(prefix + b"\n" + text.encode("utf-8"))
+                    flat = flatten(record)
+                    rows.writerow([csv_cell(flat.get(column)) for column in columns])
+                    count += 1
+                if single and count == 0:
+                    out.write(b"null")
+                out.write(b"\n" if single else b"\n]\n")
+            self.files.append(
+                {
+                    "name": f"{name}.json",
+                    "sha256": out.digest.hexdigest(),
+                    "size": out.size,
+                    "records": count,
+                }
+            )
+            spool.seek(0)
+            with self.zf.open(f"{name}.csv", "w", force_zip64=True) as entry:
+                out = _HashingWriter(entry)
+                encoded = io.TextIOWrapper(out, encoding="utf-8", newline="")  # type: ignore[type-var]
+                shutil.copyfileobj(spool, encoded, 64 * 1024)
+                encoded.flush()
+                encoded.detach()
+            self.files.append(
+                {
+                    "name": f"{name}.csv",
+                    "sha256": out.digest.hexdigest(),
+                    "size": out.size,
+                    "records": count,
+                }
+            )
+        return count
+
+    def finish(self, signer: Ed25519Signer, *, pseudonym: str, generated_at: str) -> None:
+        """Add README.txt, manifest.json (every file and its digest) and signature.json."""
+        self._add_bytes("README.txt", README.encode("utf-8"))
+        manifest = {
+            "schema_version": SCHEMA_VERSION,
+            "customer_pseudonym": pseudonym,
+            "generated_at": generated_at,
+            "files": self.files,
+        }
+        data = json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8")
+        self.zf.writestr("manifest.json", data)
+        signature = {
+            "alg": "EdDSA",
+            "kid": signer.kid,
+            "jws": signer.sign(manifest),
+            "manifest_sha256": hashlib.sha256(data).hexdigest(),
+            "jwks_uri": "/.well-known/jwks.json",
+        }
+        self.zf.writestr("signature.json", json.dumps(signature, indent=2).encode("utf-8"))

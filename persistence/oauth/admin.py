@@ -1,0 +1,212 @@
+"""Operator actions on identities: register clients, create staff, set passwords, and the
+demo set-up. Used by the command line (`custodian client|staff create`, `custodian demo`).
+
+Hashing here is synchronous: these run from the command line, never inside a request.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy import delete, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.identity import CUSTOMER_SCOPES, OAuthClient, StaffRole, StaffUser
+from domain.values import Email
+from persistence.crypto import MasterKey
+from persistence.oauth.identity import (
+    CustomerCredentialRow,
+    OAuthClientRow,
+    SqlClientRepository,
+    SqlStaffRepository,
+    StaffUserRow,
+)
+from persistence.oauth.keys import IdentityKeys
+from persistence.oauth.passwords import OWASP, Argon2PasswordHasher
+
+DEMO_PASSWORD = "custodian-demo-password"  # noqa: S105 - published demo credential, by design
+DEMO_APP_REDIRECT = "http://127.0.0.1:8765/callback"
+DEMO_CONSOLE_REDIRECT = "http://127.0.0.1:8766/callback"
+DEMO_STAFF = (
+    ("privacy.officer@custodian.example", StaffRole.PRIVACY_OFFICER),
+    ("support.agent@custodian.example", StaffRole.SUPPORT_AGENT),
+)
+
+HashPassword = Callable[[str], str]
+
+
+def default_hasher() -> HashPassword:
+    """argon2id with the parameters the server uses (a blocking call)."""
+    return Argon2PasswordHasher(OWASP, workers=1, max_waiting=0).hash_blocking
+
+
+def new_client_secret() -> str:
+    """A client secret: 256 bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+async def create_client(
+    session: AsyncSession,
+    *,
+    name: str,
+    public: bool,
+    redirect_uris: Sequence[str],
+    scopes: frozenset[str],
+    client_id: str | None = None,
+    hash_password: HashPassword | None = None,
+    replace: bool = False,
+) -> tuple[OAuthClient, str | None]:
+    """Register a client; returns it and its secret (None for public clients).
+
+    The secret is stored only as an argon2id hash, so this is the one time it is seen.
+    `replace` re-registers an existing id (demo set-up), with a new secret.
+    """
+    secret = None if public else new_client_secret()
+    hashed = None if secret is None else (hash_password or default_hasher())(secret)
+    client = OAuthClient(
+        client_id=client_id or f"client-{secrets.token_hex(6)}",
+        name=name,
+        public=public,
+        redirect_uris=tuple(redirect_uris),
+        scopes=scopes,
+        created_at=datetime.now(UTC),
+        secret_hash=hashed,
+    )
+    if replace:
+        await session.execute(
+            delete(OAuthClientRow).where(OAuthClientRow.client_id == client.client_id)
+        )
+    await SqlClientRepository(session).add(client)
+    return client, secret
+
+
+async def create_staff(
+    session: AsyncSession,
+    master_key: MasterKey,
+    *,
+    email: str,
+    role: StaffRole,
+    password: str,
+    hash_password: HashPassword | None = None,
+    replace: bool = False,
+) -> StaffUser:
+    """Create a staff user with `password` (hashed). Raises Conflict if the email exists,
+    unless `replace`, which re-creates the account (demo set-up)."""
+    staff_repo = SqlStaffRepository(session, IdentityKeys(master_key))
+    address = Email(email)
+    if replace:
+        await session.execute(
+            delete(StaffUserRow).where(StaffUserRow.email_index == staff_repo.email_index(address))
+        )
+    staff = StaffUser(
+        id=uuid.uuid4(),
+        email=address,
+        role=role,
+        created_at=datetime.now(UTC),
+        password_hash=(hash_password or default_hasher())(password),
+    )
+    await staff_repo.add(staff)
+    return staff
+
+
+async def set_customer_passwords(
+    session: AsyncSession, customer_ids: Sequence[UUID], password_hash: str
+) -> None:
+    """Give every listed customer the same password hash (demo data), replacing any."""
+    if not customer_ids:
+        return
+    now = datetime.now(UTC)
+    await session.execute(
+        delete(CustomerCredentialRow).where(
+            CustomerCredentialRow.customer_id.in_(list(customer_ids))
+        )
+    )
+    await session.execute(
+        insert(CustomerCredentialRow),
+        [
+            {"customer_id": cid, "password_hash": password_hash, "updated_at": now}
+            for cid in customer_ids
+        ],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DemoCredentials:
+    """Every demo credential, to print once."""
+
+    customer_password: str = field(repr=False)
+    staff: tuple[tuple[str, StaffRole], ...]
+    staff_password: str = field(repr=False)
+    client_secrets: dict[str, str | None] = field(repr=False)
+    demo_app_redirect: str = DEMO_APP_REDIRECT
+
+    def lines(self) -> list[str]:
+        """Human-readable lines for the terminal."""
+        out = [f"demo customers: any demo customer's email, password {self.customer_password}"]
+        out += [
+            f"staff {role.value}: {email} / {self.staff_password}" for email, role in self.staff
+        ]
+        for client_id, secret in self.client_secrets.items():
+            kind = f"secret {secret}" if secret else "public client, PKCE"
+            out.append(f"client {client_id}: {kind}")
+        return out
+
+
+async def ensure_demo_identities(
+    session: AsyncSession,
+    master_key: MasterKey,
+    customer_ids: Sequence[UUID],
+    *,
+    hash_password: HashPassword | None = None,
+) -> DemoCredentials:
+    """Demo clients (demo-app, privacy-console, analytics-service), a demo privacy officer and
+    support agent, and one shared password for every listed customer (hashed once).
+
+    Re-running replaces them (new client secrets). The caller commits the session.
+    """
+    hasher = hash_password or default_hasher()
+    await set_customer_passwords(session, customer_ids, hasher(DEMO_PASSWORD))
+    secrets_by_client: dict[str, str | None] = {}
+    for client_id, name, public, uris, scopes in (
+        ("demo-app", "Custodian demo app", True, [DEMO_APP_REDIRECT], CUSTOMER_SCOPES),
+        (
+            "privacy-console",
+            "Privacy console",
+            False,
+            [DEMO_CONSOLE_REDIRECT],
+            frozenset({"audit:read", "dsr:admin"}),
+        ),
+        ("analytics-service", "Analytics service", False, [], frozenset({"analytics:read"})),
+    ):
+        _, secret = await create_client(
+            session,
+            name=name,
+            public=public,
+            redirect_uris=uris,
+            scopes=scopes,
+            client_id=client_id,
+            hash_password=hasher,
+            replace=True,
+        )
+        secrets_by_client[client_id] = secret
+    for email, role in DEMO_STAFF:
+        await create_staff(
+            session,
+            master_key,
+            email=email,
+            role=role,
+            password=DEMO_PASSWORD,
+            hash_password=hasher,
+            replace=True,
+        )
+    return DemoCredentials(
+        customer_password=DEMO_PASSWORD,
+        staff=DEMO_STAFF,
+        staff_password=DEMO_PASSWORD,
+        client_secrets=secrets_by_client,
+    )
