@@ -20,9 +20,10 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, Tag
 from litestar.types import ControllerRouterHandler
 
-from api.audit.routes import PRIVACY_HANDLERS, PRIVACY_TAGS
+from api.audit import routes as audit
 from api.composition import Services, build_job_worker, build_oauth_services, build_services
-from api.dsr.routes import DSR_HANDLERS, DSR_TAGS
+from api.consent import routes as consent
+from api.dsr import routes as dsr
 from api.health import HEALTH_TAG, HealthController
 from api.logging import configure_logging
 from api.middleware import RequestContextMiddleware
@@ -35,8 +36,9 @@ from api.oauth.wiring import (
 )
 from api.openapi_doc import ProblemJsonRenderPlugin, openapi_router
 from api.problems import EXCEPTION_HANDLERS
-from api.self_service.routes import SELF_SERVICE_HANDLERS, SELF_SERVICE_TAG
+from api.self_service import routes as self_service
 from api.settings import Settings, load_settings
+from api.support import routes as support
 
 API_VERSION = "0.1.0"
 """The version of the HTTP API document (OpenAPI `info.version`)."""
@@ -51,19 +53,17 @@ API_DESCRIPTION = (
     "carries `X-Request-ID`."
 )
 
-# Controllers of later features are added here (one line each).
+# Each feature package lists its own routes and tags (api/<feature>/routes.py).
+FEATURES = (self_service, consent, audit, support, dsr)
+
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     HealthController,
-    *SELF_SERVICE_HANDLERS,
-    *PRIVACY_HANDLERS,
-    *DSR_HANDLERS,
+    *(handler for feature in FEATURES for handler in feature.HANDLERS),
 ]
 
 TAGS = [
     Tag(name=HEALTH_TAG, description="Liveness and readiness probes."),
-    SELF_SERVICE_TAG,
-    *PRIVACY_TAGS,
-    *DSR_TAGS,
+    *(tag for feature in FEATURES for tag in feature.TAGS),
 ]
 
 
@@ -130,7 +130,13 @@ def create_app(
     dependencies: dict[str, Provide] = {
         "settings": _provide(settings),
         "readiness": _provide(running.readiness),
-        "uow_factory": _provide(running.uow_factory),
+        "clock": _provide(running.clock),
+        "uow_factory": _provide(running.units.customer),
+        "consent_units": _provide(running.units.consent),
+        "contactability_units": _provide(running.units.contactability),
+        "audit_units": _provide(running.units.audit_read),
+        "verify_units": _provide(running.units.verify),
+        "dsr_units": _provide(running.units.dsr),
         **oauth_dependencies(oauth_services),
     }
     app = Litestar(

@@ -8,10 +8,12 @@ Controllers only ever see domain ports (UnitOfWork) and the probe, never these c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -21,16 +23,32 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api.health import Readiness, ReadinessProbe
 from api.oauth.access_tokens import AccessTokenCodec
 from api.oauth.server import OAuthSettings
-from api.oauth.services import OAuthServices, SystemClock
+from api.oauth.services import OAuthServices
 from api.settings import Settings
+from domain.audit.access_log import AuditReadUnitOfWork
+from domain.audit.checkpoints import VerifyUnitOfWork
+from domain.clock import Clock, SystemClock
+from domain.consent.change import ConsentUnitOfWork
+from domain.consent.contactability import ContactabilityUnitOfWork
+from domain.dsr.build_export import build_export, expire_exports, give_up
+from domain.dsr.execute_erasure import execute_erasure, sweep_financial_records
+from domain.dsr.ports import ErasureUnitOfWork, ExportUnitOfWork, Progress
+from domain.dsr.requests import DsrUnitOfWork
 from domain.oauth.login import ThrottlePolicy
 from domain.oauth.ports import IdentityUnitOfWork, PasswordHasher
-from domain.ports import Clock, UnitOfWork
+from domain.ports import UnitOfWork
 from persistence.audit.batch import BatchingAuditLog
 from persistence.crypto import MasterKey
 from persistence.database import make_engine, session_factory
-from persistence.dsr.worker import build_worker
-from persistence.jobs import Worker
+from persistence.dsr.archive import FileArchiveStore, export_signer
+from persistence.jobs import (
+    DEFAULT_LEASE_SECONDS,
+    Handler,
+    JobQueue,
+    LeasedJob,
+    Worker,
+    worker_id,
+)
 from persistence.migrate import is_at_head
 from persistence.oauth.passwords import Argon2PasswordHasher
 from persistence.oauth.revocations import RevocationReader
@@ -38,23 +56,52 @@ from persistence.oauth.uow import SqlIdentityUnitOfWork
 from persistence.signatures import checkpoint_signer
 from persistence.signing_keys import SigningKeyStore
 from persistence.uow import SqlUnitOfWork
-from persistence.uow import SystemClock as UowClock
+
+JOB_LEASE_SECONDS = DEFAULT_LEASE_SECONDS
+"""How long a worker holds a job without a heartbeat before another may take it."""
 
 READINESS_TIMEOUT_SECONDS = 3.0
 """A probe that hangs is worse than one that fails: the balancer needs an answer."""
 
 
 @dataclass(frozen=True, slots=True)
+class UnitsOfWork:
+    """Every unit-of-work port the use cases take, each as its own typed factory.
+
+    They all open the one SQL unit of work: building this object is where mypy checks
+    `SqlUnitOfWork` against every port, so no caller ever needs a cast."""
+
+    customer: Callable[[], UnitOfWork]
+    consent: Callable[[], ConsentUnitOfWork]
+    contactability: Callable[[], ContactabilityUnitOfWork]
+    audit_read: Callable[[], AuditReadUnitOfWork]
+    verify: Callable[[], VerifyUnitOfWork]
+    dsr: Callable[[], DsrUnitOfWork]
+    erasure: Callable[[], ErasureUnitOfWork]
+    export: Callable[[], ExportUnitOfWork]
+    export_reading: Callable[[], ExportUnitOfWork]
+    """Read-only units for the long reads of an export (no write lock on SQLite)."""
+    identity: Callable[[], IdentityUnitOfWork]
+
+
+@dataclass(frozen=True, slots=True)
 class Services:
-    """What the application runs on. Built once per process; `dispose` releases the pool."""
+    """What the application and the command line run on. Built once per process;
+    `dispose` releases the pool."""
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     master_key: MasterKey = field(repr=False)
-    uow_factory: Callable[[], UnitOfWork]
+    clock: Clock
+    units: UnitsOfWork
     readiness: ReadinessProbe
     audit_trail: BatchingAuditLog | None = None
     """The process's group-commit audit log, shared by every unit of work."""
+
+    @property
+    def uow_factory(self) -> Callable[[], UnitOfWork]:
+        """The customer-data unit of work (the one most use cases take)."""
+        return self.units.customer
 
     async def dispose(self) -> None:
         """Let queued audit events commit, then close every pooled database connection."""
@@ -94,59 +141,85 @@ def _ensure_sqlite_directory(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def build_services(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
+def build_services(
+    settings: Settings, *, engine: AsyncEngine | None = None, clock: Clock | None = None
+) -> Services:
     """Services for `settings`. Opens no connection: the pool fills on first use.
 
-    Pass `engine` to share one that already exists (tests, the CLI).
+    Pass `engine` to share one that already exists (tests), `clock` to control the time.
     """
     if engine is None:
         _ensure_sqlite_directory(settings.database_url)
         engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
     master_key = MasterKey(settings.master_key)
-    clock = UowClock()
+    clock = clock or SystemClock()
     # One per process, so concurrent reads share the audit chain's lock and commit.
     audit_trail = BatchingAuditLog(sessions, clock, checkpoint_signer(master_key))
 
-    def new_unit_of_work() -> UnitOfWork:
+    def unit() -> SqlUnitOfWork:
         return SqlUnitOfWork(
             sessions, master_key, clock, audit_trail=audit_trail, data_dir=settings.data_dir
         )
 
+    def reading_unit() -> SqlUnitOfWork:
+        return unit().reading()
+
+    def identity_unit() -> SqlIdentityUnitOfWork:
+        return SqlIdentityUnitOfWork(sessions, master_key, clock)
+
+    units = UnitsOfWork(
+        customer=unit,
+        consent=unit,
+        contactability=unit,
+        audit_read=unit,
+        verify=unit,
+        dsr=unit,
+        erasure=unit,
+        export=unit,
+        export_reading=reading_unit,
+        identity=identity_unit,
+    )
     return Services(
         engine=engine,
         sessions=sessions,
         master_key=master_key,
-        uow_factory=new_unit_of_work,
+        clock=clock,
+        units=units,
         readiness=DatabaseReadiness(engine),
         audit_trail=audit_trail,
     )
+
+
+@asynccontextmanager
+async def running_services(settings: Settings) -> AsyncIterator[Services]:
+    """Services for one command-line run, disposed of when it ends."""
+    services = build_services(settings)
+    try:
+        yield services
+    finally:
+        await services.dispose()
 
 
 def build_oauth_services(
     settings: Settings,
     services: Services,
     *,
-    clock: Clock | None = None,
     hasher: PasswordHasher | None = None,
     throttle: ThrottlePolicy | None = None,
 ) -> OAuthServices:
     """The authorization server and resource guard's collaborators.
 
     Signing keys live in `settings.keys_dir/jwt` (generated on first start in development;
-    `custodian keys rotate` adds one). Tests inject a clock, a hasher and a throttle policy.
+    `custodian keys rotate` adds one). Tests inject a hasher and a throttle policy.
     """
-    clock = clock or SystemClock()
+    clock = services.clock
     keys = SigningKeyStore(
         settings.keys_dir, "jwt", keep_retired=timedelta(seconds=settings.access_token_ttl + 60)
     )
     if not settings.is_production:
         keys.ensure(clock.now())
     issuer = settings.issuer.rstrip("/")
-
-    def identity_unit() -> IdentityUnitOfWork:
-        return SqlIdentityUnitOfWork(services.sessions, services.master_key)
-
     return OAuthServices(
         settings=OAuthSettings(
             issuer=issuer, audience=f"{issuer}/v1", access_token_ttl=settings.access_token_ttl
@@ -155,7 +228,7 @@ def build_oauth_services(
             keys, issuer=issuer, audience=f"{issuer}/v1", ttl=settings.access_token_ttl
         ),
         hasher=hasher or Argon2PasswordHasher(),
-        uow_factory=identity_unit,
+        uow_factory=services.units.identity,
         clock=clock,
         throttle=throttle or ThrottlePolicy(),
         page_key=services.master_key.derive("oauth/pages"),
@@ -167,16 +240,60 @@ def build_job_worker(
     settings: Settings,
     services: Services,
     *,
-    lease_seconds: float = 60.0,
+    lease_seconds: float = JOB_LEASE_SECONDS,
     poll_seconds: float = 1.0,
 ) -> Worker:
-    """The background worker (exports, expiry sweep) on the services' database."""
-    return build_worker(
-        services.engine,
-        services.master_key,
-        settings.data_dir,
-        export_ttl=timedelta(days=settings.export_ttl_days),
-        financial_years=settings.financial_retention_years,
-        lease_seconds=lease_seconds,
+    """The background worker: export and erasure jobs, and the export-expiry sweep when idle."""
+    units, clock = services.units, services.clock
+    archives = FileArchiveStore(settings.data_dir, export_signer(services.master_key))
+    ttl = timedelta(days=settings.export_ttl_days)
+
+    async def export(job: LeasedJob, progress: Progress) -> None:
+        await build_export(
+            units.export,
+            units.export_reading,
+            archives,
+            clock,
+            _request_of(job),
+            ttl=ttl,
+            progress=progress,
+        )
+
+    async def erasure(job: LeasedJob, progress: Progress) -> None:
+        await execute_erasure(
+            units.erasure,
+            units.consent,
+            clock,
+            _request_of(job),
+            financial_years=settings.financial_retention_years,
+            progress=progress,
+        )
+
+    async def on_final_failure(job: LeasedJob) -> None:
+        if job.request_id is not None:
+            await give_up(units.export, job.request_id)
+
+    async def expire() -> None:
+        await expire_exports(units.export, archives, clock)
+
+    handlers: dict[str, Handler] = {"export": export, "erasure": erasure}
+    return Worker(
+        JobQueue(services.sessions, worker_id(), lease_seconds=lease_seconds, clock=clock),
+        handlers,
+        on_final_failure=on_final_failure,
+        idle_tasks=[expire],
         poll_seconds=poll_seconds,
     )
+
+
+async def sweep_retention(settings: Settings, services: Services) -> list[UUID]:
+    """Destroy the financial records of erased customers whose legal hold has ended."""
+    return await sweep_financial_records(
+        services.units.erasure, services.clock, years=settings.financial_retention_years
+    )
+
+
+def _request_of(job: LeasedJob) -> UUID:
+    if job.request_id is None:
+        raise LookupError(f"a {job.kind} job needs a request")
+    return job.request_id

@@ -47,6 +47,18 @@ SERVER_ERROR_DETAIL = (
 _log = get_logger("custodian.errors")
 
 
+class Problem(msgspec.Struct):
+    """An RFC 9457 problem document, as route documentation names it (api.openapi_doc
+    replaces its schema with the full one every problem response follows)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    error: str | None = None
+    scope: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class FieldError:
     """One invalid input: which field, what is wrong, and where it came from (body, query...)."""

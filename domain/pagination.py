@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -23,8 +24,11 @@ from domain.errors import DomainError
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_SEQ = 2**63 - 1
+"""The largest sequence number a cursor may name (a signed 64-bit column)."""
 _TAG_BYTES = 16
 T = TypeVar("T")
+K = TypeVar("K")
 
 
 class InvalidCursor(DomainError):
@@ -37,6 +41,11 @@ class Position:
 
     at: datetime
     id: UUID
+
+
+def key_of(position: Position | None) -> tuple[datetime, UUID] | None:
+    """The (time, id) key a repository continues below, or None from the start."""
+    return None if position is None else (position.at, position.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +73,12 @@ class CursorCodec:
         mac = hmac.new(self._key, list_name.encode() + b"\x00" + payload, hashlib.sha256)
         return mac.digest()[:_TAG_BYTES]
 
-    def encode(self, list_name: str, position: Position) -> str:
-        """A URL-safe cursor for `position` that only `decode(list_name, ...)` accepts."""
-        payload = json.dumps(
-            [position.at.isoformat(), str(position.id)], separators=(",", ":")
-        ).encode()
+    def _sign(self, list_name: str, key: list[str | int]) -> str:
+        payload = json.dumps(key, separators=(",", ":")).encode()
         raw = self._tag(list_name, payload) + payload
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
-    def decode(self, list_name: str, cursor: str) -> Position:
-        """The position a cursor names; InvalidCursor unless it was issued for `list_name`."""
+    def _open(self, list_name: str, cursor: str) -> list[str | int]:
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         except (binascii.Error, ValueError):
@@ -81,9 +86,74 @@ class CursorCodec:
         tag, payload = raw[:_TAG_BYTES], raw[_TAG_BYTES:]
         if len(tag) != _TAG_BYTES or not hmac.compare_digest(tag, self._tag(list_name, payload)):
             raise InvalidCursor("the cursor is not valid")
+        key = json.loads(payload)
+        if not isinstance(key, list):  # signed by us, so only a bug gets here
+            raise InvalidCursor("the cursor is not valid")
+        return key
+
+    def encode(self, list_name: str, position: Position) -> str:
+        """A URL-safe cursor for `position` that only `decode(list_name, ...)` accepts."""
+        return self._sign(list_name, [position.at.isoformat(), str(position.id)])
+
+    def decode(self, list_name: str, cursor: str) -> Position:
+        """The position a cursor names; InvalidCursor unless it was issued for `list_name`."""
         try:
-            at_text, id_text = json.loads(payload)
-            at = datetime.fromisoformat(at_text)
-            return Position(at, UUID(id_text))
+            at_text, id_text = self._open(list_name, cursor)
+            return Position(datetime.fromisoformat(str(at_text)), UUID(str(id_text)))
         except (ValueError, TypeError):  # signed by us, so only a bug gets here
             raise InvalidCursor("the cursor is not valid") from None
+
+    def encode_seq(self, list_name: str, seq: int) -> str:
+        """A cursor continuing below sequence number `seq` (lists in log order)."""
+        return self._sign(list_name, [seq])
+
+    def decode_seq(self, list_name: str, cursor: str) -> int:
+        """The sequence number a cursor names; InvalidCursor unless it was issued for
+        `list_name` and names a number from 1 to MAX_SEQ."""
+        key = self._open(list_name, cursor)
+        if len(key) != 1 or not isinstance(key[0], int) or not 1 <= key[0] <= MAX_SEQ:
+            raise InvalidCursor("the cursor is not valid")
+        return key[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Keyset(Generic[K, T]):
+    """How one list's cursors read and write: the sort key a cursor names, and the cursor
+    continuing after an item."""
+
+    decode: Callable[[str], K]
+    encode: Callable[[T], str]
+
+    @staticmethod
+    def by_position(
+        codec: CursorCodec, list_name: str, key: Callable[[T], Position]
+    ) -> Keyset[Position, T]:
+        """A list ordered by (time, id), newest first."""
+        return Keyset(
+            lambda cursor: codec.decode(list_name, cursor),
+            lambda item: codec.encode(list_name, key(item)),
+        )
+
+    @staticmethod
+    def by_seq(codec: CursorCodec, list_name: str, seq: Callable[[T], int]) -> Keyset[int, T]:
+        """A list ordered by sequence number, newest first."""
+        return Keyset(
+            lambda cursor: codec.decode_seq(list_name, cursor),
+            lambda item: codec.encode_seq(list_name, seq(item)),
+        )
+
+
+async def read_page(
+    keyset: Keyset[K, T],
+    cursor: str | None,
+    limit: int,
+    fetch: Callable[[K | None, int], Awaitable[Sequence[T]]],
+) -> Page[T]:
+    """One page of a keyset list: the cursor decoded (InvalidCursor when it is not this
+    list's), `limit + 1` rows fetched after it, the extra row saying only whether there is
+    another page."""
+    after = None if cursor is None else keyset.decode(cursor)
+    rows = list(await fetch(after, limit + 1))
+    items = rows[:limit]
+    more = len(rows) > limit
+    return Page(items, keyset.encode(items[-1]) if more and items else None)

@@ -22,9 +22,21 @@ from domain.retention import RetentionClass
 from domain.values import Email
 
 
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """The current time, timezone-aware UTC."""
+class UnitOfWorkBase(Protocol):
+    """One database transaction: entered with `async with`, rolled back on exit unless
+    `commit` was called. Every narrower unit-of-work port of a feature extends it."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None:
+        """Make everything done in this unit durable."""
         ...
 
 
@@ -122,6 +134,10 @@ class TransactionRepository(Protocol):
         """Store transactions (encrypted), in one batch."""
         ...
 
+    async def count_for_customer(self, customer_id: UUID) -> int:
+        """How many transactions the customer has on all accounts."""
+        ...
+
     async def get(self, customer_id: UUID, transaction_id: UUID) -> Transaction | None:
         """The customer's transaction, or None when missing or someone else's."""
         ...
@@ -165,7 +181,7 @@ class InteractionRepository(Protocol):
         ...
 
 
-class UnitOfWork(Protocol):
+class UnitOfWork(UnitOfWorkBase, Protocol):
     """One transaction over every repository. Rolls back on exit unless `commit` was called."""
 
     # Read-only properties, so adapters may expose richer concrete types than the ports.
@@ -197,17 +213,4 @@ class UnitOfWork(Protocol):
     @property
     def corrections(self) -> CorrectionRepository:
         """The correction requests (read-only member, so adapters may narrow its type)."""
-        ...
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-    async def commit(self) -> None:
-        """Make everything done in this unit durable."""
         ...

@@ -18,13 +18,14 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import structlog
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.clock import Clock, SystemClock
 from persistence.dsr.tables import DsrRequestRow, JobRow
 from persistence.sealing import utc_out
 
@@ -38,19 +39,14 @@ BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 3600.0
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def new_job(
     kind: str,
     request_id: UUID | None,
-    at: datetime | None = None,
+    at: datetime,
     *,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> JobRow:
     """A queued job row (added to a session by the caller, in the caller's transaction)."""
-    at = at or _now()
     return JobRow(
         id=uuid.uuid4(),
         kind=kind,
@@ -98,14 +94,16 @@ class JobQueue:
         owner: str,
         *,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        clock: Clock | None = None,
     ) -> None:
         self._sessions = sessions
         self.owner = owner
         self.lease = timedelta(seconds=lease_seconds)
+        self._clock: Clock = clock or SystemClock()
 
     async def lease_next(self) -> LeasedJob | None:
         """Lease the oldest runnable job (queued and due, or running with an expired lease)."""
-        now = _now()
+        now = self._clock.now()
         runnable = or_(
             and_(JobRow.status == QUEUED, JobRow.run_after <= now),
             and_(JobRow.status == RUNNING, JobRow.lease_expires_at < now),
@@ -141,7 +139,7 @@ class JobQueue:
         """Extend the lease (and store progress, also on the job's request).
 
         Raises LeaseLost when another worker has taken the job over."""
-        now = _now()
+        now = self._clock.now()
         values: dict[str, object] = {"lease_expires_at": now + self.lease, "updated_at": now}
         if progress is not None:
             values["progress"] = max(0, min(100, progress))
@@ -173,14 +171,14 @@ class JobQueue:
                     progress=100,
                     lease_owner=None,
                     lease_expires_at=None,
-                    updated_at=_now(),
+                    updated_at=self._clock.now(),
                 )
             )
 
     async def fail(self, job: LeasedJob, error: BaseException) -> bool:
         """Record a failed attempt: queued again after a backoff, or failed for good once
         `max_attempts` is reached (returns True then)."""
-        now = _now()
+        now = self._clock.now()
         async with self._sessions() as session, session.begin():
             row = await session.get(JobRow, job.id)
             if row is None or row.lease_owner != self.owner:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from domain.clock import Clock, SystemClock
 from domain.pagination import CursorCodec
-from domain.ports import Clock, DurableAuditLog
+from domain.ports import DurableAuditLog
 from persistence.audit.access_log import SqlAuditReader
 from persistence.audit.batch import BatchingAuditLog
 from persistence.audit.checkpoints import (
@@ -22,17 +23,16 @@ from persistence.audit.checkpoints import (
 from persistence.audit.sink import SqlAuditSink
 from persistence.consent.ledger import SqlConsentLedger
 from persistence.crypto import BlindIndexer, KeyWrapper, MasterKey
+from persistence.customer.accounts import SqlAccountRepository, SqlTransactionRepository
 from persistence.customer.corrections import SqlCorrectionRepository
+from persistence.customer.erasure import SqlErasureStore
+from persistence.customer.interactions import SqlInteractionRepository
+from persistence.customer.profiles import SqlCustomerRepository
 from persistence.database import read_only
 from persistence.dsr.archive import export_signer
 from persistence.dsr.requests import SqlDsrRepository
 from persistence.keystore import SqlKeyRing
-from persistence.repositories import (
-    SqlAccountRepository,
-    SqlCustomerRepository,
-    SqlInteractionRepository,
-    SqlTransactionRepository,
-)
+from persistence.oauth.forget import SqlSignInRevoker
 from persistence.signatures import Ed25519Signer, ReceiptKeys, checkpoint_signer
 
 
@@ -51,14 +51,6 @@ def _export_signer(master_key: MasterKey) -> Ed25519Signer:
 def _read_only(engine: AsyncEngine) -> AsyncEngine:
     # One read-only view (same pool) per engine, not one per unit of work.
     return read_only(engine)
-
-
-class SystemClock:
-    """domain.ports.Clock on the system clock, in UTC."""
-
-    def now(self) -> datetime:
-        """The current time, timezone-aware UTC."""
-        return datetime.now(UTC)
 
 
 class SqlUnitOfWork:
@@ -84,6 +76,8 @@ class SqlUnitOfWork:
     checkpoint_max_age: timedelta | None = None
     corrections: SqlCorrectionRepository
     dsr: SqlDsrRepository
+    erasure: SqlErasureStore
+    sign_in: SqlSignInRevoker
     cursors: CursorCodec
 
     def __init__(
@@ -176,6 +170,8 @@ class SqlUnitOfWork:
         self.audit_verifier = SqlAuditVerifier(session, self.checkpoint_signer)
         self.corrections = SqlCorrectionRepository(session, self.keys)
         self.dsr = SqlDsrRepository(session, self._data_dir)
+        self.erasure = SqlErasureStore(session)
+        self.sign_in = SqlSignInRevoker(session)
         return self
 
     def _open_session(self) -> AsyncSession:

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from oauth_harness import World, running_world
 from sqlalchemy.ext.asyncio import AsyncEngine
 from throwaway_db import (
     PgSessionDatabase,
@@ -119,3 +120,13 @@ def uow_factory(engine: AsyncEngine, master_key: MasterKey) -> Callable[[], SqlU
     """Makes a new unit of work on the test's database each time it is called."""
     sessions = session_factory(engine)
     return lambda: SqlUnitOfWork(sessions, master_key)
+
+
+@pytest.fixture
+async def world(
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> AsyncIterator[World]:
+    """The real application on the test's database, served in-process, with the demo
+    clients registered and a clock the test moves by hand."""
+    async with running_world(db_url, engine, master_key, tmp_path) as created:
+        yield created

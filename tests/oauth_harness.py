@@ -16,7 +16,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from api.composition import build_oauth_services, build_services
+from api.composition import Services, build_job_worker, build_oauth_services, build_services
 from api.oauth.flow_client import Pkce, authorize_params, sign_in_and_consent
 from api.oauth.services import OAuthServices
 from api.settings import Settings
@@ -62,8 +62,15 @@ class World:
     engine: AsyncEngine
     master_key: MasterKey
     settings: Settings
+    services: Services
     secrets: dict[str, str] = field(default_factory=dict)
     customers: dict[str, uuid.UUID] = field(default_factory=dict)
+
+    async def run_jobs(self) -> None:
+        """Run every runnable job once, as `custodian worker` would."""
+        worker = build_job_worker(self.settings, self.services)
+        while await worker.run_once():
+            pass
 
     async def add_client(
         self, client_id: str, *, public: bool, scopes: str, redirect_uris: tuple[str, ...] = ()
@@ -191,14 +198,14 @@ async def running_world(
         database_url=db_url, data_dir=tmp_path, master_key=raw_key(master_key), issuer=ISSUER
     )
     clock = FakeClock()
-    services = build_services(settings, engine=engine)
-    oauth = build_oauth_services(settings, services, clock=clock, hasher=_HASHER, throttle=throttle)
+    services = build_services(settings, engine=engine, clock=clock)
+    oauth = build_oauth_services(settings, services, hasher=_HASHER, throttle=throttle)
     app = create_app(settings, services=services, oauth=oauth)
     # ASGITransport runs the app on the test's own event loop, so the engine's pooled
     # connections (used by the app and by the set-up helpers) never cross loops.
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as http:
-        world = World(http, oauth, clock, engine, master_key, settings)
+        world = World(http, oauth, clock, engine, master_key, settings, services)
         await world.add_client(
             "demo-app", public=True, scopes=CUSTOMER_SCOPE, redirect_uris=(APP_REDIRECT,)
         )

@@ -25,7 +25,6 @@ from domain.customer.interactions import Channel, Interaction, InteractionDirect
 from domain.identity import StaffRole
 from persistence.audit.tables import AuditEventRow
 from persistence.database import session_factory
-from persistence.dsr.worker import build_worker
 from persistence.uow import SqlUnitOfWork
 
 BASE = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -221,11 +220,7 @@ async def resource_ids(world: World, person: Person) -> dict[str, str]:
     # A ready export (the worker run in-line) and a queued erasure (left queued: no worker
     # runs afterwards, so the person stays usable for every other route).
     export = body(await world.http.post("/v1/me/exports", headers=person.auth))
-    worker = build_worker(
-        world.engine, world.master_key, world.settings.data_dir, export_ttl=timedelta(days=1)
-    )
-    while await worker.run_once():
-        pass
+    await world.run_jobs()
     erasure = body(await world.http.post("/v1/me/erasure", headers=person.auth))
     return {
         "account_id": str(person.account_id),

@@ -9,7 +9,6 @@ GET /v1/privacy/audit/verification (audit:read): chain walk + checkpoint signatu
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -30,9 +29,8 @@ from api.audit.dtos import (
     audit_event_out,
     verification,
 )
-from api.consent.responses import problem_responses
 from api.middleware import request_id_of
-from api.problems import VALIDATION_TYPE, FieldError, ProblemException
+from api.routes import Cursor, From, Limit, To, parse_time, problems
 from domain.audit.access_log import (
     AuditQuery,
     AuditReadUnitOfWork,
@@ -47,39 +45,6 @@ AUDIT_TAG = "privacy-audit"
 ACCESS_LOG_TAG = "access-log"
 JSON_LINES = "application/jsonl"
 
-Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Page size (1-200)")]
-Cursor = Annotated[
-    str | None, QueryParameter(max_length=200, description="`next_cursor` of the previous page")
-]
-# Times are taken as text and parsed here: Litestar would also accept a bare number as a
-# datetime (seconds since the epoch), which the documented RFC 3339 contract does not allow.
-RFC3339 = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
-From = Annotated[
-    str | None,
-    QueryParameter(
-        name="from", format="date-time", pattern=RFC3339, description="At or after (RFC 3339)"
-    ),
-]
-To = Annotated[
-    str | None, QueryParameter(format="date-time", pattern=RFC3339, description="Before (RFC 3339)")
-]
-
-
-def parse_time(value: str | None, name: str) -> datetime | None:
-    """An RFC 3339 query value as an aware datetime; 400 problem when it is no real time."""
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ProblemException(
-            400,
-            "The request is not valid; see errors.",
-            problem_type=VALIDATION_TYPE,
-            errors=[FieldError(name, "not an RFC 3339 time", "query")],
-        ) from None
-
-
 Text = Annotated[str | None, QueryParameter(max_length=128)]
 Subject = Annotated[UUID | None, QueryParameter(description="The customer the events are about")]
 ActorType = Annotated[ActorTypeFilter | None, QueryParameter()]
@@ -92,14 +57,14 @@ Outcome = Annotated[OutcomeFilter | None, QueryParameter()]
     tags=[ACCESS_LOG_TAG],
     opt={"scopes": ("access-log:read",)},
     security=[{"oauth2": ["access-log:read"]}],
-    responses=problem_responses(),
+    responses=problems(400),
     summary="Who accessed my data, when, what, why",
 )
 async def get_access_log(
     *,
     request: Request[Any, Any, State],
     caller: NamedDependency[Caller],
-    uow_factory: NamedDependency[Callable[[], AuditReadUnitOfWork]],
+    audit_units: NamedDependency[Callable[[], AuditReadUnitOfWork]],
     from_: From = None,
     to: To = None,
     actor_type: ActorType = None,
@@ -113,7 +78,7 @@ async def get_access_log(
         actor_type=actor_type.value if actor_type else None,
     )
     page = await read_access_log(
-        uow_factory(),
+        audit_units(),
         caller.customer_id,
         caller.as_actor(),
         query=query,
@@ -153,14 +118,14 @@ def _query(
     tags=[AUDIT_TAG],
     opt={"scopes": ("audit:read",)},
     security=[{"oauth2": ["audit:read"]}],
-    responses=problem_responses(),
+    responses=problems(400),
     summary="Search the audit log, newest first",
 )
 async def list_audit_events(
     *,
     request: Request[Any, Any, State],
     caller: NamedDependency[Caller],
-    uow_factory: NamedDependency[Callable[[], AuditReadUnitOfWork]],
+    audit_units: NamedDependency[Callable[[], AuditReadUnitOfWork]],
     subject: Subject = None,
     actor: Text = None,
     action: Text = None,
@@ -173,7 +138,7 @@ async def list_audit_events(
 ) -> AuditEventPage:
     """Matching events with their chain hashes; the search itself is audited."""
     page = await search_audit_events(
-        uow_factory(),
+        audit_units(),
         caller.as_actor(),
         query=_query(
             subject=subject,
@@ -199,7 +164,7 @@ async def list_audit_events(
     tags=[AUDIT_TAG],
     opt={"scopes": ("audit:read",)},
     security=[{"oauth2": ["audit:read"]}],
-    responses=problem_responses(),
+    responses=problems(400),
     media_type=JSON_LINES,
     summary="Export matching audit events as JSON Lines, in chain order (streamed)",
 )
@@ -207,7 +172,7 @@ async def export_events(
     *,
     request: Request[Any, Any, State],
     caller: NamedDependency[Caller],
-    uow_factory: NamedDependency[Callable[[], AuditReadUnitOfWork]],
+    audit_units: NamedDependency[Callable[[], AuditReadUnitOfWork]],
     subject: Subject = None,
     actor: Text = None,
     action: Text = None,
@@ -218,7 +183,7 @@ async def export_events(
 ) -> Stream:
     """One JSON object per line, oldest first, read in batches: constant memory."""
     events = export_audit_events(
-        uow_factory,
+        audit_units,
         caller.as_actor(),
         _query(
             subject=subject,
@@ -254,18 +219,14 @@ async def export_events(
     tags=[AUDIT_TAG],
     opt={"scopes": ("audit:read",)},
     security=[{"oauth2": ["audit:read"]}],
-    responses=problem_responses(),
+    responses=problems(400),
     summary="Verify the whole audit chain and every signed checkpoint",
 )
 async def get_verification(
     request: Request[Any, Any, State],
     caller: NamedDependency[Caller],
-    uow_factory: NamedDependency[Callable[[], VerifyUnitOfWork]],
+    verify_units: NamedDependency[Callable[[], VerifyUnitOfWork]],
 ) -> Verification:
     """Events checked, head hash, first failure (if any) and the latest checkpoint."""
-    report = await verify_audit(uow_factory(), caller.as_actor(), request_id_of(request.scope))
+    report = await verify_audit(verify_units(), caller.as_actor(), request_id_of(request.scope))
     return verification(report)
-
-
-PRIVACY_AUDIT_HANDLERS = [get_access_log, list_audit_events, export_events, get_verification]
-"""Registered by api/app.py."""

@@ -1,26 +1,26 @@
-"""What the application factory registers for issue 5: consents, the access log and the
-officer's audit API (one list of handlers, one list of OpenAPI tags)."""
+"""The audit routes and their OpenAPI tags, as the application factory registers them."""
 
 from __future__ import annotations
 
 from litestar.openapi.spec import Tag
 from litestar.types import ControllerRouterHandler
 
-from api.audit.controllers import ACCESS_LOG_TAG, AUDIT_TAG, PRIVACY_AUDIT_HANDLERS
-from api.consent.contactability import get_contactability
-from api.consent.controllers import CONSENT_TAG, ConsentController
-from api.support.controllers import SUPPORT_TAG, SupportController
+from api.audit.controllers import (
+    ACCESS_LOG_TAG,
+    AUDIT_TAG,
+    export_events,
+    get_access_log,
+    get_verification,
+    list_audit_events,
+)
 
-PRIVACY_HANDLERS: list[ControllerRouterHandler] = [
-    ConsentController,
-    *PRIVACY_AUDIT_HANDLERS,
-    SupportController,
-    get_contactability,
+HANDLERS: list[ControllerRouterHandler] = [
+    get_access_log,
+    list_audit_events,
+    export_events,
+    get_verification,
 ]
-
-PRIVACY_TAGS = [
-    Tag(name=CONSENT_TAG, description="Consent per purpose, with signed receipts."),
+TAGS = [
     Tag(name=ACCESS_LOG_TAG, description="Who accessed my data, when, what and why."),
     Tag(name=AUDIT_TAG, description="The privacy officer's verifiable audit log."),
-    Tag(name=SUPPORT_TAG, description="Support staff's reads, each for a purpose and ticket."),
 ]

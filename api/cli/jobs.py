@@ -11,16 +11,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-from datetime import timedelta
 
+from api.composition import (
+    JOB_LEASE_SECONDS,
+    build_job_worker,
+    running_services,
+    sweep_retention,
+)
 from api.logging import configure_logging
 from api.settings import Settings
-from persistence.crypto import MasterKey
-from persistence.database import make_engine, session_factory
-from persistence.dsr.erasure import retention_sweep
-from persistence.dsr.worker import build_worker
-from persistence.jobs import DEFAULT_LEASE_SECONDS
-from persistence.uow import SqlUnitOfWork
 
 
 def _positive(text: str) -> float:
@@ -45,9 +44,9 @@ def add_job_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     worker.add_argument(
         "--lease-seconds",
         type=_positive,
-        default=DEFAULT_LEASE_SECONDS,
+        default=JOB_LEASE_SECONDS,
         metavar="S",
-        help=f"job lease (default {DEFAULT_LEASE_SECONDS:g})",
+        help=f"job lease (default {JOB_LEASE_SECONDS:g})",
     )
     worker.add_argument(
         "--poll-seconds",
@@ -68,24 +67,15 @@ def run_worker_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Settings, *, lease_seconds: float, poll_seconds: float) -> None:
-    engine = make_engine(settings.database_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    try:
-        worker = build_worker(
-            engine,
-            MasterKey(settings.master_key),
-            settings.data_dir,
-            export_ttl=timedelta(days=settings.export_ttl_days),
-            financial_years=settings.financial_retention_years,
-            lease_seconds=lease_seconds,
-            poll_seconds=poll_seconds,
+    async with running_services(settings) as services:
+        worker = build_job_worker(
+            settings, services, lease_seconds=lease_seconds, poll_seconds=poll_seconds
         )
         await worker.run(stop)
-    finally:
-        await engine.dispose()
 
 
 def add_retention_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -110,13 +100,5 @@ def run_retention_sweep(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def _sweep(settings: Settings) -> int:
-    engine = make_engine(settings.database_url)
-    try:
-        sessions = session_factory(engine)
-        master_key = MasterKey(settings.master_key)
-        swept = await retention_sweep(
-            lambda: SqlUnitOfWork(sessions, master_key), years=settings.financial_retention_years
-        )
-    finally:
-        await engine.dispose()
-    return len(swept)
+    async with running_services(settings) as services:
+        return len(await sweep_retention(settings, services))

@@ -15,8 +15,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from api.consent.controllers import CONSENT_TAG
-from api.consent.responses import problem_responses
 from api.middleware import request_id_of
+from api.routes import problems
 from domain.consent.contactability import ContactabilityUnitOfWork, check_contactability
 from domain.errors import NotFound
 from domain.identity import Caller
@@ -49,14 +49,14 @@ class ContactabilityOut(msgspec.Struct):
     tags=[CONSENT_TAG],
     opt={"scopes": ("dsr:admin",)},
     security=[{"oauth2": ["dsr:admin"]}],
-    responses=problem_responses(404),
+    responses=problems(400, 404),
     summary="May marketing be sent to this customer on this channel now?",
 )
 async def get_contactability(
     *,
     request: Request[Any, Any, State],
     caller: NamedDependency[Caller],
-    uow_factory: NamedDependency[Callable[[], ContactabilityUnitOfWork]],
+    contactability_units: NamedDependency[Callable[[], ContactabilityUnitOfWork]],
     customer_id: FromPath[str],
     channel: Annotated[MarketingChannel, QueryParameter(description="email or sms")],
 ) -> ContactabilityOut:
@@ -66,7 +66,11 @@ async def get_contactability(
     except ValueError:
         raise NotFound("no such customer") from None
     answer = await check_contactability(
-        uow_factory(), subject, channel.value, caller.as_actor(), request_id_of(request.scope)
+        contactability_units(),
+        subject,
+        channel.value,
+        caller.as_actor(),
+        request_id_of(request.scope),
     )
     consent = answer.consent
     return ContactabilityOut(

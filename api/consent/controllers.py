@@ -22,8 +22,8 @@ from api.consent.dtos import (
     consent_receipt,
     consent_status,
 )
-from api.consent.responses import problem_responses
 from api.middleware import request_id_of
+from api.routes import problems
 from domain.consent.change import (
     ConsentUnitOfWork,
     change_consent,
@@ -34,7 +34,7 @@ from domain.identity import Caller
 
 CONSENT_TAG = "consents"
 
-UowFactory = Callable[[], ConsentUnitOfWork]
+ConsentUnits = Callable[[], ConsentUnitOfWork]
 
 
 class ConsentController(Controller):
@@ -48,18 +48,18 @@ class ConsentController(Controller):
         operation_id="listMyConsents",
         opt={"scopes": ("consents:read",)},
         security=[{"oauth2": ["consents:read"]}],
-        responses=problem_responses(),
+        responses=problems(400),
         summary="Every purpose with my current consent and the notice version I agreed to",
     )
     async def list_consents(
         self,
         request: Request[Any, Any, State],
         caller: NamedDependency[Caller],
-        uow_factory: NamedDependency[UowFactory],
+        consent_units: NamedDependency[ConsentUnits],
     ) -> ConsentList:
         """Every purpose, in catalogue order, with the customer's current decision."""
         states = await list_consents(
-            uow_factory(), caller.customer_id, caller.as_actor(), request_id_of(request.scope)
+            consent_units(), caller.customer_id, caller.as_actor(), request_id_of(request.scope)
         )
         return ConsentList(items=[consent_status(state) for state in states])
 
@@ -68,18 +68,18 @@ class ConsentController(Controller):
         operation_id="listMyConsentHistory",
         opt={"scopes": ("consents:read",)},
         security=[{"oauth2": ["consents:read"]}],
-        responses=problem_responses(),
+        responses=problems(400),
         summary="Every change of my consents, oldest first, with signed receipts",
     )
     async def history(
         self,
         request: Request[Any, Any, State],
         caller: NamedDependency[Caller],
-        uow_factory: NamedDependency[UowFactory],
+        consent_units: NamedDependency[ConsentUnits],
     ) -> ConsentHistory:
         """The whole ledger of the customer, each entry with its signed receipt."""
         events = await consent_history(
-            uow_factory(), caller.customer_id, caller.as_actor(), request_id_of(request.scope)
+            consent_units(), caller.customer_id, caller.as_actor(), request_id_of(request.scope)
         )
         return ConsentHistory(items=[consent_receipt(event) for event in events])
 
@@ -89,7 +89,7 @@ class ConsentController(Controller):
         status_code=200,
         opt={"scopes": ("consents:write",)},
         security=[{"oauth2": ["consents:write"]}],
-        responses=problem_responses(404, 409, 422),
+        responses=problems(400, 404, 409, 422),
         summary="Grant or withdraw my consent to a purpose; returns the signed receipt",
     )
     async def put_consent(
@@ -98,7 +98,7 @@ class ConsentController(Controller):
         purpose: FromPath[str],
         data: JSONBody[ConsentDecision],
         caller: NamedDependency[Caller],
-        uow_factory: NamedDependency[UowFactory],
+        consent_units: NamedDependency[ConsentUnits],
     ) -> ConsentReceipt:
         """Record the decision (or return the existing receipt when nothing changes).
 
@@ -106,7 +106,7 @@ class ConsentController(Controller):
         given, 422 when withdrawing from processing needed for the contract.
         """
         change = await change_consent(
-            uow_factory(),
+            consent_units(),
             caller.customer_id,
             purpose,
             granted=data.granted,

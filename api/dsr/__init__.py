@@ -1,1 +1,5 @@
-"""Data-subject requests over HTTP: exports, the Art. 15 facts."""
+"""Data-subject requests over HTTP: exports, erasure, restriction, the Art. 15 facts, and the
+privacy officer's queue."""
+
+TAG = "data-subject-requests"
+"""The OpenAPI tag of every data-subject request route."""

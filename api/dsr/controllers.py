@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import anyio
 import msgspec
@@ -16,53 +16,22 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from litestar.response import Stream
 
+from api.dsr import TAG
 from api.dsr.dtos import ExportOut, ProcessingOut, export_out, processing_out
-from api.oauth.me import Problem
-from api.oauth.services import OAuthServices
 from api.problems import VALIDATION_TYPE, FieldError, ProblemException
-from api.self_service.common import customer_access
+from api.routes import customer_access, guarded, problems
+from domain.clock import Clock
 from domain.dsr.export import open_archive, read_export, request_export
 from domain.dsr.processing import read_processing
 from domain.dsr.requests import ArchiveExpired, DsrUnitOfWork
 from domain.identity import Caller
-from domain.ports import UnitOfWork
 
-TAG = "data-subject-requests"
-Uow = NamedDependency[Callable[[], UnitOfWork]]
+DsrUnits = NamedDependency[Callable[[], DsrUnitOfWork]]
 CHUNK = 64 * 1024
-
-_DESCRIPTIONS = {
-    401: "Missing, invalid, expired or revoked access token",
-    403: "The access token lacks the scope, or the caller is not a customer",
+_WORDED = {
     404: "No such request for this customer (missing, someone else's or malformed id)",
-    409: "The request conflicts with the current state (an export not ready yet, or a "
-    "customer whose data was erased)",
     410: "The archive has expired and was deleted; ask for a new export",
-    400: "The body or a query parameter is not valid (a tampered cursor included)",
 }
-
-
-def problems(*statuses: int) -> dict[int, ResponseSpec]:
-    """Problem+json documentation for 401, 403 and each of `statuses`."""
-    return {
-        status: ResponseSpec(
-            Problem,
-            description=_DESCRIPTIONS[status],
-            media_type="application/problem+json",
-            generate_examples=False,
-        )
-        for status in sorted({401, 403, *statuses})
-    }
-
-
-def guarded(scope: str, action: str, resource_type: str) -> dict[str, Any]:
-    """The scope the guard requires (and documents), the tag, and the denied-audit event."""
-    return {
-        "opt": {"scopes": (scope,), "audit": (action, resource_type)},
-        "security": [{"oauth2": [scope]}],
-        "tags": [TAG],
-    }
-
 
 T = TypeVar("T")
 
@@ -89,11 +58,6 @@ async def strict_body(request: Request[Any, Any, Any], parsed: T) -> T:
             problem_type=VALIDATION_TYPE,
             errors=[FieldError("body", str(error), "body")],
         ) from None
-
-
-def dsr_units(uow_factory: Callable[[], UnitOfWork]) -> Callable[[], DsrUnitOfWork]:
-    # The composition root's unit of work implements the DSR ports too.
-    return cast("Callable[[], DsrUnitOfWork]", uow_factory)
 
 
 _ARCHIVE_HEADERS = [
@@ -133,66 +97,60 @@ class DataSubjectRequests(Controller):
             ),
             **problems(),
         },
-        **guarded("dsr:write", "export.request", "dsr_request"),
+        **guarded("dsr:write", "export.request", "dsr_request", tag=TAG),
     )
     async def create_export(
         self,
         *,
         caller: NamedDependency[Caller],
         request: Request[Any, Any, Any],
-        uow_factory: Uow,
-        oauth: NamedDependency[OAuthServices],
+        dsr_units: DsrUnits,
+        clock: NamedDependency[Clock],
     ) -> Response[ExportOut]:
         """202 with the queued export; 200 with the running one when there already is one."""
-        export, created = await request_export(
-            dsr_units(uow_factory), oauth.clock, customer_access(caller, request)
-        )
-        return Response(export_out(export, oauth.clock.now()), status_code=202 if created else 200)
+        export, created = await request_export(dsr_units, clock, customer_access(caller, request))
+        return Response(export_out(export, clock.now()), status_code=202 if created else 200)
 
     @get(
         "/exports/{export_id:str}",
         operation_id="getMyExport",
         summary="Where my export stands: status, progress, size, digest, expiry",
-        responses=problems(404),
-        **guarded("dsr:write", "export.read", "dsr_request"),
+        responses=problems(404, worded=_WORDED),
+        **guarded("dsr:write", "export.read", "dsr_request", tag=TAG),
     )
     async def get_export(
         self,
         *,
         caller: NamedDependency[Caller],
         request: Request[Any, Any, Any],
-        uow_factory: Uow,
-        oauth: NamedDependency[OAuthServices],
+        dsr_units: DsrUnits,
+        clock: NamedDependency[Clock],
         export_id: FromPath[str],
     ) -> ExportOut:
         """The export request of the caller with this id."""
-        export = await read_export(
-            dsr_units(uow_factory), customer_access(caller, request), export_id
-        )
-        return export_out(export, oauth.clock.now())
+        export = await read_export(dsr_units, customer_access(caller, request), export_id)
+        return export_out(export, clock.now())
 
     @get(
         "/exports/{export_id:str}/archive",
         operation_id="downloadMyExport",
         summary="Download my export archive (ZIP, streamed)",
         media_type="application/zip",
-        responses=problems(404, 409, 410),
+        responses=problems(404, 409, 410, worded=_WORDED),
         response_headers=_ARCHIVE_HEADERS,
-        **guarded("dsr:write", "export.download", "dsr_request"),
+        **guarded("dsr:write", "export.download", "dsr_request", tag=TAG),
     )
     async def download(
         self,
         *,
         caller: NamedDependency[Caller],
         request: Request[Any, Any, Any],
-        uow_factory: Uow,
-        oauth: NamedDependency[OAuthServices],
+        dsr_units: DsrUnits,
+        clock: NamedDependency[Clock],
         export_id: FromPath[str],
     ) -> Stream:
         """The archive, streamed from disk in chunks (constant memory)."""
-        archive = await open_archive(
-            dsr_units(uow_factory), oauth.clock, customer_access(caller, request), export_id
-        )
+        archive = await open_archive(dsr_units, clock, customer_access(caller, request), export_id)
         if not await anyio.Path(archive.path).is_file():
             # Deleted by the expiry sweep between the status check and now.
             raise ArchiveExpired("the archive has expired; ask for a new export")
@@ -216,8 +174,12 @@ class DataSubjectRequests(Controller):
         security=[{"oauth2": ["profile:read"]}],
     )
     async def get_processing(
-        self, *, caller: NamedDependency[Caller], request: Request[Any, Any, Any], uow_factory: Uow
+        self,
+        *,
+        caller: NamedDependency[Caller],
+        request: Request[Any, Any, Any],
+        dsr_units: DsrUnits,
     ) -> ProcessingOut:
         """Purposes, legal bases, data categories, recipients, retention and sources."""
-        facts = await read_processing(dsr_units(uow_factory), customer_access(caller, request))
+        facts = await read_processing(dsr_units, customer_access(caller, request))
         return processing_out(facts)

@@ -9,10 +9,11 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 
-from api.dsr.controllers import Uow, dsr_units, guarded, problems
+from api.dsr import TAG
+from api.dsr.controllers import DsrUnits
 from api.dsr.dtos import ErasureOut, erasure_out
-from api.oauth.services import OAuthServices
-from api.self_service.common import customer_access
+from api.routes import customer_access, guarded, problems
+from domain.clock import Clock
 from domain.dsr.erasure import read_erasure, request_erasure
 from domain.identity import Caller
 
@@ -33,20 +34,18 @@ class ErasureRequests(Controller):
             ),
             **problems(),
         },
-        **guarded("dsr:write", "erasure.request", "dsr_request"),
+        **guarded("dsr:write", "erasure.request", "dsr_request", tag=TAG),
     )
     async def create(
         self,
         *,
         caller: NamedDependency[Caller],
         request: Request[Any, Any, Any],
-        uow_factory: Uow,
-        oauth: NamedDependency[OAuthServices],
+        dsr_units: DsrUnits,
+        clock: NamedDependency[Clock],
     ) -> Response[ErasureOut]:
         """202 with the queued request; 200 with the one in progress when there is one."""
-        erasure, created = await request_erasure(
-            dsr_units(uow_factory), oauth.clock, customer_access(caller, request)
-        )
+        erasure, created = await request_erasure(dsr_units, clock, customer_access(caller, request))
         return Response(erasure_out(erasure), status_code=202 if created else 200)
 
     @get(
@@ -54,18 +53,16 @@ class ErasureRequests(Controller):
         operation_id="getMyErasure",
         summary="My erasure request and its report (destroyed, kept, why, until when)",
         responses=problems(404),
-        **guarded("dsr:write", "erasure.read", "dsr_request"),
+        **guarded("dsr:write", "erasure.read", "dsr_request", tag=TAG),
     )
     async def read(
         self,
         *,
         caller: NamedDependency[Caller],
         request: Request[Any, Any, Any],
-        uow_factory: Uow,
+        dsr_units: DsrUnits,
         erasure_id: FromPath[str],
     ) -> ErasureOut:
         """The caller's erasure request with this id."""
-        found = await read_erasure(
-            dsr_units(uow_factory), customer_access(caller, request), erasure_id
-        )
+        found = await read_erasure(dsr_units, customer_access(caller, request), erasure_id)
         return erasure_out(found)

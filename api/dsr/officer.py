@@ -12,7 +12,8 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, QueryParameter
 
-from api.dsr.controllers import Uow, dsr_units, problems, strict_body
+from api.dsr import TAG
+from api.dsr.controllers import DsrUnits, strict_body
 from api.dsr.dtos import (
     ExportOut,
     ExtensionIn,
@@ -24,33 +25,15 @@ from api.dsr.dtos import (
     request_out,
 )
 from api.middleware import request_id_of
-from api.oauth.services import OAuthServices
+from api.routes import Cursor, Limit, guarded, problems
+from domain.clock import Clock
 from domain.dsr.queue import extend_request, list_requests, officer_export, read_request
 from domain.dsr.requests import RequestFilter, RequestStatus, RequestType
 from domain.identity import Caller
-from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from domain.pagination import DEFAULT_LIMIT
 
-TAG = "data-subject-requests"
 CLOSED: dict[str, Any] = {"additionalProperties": False}
-_SCOPE = "dsr:admin"
-_OFFICER_PROBLEMS = {
-    **problems(400),
-    404: ResponseSpec(
-        problems(404)[404].data_container,
-        description=("No such request or customer"),
-        media_type="application/problem+json",
-        generate_examples=False,
-    ),
-}
-
-
-def officer(action: str, resource_type: str = "dsr_request") -> dict[str, Any]:
-    """Route keywords for a dsr:admin route."""
-    return {
-        "opt": {"scopes": (_SCOPE,), "audit": (action, resource_type)},
-        "security": [{"oauth2": [_SCOPE]}],
-        "tags": [TAG],
-    }
+_OFFICER_PROBLEMS = problems(400, 404, worded={404: "No such request or customer"})
 
 
 class PrivacyRequests(Controller):
@@ -63,15 +46,15 @@ class PrivacyRequests(Controller):
         operation_id="listDataSubjectRequests",
         summary="The data-subject request queue (filter by type, status, overdue)",
         responses=problems(400),
-        **officer("dsr_request.list"),
+        **guarded("dsr:admin", "dsr_request.list", "dsr_request", tag=TAG),
     )
     async def list_queue(
         self,
         *,
         caller: NamedDependency[Caller],
         request: Request[Any, Any, Any],
-        uow_factory: Uow,
-        oauth: NamedDependency[OAuthServices],
+        dsr_units: DsrUnits,
+        clock: NamedDependency[Clock],
         type_: Annotated[
             Literal["export", "erasure", "restriction", "objection"] | None,
             QueryParameter(name="type", description="Only this kind."),
@@ -87,23 +70,8 @@ class PrivacyRequests(Controller):
                 "others."
             ),
         ] = None,
-        limit: Annotated[
-            int,
-            QueryParameter(
-                ge=1,
-                le=MAX_LIMIT,
-                description=(
-                    f"How many items per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})."
-                ),
-            ),
-        ] = DEFAULT_LIMIT,
-        cursor: Annotated[
-            str | None,
-            QueryParameter(
-                max_length=512,
-                description=("The `next_cursor` of the previous page; omit for the first page."),
-            ),
-        ] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> RequestPage:
         """Newest received first; each entry says whether it is overdue or was extended."""
         filters = RequestFilter(
@@ -112,15 +80,15 @@ class PrivacyRequests(Controller):
             overdue=overdue,
         )
         page = await list_requests(
-            dsr_units(uow_factory),
-            oauth.clock,
+            dsr_units,
+            clock,
             caller.as_actor(),
             filters,
             limit=limit,
             cursor=cursor,
             request_id=request_id_of(request.scope),
         )
-        now = oauth.clock.now()
+        now = clock.now()
         return RequestPage([request_out(r, now) for r in page.items], page.next_cursor)
 
     @get(
@@ -128,25 +96,25 @@ class PrivacyRequests(Controller):
         operation_id="getDataSubjectRequest",
         summary="One data-subject request with the timeline of its events",
         responses=_OFFICER_PROBLEMS,
-        **officer("dsr_request.read"),
+        **guarded("dsr:admin", "dsr_request.read", "dsr_request", tag=TAG),
     )
     async def read(
         self,
         *,
         caller: NamedDependency[Caller],
         request: Request[Any, Any, Any],
-        uow_factory: Uow,
-        oauth: NamedDependency[OAuthServices],
+        dsr_units: DsrUnits,
+        clock: NamedDependency[Clock],
         request_id: FromPath[str],
     ) -> RequestDetailOut:
         """The request, its report and extension, and who did what when."""
         detail = await read_request(
-            dsr_units(uow_factory),
+            dsr_units,
             caller.as_actor(),
             request_id,
             request_id=request_id_of(request.scope),
         )
-        return detail_out(detail, oauth.clock.now())
+        return detail_out(detail, clock.now())
 
     @post(
         "/requests/{request_id:str}/extension",
@@ -154,30 +122,30 @@ class PrivacyRequests(Controller):
         status_code=200,
         summary="Extend a request's due date once, by up to two months",
         responses={**_OFFICER_PROBLEMS, **problems(409)},
-        **officer("dsr_request.extend"),
+        **guarded("dsr:admin", "dsr_request.extend", "dsr_request", tag=TAG),
     )
     async def extend(
         self,
         *,
         caller: NamedDependency[Caller],
         request: Request[Any, Any, Any],
-        uow_factory: Uow,
-        oauth: NamedDependency[OAuthServices],
+        dsr_units: DsrUnits,
+        clock: NamedDependency[Clock],
         request_id: FromPath[str],
         data: Annotated[ExtensionIn, Body(schema_extra=CLOSED)],
     ) -> RequestOut:
         """The request with its new due date; 409 when already extended or finished."""
         data = await strict_body(request, data)
         extended = await extend_request(
-            dsr_units(uow_factory),
-            oauth.clock,
+            dsr_units,
+            clock,
             caller.as_actor(),
             request_id,
             extension=timedelta(days=data.days),
             reason=data.reason,
             request_id=request_id_of(request.scope),
         )
-        return request_out(extended, oauth.clock.now())
+        return request_out(extended, clock.now())
 
     @post(
         "/customers/{customer_id:str}/exports",
@@ -193,23 +161,23 @@ class PrivacyRequests(Controller):
             ),
             **_OFFICER_PROBLEMS,
         },
-        **officer("export.request", "customer"),
+        **guarded("dsr:admin", "export.request", "customer", tag=TAG),
     )
     async def export(
         self,
         *,
         caller: NamedDependency[Caller],
         request: Request[Any, Any, Any],
-        uow_factory: Uow,
-        oauth: NamedDependency[OAuthServices],
+        dsr_units: DsrUnits,
+        clock: NamedDependency[Clock],
         customer_id: FromPath[str],
     ) -> Response[ExportOut]:
         """202 with the queued export (audited as `rights_fulfilment`)."""
         export, created = await officer_export(
-            dsr_units(uow_factory),
-            oauth.clock,
+            dsr_units,
+            clock,
             caller.as_actor(),
             customer_id,
             request_id=request_id_of(request.scope),
         )
-        return Response(export_out(export, oauth.clock.now()), status_code=202 if created else 200)
+        return Response(export_out(export, clock.now()), status_code=202 if created else 200)

@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from litestar import Controller, Request, put
 from litestar.di import NamedDependency
 from litestar.params import Body
 
-from api.dsr.controllers import Uow, dsr_units, guarded, problems, strict_body
+from api.dsr import TAG
+from api.dsr.controllers import DsrUnits, strict_body
 from api.dsr.dtos import RestrictionIn, RestrictionOut
-from api.oauth.services import OAuthServices
-from api.self_service.common import customer_access
+from api.routes import customer_access, guarded, problems
+from domain.clock import Clock
 from domain.consent.change import ConsentUnitOfWork
 from domain.dsr.restriction import RestrictionGround, set_restriction
 from domain.identity import Caller
@@ -31,28 +32,29 @@ class Restriction(Controller):
         operation_id="setMyRestriction",
         summary="Restrict or lift processing of my data; object to direct marketing",
         responses=problems(400, 404, 409),
-        **guarded("dsr:write", "restriction.set", "customer"),
+        **guarded("dsr:write", "restriction.set", "customer", tag=TAG),
     )
     async def set(
         self,
         *,
         caller: NamedDependency[Caller],
         request: Request[Any, Any, Any],
-        uow_factory: Uow,
-        oauth: NamedDependency[OAuthServices],
+        dsr_units: DsrUnits,
+        consent_units: NamedDependency[Callable[[], ConsentUnitOfWork]],
+        clock: NamedDependency[Clock],
         data: Annotated[RestrictionIn, Body(schema_extra=CLOSED)],
     ) -> RestrictionOut:
         """While restricted, data is only stored: no analytics, no marketing contact,
         support reads only for a legal claim."""
         data = await strict_body(request, data)
         state = await set_restriction(
-            dsr_units(uow_factory),
-            oauth.clock,
+            dsr_units,
+            clock,
             customer_access(caller, request),
             restricted=data.restricted,
             ground=None if data.reason is None else RestrictionGround(data.reason),
             object_to_marketing=data.object_to_direct_marketing,
-            consent_units=cast("Callable[[], ConsentUnitOfWork]", uow_factory),
+            consent_units=consent_units,
         )
         return RestrictionOut(
             restricted=state.restricted,

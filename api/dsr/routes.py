@@ -1,22 +1,24 @@
-"""What the application factory registers for data-subject requests (one line in api/app.py)."""
+"""The data-subject request routes and their OpenAPI tag, as the application factory
+registers them."""
 
 from __future__ import annotations
 
 from litestar.openapi.spec import Tag
 from litestar.types import ControllerRouterHandler
 
-from api.dsr.controllers import TAG, DataSubjectRequests
+from api.dsr import TAG
+from api.dsr.controllers import DataSubjectRequests
 from api.dsr.erasure import ErasureRequests
 from api.dsr.officer import PrivacyRequests
 from api.dsr.restriction import Restriction
 
-DSR_HANDLERS: list[ControllerRouterHandler] = [
+HANDLERS: list[ControllerRouterHandler] = [
     DataSubjectRequests,
     ErasureRequests,
     Restriction,
     PrivacyRequests,
 ]
-DSR_TAGS = [
+TAGS = [
     Tag(
         name=TAG,
         description=(

@@ -5,20 +5,9 @@ from __future__ import annotations
 import msgspec
 from litestar import get
 from litestar.di import NamedDependency
-from litestar.openapi.datastructures import ResponseSpec
 
+from api.routes import problems
 from domain.identity import Caller
-
-
-class Problem(msgspec.Struct):
-    """An RFC 9457 problem document."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    error: str | None = None
-    scope: str | None = None
 
 
 class Identity(msgspec.Struct):
@@ -31,29 +20,13 @@ class Identity(msgspec.Struct):
     role: str | None = None
 
 
-PROBLEM_RESPONSES = {
-    401: ResponseSpec(
-        Problem,
-        description="Missing, invalid, expired or revoked access token",
-        media_type="application/problem+json",
-        generate_examples=False,
-    ),
-    403: ResponseSpec(
-        Problem,
-        description="The access token lacks a required scope",
-        media_type="application/problem+json",
-        generate_examples=False,
-    ),
-}
-
-
 @get(
     "/v1/me",
     operation_id="getMe",
     tags=["identity"],
     opt={"scopes": ("profile:read",)},
     security=[{"oauth2": ["profile:read"]}],
-    responses=PROBLEM_RESPONSES,
+    responses=problems(),
     summary="Who am I: the caller's identity and scopes",
 )
 async def get_me(caller: NamedDependency[Caller]) -> Identity:

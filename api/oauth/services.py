@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
 from api.oauth.access_tokens import AccessTokenCodec
 from api.oauth.context import Prefetched
 from api.oauth.server import CustodianServer, OAuthSettings
+from domain.clock import Clock
 from domain.oauth.login import ThrottlePolicy
 from domain.oauth.ports import IdentityUnitOfWork, PasswordHasher
-from domain.ports import Clock
 
 
 class RevocationLookup(Protocol):
@@ -55,11 +55,3 @@ class OAuthServices:
     def url(self, path: str) -> str:
         """An absolute URL under the issuer."""
         return self.settings.issuer.rstrip("/") + path
-
-
-class SystemClock:
-    """The wall clock, timezone-aware UTC."""
-
-    def now(self) -> datetime:
-        """The current time."""
-        return datetime.now(UTC)

@@ -1,19 +1,29 @@
-"""What the application factory registers for self-service (one line in api/app.py)."""
+"""The self-service routes and their OpenAPI tag, as the application factory registers them."""
 
 from __future__ import annotations
 
 from litestar.openapi.spec import Tag
 from litestar.types import ControllerRouterHandler
 
-from api.self_service.common import TAG
-from api.self_service.reads import SelfServiceReads
-from api.self_service.writes import SelfServiceWrites
+from api.self_service import TAG
+from api.self_service.accounts import MyAccounts
+from api.self_service.corrections import CorrectionDecisions, MyCorrections
+from api.self_service.interactions import MyInteractions
+from api.self_service.profile import MyProfile
 
-SELF_SERVICE_HANDLERS: list[ControllerRouterHandler] = [SelfServiceReads, SelfServiceWrites]
-SELF_SERVICE_TAG = Tag(
-    name=TAG,
-    description=(
-        "The customer's own profile, accounts, transactions, interactions and correction "
-        "requests; and the privacy officer's decision on a correction request."
-    ),
-)
+HANDLERS: list[ControllerRouterHandler] = [
+    MyProfile,
+    MyAccounts,
+    MyInteractions,
+    MyCorrections,
+    CorrectionDecisions,
+]
+TAGS = [
+    Tag(
+        name=TAG,
+        description=(
+            "The customer's own profile, accounts, transactions, interactions and correction "
+            "requests; and the privacy officer's decision on a correction request."
+        ),
+    )
+]

@@ -16,8 +16,8 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter
 
-from api.consent.responses import problem_responses
 from api.middleware import request_id_of
+from api.routes import problems
 from api.self_service.dtos import (
     AccountList,
     AccountOut,
@@ -90,7 +90,7 @@ class SupportController(Controller):
         operation_id="supportGetCustomerProfile",
         opt=_SCOPES,
         security=_SECURITY,
-        responses=problem_responses(404),
+        responses=problems(400, 404),
         summary="A customer's profile, for a support ticket",
     )
     async def profile(
@@ -112,7 +112,7 @@ class SupportController(Controller):
         operation_id="supportListCustomerAccounts",
         opt=_SCOPES,
         security=_SECURITY,
-        responses=problem_responses(404),
+        responses=problems(400, 404),
         summary="A customer's accounts, for a support ticket",
     )
     async def accounts(
@@ -137,7 +137,7 @@ class SupportController(Controller):
         operation_id="supportListCustomerInteractions",
         opt=_SCOPES,
         security=_SECURITY,
-        responses=problem_responses(404),
+        responses=problems(400, 404),
         summary="A customer's newest interactions, for a support ticket",
     )
     async def interactions(

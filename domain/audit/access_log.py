@@ -9,18 +9,15 @@ Every read is itself audited.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 from uuid import UUID
 
 from domain.audit.events import Actor, AuditEvent, AuditRecord
-from domain.pagination import InvalidCursor, Page
-from domain.ports import AuditSink
+from domain.pagination import CursorCodec, Keyset, Page, read_page
+from domain.ports import AuditSink, UnitOfWorkBase
 
 ACCESS_LOG_RESOURCE = "access_log"
 
@@ -59,51 +56,27 @@ class AuditReader(Protocol):
         ...
 
 
-class AuditReadUnitOfWork(Protocol):
+class AuditReadUnitOfWork(UnitOfWorkBase, Protocol):
     """What reading the audit log needs from a unit of work."""
 
-    audit: AuditSink
-    audit_reader: AuditReader
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-    async def commit(self) -> None: ...
-
-
-def encode_cursor(seq: int) -> str:
-    """An opaque cursor continuing below `seq`."""
-    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).rstrip(b"=").decode("ascii")
-
-
-def decode_cursor(cursor: str) -> int:
-    """The seq a cursor continues below; InvalidCursor when it is not one of ours."""
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        prefix, _, number = text.partition(":")
-        seq = int(number)
-    except (binascii.Error, ValueError, UnicodeError):
-        raise InvalidCursor("the cursor is not valid") from None
-    if prefix != "seq" or seq < 1:
-        raise InvalidCursor("the cursor is not valid")
-    return seq
+    @property
+    def audit(self) -> AuditSink: ...
+    @property
+    def audit_reader(self) -> AuditReader: ...
+    @property
+    def cursors(self) -> CursorCodec: ...
 
 
 async def _page(
-    uow: AuditReadUnitOfWork, query: AuditQuery, cursor: str | None, limit: int
+    uow: AuditReadUnitOfWork, list_name: str, query: AuditQuery, cursor: str | None, limit: int
 ) -> Page[AuditEvent]:
-    if cursor is not None:
-        query = replace(query, before_seq=decode_cursor(cursor))
-    events = await uow.audit_reader.newest_first(query, limit + 1)
-    more = len(events) > limit
-    events = events[:limit]
-    return Page(events, encode_cursor(events[-1].seq) if more and events else None)
+    keyset: Keyset[int, AuditEvent] = Keyset.by_seq(uow.cursors, list_name, lambda event: event.seq)
+    return await read_page(
+        keyset,
+        cursor,
+        limit,
+        lambda after, n: uow.audit_reader.newest_first(replace(query, before_seq=after), n),
+    )
 
 
 EXPORT_BATCH = 500
@@ -155,7 +128,7 @@ async def read_access_log(
     (and, being the customer's own, never shown back to them)."""
     query = replace(query, subject_id=customer_id, hide_own_access_log_reads=True)
     async with uow:
-        page = await _page(uow, query, cursor, limit)
+        page = await _page(uow, f"access-log:{customer_id}", query, cursor, limit)
         await uow.audit.append(
             AuditRecord(
                 actor, "read", ACCESS_LOG_RESOURCE, subject_id=customer_id, request_id=request_id
@@ -177,7 +150,7 @@ async def search_audit_events(
     """One page of audit events matching `query`, newest first, for a privacy officer;
     the search is itself audited."""
     async with uow:
-        page = await _page(uow, query, cursor, limit)
+        page = await _page(uow, _search_list(query), query, cursor, limit)
         await uow.audit.append(
             AuditRecord(
                 actor, "search", "audit_events", subject_id=query.subject_id, request_id=request_id
@@ -185,3 +158,8 @@ async def search_audit_events(
         )
         await uow.commit()
     return page
+
+
+def _search_list(query: AuditQuery) -> str:
+    # A cursor continues the search it came from, with the same filters.
+    return "audit-search:" + repr(replace(query, before_seq=None))

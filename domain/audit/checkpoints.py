@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 from domain.audit.events import Actor, AuditRecord, Outcome
-from domain.ports import AuditSink
+from domain.ports import AuditSink, UnitOfWorkBase
 
 CHECKPOINT_TYPE = "custodian-audit-checkpoint"
 
@@ -87,22 +86,13 @@ class AuditVerifier(Protocol):
         ...
 
 
-class VerifyUnitOfWork(Protocol):
+class VerifyUnitOfWork(UnitOfWorkBase, Protocol):
     """What the verification use case needs from a unit of work."""
 
-    audit: AuditSink
-    audit_verifier: AuditVerifier
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-    async def commit(self) -> None: ...
+    @property
+    def audit(self) -> AuditSink: ...
+    @property
+    def audit_verifier(self) -> AuditVerifier: ...
 
 
 async def verify_audit(

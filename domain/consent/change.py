@@ -8,11 +8,11 @@ concurrent changes are all recorded, in order, and the last one recorded wins.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 from uuid import UUID, uuid4
 
 from domain.audit.events import Actor, AuditRecord
+from domain.clock import Clock
 from domain.consent.ledger import (
     ConsentEvent,
     ConsentLedger,
@@ -22,31 +22,23 @@ from domain.consent.ledger import (
     states,
 )
 from domain.consent.purposes import NotWithdrawable, OutdatedNotice, PurposeNotice, UnknownPurpose
-from domain.ports import AuditSink, Clock
+from domain.ports import AuditSink, UnitOfWorkBase
 
 COLLECTION_METHOD = "api:PUT /v1/me/consents"
 
 
-class ConsentUnitOfWork(Protocol):
+class ConsentUnitOfWork(UnitOfWorkBase, Protocol):
     """What the consent use cases need from a unit of work."""
 
-    consents: ConsentLedger
-    receipts: ReceiptSigner
-    audit: AuditSink
+    @property
+    def consents(self) -> ConsentLedger: ...
+    @property
+    def receipts(self) -> ReceiptSigner: ...
+    @property
+    def audit(self) -> AuditSink: ...
 
     @property
     def clock(self) -> Clock: ...
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-    async def commit(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,7 @@ same question and get the same answer. Every check is audited: it reads the cust
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 from uuid import UUID
 
 from domain.audit.events import Actor, AuditRecord
@@ -17,26 +16,18 @@ from domain.consent.ledger import ConsentEvent, ConsentLedger
 from domain.consent.purposes import CHANNEL_PURPOSES
 from domain.customer.profile import CustomerStatus
 from domain.errors import NotFound
-from domain.ports import AuditSink, CustomerRepository
+from domain.ports import AuditSink, CustomerRepository, UnitOfWorkBase
 
 
-class ContactabilityUnitOfWork(Protocol):
+class ContactabilityUnitOfWork(UnitOfWorkBase, Protocol):
     """What the check needs from a unit of work."""
 
-    customers: CustomerRepository
-    consents: ConsentLedger
-    audit: AuditSink
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-    async def commit(self) -> None: ...
+    @property
+    def customers(self) -> CustomerRepository: ...
+    @property
+    def consents(self) -> ConsentLedger: ...
+    @property
+    def audit(self) -> AuditSink: ...
 
 
 @dataclass(frozen=True, slots=True)

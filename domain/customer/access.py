@@ -9,7 +9,6 @@ from uuid import UUID
 
 from domain.audit.events import Actor, AuditRecord, Outcome
 from domain.errors import NotFound
-from domain.pagination import CursorCodec, Page, Position
 from domain.ports import UnitOfWork
 
 T = TypeVar("T")
@@ -115,13 +114,3 @@ def parse_id(text: str) -> UUID | None:
         return UUID(text)
     except ValueError:
         return None
-
-
-def paginate(
-    rows: Sequence[T], limit: int, codec: CursorCodec, list_name: str, key: Callable[[T], Position]
-) -> Page[T]:
-    """A page from `limit + 1` fetched rows: the extra row only says whether there is more."""
-    items = list(rows[:limit])
-    more = len(rows) > limit
-    cursor = codec.encode(list_name, key(items[-1])) if more and items else None
-    return Page(items, cursor)

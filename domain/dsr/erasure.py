@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.audit.events import ActorType
+from domain.clock import Clock
 from domain.customer.access import Access, record_access
 from domain.dsr.own_request import read_own_request
 from domain.dsr.requests import (
@@ -23,7 +24,6 @@ from domain.dsr.requests import (
     RequestStatus,
     RequestType,
 )
-from domain.ports import Clock
 from domain.retention import RetentionClass
 
 ERASURE_JOB = "erasure"

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 
 from domain.audit.events import ActorType, AuditRecord
+from domain.clock import Clock
 from domain.customer.access import Access, deny_not_found, parse_id, record_access
 from domain.dsr.own_request import read_own_request
 from domain.dsr.requests import (
@@ -19,7 +20,6 @@ from domain.dsr.requests import (
     RequestType,
 )
 from domain.errors import NotFound
-from domain.ports import Clock
 
 EXPORT_JOB = "export"
 

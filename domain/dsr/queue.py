@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from domain.audit.events import Actor, AuditRecord, Outcome
-from domain.customer.access import Access, paginate, parse_id
+from domain.clock import Clock
+from domain.customer.access import Access, parse_id
 from domain.dsr.export import request_export
 from domain.dsr.requests import (
     IN_PROGRESS,
@@ -20,8 +21,7 @@ from domain.dsr.requests import (
     TimelineEntry,
 )
 from domain.errors import Conflict, InvalidValue, NotFound
-from domain.pagination import Page, Position
-from domain.ports import Clock
+from domain.pagination import Keyset, Page, Position, key_of, read_page
 
 RIGHTS_FULFILMENT = "rights_fulfilment"
 """The purpose recorded on every officer access to a request or a customer's data for it."""
@@ -76,17 +76,22 @@ async def list_requests(
 ) -> Page[DataSubjectRequest]:
     """One page of the queue, newest received first, after a durable audit event."""
     list_name = f"dsr-queue:{filters.type}:{filters.status}:{filters.overdue}"
+    now = clock.now()
     async with uow_factory() as uow:
-        before = None
-        if cursor is not None:
-            position = uow.cursors.decode(list_name, cursor)
-            before = (position.at, position.id)
-        rows = await uow.dsr.search(filters, clock.now(), limit=limit + 1, before=before)
+        keyset: Keyset[Position, DataSubjectRequest] = Keyset.by_position(
+            uow.cursors, list_name, lambda r: Position(r.received_at, r.id)
+        )
+        page = await read_page(
+            keyset,
+            cursor,
+            limit,
+            lambda after, n: uow.dsr.search(filters, now, limit=n, before=key_of(after)),
+        )
         await _audit(
             uow, actor, "dsr_request.list", subject_id=None, resource_id=None, request_id=request_id
         )
         await uow.commit()
-    return paginate(rows, limit, uow.cursors, list_name, lambda r: Position(r.received_at, r.id))
+    return page
 
 
 async def _find(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -171,6 +172,28 @@ class DsrRepository(Protocol):
 
     async def set_customer_status(self, customer_id: UUID, status: CustomerStatus) -> None:
         """Set the customer's status (active or restricted)."""
+        ...
+
+    async def complete(self, request_id: UUID, *, report: dict[str, Any], at: datetime) -> None:
+        """Mark the request completed at `at`, with what it did (an erasure's report)."""
+        ...
+
+    async def finish_export(
+        self, request_id: UUID, *, size: int, sha256: str, at: datetime, expires_at: datetime
+    ) -> None:
+        """Mark the export ready: size and digest of the archive, and when it expires."""
+        ...
+
+    async def fail(self, request_id: UUID) -> None:
+        """Mark the request failed (its job gave up); another may be asked for."""
+        ...
+
+    async def expired_exports(self, now: datetime) -> list[UUID]:
+        """Ready exports whose archive expired at or before `now`."""
+        ...
+
+    async def mark_expired(self, request_ids: Sequence[UUID]) -> None:
+        """Record that these exports' archives are gone."""
         ...
 
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from domain.audit.events import ActorType
+from domain.clock import Clock
 from domain.consent.change import ConsentUnitOfWork, change_consent
 from domain.customer.access import Access, record_access
 from domain.customer.profile import CustomerStatus
 from domain.dsr.requests import DataSubjectRequest, DsrUnitOfWork, RequestStatus, RequestType
 from domain.errors import Conflict, NotFound
-from domain.ports import Clock
 
 MARKETING_PURPOSES: tuple[str, ...] = (
     "marketing_email",

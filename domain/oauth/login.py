@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from domain.audit.events import Actor, ActorType, AuditRecord, Outcome
+from domain.clock import Clock
 from domain.errors import InvalidValue
 from domain.identity import (
     InvalidCredentials,
@@ -23,7 +24,6 @@ from domain.identity import (
     principal_actor,
 )
 from domain.oauth.ports import IdentityUnitOfWork, PasswordHasher, ThrottleState
-from domain.ports import Clock
 from domain.values import Email
 
 ACCOUNT = "account"

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 from uuid import UUID
 
 from domain.identity import LoginAccount, OAuthClient, Principal, StaffUser
 from domain.oauth.tokens import AuthorizationCode, Grant, RefreshToken
-from domain.ports import AuditSink
+from domain.ports import AuditSink, UnitOfWorkBase
 from domain.values import Email
 
 
@@ -133,25 +132,18 @@ class TokenStore(Protocol):
         ...
 
 
-class IdentityUnitOfWork(Protocol):
+class IdentityUnitOfWork(UnitOfWorkBase, Protocol):
     """One transaction over the identity stores and the audit log."""
 
-    logins: LoginAccounts
-    throttle: LoginThrottleStore
-    clients: ClientRepository
-    staff: StaffRepository
-    tokens: TokenStore
-    audit: AuditSink
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-    async def commit(self) -> None:
-        """Make everything done in this unit durable."""
-        ...
+    @property
+    def logins(self) -> LoginAccounts: ...
+    @property
+    def throttle(self) -> LoginThrottleStore: ...
+    @property
+    def clients(self) -> ClientRepository: ...
+    @property
+    def staff(self) -> StaffRepository: ...
+    @property
+    def tokens(self) -> TokenStore: ...
+    @property
+    def audit(self) -> AuditSink: ...

@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from domain.clock import Clock
 from domain.customer.access import Access, record_access
 from domain.customer.profile import ChangeActor, Profile, ProfileChange
 from domain.errors import NotFound
-from domain.ports import Clock, UnitOfWork
+from domain.ports import UnitOfWork
 from domain.self_service.errors import PreconditionFailed, PreconditionRequired
 from domain.self_service.profile_patch import EDITABLE_FIELDS, apply_patch, field_text
 

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from domain.audit.events import Actor, AuditRecord, Outcome
+from domain.clock import Clock
 from domain.customer.access import (
     Access,
     deny_not_found,
     deny_read_not_found,
-    paginate,
     parse_id,
     record_access,
     record_read,
@@ -28,8 +28,8 @@ from domain.customer.corrections import (
     one_month_after,
 )
 from domain.errors import Conflict, InvalidValue, NotFound, ValidationFailed
-from domain.pagination import Page, Position
-from domain.ports import Clock, UnitOfWork
+from domain.pagination import Keyset, Page, Position, key_of, read_page
+from domain.ports import UnitOfWork
 
 CORRECTION_FIELDS = ("target", "current_value", "requested_value", "reason", "status", "decision")
 
@@ -114,18 +114,21 @@ async def list_corrections(
 ) -> Page[CorrectionRequest]:
     """The customer's requests, newest first, after a `correction.list` event."""
     async with uow_factory().reading() as uow:
-        list_name = f"corrections:{access.subject_id}"
-        before = None
-        if cursor is not None:
-            position = uow.cursors.decode(list_name, cursor)
-            before = (position.at, position.id)
-        rows = await uow.corrections.list_for_customer(
-            access.subject_id, limit=limit + 1, before=before
+        keyset: Keyset[Position, CorrectionRequest] = Keyset.by_position(
+            uow.cursors,
+            f"corrections:{access.subject_id}",
+            lambda r: Position(r.received_at, r.id),
+        )
+        page = await read_page(
+            keyset,
+            cursor,
+            limit,
+            lambda after, n: uow.corrections.list_for_customer(
+                access.subject_id, limit=n, before=key_of(after)
+            ),
         )
     await record_read(uow, access, "correction.list", "correction", fields=CORRECTION_FIELDS)
-    return paginate(
-        list(rows), limit, uow.cursors, list_name, lambda r: Position(r.received_at, r.id)
-    )
+    return page
 
 
 async def read_correction(

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.customer.access import Access, deny_read_not_found, paginate, parse_id, record_read
+from domain.customer.access import Access, deny_read_not_found, parse_id, record_read
 from domain.customer.accounts import Account, Transaction, TransactionStatus
-from domain.pagination import Page, Position
+from domain.pagination import Keyset, Page, Position, key_of, read_page
 from domain.ports import UnitOfWork
 
 ACCOUNT_FIELDS = (
@@ -83,22 +83,25 @@ async def list_transactions(
         owned = wanted is not None and await uow.accounts.exists(access.subject_id, wanted)
         if wanted is None or not owned:
             raise await deny_read_not_found(uow, access, "transaction.list", "account", wanted)
-        list_name = f"transactions:{access.subject_id}:{wanted}"
-        before = None
-        if cursor is not None:
-            position = uow.cursors.decode(list_name, cursor)
-            before = (position.at, position.id)
-        rows = await uow.transactions.list_for_account(
-            access.subject_id,
-            wanted,
-            limit=limit + 1,
-            before=before,
-            booked_from=filters.booked_from,
-            booked_to=filters.booked_to,
-            status=filters.status,
+        keyset = Keyset.by_position(
+            uow.cursors, f"transactions:{access.subject_id}:{wanted}", _transaction_key
+        )
+        page = await read_page(
+            keyset,
+            cursor,
+            limit,
+            lambda after, n: uow.transactions.list_for_account(
+                access.subject_id,
+                wanted,
+                limit=n,
+                before=key_of(after),
+                booked_from=filters.booked_from,
+                booked_to=filters.booked_to,
+                status=filters.status,
+            ),
         )
     await record_read(uow, access, "transaction.list", "account", wanted, fields=TRANSACTION_FIELDS)
-    return paginate(rows, limit, uow.cursors, list_name, _transaction_key)
+    return page
 
 
 async def read_transaction(

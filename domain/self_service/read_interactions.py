@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.customer.access import Access, deny_read_not_found, paginate, parse_id, record_read
+from domain.customer.access import Access, deny_read_not_found, parse_id, record_read
 from domain.customer.interactions import Channel, Interaction, InteractionKind
-from domain.pagination import Page, Position
+from domain.pagination import Keyset, Page, Position, key_of, read_page
 from domain.ports import UnitOfWork
 
 INTERACTION_FIELDS = (
@@ -44,22 +44,23 @@ async def list_interactions(
     """The customer's interactions, newest first, one page, after a durable
     `interaction.list` event. InvalidCursor for a cursor not issued for this list."""
     async with uow_factory().reading() as uow:
-        list_name = f"interactions:{access.subject_id}"
-        before = None
-        if cursor is not None:
-            position = uow.cursors.decode(list_name, cursor)
-            before = (position.at, position.id)
-        rows = await uow.interactions.list_for_customer(
-            access.subject_id,
-            limit=limit + 1,
-            before=before,
-            channel=filters.channel,
-            kind=filters.kind,
-            occurred_from=filters.occurred_from,
-            occurred_to=filters.occurred_to,
+        keyset = Keyset.by_position(uow.cursors, f"interactions:{access.subject_id}", _key)
+        page = await read_page(
+            keyset,
+            cursor,
+            limit,
+            lambda after, n: uow.interactions.list_for_customer(
+                access.subject_id,
+                limit=n,
+                before=key_of(after),
+                channel=filters.channel,
+                kind=filters.kind,
+                occurred_from=filters.occurred_from,
+                occurred_to=filters.occurred_to,
+            ),
         )
     await record_read(uow, access, "interaction.list", "interaction", fields=INTERACTION_FIELDS)
-    return paginate(rows, limit, uow.cursors, list_name, _key)
+    return page
 
 
 async def read_interaction(

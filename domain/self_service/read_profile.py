@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from uuid import UUID
 
-from domain.customer.access import Access, paginate, record_read
+from domain.customer.access import Access, record_read
 from domain.customer.profile import Profile, ProfileChange
 from domain.errors import NotFound
-from domain.pagination import Page, Position
+from domain.pagination import Keyset, Page, Position, read_page
 from domain.ports import UnitOfWork
 
 HISTORY_FIELDS = ("field", "old_value", "new_value", "actor", "at")
@@ -47,20 +48,27 @@ async def read_profile_history(
 
     InvalidCursor for a cursor not issued for this customer's history."""
     async with uow_factory().reading() as uow:
-        list_name = f"profile-history:{access.subject_id}"
-        before = None
-        if cursor is not None:
-            position = uow.cursors.decode(list_name, cursor)
-            # The history pages on (version, id): the version travels in the position's
-            # time as that many seconds after the epoch.
-            before = (int(position.at.timestamp()), position.id)
-        rows = await uow.customers.list_profile_changes(
-            access.subject_id, limit=limit + 1, before=before
+        keyset = Keyset.by_position(
+            uow.cursors, f"profile-history:{access.subject_id}", _history_key
+        )
+        page = await read_page(
+            keyset,
+            cursor,
+            limit,
+            lambda after, n: uow.customers.list_profile_changes(
+                access.subject_id, limit=n, before=_version_key(after)
+            ),
         )
     await record_read(
         uow, access, "profile.history.read", "profile", access.subject_id, fields=HISTORY_FIELDS
     )
-    return paginate(rows, limit, uow.cursors, list_name, _history_key)
+    return page
+
+
+# The history pages on (version, id): the version travels in the position's time as that
+# many seconds after the epoch.
+def _version_key(position: Position | None) -> tuple[int, UUID] | None:
+    return None if position is None else (int(position.at.timestamp()), position.id)
 
 
 def _history_key(change: ProfileChange) -> Position:

@@ -21,7 +21,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.audit.events import AuditEvent, AuditRecord
-from domain.ports import Clock
+from domain.clock import Clock
 from persistence.audit.checkpoints import DEFAULT_CHECKPOINT_EVERY, CheckpointWriter
 from persistence.audit.sink import SqlAuditSink, check_record_lengths
 from persistence.signatures import Ed25519Signer

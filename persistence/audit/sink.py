@@ -16,16 +16,11 @@ from sqlalchemy import String, Table, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.audit.events import AuditEvent, AuditRecord, seal
-from domain.ports import Clock
+from domain.clock import Clock, SystemClock
 from persistence.audit.tables import HEAD_ROW_ID, AuditEventRow, AuditHeadRow
 from persistence.audit.verify import VerificationReport, verify_log
 
 __all__ = ["SqlAuditSink", "VerificationReport", "check_record_lengths", "verify_log"]
-
-
-class _SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 def _column_limit(name: str) -> int:
@@ -107,7 +102,7 @@ class SqlAuditSink:
         checkpoints: CheckpointHook | None = None,
     ) -> None:
         self._session = session
-        self._clock: Clock = clock or _SystemClock()
+        self._clock: Clock = clock or SystemClock()
         self._checkpoints = checkpoints
 
     async def append(self, record: AuditRecord) -> AuditEvent:

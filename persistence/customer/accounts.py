@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.customer.accounts import (
@@ -114,6 +114,15 @@ class SqlTransactionRepository:
     def __init__(self, session: AsyncSession, keys: SqlKeyRing) -> None:
         self._session = session
         self._keys = keys
+
+    async def count_for_customer(self, customer_id: UUID) -> int:
+        """How many transactions the customer has on all accounts (nothing decrypted)."""
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(TransactionRow)
+            .where(TransactionRow.customer_id == customer_id)
+        )
+        return count or 0
 
     async def add_many(self, transactions: Sequence[Transaction]) -> None:
         """Store transactions in one batch. Raises NotFound when one names an account that is

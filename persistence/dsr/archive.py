@@ -13,15 +13,22 @@ import csv
 import hashlib
 import io
 import json
+import os
 import shutil
 import tempfile
+import uuid
 import zipfile
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from domain.dsr.archive import README, SCHEMA_VERSION, csv_cell, flatten
+from domain.dsr.ports import WrittenArchive
 from persistence.crypto import MasterKey
+from persistence.dsr.requests import archive_file, export_dir
 from persistence.signatures import Ed25519Signer
 
 EXPORT_KEY_PURPOSE = "export-manifest-signing"
@@ -134,3 +141,79 @@ class ArchiveWriter:
             "jwks_uri": "/.well-known/jwks.json",
         }
         self.zf.writestr("signature.json", json.dumps(signature, indent=2).encode("utf-8"))
+
+
+class FileArchiveStore:
+    """domain.dsr.ports.ArchiveStore on the data directory's `exports/` folder.
+
+    A draft is written to a private temporary file beside the final one and renamed over it
+    only when complete, so a worker killed mid-way leaves at most a `.part` file, which the
+    next attempt removes."""
+
+    def __init__(self, data_dir: Path, signer: Ed25519Signer) -> None:
+        self._data_dir = data_dir
+        self._signer = signer
+
+    @asynccontextmanager
+    async def draft(self, request_id: UUID) -> AsyncIterator[FileArchiveDraft]:
+        """A new archive for the request, removed unless finished."""
+        directory = export_dir(self._data_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob(f".{request_id}.*.part"):
+            stale.unlink(missing_ok=True)  # left by a worker that died mid-way
+        partial = directory / f".{request_id}.{uuid.uuid4().hex}.part"
+        try:
+            with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+                yield FileArchiveDraft(
+                    ArchiveWriter(zf),
+                    self._signer,
+                    partial,
+                    archive_file(self._data_dir, request_id),
+                )
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def delete(self, request_id: UUID) -> None:
+        """Remove the request's archive, if there is one."""
+        archive_file(self._data_dir, request_id).unlink(missing_ok=True)
+
+
+class FileArchiveDraft:
+    """domain.dsr.ports.ArchiveDraft: categories go into the ZIP as they arrive."""
+
+    def __init__(
+        self, writer: ArchiveWriter, signer: Ed25519Signer, partial: Path, final: Path
+    ) -> None:
+        self._writer = writer
+        self._signer = signer
+        self._partial = partial
+        self._final = final
+
+    async def category(
+        self,
+        name: str,
+        columns: Sequence[str],
+        records: AsyncIterator[dict[str, Any]],
+        *,
+        single: bool = False,
+    ) -> int:
+        """Write `name`.json and `name`.csv; returns how many records were written."""
+        return await self._writer.category(name, columns, records, single=single)
+
+    async def finish(self, *, pseudonym: str, generated_at: str) -> WrittenArchive:
+        """Sign the manifest, close the ZIP, make it durable and move it into place."""
+        self._writer.finish(self._signer, pseudonym=pseudonym, generated_at=generated_at)
+        self._writer.zf.close()
+        with self._partial.open("rb") as written:
+            os.fsync(written.fileno())
+        os.chmod(self._partial, 0o600)
+        os.replace(self._partial, self._final)
+        return _digest(self._final)
+
+
+def _digest(path: Path) -> WrittenArchive:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return WrittenArchive(size=path.stat().st_size, sha256=digest.hexdigest())

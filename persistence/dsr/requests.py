@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import and_, not_, select, tuple_, update
@@ -256,6 +258,39 @@ class SqlDsrRepository:
                 active_key=None,
             )
         )
+
+    async def complete(self, request_id: UUID, *, report: dict[str, Any], at: datetime) -> None:
+        """Mark the request completed, with its report."""
+        await self._session.execute(
+            update(DsrRequestRow)
+            .where(DsrRequestRow.id == request_id)
+            .values(
+                status=RequestStatus.COMPLETED.value,
+                progress=100,
+                completed_at=utc_in(at),
+                result=json.dumps(report, sort_keys=True),
+                active_key=None,
+            )
+        )
+
+    async def expired_exports(self, now: datetime) -> list[UUID]:
+        """Ready exports whose archive expired at or before `now`."""
+        found = await self._session.scalars(
+            select(DsrRequestRow.id).where(
+                DsrRequestRow.status == RequestStatus.READY.value,
+                DsrRequestRow.expires_at <= utc_in(now),
+            )
+        )
+        return list(found)
+
+    async def mark_expired(self, request_ids: Sequence[UUID]) -> None:
+        """Record that these exports' archives are gone."""
+        if request_ids:
+            await self._session.execute(
+                update(DsrRequestRow)
+                .where(DsrRequestRow.id.in_(request_ids))
+                .values(status=RequestStatus.EXPIRED.value)
+            )
 
     async def fail(self, request_id: UUID) -> None:
         """Mark the request failed (its job gave up); another may be asked for."""

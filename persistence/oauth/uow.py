@@ -3,14 +3,13 @@ audit sink. Rolls back unless `commit` is called."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.clock import Clock, SystemClock
 from domain.customer.profile import AcquisitionChannel, Customer, CustomerStatus
 from domain.oauth.ports import (
     ClientRepository,
@@ -33,10 +32,6 @@ from persistence.oauth.identity import (
 )
 from persistence.oauth.keys import IdentityKeys
 from persistence.oauth.tokens import SqlTokenStore
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class CustomerByEmail:
@@ -80,12 +75,12 @@ class SqlIdentityUnitOfWork:
         self,
         sessions: async_sessionmaker[AsyncSession],
         master: MasterKey,
-        now: Callable[[], datetime] = _utc_now,
+        clock: Clock | None = None,
     ) -> None:
         self._sessions = sessions
         self._keys = IdentityKeys(master)
         self._indexer = BlindIndexer(master)
-        self._now = now
+        self._clock: Clock = clock or SystemClock()
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -95,12 +90,12 @@ class SqlIdentityUnitOfWork:
         self.staff = staff
         self.credentials = SqlCustomerCredentials(session)
         self.logins = SqlLoginAccounts(
-            staff, self.credentials, CustomerByEmail(session, self._indexer), self._now
+            staff, self.credentials, CustomerByEmail(session, self._indexer), self._clock.now
         )
         self.throttle = SqlLoginThrottle(session, self._keys)
         self.clients = SqlClientRepository(session)
         self.tokens = SqlTokenStore(session)
-        self.audit = SqlAuditSink(session)
+        self.audit = SqlAuditSink(session, self._clock)
         return self
 
     async def __aexit__(

@@ -3,32 +3,25 @@ tokens: who looked, why, under which ticket; nobody else sees it; no infinite mi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from uuid import UUID
 
 import pytest
-from oauth_harness import CONSOLE_REDIRECT, World, running_world
+from oauth_harness import CONSOLE_REDIRECT, World
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.identity import StaffRole
-from persistence.crypto import MasterKey
 from persistence.customer.tables import CustomerRow
 
 SUPPORT_REDIRECT = "http://127.0.0.1:8767/callback"
 READ = "access-log:read consents:read"
 
 
-@pytest.fixture
-async def world(
-    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with running_world(db_url, engine, master_key, tmp_path) as created:
-        await created.add_client(
-            "support-desk", public=False, scopes="support:read", redirect_uris=(SUPPORT_REDIRECT,)
-        )
-        yield created
+@pytest.fixture(autouse=True)
+async def support_desk(world: World) -> None:
+    """The support agents' client, registered for every test here."""
+    await world.add_client(
+        "support-desk", public=False, scopes="support:read", redirect_uris=(SUPPORT_REDIRECT,)
+    )
 
 
 async def _bearer(world: World, email: str, **kwargs: str) -> dict[str, str]:

@@ -7,28 +7,15 @@ import asyncio
 import io
 import itertools
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-from oauth_harness import CONSOLE_REDIRECT, World, running_world
+from oauth_harness import CONSOLE_REDIRECT, World
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.cli.audit import run_audit_checkpoint
 from domain.identity import StaffRole
-from persistence.crypto import MasterKey
 
 EVENTS = "/v1/privacy/audit-events"
-
-
-@pytest.fixture
-async def world(
-    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with running_world(db_url, engine, master_key, tmp_path) as created:
-        yield created
 
 
 async def _officer(world: World) -> dict[str, str]:

@@ -7,13 +7,10 @@ Refusals by the guard carry the request id in their problem body."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pytest
-from oauth_harness import World, running_world
+from oauth_harness import World
 from self_service_seed import (
     app_of,
     audit_events,
@@ -24,9 +21,6 @@ from self_service_seed import (
     url_for,
     v1_operations,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from persistence.crypto import MasterKey
 
 _TYPED = re.compile(r"\{(\w+):\w+\}")
 
@@ -81,14 +75,6 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     # Lifting a restriction that is not in place changes nothing, but the call is audited.
     ("PUT", "/v1/me/restriction"): Expect((("restriction.lift", "customer"),)),
 }
-
-
-@pytest.fixture
-async def world(
-    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with running_world(db_url, engine, master_key, tmp_path) as created:
-        yield created
 
 
 def _me_routes(world: World) -> list[tuple[str, str, Any]]:

@@ -7,28 +7,15 @@ import asyncio
 import base64
 import itertools
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from oauth_harness import World, running_world
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from persistence.crypto import MasterKey
+from oauth_harness import World
 
 SCOPES = "consents:read consents:write"
-
-
-@pytest.fixture
-async def world(
-    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with running_world(db_url, engine, master_key, tmp_path) as created:
-        yield created
 
 
 async def _token(world: World, email: str) -> dict[str, str]:

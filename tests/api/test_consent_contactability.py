@@ -3,25 +3,11 @@ check shows up in the customer's access log."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-from oauth_harness import CONSOLE_REDIRECT, World, running_world
+from oauth_harness import CONSOLE_REDIRECT, World
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.identity import StaffRole
-from persistence.crypto import MasterKey
 from persistence.customer.tables import CustomerRow
-
-
-@pytest.fixture
-async def world(
-    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with running_world(db_url, engine, master_key, tmp_path) as created:
-        yield created
 
 
 async def _bearer(world: World, email: str, **kwargs: str) -> dict[str, str]:

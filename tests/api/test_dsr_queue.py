@@ -4,28 +4,15 @@ timeline, and an export taken by letter (audited as rights_fulfilment)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
-from oauth_harness import World, running_world
+from oauth_harness import World
 from self_service_seed import audit_events, body, last_seq, officer_token, seed_person
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence.crypto import MasterKey
+from api.composition import build_job_worker
 from persistence.database import session_factory
 from persistence.dsr.tables import DsrRequestRow
-from persistence.dsr.worker import build_worker
-
-
-@pytest.fixture
-async def world(
-    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with running_world(db_url, engine, master_key, tmp_path) as created:
-        yield created
 
 
 async def test_overdue_requests_are_flagged_and_extended_once(world: World) -> None:
@@ -109,10 +96,7 @@ async def test_an_officer_exports_for_a_request_received_by_letter(world: World)
         "staff",
         ada.id,
     )
-    worker = build_worker(
-        world.engine, world.master_key, world.settings.data_dir, export_ttl=timedelta(days=7)
-    )
-    assert await worker.run_once()
+    assert await build_job_worker(world.settings, world.services).run_once()
     # The customer sees it (and its generation) like their own.
     mine = body(await world.http.get(f"/v1/me/exports/{created.json()['id']}", headers=ada.auth))
     assert mine["status"] == "ready"

@@ -3,32 +3,24 @@ marketing (Art. 21) withdraws every marketing purpose at once and nothing else."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
-from oauth_harness import World, running_world
+from oauth_harness import World
 from self_service_seed import Person, audit_events, body, last_seq, seed_person
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.identity import StaffRole
-from persistence.crypto import MasterKey
 from persistence.database import session_factory
 from persistence.dsr.tables import DsrRequestRow
 
 SUPPORT_REDIRECT = "http://127.0.0.1:8767/callback"
 
 
-@pytest.fixture
-async def world(
-    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with running_world(db_url, engine, master_key, tmp_path) as created:
-        await created.add_client(
-            "support-desk", public=False, scopes="support:read", redirect_uris=(SUPPORT_REDIRECT,)
-        )
-        yield created
+@pytest.fixture(autouse=True)
+async def support_desk(world: World) -> None:
+    """The support agents' client, registered for every test here."""
+    await world.add_client(
+        "support-desk", public=False, scopes="support:read", redirect_uris=(SUPPORT_REDIRECT,)
+    )
 
 
 async def agent_headers(world: World) -> dict[str, str]:

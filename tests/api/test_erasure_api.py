@@ -10,17 +10,16 @@ import io
 import subprocess
 import uuid
 import zipfile
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from oauth_harness import World, running_world
+from oauth_harness import World
 from self_service_seed import BASE, Person, body, seed_person
 from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.composition import sweep_retention
 from domain.audit.events import Actor, ActorType
 from domain.customer.access import Access
 from domain.customer.interactions import Channel, Interaction, InteractionDirection, InteractionKind
@@ -28,13 +27,10 @@ from domain.dsr.export import request_export
 from domain.identity import StaffRole
 from domain.retention import RetentionClass
 from persistence.audit.sink import verify_log
-from persistence.crypto import MasterKey
 from persistence.customer.tables import AccountRow
 from persistence.database import session_factory
-from persistence.dsr.erasure import retention_sweep
-from persistence.dsr.worker import build_worker
 from persistence.keystore import DataKeyRow, DestroyedKeyRow
-from persistence.uow import SqlUnitOfWork, SystemClock
+from persistence.uow import SqlUnitOfWork
 
 SUPPORT_REDIRECT = "http://127.0.0.1:8767/callback"
 CANARIES = {
@@ -45,27 +41,12 @@ CANARIES = {
 }
 
 
-@pytest.fixture
-async def world(
-    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with running_world(db_url, engine, master_key, tmp_path) as created:
-        await created.add_client(
-            "support-desk", public=False, scopes="support:read", redirect_uris=(SUPPORT_REDIRECT,)
-        )
-        yield created
-
-
-async def run_jobs(world: World) -> None:
-    worker = build_worker(
-        world.engine,
-        world.master_key,
-        world.settings.data_dir,
-        export_ttl=timedelta(days=7),
-        financial_years=7,
+@pytest.fixture(autouse=True)
+async def support_desk(world: World) -> None:
+    """The support agents' client, registered for every test here."""
+    await world.add_client(
+        "support-desk", public=False, scopes="support:read", redirect_uris=(SUPPORT_REDIRECT,)
     )
-    while await worker.run_once():
-        pass
 
 
 async def canary_customer(world: World) -> tuple[Person, list[str]]:
@@ -154,7 +135,7 @@ async def test_erasure_leaves_no_canary_anywhere(
     assert created.status_code == 202, created.text
     again = await world.http.post("/v1/me/erasure", headers=person.auth)
     assert (again.status_code, again.json()["id"]) == (200, created.json()["id"])
-    await run_jobs(world)
+    await world.run_jobs()
 
     # Signed out everywhere, and no sign-in any more.
     assert (await world.http.get("/v1/me/profile", headers=person.auth)).status_code == 401
@@ -220,13 +201,12 @@ async def test_erasure_leaves_no_canary_anywhere(
         assert not any(c in answer.text for c in canaries), route
 
     # An export made afterwards (an officer's, for the record) holds no canary.
-    units = session_factory(world.engine)
     await request_export(
-        lambda: SqlUnitOfWork(units, world.master_key, data_dir=world.settings.data_dir),
-        SystemClock(),
+        world.services.units.dsr,
+        world.clock,
         Access(Actor(ActorType.STAFF, "officer-1"), person.id),
     )
-    await run_jobs(world)
+    await world.run_jobs()
     [archive_path] = (world.settings.data_dir / "exports").glob("*.zip")
     archive = zipfile.ZipFile(io.BytesIO(archive_path.read_bytes()))
     everything = b"".join(archive.read(name) for name in archive.namelist())
@@ -261,9 +241,9 @@ async def test_retention_sweep_destroys_financial_data_only_after_the_period(wor
         await session.commit()
     for person in (closed_long_ago, closed_recently, still_open):
         assert (await world.http.post("/v1/me/erasure", headers=person.auth)).status_code == 202
-    await run_jobs(world)
+    await world.run_jobs()
     units = session_factory(world.engine)
-    swept = await retention_sweep(lambda: SqlUnitOfWork(units, world.master_key), years=7)
+    swept = await sweep_retention(world.settings, world.services)
     assert swept == [closed_long_ago.id]
     async with SqlUnitOfWork(units, world.master_key) as uow:
         assert await uow.keys.is_destroyed(closed_long_ago.id, RetentionClass.FINANCIAL)

@@ -9,24 +9,20 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from oauth_harness import ISSUER, World, running_world
+from oauth_harness import ISSUER, World
 from self_service_seed import Person, audit_events, body, last_seq, seed_person
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from persistence.crypto import MasterKey
+from domain.dsr.build_export import expire_exports
 from persistence.database import session_factory
-from persistence.dsr.exports import expire_exports
+from persistence.dsr.archive import FileArchiveStore, export_signer
 from persistence.dsr.tables import DsrRequestRow
-from persistence.dsr.worker import build_worker
 from persistence.signatures import BadSignature, verify_jws
 
 CATEGORIES = (
@@ -42,27 +38,10 @@ CATEGORIES = (
 )
 
 
-@pytest.fixture
-async def world(
-    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with running_world(db_url, engine, master_key, tmp_path) as created:
-        yield created
-
-
-async def run_jobs(world: World) -> None:
-    """Run every runnable job once, as `custodian worker` would."""
-    worker = build_worker(
-        world.engine, world.master_key, world.settings.data_dir, export_ttl=timedelta(days=7)
-    )
-    while await worker.run_once():
-        pass
-
-
 async def exported(world: World, person: Person) -> tuple[dict[str, Any], bytes]:
     created = await world.http.post("/v1/me/exports", headers=person.auth)
     assert created.status_code == 202, created.text
-    await run_jobs(world)
+    await world.run_jobs()
     status = body(
         await world.http.get(f"/v1/me/exports/{created.json()['id']}", headers=person.auth)
     )
@@ -212,7 +191,8 @@ async def test_download_headers_expiry_and_audit(world: World) -> None:
     assert gone.status_code == 410
     shown = body(await world.http.get(f"/v1/me/exports/{status['id']}", headers=ada.auth))
     assert shown["status"] == "expired"
-    assert await expire_exports(session_factory(world.engine), world.settings.data_dir) == 1
+    archives = FileArchiveStore(world.settings.data_dir, export_signer(world.master_key))
+    assert await expire_exports(world.services.units.export, archives, world.clock) == 1
     assert list((world.settings.data_dir / "exports").glob("*.zip")) == []
 
 

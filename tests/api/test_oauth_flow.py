@@ -3,24 +3,10 @@ client does with the tokens: call the API, refresh, revoke, introspect."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
-from oauth_harness import APP_REDIRECT, ISSUER, World, running_world
-from sqlalchemy.ext.asyncio import AsyncEngine
+from oauth_harness import APP_REDIRECT, ISSUER, World
 
 from api.oauth.flow_client import Pkce, authorize_params, form_fields
-from persistence.crypto import MasterKey
-
-
-@pytest.fixture
-async def world(
-    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with running_world(db_url, engine, master_key, tmp_path) as created:
-        yield created
 
 
 async def test_sign_in_page_is_a_labelled_form_with_csrf(world: World) -> None:

@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
-from oauth_harness import World, running_world
+from oauth_harness import World
 from self_service_seed import Person, audit_events, body, last_seq, seed_person
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from persistence.crypto import MasterKey
-
-
-@pytest.fixture
-async def world(
-    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with running_world(db_url, engine, master_key, tmp_path) as created:
-        yield created
 
 
 @pytest.fixture

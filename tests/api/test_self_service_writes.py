@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from oauth_harness import World, running_world
+from oauth_harness import World
 from self_service_seed import Person, audit_events, body, last_seq, officer_token, seed_person
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from persistence.crypto import MasterKey
 
 MERGE = "application/merge-patch+json"
-
-
-@pytest.fixture
-async def world(
-    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with running_world(db_url, engine, master_key, tmp_path) as created:
-        yield created
 
 
 @pytest.fixture

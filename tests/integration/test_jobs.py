@@ -27,7 +27,7 @@ from persistence.jobs import (
 
 
 async def enqueue(engine: AsyncEngine, kind: str, *, max_attempts: int = 3) -> JobRow:
-    job = new_job(kind, None, max_attempts=max_attempts)
+    job = new_job(kind, None, datetime.now(UTC), max_attempts=max_attempts)
     async with session_factory(engine)() as session:
         session.add(job)
         await session.commit()

@@ -4,30 +4,17 @@ while new transactions arrive between page requests."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
-from oauth_harness import World, running_world
+from oauth_harness import World
 from self_service_seed import Person, body, seed_person, transactions_for
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence.crypto import MasterKey
 from persistence.database import session_factory
 from persistence.uow import SqlUnitOfWork
 
 COUNT = 2500  # two per hour, so many share a booking time and the id decides their order
 PAGE = 200
-
-
-@pytest.fixture
-async def world(
-    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with running_world(db_url, engine, master_key, tmp_path) as created:
-        yield created
 
 
 async def _walk(world: World, person: Person, on_page: Any = None) -> list[dict[str, Any]]:

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
-from oauth_harness import APP_REDIRECT, CONSOLE_REDIRECT, PASSWORD, World, running_world
-from sqlalchemy.ext.asyncio import AsyncEngine
+from oauth_harness import APP_REDIRECT, CONSOLE_REDIRECT, PASSWORD, World
 
 from api.oauth.flow_client import Pkce, authorize_params, form_fields
 from domain.identity import StaffRole
-from persistence.crypto import MasterKey
 
 
-@pytest.fixture
-async def world(
-    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with running_world(db_url, engine, master_key, tmp_path) as created:
-        await created.add_customer("ada@example.com")
-        yield created
+@pytest.fixture(autouse=True)
+async def ada(world: World) -> None:
+    """The customer every test here signs in as."""
+    await world.add_customer("ada@example.com")
 
 
 def no_token(response: object) -> None:

@@ -7,26 +7,19 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from joserfc import jwk, jwt
-from oauth_harness import World, running_world
-from sqlalchemy.ext.asyncio import AsyncEngine
+from oauth_harness import World
 
-from persistence.crypto import MasterKey
 from persistence.signing_keys import SigningKeyStore
 
 
-@pytest.fixture
-async def world(
-    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with running_world(db_url, engine, master_key, tmp_path) as created:
-        await created.add_customer("ada@example.com")
-        yield created
+@pytest.fixture(autouse=True)
+async def ada(world: World) -> None:
+    """The customer every test here signs in as."""
+    await world.add_customer("ada@example.com")
 
 
 def _b64(data: bytes) -> str:

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
-from oauth_harness import World, running_world
+from oauth_harness import World
 from self_service_seed import (
     Person,
     body,
@@ -24,9 +22,6 @@ from self_service_seed import (
     successful_call,
     url_for,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from persistence.crypto import MasterKey
 
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 DOCUMENT = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
@@ -42,14 +37,6 @@ def v1_operations(app: Litestar) -> list[tuple[str, str, HTTPRouteHandler]]:
             for method in sorted(handler.http_methods - {"OPTIONS", "HEAD"}):
                 found.append((method, route.path, handler))
     return found
-
-
-@pytest.fixture
-async def world(
-    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with running_world(db_url, engine, master_key, tmp_path) as created:
-        yield created
 
 
 def _app(world: World) -> Litestar:

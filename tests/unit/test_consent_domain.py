@@ -7,12 +7,11 @@ from uuid import uuid4
 
 import pytest
 
-from domain.audit.access_log import decode_cursor, encode_cursor
 from domain.audit.events import Actor, ActorType
 from domain.consent.ledger import ConsentEvent, ConsentState, receipt_claims
 from domain.consent.purposes import PurposeNotice
 from domain.errors import InvalidValue
-from domain.pagination import InvalidCursor
+from domain.pagination import CursorCodec, InvalidCursor, Position
 from domain.support.access import SupportPurpose, SupportRequest, split_purpose
 
 AT = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -84,11 +83,22 @@ def test_receipt_names_purpose_notice_and_decision_but_only_a_pseudonym() -> Non
     )
 
 
-def test_cursors_round_trip_and_garbage_is_refused() -> None:
-    assert decode_cursor(encode_cursor(42)) == 42
-    for bad in ("", "!!!", encode_cursor(42)[:-2] + "xx", "c2VxOi0x"):
+def test_sequence_cursors_round_trip_and_garbage_is_refused() -> None:
+    codec = CursorCodec(bytes(range(32)))
+    assert codec.decode_seq("access-log:a", codec.encode_seq("access-log:a", 42)) == 42
+    forged = [
+        "",
+        "!!!",
+        codec.encode_seq("access-log:a", 42)[:-2] + "xx",
+        "c2VxOi0x",
+        codec.encode_seq("access-log:b", 42),  # another list's cursor
+        codec.encode_seq("access-log:a", 2**63),  # past the largest sequence number
+        codec.encode_seq("access-log:a", 0),
+        codec.encode("access-log:a", Position(datetime.now(UTC), uuid4())),
+    ]
+    for bad in forged:
         with pytest.raises(InvalidCursor):
-            decode_cursor(bad)
+            codec.decode_seq("access-log:a", bad)
 
 
 def test_ticket_is_recorded_with_the_purpose_and_read_back() -> None:

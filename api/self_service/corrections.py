@@ -1,0 +1,150 @@
+"""Correction requests: the customer asks for data they cannot edit to be corrected and
+follows their requests; the privacy officer applies or rejects them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import Body, FromPath
+
+from api.middleware import request_id_of
+from api.routes import Cursor, Limit, customer_access, guarded, problems
+from api.self_service import TAG
+from api.self_service.dtos import (
+    CorrectionIn,
+    CorrectionOut,
+    CorrectionPage,
+    DecisionIn,
+    correction_out,
+)
+from domain.clock import Clock
+from domain.customer.corrections import Decision, TargetType
+from domain.identity import Caller
+from domain.pagination import DEFAULT_LIMIT
+from domain.ports import UnitOfWork
+from domain.self_service.corrections import (
+    CorrectionAsk,
+    decide_correction,
+    list_corrections,
+    read_correction,
+    submit_correction,
+)
+
+Uow = NamedDependency[Callable[[], UnitOfWork]]
+# The bodies refuse unknown members (forbid_unknown_fields); the document must say so.
+CLOSED: dict[str, Any] = {"additionalProperties": False}
+
+
+class MyCorrections(Controller):
+    """The caller's correction requests."""
+
+    path = "/v1/me/corrections"
+
+    @post(
+        "/",
+        operation_id="createMyCorrection",
+        status_code=201,
+        summary="Ask for a correction of data I cannot edit myself",
+        responses=problems(400, 404, 409, 422),
+        **guarded("corrections:write", "correction.create", "correction", tag=TAG),
+    )
+    async def create_correction(
+        self,
+        *,
+        caller: NamedDependency[Caller],
+        request: Request[Any, Any, Any],
+        uow_factory: Uow,
+        clock: NamedDependency[Clock],
+        data: Annotated[CorrectionIn, Body(schema_extra=CLOSED)],
+    ) -> CorrectionOut:
+        """The request as recorded, due one month after receipt."""
+        target = data.target
+        ask = CorrectionAsk(
+            target_type=TargetType(str(type(target).__struct_config__.tag)),
+            target_id=target.id,
+            field=target.field,
+            requested_value=data.requested_value,
+            reason=data.reason,
+        )
+        created = await submit_correction(uow_factory, clock, customer_access(caller, request), ask)
+        return correction_out(created)
+
+    @get(
+        "/",
+        operation_id="listMyCorrections",
+        summary="My correction requests, newest first",
+        responses=problems(400),
+        **guarded("corrections:write", "correction.list", "correction", tag=TAG),
+    )
+    async def get_corrections(
+        self,
+        *,
+        caller: NamedDependency[Caller],
+        request: Request[Any, Any, Any],
+        uow_factory: Uow,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> CorrectionPage:
+        """One page of the caller's requests with their status and outcome."""
+        page = await list_corrections(
+            uow_factory, customer_access(caller, request), limit=limit, cursor=cursor
+        )
+        return CorrectionPage([correction_out(r) for r in page.items], page.next_cursor)
+
+    @get(
+        "/{correction_id:str}",
+        operation_id="getMyCorrection",
+        summary="One of my correction requests",
+        responses=problems(404),
+        **guarded("corrections:write", "correction.read", "correction", tag=TAG),
+    )
+    async def get_correction(
+        self,
+        *,
+        caller: NamedDependency[Caller],
+        request: Request[Any, Any, Any],
+        uow_factory: Uow,
+        correction_id: FromPath[str],
+    ) -> CorrectionOut:
+        """The request, its status and, once decided, the outcome."""
+        found = await read_correction(uow_factory, customer_access(caller, request), correction_id)
+        return correction_out(found)
+
+
+class CorrectionDecisions(Controller):
+    """The privacy officer's decisions on correction requests."""
+
+    path = "/v1/privacy/corrections"
+
+    @post(
+        "/{correction_id:str}/decision",
+        operation_id="decideCorrection",
+        status_code=200,
+        summary="Apply or reject a correction request (privacy officer)",
+        responses=problems(400, 404, 409, 422),
+        **guarded("dsr:admin", "correction.decide", "correction", tag=TAG),
+    )
+    async def decide(
+        self,
+        *,
+        caller: NamedDependency[Caller],
+        request: Request[Any, Any, Any],
+        uow_factory: Uow,
+        clock: NamedDependency[Clock],
+        correction_id: FromPath[str],
+        data: Annotated[DecisionIn, Body(schema_extra=CLOSED)],
+    ) -> CorrectionOut:
+        """Applying changes the record and keeps the replaced value on the request."""
+        decided = await decide_correction(
+            uow_factory,
+            clock,
+            caller.as_actor(),
+            correction_id,
+            decision=Decision(data.decision),
+            reason=data.reason,
+            http_request_id=request_id_of(request.scope),
+        )
+        return correction_out(decided)

@@ -1,0 +1,154 @@
+"""My profile: read it (with its ETag), correct it (JSON merge patch with If-Match), and
+its history. Every call is audited before the answer is sent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, patch
+from litestar.datastructures import ResponseHeader
+from litestar.di import NamedDependency
+from litestar.params import Body, HeaderParameter
+
+from api.routes import Cursor, Limit, customer_access, guarded, problems
+from api.self_service import TAG
+from api.self_service.dtos import NON_BLANK, ProfileHistoryPage, ProfileOut, change_out, profile_out
+from domain.clock import Clock
+from domain.identity import Caller
+from domain.pagination import DEFAULT_LIMIT
+from domain.ports import UnitOfWork
+from domain.reference_data import COUNTRY_CODES
+from domain.self_service.correct_profile import correct_profile, etag_of
+from domain.self_service.read_profile import read_profile, read_profile_history
+
+Uow = NamedDependency[Callable[[], UnitOfWork]]
+ETAG_HEADER = ResponseHeader(
+    name="ETag", description="The profile version, quoted.", documentation_only=True
+)
+MERGE_PATCH = "application/merge-patch+json"
+# The bodies refuse unknown members (forbid_unknown_fields); the document must say so.
+CLOSED: dict[str, Any] = {"additionalProperties": False}
+# `\S`: names are stored stripped, so a value needs one non-blank character.
+_TEXT: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": NON_BLANK}
+_NULLABLE_TEXT: dict[str, Any] = {"oneOf": [_TEXT, {"type": "null"}]}
+PROFILE_PATCH_SCHEMA: dict[str, Any] = {
+    "title": "ProfilePatch",
+    "description": (
+        "A JSON merge patch (RFC 7396) of the editable fields; `null` removes an "
+        "optional field. Any other member is refused with 422."
+    ),
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "given_name": _TEXT,
+        "family_name": _TEXT,
+        "preferred_name": _NULLABLE_TEXT,
+        "email": {"type": "string", "format": "email", "maxLength": 254},
+        "phone": {
+            "oneOf": [{"type": "string", "pattern": r"^\+[1-9][0-9]{6,14}$"}, {"type": "null"}]
+        },
+        "address": {
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "line1": {"type": "string", "minLength": 1, "maxLength": 200},
+                        "line2": {
+                            "oneOf": [{"type": "string", "maxLength": 200}, {"type": "null"}]
+                        },
+                        "city": {"type": "string", "minLength": 1, "maxLength": 100},
+                        "region": {
+                            "oneOf": [{"type": "string", "maxLength": 100}, {"type": "null"}]
+                        },
+                        "postal_code": {"type": "string", "minLength": 1, "maxLength": 20},
+                        "country": {"type": "string", "enum": sorted(COUNTRY_CODES)},
+                    },
+                },
+            ]
+        },
+        "date_of_birth": {"oneOf": [{"type": "string", "format": "date"}, {"type": "null"}]},
+        "language": {"type": "string", "pattern": "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"},
+    },
+}
+
+
+class MyProfile(Controller):
+    """The caller's own profile."""
+
+    path = "/v1/me/profile"
+
+    @get(
+        "/",
+        operation_id="getMyProfile",
+        summary="My profile (with its ETag)",
+        responses=problems(404),
+        response_headers=[ETAG_HEADER],
+        **guarded("profile:read", "profile.read", "profile", tag=TAG),
+    )
+    async def get_profile(
+        self, *, caller: NamedDependency[Caller], request: Request[Any, Any, Any], uow_factory: Uow
+    ) -> Response[ProfileOut]:
+        """The caller's profile; the ETag is what PATCH needs in If-Match."""
+        profile = await read_profile(uow_factory, customer_access(caller, request))
+        return Response(profile_out(profile), headers={"ETag": etag_of(profile)})
+
+    @patch(
+        "/",
+        operation_id="updateMyProfile",
+        summary="Correct my profile (JSON merge patch, If-Match required)",
+        responses=problems(400, 404, 409, 412, 422, 428),
+        response_headers=[ETAG_HEADER],
+        **guarded("profile:write", "profile.update", "profile", tag=TAG),
+    )
+    async def update_profile(
+        self,
+        *,
+        caller: NamedDependency[Caller],
+        request: Request[Any, Any, Any],
+        uow_factory: Uow,
+        clock: NamedDependency[Clock],
+        data: Annotated[
+            dict[str, Any], Body(media_type=MERGE_PATCH, schema_extra=PROFILE_PATCH_SCHEMA)
+        ],
+        if_match: Annotated[
+            str | None,
+            HeaderParameter(
+                name="If-Match",
+                description="The ETag of the profile the change is based on.",
+            ),
+        ] = None,
+    ) -> Response[ProfileOut]:
+        """Apply the patch if If-Match is current; the answer carries the new ETag."""
+        profile = await correct_profile(
+            uow_factory,
+            clock,
+            customer_access(caller, request),
+            if_match=if_match,
+            patch=data,
+        )
+        return Response(profile_out(profile), headers={"ETag": etag_of(profile)})
+
+    @get(
+        "/history",
+        operation_id="listMyProfileHistory",
+        summary="The changes made to my profile, newest first",
+        responses=problems(400),
+        **guarded("profile:read", "profile.history.read", "profile", tag=TAG),
+    )
+    async def get_history(
+        self,
+        *,
+        caller: NamedDependency[Caller],
+        request: Request[Any, Any, Any],
+        uow_factory: Uow,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> ProfileHistoryPage:
+        """Each changed field: version, old and new value, who (customer or staff), when."""
+        page = await read_profile_history(
+            uow_factory, customer_access(caller, request), limit=limit, cursor=cursor
+        )
+        return ProfileHistoryPage([change_out(c) for c in page.items], page.next_cursor)

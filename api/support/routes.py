@@ -1,0 +1,11 @@
+"""The support routes and their OpenAPI tag, as the application factory registers them."""
+
+from __future__ import annotations
+
+from litestar.openapi.spec import Tag
+from litestar.types import ControllerRouterHandler
+
+from api.support.controllers import SUPPORT_TAG, SupportController
+
+HANDLERS: list[ControllerRouterHandler] = [SupportController]
+TAGS = [Tag(name=SUPPORT_TAG, description="Support staff's reads, each for a purpose and ticket.")]

@@ -1,0 +1,138 @@
+"""What carrying out data-subject requests needs from storage, beyond the request records.
+
+Erasure forgets the customer through `ErasureStore` and `SignInRevoker`; exports are written
+through an `ArchiveStore`. `persistence` implements them; the use cases in this package decide
+what is destroyed, kept, written and audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from domain.audit.access_log import AuditReader
+from domain.consent.ledger import ConsentLedger, ReceiptSigner
+from domain.customer.corrections import CorrectionRepository
+from domain.dsr.requests import DsrRepository
+from domain.ports import (
+    AccountRepository,
+    AuditSink,
+    CustomerRepository,
+    InteractionRepository,
+    KeyRing,
+    TransactionRepository,
+    UnitOfWorkBase,
+)
+from domain.retention import RetentionClass
+
+Progress = Callable[[int], Awaitable[None]]
+"""Reports how far a job got, 0-100 (and extends its lease)."""
+
+
+class ErasureStore(Protocol):
+    """The plaintext traces of a customer that crypto-shredding alone does not remove."""
+
+    async def forget_customer(self, customer_id: UUID) -> None:
+        """Mark the customer erased and clear what could still identify them in plaintext:
+        the email blind index and the link to the customer who referred them."""
+        ...
+
+    async def account_closures(self, customer_id: UUID) -> list[datetime | None]:
+        """When each of the customer's accounts closed (None: still open); nothing decrypted."""
+        ...
+
+    async def erased_holding(self, retention_class: RetentionClass) -> list[UUID]:
+        """Erased customers whose data key of `retention_class` still exists."""
+        ...
+
+
+class SignInRevoker(Protocol):
+    async def revoke_all(self, customer_id: UUID, at: datetime) -> None:
+        """Delete the customer's sign-in credentials and revoke every grant (so every
+        refresh and access token issued under it)."""
+        ...
+
+
+class ErasureUnitOfWork(UnitOfWorkBase, Protocol):
+    """What erasing a customer and the retention sweep need from one transaction."""
+
+    @property
+    def dsr(self) -> DsrRepository: ...
+    @property
+    def keys(self) -> KeyRing: ...
+    @property
+    def audit(self) -> AuditSink: ...
+    @property
+    def consents(self) -> ConsentLedger: ...
+    @property
+    def erasure(self) -> ErasureStore: ...
+    @property
+    def sign_in(self) -> SignInRevoker: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenArchive:
+    """A complete archive in place: its size and SHA-256."""
+
+    size: int
+    sha256: str
+
+
+class ArchiveDraft(Protocol):
+    """An archive being written; nothing is visible under the final name until `finish`."""
+
+    async def category(
+        self,
+        name: str,
+        columns: Sequence[str],
+        records: AsyncIterator[dict[str, Any]],
+        *,
+        single: bool = False,
+    ) -> int:
+        """Write one category (JSON and CSV); returns how many records it holds."""
+        ...
+
+    async def finish(self, *, pseudonym: str, generated_at: str) -> WrittenArchive:
+        """Add the manifest and its signature, and move the archive into place."""
+        ...
+
+
+class ArchiveStore(Protocol):
+    """Where export archives are kept."""
+
+    def draft(self, request_id: UUID) -> AbstractAsyncContextManager[ArchiveDraft]:
+        """A new archive for the request; left unfinished, it leaves nothing behind."""
+        ...
+
+    def delete(self, request_id: UUID) -> None:
+        """Remove the request's archive, if there is one."""
+        ...
+
+
+class ExportUnitOfWork(UnitOfWorkBase, Protocol):
+    """What building an export archive reads and records."""
+
+    @property
+    def customers(self) -> CustomerRepository: ...
+    @property
+    def accounts(self) -> AccountRepository: ...
+    @property
+    def transactions(self) -> TransactionRepository: ...
+    @property
+    def interactions(self) -> InteractionRepository: ...
+    @property
+    def corrections(self) -> CorrectionRepository: ...
+    @property
+    def consents(self) -> ConsentLedger: ...
+    @property
+    def audit_reader(self) -> AuditReader: ...
+    @property
+    def receipts(self) -> ReceiptSigner: ...
+    @property
+    def dsr(self) -> DsrRepository: ...
+    @property
+    def audit(self) -> AuditSink: ...
