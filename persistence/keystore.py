@@ -23,9 +23,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.errors import IntegrityError, NotFound
 from domain.retention import ENCRYPTED_CLASSES, DataCategory, RetentionClass
-from persistence.base import Base
+from persistence.base import Base, declare
 from persistence.crypto import FieldCipher, KeyWrapper, MasterKey, new_data_key
-from persistence.customer.tables import declare
 
 _KEY_INFO = declare(DataCategory.TECHNICAL, RetentionClass.OPERATIONAL)
 _ID_INFO = declare(DataCategory.IDENTIFIER, RetentionClass.EVIDENCE)

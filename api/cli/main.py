@@ -20,10 +20,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.cli.audit import add_audit_commands
 from api.cli.jobs import add_job_commands
 from api.cli.oauth import add_oauth_commands
+from api.composition import running_services
 from api.logging import configure_logging
 from api.settings import ConfigError, Settings, load_settings
-from persistence.crypto import MasterKey
-from persistence.database import make_engine, session_factory
 from persistence.demo.loader import DEFAULT_SEED, MAX_CUSTOMERS, DemoSummary, load_demo
 from persistence.migrate import head_revision, is_at_head, upgrade
 from persistence.oauth.admin import DemoCredentials, ensure_demo_identities
@@ -197,11 +196,8 @@ def _ensure_sqlite_directory(url: str) -> None:
 
 
 async def _require_migrated(settings: Settings) -> None:
-    engine = make_engine(settings.database_url)
-    try:
-        at_head = await is_at_head(engine)
-    finally:
-        await engine.dispose()
+    async with running_services(settings) as services:
+        at_head = await is_at_head(services.engine)
     if not at_head:
         raise CommandFailed(
             f"the database schema is not at revision {head_revision()}: run `{PROG} migrate` first"
@@ -215,19 +211,16 @@ async def _demo(
         # Synthetic people with published credentials have no place next to real ones.
         raise CommandFailed("refusing to load demo data with CUSTODIAN_ENV=production")
     await _require_migrated(settings)
-    engine = make_engine(settings.database_url)
-    master_key = MasterKey(settings.master_key)
-    try:
-        summary = await load_demo(engine, master_key, customers=customers, seed=seed)
+    async with running_services(settings) as services:
+        master_key = services.master_key
+        summary = await load_demo(services.engine, master_key, customers=customers, seed=seed)
         # Every run re-issues the demo clients' secrets, so the ones printed always work.
-        async with session_factory(engine)() as session:
+        async with services.sessions() as session:
             credentials = await ensure_demo_identities(
                 session, master_key, [sign_in.customer_id for sign_in in summary.sign_ins]
             )
             await session.commit()
         return summary, credentials
-    finally:
-        await engine.dispose()
 
 
 def print_demo_summary(

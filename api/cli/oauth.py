@@ -14,17 +14,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 
+from api.composition import running_services
 from api.oauth.flow_client import FlowError, obtain_tokens
 from api.settings import Settings
 from domain.identity import ALL_SCOPES, CUSTOMER_SCOPES, StaffRole, format_scopes
-from persistence.crypto import MasterKey
-from persistence.database import make_engine, session_factory
-from persistence.oauth.admin import DEMO_APP_REDIRECT, DEMO_PASSWORD, create_client, create_staff
-from persistence.oauth.identity import CustomerCredentialRow
+from persistence.oauth.admin import (
+    DEMO_APP_REDIRECT,
+    DEMO_PASSWORD,
+    any_customer_with_password,
+    create_client,
+    create_staff,
+)
 from persistence.signing_keys import SigningKeyStore
-from persistence.uow import SqlUnitOfWork
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -115,21 +117,17 @@ def _client_create(settings: Settings, args: argparse.Namespace) -> int:
     scopes = frozenset(" ".join(args.scope).split())
 
     async def run() -> tuple[str, str | None]:
-        engine = make_engine(settings.database_url)
-        try:
-            async with session_factory(engine)() as session:
-                client, secret = await create_client(
-                    session,
-                    name=args.name,
-                    public=args.public,
-                    redirect_uris=args.redirect_uri,
-                    scopes=scopes,
-                    client_id=args.client_id,
-                )
-                await session.commit()
-                return client.client_id, secret
-        finally:
-            await engine.dispose()
+        async with running_services(settings) as services, services.sessions() as session:
+            client, secret = await create_client(
+                session,
+                name=args.name,
+                public=args.public,
+                redirect_uris=args.redirect_uri,
+                scopes=scopes,
+                client_id=args.client_id,
+            )
+            await session.commit()
+            return client.client_id, secret
 
     client_id, secret = asyncio.run(run())
     print(f"client_id: {client_id}")
@@ -147,19 +145,15 @@ def _staff_create(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_FAILED
 
     async def run() -> None:
-        engine = make_engine(settings.database_url)
-        try:
-            async with session_factory(engine)() as session:
-                await create_staff(
-                    session,
-                    MasterKey(settings.master_key),
-                    email=args.email,
-                    role=StaffRole(args.role),
-                    password=password,
-                )
-                await session.commit()
-        finally:
-            await engine.dispose()
+        async with running_services(settings) as services, services.sessions() as session:
+            await create_staff(
+                session,
+                services.master_key,
+                email=args.email,
+                role=StaffRole(args.role),
+                password=password,
+            )
+            await session.commit()
 
     asyncio.run(run())
     print(f"staff user {args.email} ({args.role}) created")
@@ -177,22 +171,16 @@ def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
 
 async def first_demo_email(settings: Settings) -> str:
     """The email of a customer who has a password (the demo customers share one)."""
-    engine = make_engine(settings.database_url)
-    try:
-        sessions = session_factory(engine)
-        async with sessions() as session:
-            customer_id = (
-                await session.execute(select(CustomerCredentialRow.customer_id).limit(1))
-            ).scalar_one_or_none()
+    async with running_services(settings) as services:
+        async with services.sessions() as session:
+            customer_id = await any_customer_with_password(session)
         if customer_id is None:
             raise LookupError("no demo customer has a password: run `custodian demo` first")
-        async with SqlUnitOfWork(sessions, MasterKey(settings.master_key)) as uow:
+        async with services.units.customer().reading() as uow:
             profile = await uow.customers.get_profile(customer_id)
         if profile is None:
             raise LookupError("the demo customer has no profile")
         return profile.email.value
-    finally:
-        await engine.dispose()
 
 
 def _token_demo(settings: Settings, args: argparse.Namespace) -> int:

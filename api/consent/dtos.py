@@ -18,8 +18,9 @@ class ConsentDecision(msgspec.Struct):
     notice_version: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 
 
-class PurposeInfo(msgspec.Struct):
-    """A purpose's current notice."""
+class Purpose(msgspec.Struct):
+    """Why one kind of processing happens, on which legal basis, for how long: a purpose's
+    current notice."""
 
     purpose: str
     notice_version: str
@@ -34,7 +35,7 @@ class PurposeInfo(msgspec.Struct):
 class ConsentStatus(msgspec.Struct):
     """One purpose and the customer's current decision about it."""
 
-    purpose: PurposeInfo
+    purpose: Purpose
     granted: bool
     consented_notice_version: str | None
     decided_at: datetime | None
@@ -70,9 +71,9 @@ class ConsentHistory(msgspec.Struct):
     next_cursor: str | None = None
 
 
-def purpose_info(notice: PurposeNotice) -> PurposeInfo:
+def purpose_out(notice: PurposeNotice) -> Purpose:
     """The notice as the API shows it."""
-    return PurposeInfo(
+    return Purpose(
         purpose=notice.purpose,
         notice_version=notice.notice_version,
         legal_basis=notice.legal_basis,
@@ -88,7 +89,7 @@ def consent_status(state: ConsentState) -> ConsentStatus:
     """A purpose's current state as the API shows it."""
     latest = state.latest
     return ConsentStatus(
-        purpose=purpose_info(state.notice),
+        purpose=purpose_out(state.notice),
         granted=state.granted,
         consented_notice_version=latest.notice_version if latest else None,
         decided_at=latest.recorded_at if latest else None,

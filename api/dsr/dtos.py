@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from api.consent.dtos import Purpose, purpose_out
 from api.self_service.dtos import NON_BLANK
 from domain.dsr.processing import ProcessingFacts
 from domain.dsr.queue import RequestDetail, is_overdue
@@ -28,23 +29,10 @@ class ExportOut(msgspec.Struct):
     sha256: str | None
 
 
-class PurposeFacts(msgspec.Struct):
-    """Why one kind of processing happens, on which legal basis, for how long."""
-
-    purpose: str
-    notice_version: str
-    legal_basis: str
-    description: str
-    data_categories: list[str]
-    recipients: list[str]
-    retention: str
-    withdrawable: bool
-
-
 class ProcessingOut(msgspec.Struct):
     """Art. 15 facts: the purposes of processing and where the data comes from."""
 
-    purposes: list[PurposeFacts]
+    purposes: list[Purpose]
     sources: list[str]
 
 
@@ -66,19 +54,7 @@ def export_out(request: DataSubjectRequest, now: datetime) -> ExportOut:
 def processing_out(facts: ProcessingFacts) -> ProcessingOut:
     """The Art. 15 facts as sent."""
     return ProcessingOut(
-        purposes=[
-            PurposeFacts(
-                purpose=n.purpose,
-                notice_version=n.notice_version,
-                legal_basis=n.legal_basis,
-                description=n.description,
-                data_categories=list(n.data_categories),
-                recipients=list(n.recipients),
-                retention=n.retention,
-                withdrawable=n.withdrawable,
-            )
-            for n in facts.purposes
-        ],
+        purposes=[purpose_out(n) for n in facts.purposes],
         sources=list(facts.sources),
     )
 

@@ -13,17 +13,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from domain.audit.events import ActorType
 from domain.clock import Clock
 from domain.customer.access import Access, record_access
-from domain.dsr.own_request import read_own_request
+from domain.dsr.own_request import open_request, read_own_request
 from domain.dsr.requests import (
-    RESPONSE_TIME,
     DataSubjectRequest,
     DsrUnitOfWork,
-    RequestStatus,
     RequestType,
 )
+from domain.errors import Conflict
 from domain.retention import RetentionClass
 
 ERASURE_JOB = "erasure"
@@ -89,31 +87,16 @@ async def request_erasure(
     """Queue the erasure of the customer's data, or return the one already in progress.
 
     Returns (request, created)."""
-    for _ in range(2):  # a concurrent request may win between our check and our insert
-        async with uow_factory() as uow:
-            running = await uow.dsr.active(access.subject_id, RequestType.ERASURE)
-            if running is not None:
-                await record_access(uow, access, "erasure.request", "dsr_request", running.id)
-                await uow.commit()
-                return running, False
-            now = clock.now()
-            request = DataSubjectRequest(
-                id=uuid.uuid4(),
-                customer_id=access.subject_id,
-                type=RequestType.ERASURE,
-                status=RequestStatus.QUEUED,
-                requested_by=access.actor.type.value,
-                requested_by_id=None
-                if access.actor.type is ActorType.CUSTOMER
-                else access.actor.id,
-                received_at=now,
-                due_at=now + RESPONSE_TIME,
-            )
-            if await uow.dsr.add_with_job(request, job_kind=ERASURE_JOB, single_active=True):
-                await record_access(uow, access, "erasure.request", "dsr_request", request.id)
-                await uow.commit()
-                return request, True
-    raise RuntimeError("could not queue the erasure")  # pragma: no cover
+
+    async def record(uow: DsrUnitOfWork, request_id: uuid.UUID) -> None:
+        await record_access(uow, access, "erasure.request", "dsr_request", request_id)
+
+    opened = await open_request(
+        uow_factory, clock, access, RequestType.ERASURE, job_kind=ERASURE_JOB, record=record
+    )
+    if opened is None:
+        raise Conflict("an erasure is already being prepared")
+    return opened
 
 
 async def read_erasure(

@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from domain.audit.events import ActorType, AuditRecord
+from domain.audit.events import AuditRecord
 from domain.clock import Clock
 from domain.customer.access import Access, deny_not_found, parse_id, record_access
-from domain.dsr.own_request import read_own_request
+from domain.dsr.own_request import open_request, read_own_request
 from domain.dsr.requests import (
-    RESPONSE_TIME,
     ArchiveExpired,
     ArchiveFile,
     ArchiveNotReady,
@@ -54,33 +53,19 @@ async def request_export(
     recorded on the audit event (an officer's `rights_fulfilment`). NotFound for a customer
     that does not exist.
     """
-    for _ in range(2):  # a concurrent request may win between our check and our insert
-        async with uow_factory() as uow:
-            if await uow.customers.get(access.subject_id) is None:
-                raise NotFound("no such customer")
-            running = await uow.dsr.active(access.subject_id, RequestType.EXPORT)
-            if running is not None:
-                await _record(uow, access, running.id, purpose)
-                await uow.commit()
-                return running, False
-            now = clock.now()
-            request = DataSubjectRequest(
-                id=uuid.uuid4(),
-                customer_id=access.subject_id,
-                type=RequestType.EXPORT,
-                status=RequestStatus.QUEUED,
-                requested_by=access.actor.type.value,
-                requested_by_id=None
-                if access.actor.type is ActorType.CUSTOMER
-                else access.actor.id,
-                received_at=now,
-                due_at=now + RESPONSE_TIME,
-            )
-            if await uow.dsr.add_with_job(request, job_kind=EXPORT_JOB, single_active=True):
-                await _record(uow, access, request.id, purpose)
-                await uow.commit()
-                return request, True
-    raise ArchiveNotReady("an export is already being prepared")  # pragma: no cover
+    async with uow_factory() as uow:
+        if await uow.customers.get(access.subject_id) is None:
+            raise NotFound("no such customer")
+
+    async def record(uow: DsrUnitOfWork, request_id: uuid.UUID) -> None:
+        await _record(uow, access, request_id, purpose)
+
+    opened = await open_request(
+        uow_factory, clock, access, RequestType.EXPORT, job_kind=EXPORT_JOB, record=record
+    )
+    if opened is None:
+        raise ArchiveNotReady("an export is already being prepared")
+    return opened
 
 
 async def read_export(

@@ -1,11 +1,21 @@
-"""Reading one of the customer's own data-subject requests, audited either way."""
+"""Opening a data-subject request for the customer (or returning the one in progress), and
+reading one of the customer's own requests, audited either way."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Awaitable, Callable
 
+from domain.audit.events import ActorType
+from domain.clock import Clock
 from domain.customer.access import Access, deny_not_found, parse_id, record_access
-from domain.dsr.requests import DataSubjectRequest, DsrUnitOfWork, RequestType
+from domain.dsr.requests import (
+    RESPONSE_TIME,
+    DataSubjectRequest,
+    DsrUnitOfWork,
+    RequestStatus,
+    RequestType,
+)
 
 
 async def read_own_request(
@@ -26,3 +36,43 @@ async def read_own_request(
         await record_access(uow, access, action, "dsr_request", found.id)
         await uow.commit()
     return found
+
+
+async def open_request(
+    uow_factory: Callable[[], DsrUnitOfWork],
+    clock: Clock,
+    access: Access,
+    kind: RequestType,
+    *,
+    job_kind: str,
+    record: Callable[[DsrUnitOfWork, uuid.UUID], Awaitable[None]],
+) -> tuple[DataSubjectRequest, bool] | None:
+    """Queue a request of `kind` (and its job) for the customer, or return the one already
+    in progress; `record` appends the audit event in the same transaction.
+
+    Returns (request, created), or None when concurrent callers kept winning the race
+    between the check and the insert (the store allows one active request per kind)."""
+    for _ in range(2):  # a concurrent request may win between our check and our insert
+        async with uow_factory() as uow:
+            running = await uow.dsr.active(access.subject_id, kind)
+            if running is not None:
+                await record(uow, running.id)
+                await uow.commit()
+                return running, False
+            now = clock.now()
+            staff = access.actor.type is not ActorType.CUSTOMER
+            request = DataSubjectRequest(
+                id=uuid.uuid4(),
+                customer_id=access.subject_id,
+                type=kind,
+                status=RequestStatus.QUEUED,
+                requested_by=access.actor.type.value,
+                requested_by_id=access.actor.id if staff else None,
+                received_at=now,
+                due_at=now + RESPONSE_TIME,
+            )
+            if await uow.dsr.add_with_job(request, job_kind=job_kind, single_active=True):
+                await record(uow, request.id)
+                await uow.commit()
+                return request, True
+    return None

@@ -28,13 +28,13 @@ from domain.audit.events import AuditEvent
 from domain.retention import DataCategory, RetentionClass
 from persistence.audit.tables import AuditEventRow, AuditHeadRow, SeqType
 from persistence.audit.verify import verify_log
-from persistence.base import Base
+from persistence.base import Base, declare
 from persistence.signatures import BadSignature, Ed25519Signer, verify_jws
 
 DEFAULT_CHECKPOINT_EVERY = 1000
 """Events between two automatic checkpoints."""
 
-_INFO = {"category": DataCategory.TECHNICAL, "retention": RetentionClass.EVIDENCE}
+_INFO = declare(DataCategory.TECHNICAL, RetentionClass.EVIDENCE)
 
 
 class AuditCheckpointRow(Base):

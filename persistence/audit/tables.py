@@ -13,7 +13,6 @@ Migration 0002 creates both tables and the triggers that refuse UPDATE and DELET
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
@@ -30,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.retention import DataCategory, RetentionClass
-from persistence.base import Base
+from persistence.base import Base, declare
 
 HEAD_ROW_ID = 1
 """The primary key of the one and only `audit_head` row."""
@@ -39,14 +38,6 @@ HEAD_ROW_ID = 1
 # INTEGER PRIMARY KEY is the rowid itself, so rows are stored in seq order without a
 # second index, and it is 64-bit there anyway.
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
-
-
-def _evidence(category: DataCategory) -> dict[str, Any]:
-    return {"category": category, "retention": RetentionClass.EVIDENCE}
-
-
-def _operational(category: DataCategory) -> dict[str, Any]:
-    return {"category": category, "retention": RetentionClass.OPERATIONAL}
 
 
 class AuditEventRow(Base):
@@ -60,39 +51,60 @@ class AuditEventRow(Base):
 
     # The application assigns seq from audit_head; the database must not invent one.
     seq: Mapped[int] = mapped_column(
-        SeqType, primary_key=True, autoincrement=False, info=_evidence(DataCategory.IDENTIFIER)
+        SeqType,
+        primary_key=True,
+        autoincrement=False,
+        info=declare(DataCategory.IDENTIFIER, RetentionClass.EVIDENCE),
     )
-    id: Mapped[UUID] = mapped_column(Uuid, unique=True, info=_evidence(DataCategory.IDENTIFIER))
+    id: Mapped[UUID] = mapped_column(
+        Uuid, unique=True, info=declare(DataCategory.IDENTIFIER, RetentionClass.EVIDENCE)
+    )
     at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), info=_evidence(DataCategory.EVIDENCE)
+        DateTime(timezone=True), info=declare(DataCategory.EVIDENCE, RetentionClass.EVIDENCE)
     )
-    actor_type: Mapped[str] = mapped_column(String(16), info=_evidence(DataCategory.EVIDENCE))
+    actor_type: Mapped[str] = mapped_column(
+        String(16), info=declare(DataCategory.EVIDENCE, RetentionClass.EVIDENCE)
+    )
     actor_id: Mapped[str | None] = mapped_column(
-        String(128), info=_evidence(DataCategory.IDENTIFIER)
+        String(128), info=declare(DataCategory.IDENTIFIER, RetentionClass.EVIDENCE)
     )
     actor_role: Mapped[str | None] = mapped_column(
-        String(64), info=_evidence(DataCategory.EVIDENCE)
+        String(64), info=declare(DataCategory.EVIDENCE, RetentionClass.EVIDENCE)
     )
     client_id: Mapped[str | None] = mapped_column(
-        String(128), info=_evidence(DataCategory.IDENTIFIER)
+        String(128), info=declare(DataCategory.IDENTIFIER, RetentionClass.EVIDENCE)
     )
-    subject_id: Mapped[UUID | None] = mapped_column(Uuid, info=_evidence(DataCategory.IDENTIFIER))
-    action: Mapped[str] = mapped_column(String(64), info=_evidence(DataCategory.EVIDENCE))
-    resource_type: Mapped[str] = mapped_column(String(64), info=_evidence(DataCategory.EVIDENCE))
+    subject_id: Mapped[UUID | None] = mapped_column(
+        Uuid, info=declare(DataCategory.IDENTIFIER, RetentionClass.EVIDENCE)
+    )
+    action: Mapped[str] = mapped_column(
+        String(64), info=declare(DataCategory.EVIDENCE, RetentionClass.EVIDENCE)
+    )
+    resource_type: Mapped[str] = mapped_column(
+        String(64), info=declare(DataCategory.EVIDENCE, RetentionClass.EVIDENCE)
+    )
     resource_id: Mapped[str | None] = mapped_column(
-        String(128), info=_evidence(DataCategory.IDENTIFIER)
+        String(128), info=declare(DataCategory.IDENTIFIER, RetentionClass.EVIDENCE)
     )
     # Names of the fields touched, as a JSON list: names only, never their values.
-    fields: Mapped[str] = mapped_column(Text, info=_evidence(DataCategory.EVIDENCE))
-    purpose: Mapped[str | None] = mapped_column(String(64), info=_evidence(DataCategory.EVIDENCE))
-    outcome: Mapped[str] = mapped_column(String(16), info=_evidence(DataCategory.EVIDENCE))
+    fields: Mapped[str] = mapped_column(
+        Text, info=declare(DataCategory.EVIDENCE, RetentionClass.EVIDENCE)
+    )
+    purpose: Mapped[str | None] = mapped_column(
+        String(64), info=declare(DataCategory.EVIDENCE, RetentionClass.EVIDENCE)
+    )
+    outcome: Mapped[str] = mapped_column(
+        String(16), info=declare(DataCategory.EVIDENCE, RetentionClass.EVIDENCE)
+    )
     request_id: Mapped[str | None] = mapped_column(
-        String(128), info=_evidence(DataCategory.TECHNICAL)
+        String(128), info=declare(DataCategory.TECHNICAL, RetentionClass.EVIDENCE)
     )
     prev_hash: Mapped[bytes] = mapped_column(
-        LargeBinary(32), info=_evidence(DataCategory.TECHNICAL)
+        LargeBinary(32), info=declare(DataCategory.TECHNICAL, RetentionClass.EVIDENCE)
     )
-    hash: Mapped[bytes] = mapped_column(LargeBinary(32), info=_evidence(DataCategory.TECHNICAL))
+    hash: Mapped[bytes] = mapped_column(
+        LargeBinary(32), info=declare(DataCategory.TECHNICAL, RetentionClass.EVIDENCE)
+    )
 
 
 class AuditHeadRow(Base):
@@ -102,7 +114,14 @@ class AuditHeadRow(Base):
     __table_args__ = (CheckConstraint(f"id = {HEAD_ROW_ID}", name="single_row"),)
 
     id: Mapped[int] = mapped_column(
-        Integer, primary_key=True, autoincrement=False, info=_operational(DataCategory.TECHNICAL)
+        Integer,
+        primary_key=True,
+        autoincrement=False,
+        info=declare(DataCategory.TECHNICAL, RetentionClass.OPERATIONAL),
     )
-    seq: Mapped[int] = mapped_column(SeqType, info=_operational(DataCategory.IDENTIFIER))
-    hash: Mapped[bytes] = mapped_column(LargeBinary(32), info=_operational(DataCategory.TECHNICAL))
+    seq: Mapped[int] = mapped_column(
+        SeqType, info=declare(DataCategory.IDENTIFIER, RetentionClass.OPERATIONAL)
+    )
+    hash: Mapped[bytes] = mapped_column(
+        LargeBinary(32), info=declare(DataCategory.TECHNICAL, RetentionClass.OPERATIONAL)
+    )

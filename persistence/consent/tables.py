@@ -10,22 +10,13 @@ purpose codes and decisions, no personal data values: it is kept as evidence aft
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Boolean, DateTime, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.retention import DataCategory, RetentionClass
-from persistence.base import Base
-
-
-def _evidence(category: DataCategory) -> dict[str, Any]:
-    return {"category": category, "retention": RetentionClass.EVIDENCE}
-
-
-def _catalogue() -> dict[str, Any]:
-    return {"category": DataCategory.TECHNICAL, "retention": RetentionClass.OPERATIONAL}
+from persistence.base import Base, declare
 
 
 class PurposeNoticeRow(Base):
@@ -33,19 +24,44 @@ class PurposeNoticeRow(Base):
 
     __tablename__ = "purpose_notices"
 
-    purpose: Mapped[str] = mapped_column(String(40), primary_key=True, info=_catalogue())
-    revision: Mapped[int] = mapped_column(
-        Integer, primary_key=True, autoincrement=False, info=_catalogue()
+    purpose: Mapped[str] = mapped_column(
+        String(40),
+        primary_key=True,
+        info=declare(DataCategory.TECHNICAL, RetentionClass.OPERATIONAL),
     )
-    ordinal: Mapped[int] = mapped_column(Integer, info=_catalogue())
-    notice_version: Mapped[str] = mapped_column(String(40), info=_catalogue())
-    legal_basis: Mapped[str] = mapped_column(String(40), info=_catalogue())
-    description: Mapped[str] = mapped_column(Text, info=_catalogue())
-    data_categories: Mapped[str] = mapped_column(Text, info=_catalogue())  # JSON list
-    recipients: Mapped[str] = mapped_column(Text, info=_catalogue())  # JSON list
-    retention: Mapped[str] = mapped_column(String(200), info=_catalogue())
-    withdrawable: Mapped[bool] = mapped_column(Boolean, info=_catalogue())
-    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=_catalogue())
+    revision: Mapped[int] = mapped_column(
+        Integer,
+        primary_key=True,
+        autoincrement=False,
+        info=declare(DataCategory.TECHNICAL, RetentionClass.OPERATIONAL),
+    )
+    ordinal: Mapped[int] = mapped_column(
+        Integer, info=declare(DataCategory.TECHNICAL, RetentionClass.OPERATIONAL)
+    )
+    notice_version: Mapped[str] = mapped_column(
+        String(40), info=declare(DataCategory.TECHNICAL, RetentionClass.OPERATIONAL)
+    )
+    legal_basis: Mapped[str] = mapped_column(
+        String(40), info=declare(DataCategory.TECHNICAL, RetentionClass.OPERATIONAL)
+    )
+    description: Mapped[str] = mapped_column(
+        Text, info=declare(DataCategory.TECHNICAL, RetentionClass.OPERATIONAL)
+    )
+    data_categories: Mapped[str] = mapped_column(
+        Text, info=declare(DataCategory.TECHNICAL, RetentionClass.OPERATIONAL)
+    )  # JSON list
+    recipients: Mapped[str] = mapped_column(
+        Text, info=declare(DataCategory.TECHNICAL, RetentionClass.OPERATIONAL)
+    )  # JSON list
+    retention: Mapped[str] = mapped_column(
+        String(200), info=declare(DataCategory.TECHNICAL, RetentionClass.OPERATIONAL)
+    )
+    withdrawable: Mapped[bool] = mapped_column(
+        Boolean, info=declare(DataCategory.TECHNICAL, RetentionClass.OPERATIONAL)
+    )
+    published_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), info=declare(DataCategory.TECHNICAL, RetentionClass.OPERATIONAL)
+    )
 
 
 class ConsentEventRow(Base):
@@ -55,33 +71,45 @@ class ConsentEventRow(Base):
     __table_args__ = (UniqueConstraint("customer_id", "purpose", "position"),)
 
     id: Mapped[UUID] = mapped_column(
-        Uuid, primary_key=True, info=_evidence(DataCategory.IDENTIFIER)
+        Uuid, primary_key=True, info=declare(DataCategory.IDENTIFIER, RetentionClass.EVIDENCE)
     )
     customer_id: Mapped[UUID] = mapped_column(
-        Uuid, index=True, info=_evidence(DataCategory.IDENTIFIER)
+        Uuid, index=True, info=declare(DataCategory.IDENTIFIER, RetentionClass.EVIDENCE)
     )
-    purpose: Mapped[str] = mapped_column(String(40), info=_evidence(DataCategory.EVIDENCE))
-    position: Mapped[int] = mapped_column(Integer, info=_evidence(DataCategory.TECHNICAL))
-    granted: Mapped[bool] = mapped_column(Boolean, info=_evidence(DataCategory.EVIDENCE))
-    notice_version: Mapped[str] = mapped_column(String(40), info=_evidence(DataCategory.EVIDENCE))
+    purpose: Mapped[str] = mapped_column(
+        String(40), info=declare(DataCategory.EVIDENCE, RetentionClass.EVIDENCE)
+    )
+    position: Mapped[int] = mapped_column(
+        Integer, info=declare(DataCategory.TECHNICAL, RetentionClass.EVIDENCE)
+    )
+    granted: Mapped[bool] = mapped_column(
+        Boolean, info=declare(DataCategory.EVIDENCE, RetentionClass.EVIDENCE)
+    )
+    notice_version: Mapped[str] = mapped_column(
+        String(40), info=declare(DataCategory.EVIDENCE, RetentionClass.EVIDENCE)
+    )
     recorded_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), info=_evidence(DataCategory.EVIDENCE)
+        DateTime(timezone=True), info=declare(DataCategory.EVIDENCE, RetentionClass.EVIDENCE)
     )
-    actor_type: Mapped[str] = mapped_column(String(16), info=_evidence(DataCategory.EVIDENCE))
+    actor_type: Mapped[str] = mapped_column(
+        String(16), info=declare(DataCategory.EVIDENCE, RetentionClass.EVIDENCE)
+    )
     actor_id: Mapped[str | None] = mapped_column(
-        String(128), info=_evidence(DataCategory.IDENTIFIER)
+        String(128), info=declare(DataCategory.IDENTIFIER, RetentionClass.EVIDENCE)
     )
     actor_role: Mapped[str | None] = mapped_column(
-        String(64), info=_evidence(DataCategory.EVIDENCE)
+        String(64), info=declare(DataCategory.EVIDENCE, RetentionClass.EVIDENCE)
     )
     client_id: Mapped[str | None] = mapped_column(
-        String(128), info=_evidence(DataCategory.IDENTIFIER)
+        String(128), info=declare(DataCategory.IDENTIFIER, RetentionClass.EVIDENCE)
     )
     collection_method: Mapped[str] = mapped_column(
-        String(80), info=_evidence(DataCategory.EVIDENCE)
+        String(80), info=declare(DataCategory.EVIDENCE, RetentionClass.EVIDENCE)
     )
     # The compact JWS: signed ids, codes and decisions only (pseudonymous principal).
-    receipt: Mapped[str] = mapped_column(Text, info=_evidence(DataCategory.EVIDENCE))
+    receipt: Mapped[str] = mapped_column(
+        Text, info=declare(DataCategory.EVIDENCE, RetentionClass.EVIDENCE)
+    )
 
 
 class ConsentLockRow(Base):
@@ -90,9 +118,11 @@ class ConsentLockRow(Base):
     __tablename__ = "consent_locks"
 
     customer_id: Mapped[UUID] = mapped_column(
-        Uuid, primary_key=True, info=_evidence(DataCategory.IDENTIFIER)
+        Uuid, primary_key=True, info=declare(DataCategory.IDENTIFIER, RetentionClass.EVIDENCE)
     )
     purpose: Mapped[str] = mapped_column(
-        String(40), primary_key=True, info=_evidence(DataCategory.TECHNICAL)
+        String(40), primary_key=True, info=declare(DataCategory.TECHNICAL, RetentionClass.EVIDENCE)
     )
-    changes: Mapped[int] = mapped_column(Integer, info=_evidence(DataCategory.TECHNICAL))
+    changes: Mapped[int] = mapped_column(
+        Integer, info=declare(DataCategory.TECHNICAL, RetentionClass.EVIDENCE)
+    )

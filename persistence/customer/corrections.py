@@ -21,8 +21,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from domain.customer.corrections import CorrectionRequest, CorrectionStatus, TargetType
 from domain.retention import DataCategory as Cat
 from domain.retention import RetentionClass as Ret
-from persistence.base import Base
-from persistence.customer.tables import AccountRow, InteractionRow, TransactionRow, declare, sealed
+from persistence.base import Base, declare, sealed
+from persistence.customer.tables import AccountRow, InteractionRow, TransactionRow
 from persistence.keystore import KeyDestroyed, SqlKeyRing
 from persistence.sealing import RowSealer, utc_in, utc_out, utc_out_optional
 

@@ -8,7 +8,6 @@ queries filter and sort on. Each column declares its data category and retention
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
@@ -25,23 +24,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.retention import DataCategory, RetentionClass
-from persistence.base import Base
+from persistence.base import Base, declare, sealed
 
 Cat = DataCategory
 Ret = RetentionClass
-
-
-def declare(
-    category: DataCategory, retention: RetentionClass, *, sealed: bool = False
-) -> dict[str, Any]:
-    """The `info` every column carries: its data category, its retention class, and whether
-    it holds a sealed value (ciphertext under the customer's key for that class)."""
-    return {"category": category, "retention": retention, "sealed": sealed}
-
-
-def sealed(category: DataCategory, retention: RetentionClass) -> dict[str, Any]:
-    """`declare` for a column holding ciphertext."""
-    return declare(category, retention, sealed=True)
 
 
 class CustomerRow(Base):

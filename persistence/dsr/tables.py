@@ -14,8 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.retention import DataCategory as Cat
 from domain.retention import RetentionClass as Ret
-from persistence.base import Base
-from persistence.customer.tables import declare
+from persistence.base import Base, declare
 
 _TS = DateTime(timezone=True)
 _BIG = BigInteger().with_variant(Integer(), "sqlite")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.identity import CUSTOMER_SCOPES, OAuthClient, StaffRole, StaffUser
@@ -210,3 +210,8 @@ async def ensure_demo_identities(
         staff_password=DEMO_PASSWORD,
         client_secrets=secrets_by_client,
     )
+
+
+async def any_customer_with_password(session: AsyncSession) -> UUID | None:
+    """Some customer who can sign in with a password (the demo customers share one)."""
+    return await session.scalar(select(CustomerCredentialRow.customer_id).limit(1))

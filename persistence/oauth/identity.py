@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
@@ -40,18 +39,11 @@ from domain.identity import (
 from domain.oauth.ports import ThrottleState
 from domain.retention import DataCategory, RetentionClass
 from domain.values import Email
-from persistence.base import Base
-from persistence.customer.tables import declare, sealed
+from persistence.base import Base, declare, sealed
 from persistence.oauth.keys import IdentityKeys
 
-
-def info(category: DataCategory, retention: RetentionClass) -> dict[str, Any]:
-    """The column declaration every model column carries (persistence.customer.tables)."""
-    return declare(category, retention)
-
-
-OPS = info(DataCategory.TECHNICAL, RetentionClass.OPERATIONAL)
-IDS = info(DataCategory.IDENTIFIER, RetentionClass.OPERATIONAL)
+OPS = declare(DataCategory.TECHNICAL, RetentionClass.OPERATIONAL)
+IDS = declare(DataCategory.IDENTIFIER, RetentionClass.OPERATIONAL)
 
 
 def utc(moment: datetime) -> datetime:
@@ -77,7 +69,7 @@ class StaffUserRow(Base):
     id: Mapped[UUID] = mapped_column(Uuid, primary_key=True, info=IDS)
     # Blind index (HMAC under a master-derived key), like profiles.email_index.
     email_index: Mapped[str] = mapped_column(
-        String(64), unique=True, info=info(DataCategory.CONTACT, RetentionClass.OPERATIONAL)
+        String(64), unique=True, info=declare(DataCategory.CONTACT, RetentionClass.OPERATIONAL)
     )
     # Sealed under the identity key (IdentityKeys), not a customer's data key.
     email_sealed: Mapped[bytes] = mapped_column(
@@ -98,13 +90,13 @@ class CustomerCredentialRow(Base):
         Uuid,
         ForeignKey("customers.id", ondelete="CASCADE"),
         primary_key=True,
-        info=info(DataCategory.IDENTIFIER, RetentionClass.CONTACT),
+        info=declare(DataCategory.IDENTIFIER, RetentionClass.CONTACT),
     )
     password_hash: Mapped[str] = mapped_column(
-        String(200), info=info(DataCategory.TECHNICAL, RetentionClass.CONTACT)
+        String(200), info=declare(DataCategory.TECHNICAL, RetentionClass.CONTACT)
     )
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), info=info(DataCategory.TECHNICAL, RetentionClass.CONTACT)
+        DateTime(timezone=True), info=declare(DataCategory.TECHNICAL, RetentionClass.CONTACT)
     )
 
 
@@ -115,7 +107,7 @@ class LoginThrottleRow(Base):
 
     # A keyed hash of an email or address: links attempts, reveals neither.
     key: Mapped[str] = mapped_column(
-        String(64), primary_key=True, info=info(DataCategory.CONTACT, RetentionClass.OPERATIONAL)
+        String(64), primary_key=True, info=declare(DataCategory.CONTACT, RetentionClass.OPERATIONAL)
     )
     failures: Mapped[int] = mapped_column(Integer, info=OPS)
     window_started: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=OPS)

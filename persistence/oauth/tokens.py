@@ -14,10 +14,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from domain.identity import StaffRole, SubjectKind, format_scopes, parse_scopes
 from domain.oauth.tokens import AuthorizationCode, Grant, RefreshToken
 from domain.retention import DataCategory, RetentionClass
-from persistence.base import Base
-from persistence.oauth.identity import IDS, OPS, info, utc
+from persistence.base import Base, declare
+from persistence.oauth.identity import IDS, OPS, utc
 
-SUBJECT = info(DataCategory.IDENTIFIER, RetentionClass.EVIDENCE)
+SUBJECT = declare(DataCategory.IDENTIFIER, RetentionClass.EVIDENCE)
 
 
 class GrantRow(Base):
