@@ -30,6 +30,7 @@ test: $(VENV)/.installed-test lint typecheck imports pytest
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
@@ -37,8 +38,9 @@ typecheck: $(VENV)/.installed-test
 imports: $(VENV)/.installed-test
 	$(BIN)/lint-imports
 
+# One worker per core; each worker has its own databases (see tests/throwaway_db.py).
 pytest: $(VENV)/.installed-test
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 openapi: $(VENV)/.installed-run
 	$(BIN)/custodian openapi

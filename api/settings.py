@@ -1,4 +1,4 @@
-"""Configuration from `CUSTODIAN_*` environment variables (DESIGN.md section 9).
+"""Configuration from `CUSTODIAN_*` environment variables (the README lists each one).
 
 `load_settings` reads and checks everything once at start-up. Anything wrong raises
 ConfigError whose message is one line naming the variable and what is wrong with it, so an

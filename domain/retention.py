@@ -10,7 +10,7 @@ from enum import StrEnum
 
 
 class RetentionClass(StrEnum):
-    """How long data is kept and what erasure does to it (DESIGN.md section 3)."""
+    """How long data is kept and what erasure does to it (docs/architecture.md, "Retention")."""
 
     CONTACT = "contact"
     """Profile, profile history, preferences: destroyed on erasure."""

@@ -1,4 +1,4 @@
-"""What an export archive holds (DESIGN.md section 7): the categories, how each record reads
+"""What an export archive holds: the categories, how each record reads
 as JSON and CSV, the README, and the spreadsheet-safety rule for CSV cells.
 
 Each record has the same members as the API answer for it, so what the customer downloads

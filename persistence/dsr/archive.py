@@ -1,4 +1,5 @@
-"""Write an export archive (DESIGN.md section 7) to a ZIP file in constant memory.
+"""Write an export archive (docs/architecture.md, "Export archives") to a ZIP file in
+constant memory.
 
 Records arrive as async iterators (keyset batches from the database). Each category's JSON
 entry is streamed straight into the ZIP while its CSV rows go to a temporary file that is
