@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import resource
 import subprocess
@@ -27,7 +28,10 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.composition import build_job_worker, build_services
+from api.settings import Settings
 from domain.audit.events import Actor, ActorType
+from domain.clock import SystemClock
 from domain.customer.access import Access
 from domain.customer.accounts import (
     Account,
@@ -43,9 +47,8 @@ from domain.dsr.export import request_export
 from domain.values import Email
 from persistence.crypto import MasterKey
 from persistence.database import make_engine, session_factory
-from persistence.dsr.worker import build_worker
 from persistence.migrate import upgrade
-from persistence.uow import SqlUnitOfWork, SystemClock
+from persistence.uow import SqlUnitOfWork
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 SEED_BATCH = 5000
@@ -133,10 +136,21 @@ async def seed(engine: AsyncEngine, master_key: MasterKey, count: int) -> uuid.U
 
 
 async def run_jobs(engine: AsyncEngine, master_key: MasterKey, data_dir: Path) -> None:
-    """Run every runnable job to completion in this process."""
-    worker = build_worker(engine, master_key, data_dir, export_ttl=timedelta(days=1))
-    while await worker.run_once():
-        pass
+    """Run every runnable job to completion in this process, as `custodian worker` would."""
+    settings = Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        data_dir=data_dir,
+        master_key=base64.b64decode(master_key.to_base64()),
+        export_ttl_days=1,
+    )
+    services = build_services(settings, engine=engine)
+    worker = build_job_worker(settings, services)
+    try:
+        while await worker.run_once():
+            pass
+    finally:
+        if services.audit_trail is not None:
+            await services.audit_trail.aclose()
 
 
 async def child_export(url: str, key: str, data_dir: Path, customer: str) -> None:

@@ -106,24 +106,9 @@ class World:
 
     async def add_customer(self, email: str) -> uuid.UUID:
         """Create a customer with a profile and PASSWORD; returns the customer id."""
-        customer = Customer(
-            id=uuid.uuid4(),
-            status=CustomerStatus.ACTIVE,
-            created_at=self.clock.now(),
-            acquisition_channel=AcquisitionChannel.WEB,
-        )
-        profile = Profile(
-            customer_id=customer.id, given_name="Ada", family_name="Lovelace", email=Email(email)
-        )
-        sessions = session_factory(self.engine)
-        async with SqlUnitOfWork(sessions, self.master_key) as uow:
-            await uow.customers.add(customer, profile)
-            await uow.commit()
-        async with sessions() as session:
-            await set_customer_passwords(session, [customer.id], _HASHER.hash_blocking(PASSWORD))
-            await session.commit()
-        self.customers[email] = customer.id
-        return customer.id
+        customer_id = await add_customer(self.engine, self.master_key, email, self.clock.now())
+        self.customers[email] = customer_id
+        return customer_id
 
     async def authorize(
         self,
@@ -182,6 +167,29 @@ _HASHER = Argon2PasswordHasher()
 def raw_key(master_key: MasterKey) -> bytes:
     """The master key's bytes, for Settings."""
     return base64.b64decode(master_key.to_base64())
+
+
+async def add_customer(
+    engine: AsyncEngine, master_key: MasterKey, email: str, at: datetime | None = None
+) -> uuid.UUID:
+    """Create a customer with a profile and PASSWORD on `engine`; returns the customer id."""
+    customer = Customer(
+        id=uuid.uuid4(),
+        status=CustomerStatus.ACTIVE,
+        created_at=at or datetime.now(UTC),
+        acquisition_channel=AcquisitionChannel.WEB,
+    )
+    profile = Profile(
+        customer_id=customer.id, given_name="Ada", family_name="Lovelace", email=Email(email)
+    )
+    sessions = session_factory(engine)
+    async with SqlUnitOfWork(sessions, master_key) as uow:
+        await uow.customers.add(customer, profile)
+        await uow.commit()
+    async with sessions() as session:
+        await set_customer_passwords(session, [customer.id], _HASHER.hash_blocking(PASSWORD))
+        await session.commit()
+    return customer.id
 
 
 @asynccontextmanager

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.audit.events import Actor, ActorType
+from domain.clock import SystemClock
 from domain.customer.access import Access
 from domain.customer.accounts import (
     Account,
@@ -39,7 +40,7 @@ from domain.values import Email
 from persistence.crypto import MasterKey
 from persistence.database import session_factory
 from persistence.dsr.tables import DsrRequestRow
-from persistence.uow import SqlUnitOfWork, SystemClock
+from persistence.uow import SqlUnitOfWork
 
 pytestmark = pytest.mark.slow
 CUSTODIAN = str(Path(sys.executable).parent / "custodian")

@@ -46,19 +46,11 @@ def _free_port() -> int:
 
 
 async def _seed(db_url: str, master_key: MasterKey) -> tuple[DemoCredentials, str]:
-    from oauth_harness import FakeClock, World  # noqa: PLC0415
+    from oauth_harness import add_customer  # noqa: PLC0415
 
     engine = make_engine(db_url)
     try:
-        world = World(
-            http=None,
-            oauth=None,
-            clock=FakeClock(),
-            engine=engine,  # type: ignore[arg-type]
-            master_key=master_key,
-            settings=None,
-        )  # type: ignore[arg-type]
-        customer = await world.add_customer("e2e@example.com")
+        customer = await add_customer(engine, master_key, "e2e@example.com")
         async with session_factory(engine)() as session:
             credentials = await ensure_demo_identities(session, master_key, [customer])
             await session.commit()
