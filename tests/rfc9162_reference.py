@@ -32,8 +32,8 @@ def path(m: int, data: list[bytes]) -> list[bytes]:
         return []
     k = _split(n)
     if m < k:
-        return path(m, data[:k]) + [mth(data[k:])]
-    return path(m - k, data[k:]) + [mth(data[:k])]
+        return [*path(m, data[:k]), mth(data[k:])]
+    return [*path(m - k, data[k:]), mth(data[:k])]
 
 
 def proof(m: int, data: list[bytes]) -> list[bytes]:
@@ -47,5 +47,5 @@ def _subproof(m: int, data: list[bytes], whole: bool) -> list[bytes]:
         return [] if whole else [mth(data)]
     k = _split(n)
     if m <= k:
-        return _subproof(m, data[:k], whole) + [mth(data[k:])]
-    return _subproof(m - k, data[k:], False) + [mth(data[:k])]
+        return [*_subproof(m, data[:k], whole), mth(data[k:])]
+    return [*_subproof(m - k, data[k:], False), mth(data[:k])]

@@ -246,6 +246,13 @@ def verify_consistency(
     while fn & 1:
         fn >>= 1
         sn >>= 1
+    first_found, second_found = _fold_consistency(path, fn, sn)
+    if first_found != first_root or second_found != second_root:
+        raise ProofError("the proof does not lead to both roots")
+
+
+def _fold_consistency(path: Sequence[bytes], fn: int, sn: int) -> tuple[bytes, bytes]:
+    # The loop of RFC 9162 section 2.1.4.2: rebuilds both roots from one path.
     fr = sr = path[0]
     for node in path[1:]:
         if sn == 0:
@@ -262,5 +269,4 @@ def verify_consistency(
         sn >>= 1
     if sn != 0:
         raise ProofError("the proof is shorter than the tree is deep")
-    if fr != first_root or sr != second_root:
-        raise ProofError("the proof does not lead to both roots")
+    return fr, sr
