@@ -113,9 +113,9 @@ def test_a_stored_frontier_of_the_wrong_length_is_refused() -> None:
 
 
 def test_ranges_outside_the_tree_are_refused() -> None:
-    with pytest.raises(ValueError, match="tree|first"):
+    with pytest.raises(ValueError, match=r"tree|first"):
         inclusion_ranges(3, 3)
-    with pytest.raises(ValueError, match="tree|first"):
+    with pytest.raises(ValueError, match=r"tree|first"):
         consistency_ranges(4, 3)
-    with pytest.raises(ValueError, match="tree|first"):
+    with pytest.raises(ValueError, match=r"tree|first"):
         consistency_ranges(0, 3)
