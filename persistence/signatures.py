@@ -76,9 +76,10 @@ class Ed25519Signer:
         """The public key as an RFC 8037 OKP JWK."""
         return dict(self._jwk)
 
-    def sign(self, claims: Mapping[str, Any]) -> str:
-        """Compact JWS over the claims (sorted-key JSON)."""
-        header = {"alg": ALGORITHM, "kid": self._kid, "typ": self._typ}
+    def sign(self, claims: Mapping[str, Any], *, typ: str | None = None) -> str:
+        """Compact JWS over the claims (sorted-key JSON); `typ` overrides the signer's own
+        for a second kind of document signed with the same key."""
+        header = {"alg": ALGORITHM, "kid": self._kid, "typ": typ or self._typ}
         payload = json.dumps(dict(claims), sort_keys=True, separators=(",", ":")).encode()
         return jws.serialize_compact(header, payload, self._key, registry=_REGISTRY)
 

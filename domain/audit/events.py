@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from uuid import UUID
 
+from domain.audit.merkle import leaf_hash
+
 GENESIS_HASH = bytes(32)
 """The `prev_hash` of the first event."""
 
@@ -107,6 +109,12 @@ def chain_hash(
 ) -> bytes:
     """The hash that seals an event onto the chain after `prev_hash`."""
     return hashlib.sha256(canonical_bytes(seq, event_id, at, record, prev_hash)).digest()
+
+
+def event_leaf_hash(event: AuditEvent) -> bytes:
+    """The event's leaf in the Merkle tree: RFC 9162 leaf hash of the same canonical bytes
+    the chain hash covers (so leaf index seq - 1 commits to the chain too)."""
+    return leaf_hash(canonical_bytes(event.seq, event.id, event.at, event.record, event.prev_hash))
 
 
 def seal(

@@ -27,6 +27,7 @@ from domain.audit.checkpoints import (
 from domain.audit.events import AuditEvent
 from domain.retention import DataCategory, RetentionClass
 from persistence.audit.tables import AuditEventRow, AuditHeadRow, SeqType
+from persistence.audit.tree import insert_tree_head
 from persistence.audit.verify import verify_log
 from persistence.base import Base
 from persistence.signatures import BadSignature, Ed25519Signer, verify_jws
@@ -85,7 +86,8 @@ _LAST_CHECKPOINT_AT: dict[str, datetime] = {}
 class CheckpointWriter:
     """Signs a checkpoint in the appending transaction (so it commits, or rolls back, with
     the event it names) when the event's seq is a multiple of `every`, or, with `max_age`,
-    when the newest checkpoint is older than that."""
+    when the newest checkpoint is older than that; and a Merkle tree head at least every
+    `every` events."""
 
     def __init__(
         self,
@@ -117,6 +119,12 @@ class CheckpointWriter:
             return
         await _insert(self._session, self._signer, event.seq, event.hash, event.at)
         _LAST_CHECKPOINT_AT[database] = event.at
+
+    async def after_tree_append(self, appended: int, tree_size: int, root: bytes) -> None:
+        """Called by the sink once per batch: signs a tree head whenever the batch crossed a
+        multiple of `every` events (so at least one head per `every` events)."""
+        if tree_size // self._every > (tree_size - appended) // self._every:
+            await insert_tree_head(self._session, self._signer, tree_size, root, datetime.now(UTC))
 
 
 async def checkpoint_now(
