@@ -21,7 +21,13 @@ from litestar.openapi.spec import Components, Tag
 from litestar.types import ControllerRouterHandler
 
 from api.audit.routes import PRIVACY_HANDLERS, PRIVACY_TAGS
-from api.composition import Services, build_job_worker, build_oauth_services, build_services
+from api.composition import (
+    Services,
+    build_job_worker,
+    build_oauth_services,
+    build_services,
+    build_tree_head_timer,
+)
 from api.dsr.routes import DSR_HANDLERS, DSR_TAGS
 from api.health import HEALTH_TAG, HealthController
 from api.logging import configure_logging
@@ -117,12 +123,20 @@ def create_app(
             if run_worker
             else None
         )
+        # The audit log's tree heads on a timer, alongside the background worker.
+        timer = (
+            asyncio.create_task(build_tree_head_timer(settings, running).run(stop))
+            if run_worker
+            else None
+        )
         try:
             yield
         finally:
             stop.set()
             if task is not None:
                 await task
+            if timer is not None:
+                await timer
             await oauth_services.aclose()
             if owned:
                 await running.dispose()

@@ -27,6 +27,7 @@ from domain.oauth.login import ThrottlePolicy
 from domain.oauth.ports import IdentityUnitOfWork, PasswordHasher
 from domain.ports import Clock, UnitOfWork
 from persistence.audit.batch import BatchingAuditLog
+from persistence.audit.tree import TreeHeadTimer
 from persistence.crypto import MasterKey
 from persistence.database import make_engine, session_factory
 from persistence.dsr.worker import build_worker
@@ -179,4 +180,12 @@ def build_job_worker(
         financial_years=settings.financial_retention_years,
         lease_seconds=lease_seconds,
         poll_seconds=poll_seconds,
+    )
+
+
+def build_tree_head_timer(settings: Settings, services: Services) -> TreeHeadTimer:
+    """Signs a Merkle tree head of the audit log every `tree_head_interval` seconds when
+    events were appended since the last one (run by `serve` and `worker`)."""
+    return TreeHeadTimer(
+        services.sessions, checkpoint_signer(services.master_key), settings.tree_head_interval
     )

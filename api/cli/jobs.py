@@ -15,11 +15,13 @@ from datetime import timedelta
 
 from api.logging import configure_logging
 from api.settings import Settings
+from persistence.audit.tree import TreeHeadTimer
 from persistence.crypto import MasterKey
 from persistence.database import make_engine, session_factory
 from persistence.dsr.erasure import retention_sweep
 from persistence.dsr.worker import build_worker
 from persistence.jobs import DEFAULT_LEASE_SECONDS
+from persistence.signatures import checkpoint_signer
 from persistence.uow import SqlUnitOfWork
 
 
@@ -83,7 +85,13 @@ async def _run(settings: Settings, *, lease_seconds: float, poll_seconds: float)
             lease_seconds=lease_seconds,
             poll_seconds=poll_seconds,
         )
-        await worker.run(stop)
+        # The audit log's signed tree heads on a timer, for deployments without `serve`'s.
+        timer = TreeHeadTimer(
+            session_factory(engine),
+            checkpoint_signer(MasterKey(settings.master_key)),
+            settings.tree_head_interval,
+        )
+        await asyncio.gather(worker.run(stop), timer.run(stop))
     finally:
         await engine.dispose()
 

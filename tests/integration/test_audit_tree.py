@@ -31,6 +31,7 @@ from persistence.audit.batch import BatchingAuditLog
 from persistence.audit.sink import SqlAuditSink, _row_values
 from persistence.audit.tables import AuditEventRow, AuditTreeHeadRow, AuditTreeNodeRow
 from persistence.audit.tree import (
+    TreeHeadTimer,
     all_tree_heads,
     consistency_proof,
     inclusion_proof,
@@ -227,3 +228,25 @@ async def test_migrating_hashes_the_events_already_stored_into_the_tree(
         assert head.root_hash == rfc.mth([leaf_input(e) for e in events])
     finally:
         await engine.dispose()
+
+
+async def test_the_timer_signs_a_head_only_when_events_were_appended(
+    engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork], master_key: MasterKey
+) -> None:
+    timer = TreeHeadTimer(async_sessionmaker(engine), checkpoint_signer(master_key), 0.01)
+    assert await timer.tick() is None  # an empty log has nothing to sign
+    await append(uow_factory, 2)
+    first = await timer.tick()
+    assert first is not None
+    assert first.tree_size == 2
+    assert await timer.tick() == first  # nothing new: the same head, not another
+    await append(uow_factory, 1)
+    stop = asyncio.Event()
+    running = asyncio.create_task(timer.run(stop))
+    for _ in range(200):
+        if (await _heads(engine))[-1].tree_size == 3:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await running
+    assert [head.tree_size for head in await _heads(engine)] == [2, 3]
