@@ -110,9 +110,11 @@ def build_services(settings: Settings, *, engine: AsyncEngine | None = None) -> 
     audit_trail = BatchingAuditLog(sessions, clock, checkpoint_signer(master_key))
 
     def new_unit_of_work() -> UnitOfWork:
-        return SqlUnitOfWork(
+        uow = SqlUnitOfWork(
             sessions, master_key, clock, audit_trail=audit_trail, data_dir=settings.data_dir
         )
+        uow.tree_head_interval = settings.tree_head_interval
+        return uow
 
     return Services(
         engine=engine,

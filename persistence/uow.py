@@ -82,6 +82,8 @@ class SqlUnitOfWork:
     checkpoint_signer: Ed25519Signer
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY
     checkpoint_max_age: timedelta | None = None
+    tree_head_interval: float | None = None
+    """Seconds between timed tree heads (the officer's verification flags older gaps)."""
     corrections: SqlCorrectionRepository
     dsr: SqlDsrRepository
     cursors: CursorCodec
@@ -173,7 +175,9 @@ class SqlUnitOfWork:
         )
         self.consents = SqlConsentLedger(session)
         self.audit_reader = SqlAuditReader(session)
-        self.audit_verifier = SqlAuditVerifier(session, self.checkpoint_signer)
+        self.audit_verifier = SqlAuditVerifier(
+            session, self.checkpoint_signer, self.tree_head_interval
+        )
         self.corrections = SqlCorrectionRepository(session, self.keys)
         self.dsr = SqlDsrRepository(session, self._data_dir)
         return self

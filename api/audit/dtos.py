@@ -118,6 +118,8 @@ class Verification(msgspec.Struct):
     checkpoints_checked: int
     checkpoint_failure: ChainFailure | None
     latest_checkpoint: CheckpointOut | None
+    tree_heads_checked: int = 0
+    tree_failure: ChainFailure | None = None
 
 
 def _utc(moment: datetime) -> datetime:
@@ -211,4 +213,10 @@ def verification(report: AuditReport) -> Verification:
         checkpoints_checked=report.checkpoints_checked,
         checkpoint_failure=checkpoint_failure,
         latest_checkpoint=checkpoint_out(latest) if latest else None,
+        tree_heads_checked=report.tree_heads_checked,
+        tree_failure=(
+            ChainFailure(report.tree_failure.seq, report.tree_failure.reason)
+            if report.tree_failure is not None
+            else None
+        ),
     )

@@ -72,11 +72,19 @@ class AuditReport:
     checkpoints_checked: int
     checkpoint_failure: CheckpointFailure | None
     latest_checkpoint: Checkpoint | None
+    tree_heads_checked: int = 0
+    tree_failure: CheckpointFailure | None = None
+    """The first event at which the log stops extending a signed Merkle tree head (or
+    leaves were recorded beyond it, or heads are missing for events older than allowed)."""
 
     @property
     def intact(self) -> bool:
-        """True when the chain verifies and every checkpoint holds."""
-        return self.chain_failure_reason is None and self.checkpoint_failure is None
+        """True when the chain verifies and every checkpoint and tree head holds."""
+        return (
+            self.chain_failure_reason is None
+            and self.checkpoint_failure is None
+            and self.tree_failure is None
+        )
 
 
 class AuditVerifier(Protocol):

@@ -30,8 +30,10 @@ from domain.audit.events import (
     ChainBreak,
     ChainVerifier,
     Outcome,
+    event_leaf_hash,
 )
-from persistence.audit.tables import HEAD_ROW_ID, AuditEventRow, AuditHeadRow
+from domain.audit.tree_check import TreeChecker
+from persistence.audit.tables import HEAD_ROW_ID, AuditEventRow, AuditHeadRow, AuditTreeNodeRow
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -63,7 +65,10 @@ class VerificationReport:
 
 
 async def verify_log(
-    source: AsyncEngine | AsyncConnection | AsyncSession, *, batch_size: int = DEFAULT_BATCH_SIZE
+    source: AsyncEngine | AsyncConnection | AsyncSession,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    tree: TreeChecker | None = None,
 ) -> VerificationReport:
     """Check the whole stored chain against itself and against `audit_head`.
 
@@ -75,6 +80,8 @@ async def verify_log(
     Given an engine, each batch is read in its own short transaction, so appenders are never
     held up for the length of the walk (on SQLite every transaction takes the write lock).
     Given a connection or session, everything is read in the caller's transaction.
+    With `tree`, each event the chain accepts is also fed, as a Merkle leaf with the leaf
+    recorded when it was appended, to that checker (which stops the walk when it fails).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -87,18 +94,18 @@ async def verify_log(
                 finally:
                     await connection.rollback()  # read-only: nothing to keep
 
-            return await _verify(fetch_briefly, batch_size)
+            return await _verify(fetch_briefly, batch_size, tree)
 
     async def fetch(statement: Executable) -> Sequence[RowMapping]:
         return (await source.execute(statement)).mappings().all()
 
-    return await _verify(fetch, batch_size)
+    return await _verify(fetch, batch_size, tree)
 
 
 _Fetch = Callable[[Executable], Awaitable[Sequence[RowMapping]]]
 
 
-async def _verify(fetch: _Fetch, batch_size: int) -> VerificationReport:
+async def _verify(fetch: _Fetch, batch_size: int, tree: TreeChecker | None) -> VerificationReport:
     heads = await fetch(_HEAD)
     if not heads:
         missing = ChainBreak(1, None, "the recorded head (audit_head) is missing")
@@ -110,9 +117,16 @@ async def _verify(fetch: _Fetch, batch_size: int) -> VerificationReport:
     while verifier.failure is None:
         rows = await fetch(_batch(after, head_seq, batch_size))
         for row in rows:
-            _feed(verifier, row)
+            event = _feed(verifier, row)
             if verifier.failure is not None:
                 break
+            if tree is not None and event is not None:
+                recorded = row["recorded_leaf"]
+                leaf = event_leaf_hash(event)
+                if tree.add(event.seq, leaf, None if recorded is None else bytes(recorded)):
+                    break
+        if tree is not None and tree.failure is not None:
+            break
         if len(rows) < batch_size:
             break
         after = int(rows[-1]["seq"])
@@ -129,15 +143,27 @@ _RAW_COLUMNS: list[ColumnElement[Any]] = [
 ]
 
 
+# The leaf recorded for each event when it was appended (tree level 0, index seq - 1).
+_LEAVES = AuditTreeNodeRow.__table__.alias("recorded")
+_RECORDED_LEAF = type_coerce(_LEAVES.c.hash, NullType()).label("recorded_leaf")
+_WITH_LEAVES = AuditEventRow.__table__.outerjoin(
+    _LEAVES, (_LEAVES.c.level == 0) & (_LEAVES.c.idx == AuditEventRow.seq - 1)
+)
+
+
 def _batch(after: int | None, upto: int, size: int) -> Select[Any]:
     # The first batch has no lower bound, so rows someone added with seq <= 0 are seen too.
-    query = select(*_RAW_COLUMNS).where(AuditEventRow.seq <= upto)
+    query = (
+        select(*_RAW_COLUMNS, _RECORDED_LEAF)
+        .select_from(_WITH_LEAVES)
+        .where(AuditEventRow.seq <= upto)
+    )
     if after is not None:
         query = query.where(AuditEventRow.seq > after)
     return query.order_by(AuditEventRow.seq).limit(size)
 
 
-def _feed(verifier: ChainVerifier, row: _Row) -> None:
+def _feed(verifier: ChainVerifier, row: _Row) -> AuditEvent | None:
     seq = int(row["seq"])
     try:
         event = decode_event(row)
@@ -146,8 +172,8 @@ def _feed(verifier: ChainVerifier, row: _Row) -> None:
         verifier.reject(
             seq, event_id, f"stored values cannot be read as an event (altered): {error}"
         )
-    else:
-        verifier.feed(event)
+        return None
+    return event if verifier.feed(event) is None else None
 
 
 async def _find_events_beyond_head(fetch: _Fetch, head_seq: int) -> ChainBreak | None:
