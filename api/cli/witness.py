@@ -168,8 +168,8 @@ def describe_tree_report(report: TreeReport) -> str:
     failure = report.tree_failure
     if failure is None:
         return (
-            f"audit tree intact: {report.tree_heads_checked} tree heads verified, "
-            f"{report.witnessed_checked} of them witnessed"
+            f"audit tree intact: {report.tree_heads_checked} signed tree heads and "
+            f"{report.witnessed_checked} witnessed ones verified"
         )
     return f"audit tree BROKEN at event {failure.seq}: {failure.reason}"
 

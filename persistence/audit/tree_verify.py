@@ -92,11 +92,12 @@ async def verify_tree(
     failure = checker.failure
     if failure is None and chain.failure is None:
         failure = await _finish(engine, checker, signed, stale_after, now)
+    proven = checker.newest_proven
     witnessed_sizes = {h.tree_size for h in witnessed}
     return TreeReport(
         chain,
-        checker.heads_checked,
-        len([s for s in witnessed_sizes if s <= checker.newest_proven]),
+        len([head for head in signed if head.tree_size <= proven]),
+        len([size for size in witnessed_sizes if size <= proven]),
         failure,
         signed[-1] if signed else None,
     )
