@@ -168,8 +168,8 @@ def describe_tree_report(report: TreeReport) -> str:
     failure = report.tree_failure
     if failure is None:
         return (
-            f"audit tree intact: {report.tree_heads_checked} signed tree heads and "
-            f"{report.witnessed_checked} witnessed ones verified"
+            f"audit tree intact: signed tree heads verified: {report.tree_heads_checked}, "
+            f"witnessed: {report.witnessed_checked}"
         )
     return f"audit tree BROKEN at event {failure.seq}: {failure.reason}"
 
