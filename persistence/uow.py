@@ -20,6 +20,7 @@ from persistence.audit.checkpoints import (
     SqlAuditVerifier,
 )
 from persistence.audit.sink import SqlAuditSink
+from persistence.audit.tree_reader import SqlAuditTree
 from persistence.consent.ledger import SqlConsentLedger
 from persistence.crypto import BlindIndexer, KeyWrapper, MasterKey
 from persistence.customer.corrections import SqlCorrectionRepository
@@ -78,6 +79,7 @@ class SqlUnitOfWork:
     consents: SqlConsentLedger
     audit_reader: SqlAuditReader
     audit_verifier: SqlAuditVerifier
+    audit_tree: SqlAuditTree
     receipts: ReceiptKeys
     checkpoint_signer: Ed25519Signer
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY
@@ -175,6 +177,7 @@ class SqlUnitOfWork:
         )
         self.consents = SqlConsentLedger(session)
         self.audit_reader = SqlAuditReader(session)
+        self.audit_tree = SqlAuditTree(session)
         self.audit_verifier = SqlAuditVerifier(
             session, self.checkpoint_signer, self.tree_head_interval
         )

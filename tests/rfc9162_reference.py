@@ -49,3 +49,17 @@ def _subproof(m: int, data: list[bytes], whole: bool) -> list[bytes]:
     if m <= k:
         return [*_subproof(m, data[:k], whole), mth(data[k:])]
     return [*_subproof(m - k, data[k:], False), mth(data[:k])]
+
+
+def root_from_path(m: int, n: int, leaf: bytes, audit_path: list[bytes]) -> bytes:
+    """The root an audit path leads to, by unwinding PATH(m, D[n]) recursively: the last
+    element is the sibling at the top split."""
+    if n == 1:
+        assert not audit_path, "too long"
+        return leaf
+    assert audit_path, "too short"
+    k = _split(n)
+    *deeper, sibling = audit_path
+    if m < k:
+        return sha256(b"\x01" + root_from_path(m, k, leaf, deeper) + sibling).digest()
+    return sha256(b"\x01" + sibling + root_from_path(m - k, n - k, leaf, deeper)).digest()

@@ -50,6 +50,8 @@ class AccessLogEntry(msgspec.Struct):
     purpose: str | None
     ticket: str | None
     outcome: str
+    id: str
+    """The entry's event id: GET /v1/me/access-log/{id}/proof proves it is in the log."""
 
 
 class AccessLog(msgspec.Struct):
@@ -148,6 +150,7 @@ def access_log_entry(event: AuditEvent) -> AccessLogEntry:
         purpose=purpose,
         ticket=ticket,
         outcome=record.outcome.value,
+        id=str(event.id),
     )
 
 

@@ -7,6 +7,7 @@ from litestar.openapi.spec import Tag
 from litestar.types import ControllerRouterHandler
 
 from api.audit.controllers import ACCESS_LOG_TAG, AUDIT_TAG, PRIVACY_AUDIT_HANDLERS
+from api.audit.tree_controllers import TREE_HANDLERS
 from api.consent.contactability import get_contactability
 from api.consent.controllers import CONSENT_TAG, ConsentController
 from api.support.controllers import SUPPORT_TAG, SupportController
@@ -14,6 +15,7 @@ from api.support.controllers import SUPPORT_TAG, SupportController
 PRIVACY_HANDLERS: list[ControllerRouterHandler] = [
     ConsentController,
     *PRIVACY_AUDIT_HANDLERS,
+    *TREE_HANDLERS,
     SupportController,
     get_contactability,
 ]

@@ -119,3 +119,13 @@ def test_ranges_outside_the_tree_are_refused() -> None:
         consistency_ranges(4, 3)
     with pytest.raises(ValueError, match=r"tree|first"):
         consistency_ranges(0, 3)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_reference_unwinds_the_products_paths_to_the_root(size: int) -> None:
+    _, nodes = stored_nodes(size)
+    for index in range(size):
+        proof = proof_hashes(inclusion_ranges(index, size), nodes)
+        assert rfc.root_from_path(index, size, leaf_hash(DATA[index]), proof) == rfc.mth(
+            DATA[:size]
+        )
