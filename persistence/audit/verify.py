@@ -9,6 +9,7 @@ any column hold anything) is reported as an altered event instead of crashing th
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, RowMapping, Select, select, type_coerce
+from sqlalchemy import ColumnElement, Row, RowMapping, Select, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import NullType
@@ -30,9 +31,11 @@ from domain.audit.events import (
     ChainBreak,
     ChainVerifier,
     Outcome,
-    event_leaf_hash,
+    canonical_bytes,
 )
+from domain.audit.merkle import LEAF_PREFIX
 from domain.audit.tree_check import TreeChecker
+from persistence.audit.raw_canonical import canonical_from_row
 from persistence.audit.tables import HEAD_ROW_ID, AuditEventRow, AuditHeadRow, AuditTreeNodeRow
 
 DEFAULT_BATCH_SIZE = 1000
@@ -88,21 +91,21 @@ async def verify_log(
     if isinstance(source, AsyncEngine):
         async with source.connect() as connection:
 
-            async def fetch_briefly(statement: Executable) -> Sequence[RowMapping]:
+            async def fetch_briefly(statement: Executable) -> Sequence[Row[Any]]:
                 try:
-                    return (await connection.execute(statement)).mappings().all()
+                    return (await connection.execute(statement)).all()
                 finally:
                     await connection.rollback()  # read-only: nothing to keep
 
             return await _verify(fetch_briefly, batch_size, tree)
 
-    async def fetch(statement: Executable) -> Sequence[RowMapping]:
-        return (await source.execute(statement)).mappings().all()
+    async def fetch(statement: Executable) -> Sequence[Row[Any]]:
+        return (await source.execute(statement)).all()
 
     return await _verify(fetch, batch_size, tree)
 
 
-_Fetch = Callable[[Executable], Awaitable[Sequence[RowMapping]]]
+_Fetch = Callable[[Executable], Awaitable[Sequence[Row[Any]]]]
 
 
 async def _verify(fetch: _Fetch, batch_size: int, tree: TreeChecker | None) -> VerificationReport:
@@ -110,30 +113,55 @@ async def _verify(fetch: _Fetch, batch_size: int, tree: TreeChecker | None) -> V
     if not heads:
         missing = ChainBreak(1, None, "the recorded head (audit_head) is missing")
         return VerificationReport(0, 0, GENESIS_HASH, missing)
-    head_seq, head_hash = int(heads[0]["seq"]), bytes(heads[0]["hash"])
+    head_seq, head_hash = int(heads[0].seq), bytes(heads[0].hash)
 
     verifier = ChainVerifier()
     after: int | None = None
     while verifier.failure is None:
         rows = await fetch(_batch(after, head_seq, batch_size))
-        for row in rows:
-            event = _feed(verifier, row)
-            if verifier.failure is not None:
-                break
-            if tree is not None and event is not None:
-                recorded = row["recorded_leaf"]
-                leaf = event_leaf_hash(event)
-                if tree.add(event.seq, leaf, None if recorded is None else bytes(recorded)):
-                    break
-        if tree is not None and tree.failure is not None:
+        if not _walk(verifier, tree, rows) or len(rows) < batch_size:
             break
-        if len(rows) < batch_size:
-            break
-        after = int(rows[-1]["seq"])
+        after = int(rows[-1].seq)
     failure = verifier.finish(head_seq, head_hash)
     if failure is None:
         failure = await _find_events_beyond_head(fetch, head_seq)
     return VerificationReport(verifier.checked, head_seq, head_hash, failure)
+
+
+def _walk(verifier: ChainVerifier, tree: TreeChecker | None, rows: Sequence[Row[Any]]) -> bool:
+    """Feed a batch to the chain (and tree) checkers; False once either has failed.
+
+    Each event's canonical bytes are built once, straight from the row, and hashed twice
+    (chain hash, Merkle leaf); rows in any unexpected form take the exact, slow path.
+    """
+    sha256 = hashlib.sha256
+    for row in rows:
+        canonical = canonical_from_row(row)
+        if canonical is None:
+            event = _feed(verifier, row._mapping)
+            if event is None:
+                return verifier.failure is None
+            canonical = canonical_bytes(
+                event.seq, event.id, event.at, event.record, event.prev_hash
+            )
+            seq = event.seq
+        else:
+            seq = int(row.seq)
+            failure = verifier.feed_hashed(
+                seq,
+                _uuid_or_none(row.id),
+                bytes(row.prev_hash),
+                bytes(row.hash),
+                sha256(canonical).digest(),
+            )
+            if failure is not None:
+                return False
+        if tree is not None:
+            recorded = row.recorded_leaf
+            leaf = sha256(LEAF_PREFIX + canonical).digest()
+            if tree.add(seq, leaf, None if recorded is None else bytes(recorded)):
+                return False
+    return True
 
 
 _HEAD = select(AuditHeadRow.seq, AuditHeadRow.hash).where(AuditHeadRow.id == HEAD_ROW_ID)
@@ -191,13 +219,13 @@ async def _find_events_beyond_head(fetch: _Fetch, head_seq: int) -> ChainBreak |
     )
     if not beyond:
         return None
-    seq = int(beyond[0]["seq"])
+    seq = int(beyond[0].seq)
     heads_now = await fetch(_HEAD)
-    if heads_now and int(heads_now[0]["seq"]) >= seq:
+    if heads_now and int(heads_now[0].seq) >= seq:
         return None
     return ChainBreak(
         seq,
-        _uuid_or_none(beyond[0]["id"]),
+        _uuid_or_none(beyond[0].id),
         "event lies beyond the recorded head (appended outside Custodian)",
     )
 
