@@ -64,6 +64,10 @@ class ArchiveWriter:
             {"name": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
         )
 
+    def add_file(self, name: str, data: bytes) -> None:
+        """Add one small file, listed in the manifest with its digest."""
+        self._add_bytes(name, data)
+
     async def category(
         self,
         name: str,

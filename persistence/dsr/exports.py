@@ -26,6 +26,7 @@ from domain.audit.access_log import AuditQuery
 from domain.audit.events import SYSTEM_ACTOR, AuditRecord
 from domain.dsr import archive as records
 from domain.dsr.requests import RequestStatus
+from persistence.audit.export_proofs import add_access_log_proofs
 from persistence.customer.tables import TransactionRow
 from persistence.dsr.archive import ArchiveWriter, export_signer
 from persistence.dsr.requests import SqlDsrRepository, archive_file, export_dir
@@ -232,6 +233,13 @@ class ExportJob:
                 )
                 await writer.category(
                     "access_log", COLUMNS["access_log"], _access_log(uow, customer_id)
+                )
+                await add_access_log_proofs(
+                    writer.add_file,
+                    uow.session,
+                    uow.audit_reader,
+                    customer_id,
+                    uow.checkpoint_signer,
                 )
                 await writer.category("processing", COLUMNS["processing"], _processing(uow))
                 writer.finish(
