@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from domain.audit.events import Actor, AuditRecord, Outcome
+from domain.audit.tree_check import AuditLogBroken
 from domain.ports import AuditSink
 
 CHECKPOINT_TYPE = "custodian-audit-checkpoint"
@@ -119,10 +120,15 @@ async def verify_audit(
     """Verify the chain and every checkpoint, and record that an officer did."""
     async with uow:
         report = await uow.audit_verifier.verify()
-        await uow.audit.append(
-            AuditRecord(
-                actor, "verify", "audit_log", outcome=Outcome.ALLOWED, request_id=request_id
+        try:
+            await uow.audit.append(
+                AuditRecord(
+                    actor, "verify", "audit_log", outcome=Outcome.ALLOWED, request_id=request_id
+                )
             )
-        )
+        except AuditLogBroken:
+            # The log refuses appends until investigated; the officer must still get the
+            # report that says why (it is not intact, so this is never silent).
+            return report
         await uow.commit()
     return report

@@ -15,6 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from domain.audit.merkle import Frontier
+from domain.errors import DomainError
+
+
+class AuditLogBroken(DomainError):
+    """The stored tree does not match the log's head (someone changed the database behind
+    Custodian's back): appends are refused, so nothing is audited into a tree that cannot be
+    trusted, until an officer has investigated (`custodian audit verify --against`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,12 @@ from typing import Protocol
 from uuid import uuid4
 
 from sqlalchemy import String, Table, bindparam, insert, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.audit.events import AuditEvent, AuditRecord, event_leaf_hash, seal
 from domain.audit.merkle import Frontier
+from domain.audit.tree_check import AuditLogBroken
 from domain.ports import Clock
 from persistence.audit.tables import HEAD_ROW_ID, AuditEventRow, AuditHeadRow, AuditTreeNodeRow
 from persistence.audit.verify import VerificationReport, verify_log
@@ -139,7 +141,10 @@ class SqlAuditSink:
             raise RuntimeError("the audit_head row is missing: run `custodian migrate`")
         last_seq, prev_hash, stored_frontier = head
         first_seq = last_seq - len(records) + 1
-        frontier = Frontier.decode(first_seq - 1, bytes(stored_frontier or b""))
+        try:
+            frontier = Frontier.decode(first_seq - 1, bytes(stored_frontier or b""))
+        except ValueError:
+            raise AuditLogBroken("the recorded tree frontier does not match the log") from None
         prev = bytes(prev_hash)
         events: list[AuditEvent] = []
         nodes: list[dict[str, object]] = []
@@ -152,7 +157,11 @@ class SqlAuditSink:
             for node, digest in frontier.append(event_leaf_hash(event)):
                 nodes.append({"level": node.level, "idx": node.index, "hash": digest})
         await connection.execute(_INSERT_EVENT, [_row_values(event) for event in events])
-        await connection.execute(_INSERT_NODES, nodes)
+        try:
+            await connection.execute(_INSERT_NODES, nodes)
+        except DBAPIError as error:
+            # Only a tree node left behind by events removed from the log collides here.
+            raise AuditLogBroken("the tree already holds nodes past the log's head") from error
         await connection.execute(
             _RECORD_HEAD, {"new_hash": prev, "new_frontier": frontier.encode()}
         )

@@ -16,6 +16,7 @@ import pytest
 import rfc9162_reference as rfc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from oauth_harness import CONSOLE_REDIRECT, World, running_world
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from domain.audit.merkle import verify_consistency
@@ -193,3 +194,39 @@ async def test_a_tampered_cursor_or_a_customer_token_is_refused(world: World) ->
     assert response.headers["content-type"].startswith(PROBLEM)
     ada = await _customer(world, "ada@example.com")
     assert (await world.http.get(HEADS, headers=ada)).status_code == 403
+
+
+async def test_the_officer_endpoint_names_a_truncated_tail(
+    world: World, engine: AsyncEngine, master_key: MasterKey
+) -> None:
+    ada = await _customer(world, "ada@example.com")
+    await _entries(world, ada)
+    signed = await _sign(engine, master_key)
+    officer = await _officer(world)
+    before = await world.http.get("/v1/privacy/audit/verification", headers=officer)
+    assert before.status_code == 200, before.text
+    assert before.json()["intact"] is True
+    assert before.json()["tree_heads_checked"] == 1
+    drop = {
+        "postgresql": ["DROP TRIGGER audit_events_append_only ON audit_events"],
+        "sqlite": ["DROP TRIGGER audit_events_no_delete"],
+    }[engine.dialect.name]
+    async with engine.begin() as connection:
+        for statement in drop:
+            await connection.execute(text(statement))
+        keep = signed - 1
+        await connection.execute(text("DELETE FROM audit_events WHERE seq > :k"), {"k": keep})
+        last = (
+            await connection.execute(
+                text("SELECT hash FROM audit_events WHERE seq = :k"), {"k": keep}
+            )
+        ).scalar_one()
+        await connection.execute(
+            text("UPDATE audit_head SET seq = :k, hash = :h"), {"k": keep, "h": last}
+        )
+    after = await world.http.get("/v1/privacy/audit/verification", headers=officer)
+    assert after.status_code == 200, after.text
+    report = after.json()
+    assert report["intact"] is False
+    assert report["tree_failure"]["seq"] == signed
+    assert "end was deleted" in report["tree_failure"]["reason"]

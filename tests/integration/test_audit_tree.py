@@ -23,9 +23,11 @@ from domain.audit.events import (
     AuditEvent,
     AuditRecord,
     canonical_bytes,
+    event_leaf_hash,
     seal,
 )
-from domain.audit.merkle import verify_consistency, verify_inclusion
+from domain.audit.merkle import Frontier, verify_consistency, verify_inclusion
+from domain.audit.tree_check import AuditLogBroken
 from domain.audit.tree_heads import NoSuchTreeHead
 from persistence.audit.batch import BatchingAuditLog
 from persistence.audit.sink import SqlAuditSink, _row_values
@@ -250,3 +252,29 @@ async def test_the_timer_signs_a_head_only_when_events_were_appended(
     stop.set()
     await running
     assert [head.tree_size for head in await _heads(engine)] == [2, 3]
+
+
+@pytest.mark.parametrize("fix_frontier", [False, True])
+async def test_appends_are_refused_once_the_tail_was_cut_behind_our_back(
+    engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork], fix_frontier: bool
+) -> None:
+    events = await append(uow_factory, 5)
+    drop = {
+        "postgresql": "DROP TRIGGER audit_events_append_only ON audit_events",
+        "sqlite": "DROP TRIGGER audit_events_no_delete",
+    }[engine.dialect.name]
+    frontier = Frontier()
+    for event in events[:3]:
+        frontier.append(event_leaf_hash(event))
+    async with engine.begin() as connection:
+        await connection.execute(text(drop))
+        await connection.execute(text("DELETE FROM audit_events WHERE seq > 3"))
+        move = "UPDATE audit_head SET seq = 3, hash = :h" + (
+            ", frontier = :f" if fix_frontier else ""
+        )
+        await connection.execute(text(move), {"h": events[2].hash, "f": frontier.encode()})
+    with pytest.raises(AuditLogBroken):
+        await append(uow_factory, 1)
+    async with engine.connect() as connection:
+        count = (await connection.execute(text("SELECT count(*) FROM audit_events"))).scalar()
+    assert count == 3  # nothing was appended onto the untrustworthy tree
