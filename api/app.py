@@ -21,7 +21,13 @@ from litestar.openapi.spec import Components, Tag
 from litestar.types import ControllerRouterHandler
 
 from api.audit import routes as audit
-from api.composition import Services, build_job_worker, build_oauth_services, build_services
+from api.composition import (
+    Services,
+    build_job_worker,
+    build_oauth_services,
+    build_services,
+    build_tree_head_timer,
+)
 from api.consent import routes as consent
 from api.dsr import routes as dsr
 from api.health import HEALTH_TAG, HealthController
@@ -117,12 +123,20 @@ def create_app(
             if run_worker
             else None
         )
+        # The audit log's tree heads on a timer, alongside the background worker.
+        timer = (
+            asyncio.create_task(build_tree_head_timer(settings, running).run(stop))
+            if run_worker
+            else None
+        )
         try:
             yield
         finally:
             stop.set()
             if task is not None:
                 await task
+            if timer is not None:
+                await timer
             await oauth_services.aclose()
             if owned:
                 await running.dispose()
@@ -136,6 +150,7 @@ def create_app(
         "contactability_units": _provide(running.units.contactability),
         "audit_units": _provide(running.units.audit_read),
         "verify_units": _provide(running.units.verify),
+        "tree_units": _provide(running.units.tree),
         "dsr_units": _provide(running.units.dsr),
         **oauth_dependencies(oauth_services),
     }

@@ -27,6 +27,7 @@ from api.oauth.services import OAuthServices
 from api.settings import Settings
 from domain.audit.access_log import AuditReadUnitOfWork
 from domain.audit.checkpoints import VerifyUnitOfWork
+from domain.audit.proofs import TreeUnitOfWork
 from domain.clock import Clock, SystemClock
 from domain.consent.change import ConsentUnitOfWork
 from domain.consent.contactability import ContactabilityUnitOfWork
@@ -38,6 +39,7 @@ from domain.oauth.login import ThrottlePolicy
 from domain.oauth.ports import IdentityUnitOfWork, PasswordHasher
 from domain.ports import UnitOfWork
 from persistence.audit.batch import BatchingAuditLog
+from persistence.audit.tree import TreeHeadTimer
 from persistence.crypto import MasterKey
 from persistence.database import make_engine, session_factory
 from persistence.dsr.archive import FileArchiveStore, export_signer
@@ -76,6 +78,7 @@ class UnitsOfWork:
     contactability: Callable[[], ContactabilityUnitOfWork]
     audit_read: Callable[[], AuditReadUnitOfWork]
     verify: Callable[[], VerifyUnitOfWork]
+    tree: Callable[[], TreeUnitOfWork]
     dsr: Callable[[], DsrUnitOfWork]
     erasure: Callable[[], ErasureUnitOfWork]
     export: Callable[[], ExportUnitOfWork]
@@ -158,9 +161,11 @@ def build_services(
     audit_trail = BatchingAuditLog(sessions, clock, checkpoint_signer(master_key))
 
     def unit() -> SqlUnitOfWork:
-        return SqlUnitOfWork(
+        uow = SqlUnitOfWork(
             sessions, master_key, clock, audit_trail=audit_trail, data_dir=settings.data_dir
         )
+        uow.tree_head_interval = settings.tree_head_interval
+        return uow
 
     def reading_unit() -> SqlUnitOfWork:
         return unit().reading()
@@ -174,6 +179,7 @@ def build_services(
         contactability=unit,
         audit_read=unit,
         verify=unit,
+        tree=unit,
         dsr=unit,
         erasure=unit,
         export=unit,
@@ -297,3 +303,11 @@ def _request_of(job: LeasedJob) -> UUID:
     if job.request_id is None:
         raise LookupError(f"a {job.kind} job needs a request")
     return job.request_id
+
+
+def build_tree_head_timer(settings: Settings, services: Services) -> TreeHeadTimer:
+    """Signs a Merkle tree head of the audit log every `tree_head_interval` seconds when
+    events were appended since the last one (run by `serve` and `worker`)."""
+    return TreeHeadTimer(
+        services.sessions, checkpoint_signer(services.master_key), settings.tree_head_interval
+    )

@@ -22,6 +22,7 @@ from litestar.types import ExceptionHandlersMap
 
 from api.logging import describe_exception, get_logger
 from api.middleware import current_request_id, request_id_of
+from domain.audit.tree_check import AuditLogBroken
 from domain.consent.purposes import NotWithdrawable, OutdatedNotice
 from domain.dsr.requests import ArchiveExpired
 from domain.errors import (
@@ -231,6 +232,11 @@ DOMAIN_PROBLEMS: Mapping[type[DomainError], ProblemSpec] = {
         "urn:custodian:problem:export-expired",
         "The archive has expired; ask for a new export.",
         expose_message=True,
+    ),
+    AuditLogBroken: ProblemSpec(
+        503,
+        "urn:custodian:problem:audit-log-unavailable",
+        "The audit log cannot record this request; a privacy officer has to check it.",
     ),
     HashingBusy: ProblemSpec(
         503,

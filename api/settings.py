@@ -48,6 +48,8 @@ class Settings:
     # `custodian serve` runs one background worker in-process; tests and deployments with
     # separate `custodian worker` processes turn it off.
     in_process_worker: bool = True
+    # Seconds between signed heads of the audit log's Merkle tree while events are appended.
+    tree_head_interval: int = 60
 
     @property
     def keys_dir(self) -> Path:
@@ -234,6 +236,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     access_token_ttl = _integer(environ, "ACCESS_TOKEN_TTL", 600, 30, 86_400)
     analytics_min_cohort = _integer(environ, "ANALYTICS_MIN_COHORT", 10, 2, 1_000_000)
     export_ttl_days = _integer(environ, "EXPORT_TTL_DAYS", 7, 1, 365)
+    tree_head_interval = _integer(environ, "TREE_HEAD_INTERVAL", 60, 1, 86_400)
     financial_retention_years = _integer(environ, "FINANCIAL_RETENTION_YEARS", 7, 1, 100)
     master_key = _master_key(environ, env, data_dir)
     return Settings(
@@ -245,5 +248,6 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         access_token_ttl=access_token_ttl,
         analytics_min_cohort=analytics_min_cohort,
         export_ttl_days=export_ttl_days,
+        tree_head_interval=tree_head_interval,
         financial_retention_years=financial_retention_years,
     )

@@ -20,7 +20,9 @@ from persistence.audit.checkpoints import (
     CheckpointWriter,
     SqlAuditVerifier,
 )
+from persistence.audit.export_proofs import SqlAccessLogProofs
 from persistence.audit.sink import SqlAuditSink
+from persistence.audit.tree_reader import SqlAuditTree
 from persistence.consent.ledger import SqlConsentLedger
 from persistence.crypto import BlindIndexer, KeyWrapper, MasterKey
 from persistence.customer.accounts import SqlAccountRepository, SqlTransactionRepository
@@ -69,11 +71,15 @@ class SqlUnitOfWork:
     keys: SqlKeyRing
     consents: SqlConsentLedger
     audit_reader: SqlAuditReader
+    access_log_proofs: SqlAccessLogProofs
     audit_verifier: SqlAuditVerifier
+    audit_tree: SqlAuditTree
     receipts: ReceiptKeys
     checkpoint_signer: Ed25519Signer
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY
     checkpoint_max_age: timedelta | None = None
+    tree_head_interval: float | None = None
+    """Seconds between timed tree heads (the officer's verification flags older gaps)."""
     corrections: SqlCorrectionRepository
     dsr: SqlDsrRepository
     erasure: SqlErasureStore
@@ -167,7 +173,13 @@ class SqlUnitOfWork:
         )
         self.consents = SqlConsentLedger(session)
         self.audit_reader = SqlAuditReader(session)
-        self.audit_verifier = SqlAuditVerifier(session, self.checkpoint_signer)
+        self.access_log_proofs = SqlAccessLogProofs(
+            session, self.audit_reader, self.checkpoint_signer
+        )
+        self.audit_tree = SqlAuditTree(session)
+        self.audit_verifier = SqlAuditVerifier(
+            session, self.checkpoint_signer, self.tree_head_interval
+        )
         self.corrections = SqlCorrectionRepository(session, self.keys)
         self.dsr = SqlDsrRepository(session, self._data_dir)
         self.erasure = SqlErasureStore(session)

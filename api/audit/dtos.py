@@ -50,6 +50,8 @@ class AccessLogEntry(msgspec.Struct):
     purpose: str | None
     ticket: str | None
     outcome: str
+    id: str
+    """The entry's event id: GET /v1/me/access-log/{id}/proof proves it is in the log."""
 
 
 class AccessLog(msgspec.Struct):
@@ -118,6 +120,8 @@ class Verification(msgspec.Struct):
     checkpoints_checked: int
     checkpoint_failure: ChainFailure | None
     latest_checkpoint: CheckpointOut | None
+    tree_heads_checked: int = 0
+    tree_failure: ChainFailure | None = None
 
 
 def _utc(moment: datetime) -> datetime:
@@ -146,6 +150,7 @@ def access_log_entry(event: AuditEvent) -> AccessLogEntry:
         purpose=purpose,
         ticket=ticket,
         outcome=record.outcome.value,
+        id=str(event.id),
     )
 
 
@@ -211,4 +216,10 @@ def verification(report: AuditReport) -> Verification:
         checkpoints_checked=report.checkpoints_checked,
         checkpoint_failure=checkpoint_failure,
         latest_checkpoint=checkpoint_out(latest) if latest else None,
+        tree_heads_checked=report.tree_heads_checked,
+        tree_failure=(
+            ChainFailure(report.tree_failure.seq, report.tree_failure.reason)
+            if report.tree_failure is not None
+            else None
+        ),
     )

@@ -13,12 +13,14 @@ from api.audit.controllers import (
     get_verification,
     list_audit_events,
 )
+from api.audit.tree_controllers import TREE_HANDLERS
 
 HANDLERS: list[ControllerRouterHandler] = [
     get_access_log,
     list_audit_events,
     export_events,
     get_verification,
+    *TREE_HANDLERS,
 ]
 TAGS = [
     Tag(name=ACCESS_LOG_TAG, description="Who accessed my data, when, what and why."),

@@ -17,6 +17,7 @@ from typing import TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.cli.witness import run_witness, verify_against
 from api.settings import load_settings
 from domain.audit.checkpoints import Checkpoint
 from persistence.audit.checkpoints import checkpoint_now, verify_checkpoints
@@ -44,7 +45,24 @@ def add_audit_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         description="Walk the whole audit log in order and check every event's hash chain "
         "against the recorded head. Exits 0 when intact, 1 when broken.",
     )
+    verify.add_argument(
+        "--against",
+        metavar="FILE",
+        action=_AgainstAction,
+        help="also prove that the log extends every tree head in this witness file "
+        "(see `audit witness`) and name the first bad event",
+    )
     verify.set_defaults(audit_handler=_verify_with_configured_key)
+    witness = commands.add_parser(
+        "witness",
+        help="append the newest signed tree head to a witness file kept off the box",
+        description="Sign the audit log's current Merkle tree head if needed, check with a "
+        "consistency proof that it extends the last head in FILE, and append it. Exits 1, "
+        "writing nothing, when the log does not extend the witnessed head.",
+    )
+    witness.add_argument(
+        "--file", metavar="FILE", required=True, action=_WitnessFileAction, help="witness file"
+    )
     checkpoint = commands.add_parser(
         "checkpoint",
         help="sign the audit log's current head (a checkpoint) and optionally export it",
@@ -87,6 +105,44 @@ class _ExportAction(argparse.Action):
     ) -> None:
         namespace.audit_handler = functools.partial(
             _checkpoint_with_configured_key, export=Path(str(values))
+        )
+
+
+def _against_with_configured_key(database_url: str, file: Path) -> int:
+    return verify_against(database_url, _configured_master_key(), file, describe_report)
+
+
+def _witness_with_configured_key(database_url: str, file: Path) -> int:
+    return run_witness(database_url, _configured_master_key(), file)
+
+
+class _AgainstAction(argparse.Action):
+    """`verify --against FILE`: bind the witness file to the verify handler."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        namespace.audit_handler = functools.partial(
+            _against_with_configured_key, file=Path(str(values))
+        )
+
+
+class _WitnessFileAction(argparse.Action):
+    """`witness --file FILE`: bind the witness file to the witness handler."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        namespace.audit_handler = functools.partial(
+            _witness_with_configured_key, file=Path(str(values))
         )
 
 

@@ -15,6 +15,7 @@ import signal
 from api.composition import (
     JOB_LEASE_SECONDS,
     build_job_worker,
+    build_tree_head_timer,
     running_services,
     sweep_retention,
 )
@@ -75,7 +76,9 @@ async def _run(settings: Settings, *, lease_seconds: float, poll_seconds: float)
         worker = build_job_worker(
             settings, services, lease_seconds=lease_seconds, poll_seconds=poll_seconds
         )
-        await worker.run(stop)
+        # The audit log's signed tree heads on a timer, for deployments without `serve`'s.
+        timer = build_tree_head_timer(settings, services)
+        await asyncio.gather(worker.run(stop), timer.run(stop))
 
 
 def add_retention_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

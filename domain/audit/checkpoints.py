@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from domain.audit.events import Actor, AuditRecord, Outcome
+from domain.audit.tree_check import AuditLogBroken
 from domain.ports import AuditSink, UnitOfWorkBase
 
 CHECKPOINT_TYPE = "custodian-audit-checkpoint"
@@ -71,11 +72,19 @@ class AuditReport:
     checkpoints_checked: int
     checkpoint_failure: CheckpointFailure | None
     latest_checkpoint: Checkpoint | None
+    tree_heads_checked: int = 0
+    tree_failure: CheckpointFailure | None = None
+    """The first event at which the log stops extending a signed Merkle tree head (or
+    leaves were recorded beyond it, or heads are missing for events older than allowed)."""
 
     @property
     def intact(self) -> bool:
-        """True when the chain verifies and every checkpoint holds."""
-        return self.chain_failure_reason is None and self.checkpoint_failure is None
+        """True when the chain verifies and every checkpoint and tree head holds."""
+        return (
+            self.chain_failure_reason is None
+            and self.checkpoint_failure is None
+            and self.tree_failure is None
+        )
 
 
 class AuditVerifier(Protocol):
@@ -101,10 +110,15 @@ async def verify_audit(
     """Verify the chain and every checkpoint, and record that an officer did."""
     async with uow:
         report = await uow.audit_verifier.verify()
-        await uow.audit.append(
-            AuditRecord(
-                actor, "verify", "audit_log", outcome=Outcome.ALLOWED, request_id=request_id
+        try:
+            await uow.audit.append(
+                AuditRecord(
+                    actor, "verify", "audit_log", outcome=Outcome.ALLOWED, request_id=request_id
+                )
             )
-        )
+        except AuditLogBroken:
+            # The log refuses appends until investigated; the officer must still get the
+            # report that says why (it is not intact, so this is never silent).
+            return report
         await uow.commit()
     return report

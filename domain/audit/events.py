@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from uuid import UUID
 
+from domain.audit.merkle import leaf_hash
+
 GENESIS_HASH = bytes(32)
 """The `prev_hash` of the first event."""
 
@@ -109,6 +111,12 @@ def chain_hash(
     return hashlib.sha256(canonical_bytes(seq, event_id, at, record, prev_hash)).digest()
 
 
+def event_leaf_hash(event: AuditEvent) -> bytes:
+    """The event's leaf in the Merkle tree: RFC 9162 leaf hash of the same canonical bytes
+    the chain hash covers (so leaf index seq - 1 commits to the chain too)."""
+    return leaf_hash(canonical_bytes(event.seq, event.id, event.at, event.record, event.prev_hash))
+
+
 def seal(
     seq: int, event_id: UUID, at: datetime, record: AuditRecord, prev_hash: bytes
 ) -> AuditEvent:
@@ -146,37 +154,47 @@ class ChainVerifier:
 
     def feed(self, event: AuditEvent) -> ChainBreak | None:
         """Check one event against everything before it; remember the first break."""
-        position = self._check_position(event.seq, event.id)
+        expected = chain_hash(event.seq, event.id, event.at, event.record, event.prev_hash)
+        return self.feed_hashed(event.seq, event.id, event.prev_hash, event.hash, expected)
+
+    def feed_hashed(
+        self,
+        seq: int,
+        event_id: UUID | None,
+        prev_hash: bytes,
+        stored_hash: bytes,
+        computed_hash: bytes,
+    ) -> ChainBreak | None:
+        """`feed` for a caller that hashed the event's canonical bytes itself (a fast
+        verification walk that builds them straight from stored columns)."""
+        position = self._check_position(seq, event_id)
         if position is not None:
             return position
-        if event.prev_hash != self.head_hash:
-            if self.checked > 0 and event.prev_hash == self._hash_before_head:
+        if prev_hash != self.head_hash:
+            if self.checked > 0 and prev_hash == self._hash_before_head:
                 # This event chains onto the one two places back, so the event just
                 # accepted (well formed as it is) was put between them afterwards: take
                 # it back out of the verified part and name it.
                 self.checked -= 1
                 self.head_hash = self._hash_before_head
                 return self._fail(
-                    event.seq - 1,
+                    seq - 1,
                     self._head_id,
                     "event was inserted (the next event does not chain onto it)",
                 )
             return self._fail(
-                event.seq,
-                event.id,
+                seq,
+                event_id,
                 "prev_hash does not match the previous event (the previous event "
                 "was altered and re-hashed, or events were deleted, inserted or "
                 "reordered here)",
             )
-        expected = chain_hash(event.seq, event.id, event.at, event.record, event.prev_hash)
-        if expected != event.hash:
-            return self._fail(
-                event.seq, event.id, "contents do not match the event's hash (altered)"
-            )
+        if computed_hash != stored_hash:
+            return self._fail(seq, event_id, "contents do not match the event's hash (altered)")
         self.checked += 1
         self._hash_before_head = self.head_hash
-        self.head_hash = event.hash
-        self._head_id = event.id
+        self.head_hash = stored_hash
+        self._head_id = event_id
         self._next_seq += 1
         return None
 

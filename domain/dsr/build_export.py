@@ -86,6 +86,7 @@ async def _write(
     await draft.category("consents", columns["consents"], _consents(uow, customer_id))
     await draft.category("corrections", columns["corrections"], _corrections(uow, customer_id))
     await draft.category("access_log", columns["access_log"], _access_log(uow, customer_id))
+    await uow.access_log_proofs.add_to(draft.add_file, customer_id)
     await draft.category("processing", columns["processing"], _processing(uow))
 
 

@@ -85,6 +85,10 @@ class WrittenArchive:
 class ArchiveDraft(Protocol):
     """An archive being written; nothing is visible under the final name until `finish`."""
 
+    def add_file(self, name: str, data: bytes) -> None:
+        """Add one small file, listed in the manifest with its digest."""
+        ...
+
     async def category(
         self,
         name: str,
@@ -113,6 +117,16 @@ class ArchiveStore(Protocol):
         ...
 
 
+class AccessLogProofs(Protocol):
+    """The offline proof of a customer's access log: the audit log's newest signed tree head,
+    each access-log entry it covers with its inclusion proof, and a stand-alone verifier."""
+
+    async def add_to(self, add_file: Callable[[str, bytes], None], customer_id: UUID) -> int:
+        """Write the proof files through `add_file(name, data)`; returns how many entries
+        were proven."""
+        ...
+
+
 class ExportUnitOfWork(UnitOfWorkBase, Protocol):
     """What building an export archive reads and records."""
 
@@ -130,6 +144,8 @@ class ExportUnitOfWork(UnitOfWorkBase, Protocol):
     def consents(self) -> ConsentLedger: ...
     @property
     def audit_reader(self) -> AuditReader: ...
+    @property
+    def access_log_proofs(self) -> AccessLogProofs: ...
     @property
     def receipts(self) -> ReceiptSigner: ...
     @property

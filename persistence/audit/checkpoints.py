@@ -27,6 +27,8 @@ from domain.audit.checkpoints import (
 from domain.audit.events import AuditEvent
 from domain.retention import DataCategory, RetentionClass
 from persistence.audit.tables import AuditEventRow, AuditHeadRow, SeqType
+from persistence.audit.tree import insert_tree_head
+from persistence.audit.tree_verify import verify_tree
 from persistence.audit.verify import verify_log
 from persistence.base import Base, declare
 from persistence.signatures import BadSignature, Ed25519Signer, verify_jws
@@ -85,7 +87,8 @@ _LAST_CHECKPOINT_AT: dict[str, datetime] = {}
 class CheckpointWriter:
     """Signs a checkpoint in the appending transaction (so it commits, or rolls back, with
     the event it names) when the event's seq is a multiple of `every`, or, with `max_age`,
-    when the newest checkpoint is older than that."""
+    when the newest checkpoint is older than that; and a Merkle tree head at least every
+    `every` events."""
 
     def __init__(
         self,
@@ -117,6 +120,12 @@ class CheckpointWriter:
             return
         await _insert(self._session, self._signer, event.seq, event.hash, event.at)
         _LAST_CHECKPOINT_AT[database] = event.at
+
+    async def after_tree_append(self, appended: int, tree_size: int, root: bytes) -> None:
+        """Called by the sink once per batch: signs a tree head whenever the batch crossed a
+        multiple of `every` events (so at least one head per `every` events)."""
+        if tree_size // self._every > (tree_size - appended) // self._every:
+            await insert_tree_head(self._session, self._signer, tree_size, root, datetime.now(UTC))
 
 
 async def checkpoint_now(
@@ -207,9 +216,24 @@ async def _verify_one(
     return None
 
 
-async def audit_report(source: AsyncEngine | AsyncSession, jwk: dict[str, str]) -> AuditReport:
-    """Walk the chain (`verify_log`) and then every checkpoint against it."""
-    chain = await verify_log(source)
+async def audit_report(
+    source: AsyncEngine | AsyncSession,
+    jwk: dict[str, str],
+    *,
+    stale_after: timedelta | None = None,
+) -> AuditReport:
+    """Walk the chain and the Merkle tree against every signed tree head (`verify_tree`,
+    given an engine), then every checkpoint against the chain. With `stale_after`, events
+    that old which no signed tree head covers count as a break (heads were deleted)."""
+    tree_failure, tree_checked = None, 0
+    if isinstance(source, AsyncEngine):
+        tree = await verify_tree(source, jwk, stale_after=stale_after)
+        chain = tree.chain
+        tree_checked = tree.tree_heads_checked
+        if tree.tree_failure is not None:
+            tree_failure = CheckpointFailure(tree.tree_failure.seq, tree.tree_failure.reason)
+    else:
+        chain = await verify_log(source)
     checked, failure, latest = await verify_checkpoints(source, jwk)
     broken = chain.failure
     return AuditReport(
@@ -222,6 +246,8 @@ async def audit_report(source: AsyncEngine | AsyncSession, jwk: dict[str, str]) 
         checkpoints_checked=checked,
         checkpoint_failure=failure,
         latest_checkpoint=latest,
+        tree_heads_checked=tree_checked,
+        tree_failure=tree_failure,
     )
 
 
@@ -232,8 +258,18 @@ class SqlAuditVerifier:
     than in the unit of work's transaction: a long walk must not hold SQLite's write lock.
     """
 
-    def __init__(self, session: AsyncSession, signer: Ed25519Signer) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        signer: Ed25519Signer,
+        tree_head_interval: float | None = None,
+    ) -> None:
         self._session, self._signer = session, signer
+        # Heads are signed at least this often while events arrive; twice that plus a
+        # minute without one means heads were deleted (or the signing timer is not running).
+        self._stale_after = (
+            None if tree_head_interval is None else timedelta(seconds=2 * tree_head_interval + 60)
+        )
 
     async def verify(self) -> AuditReport:
         """The full report (see `audit_report`)."""
@@ -241,4 +277,4 @@ class SqlAuditVerifier:
         source: AsyncEngine | AsyncSession = (
             bind if isinstance(bind, AsyncEngine) else self._session
         )
-        return await audit_report(source, self._signer.jwk())
+        return await audit_report(source, self._signer.jwk(), stale_after=self._stale_after)

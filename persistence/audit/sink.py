@@ -13,11 +13,14 @@ from typing import Protocol
 from uuid import uuid4
 
 from sqlalchemy import String, Table, bindparam, insert, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.audit.events import AuditEvent, AuditRecord, seal
+from domain.audit.events import AuditEvent, AuditRecord, event_leaf_hash, seal
+from domain.audit.merkle import Frontier
+from domain.audit.tree_check import AuditLogBroken
 from domain.clock import Clock, SystemClock
-from persistence.audit.tables import HEAD_ROW_ID, AuditEventRow, AuditHeadRow
+from persistence.audit.tables import HEAD_ROW_ID, AuditEventRow, AuditHeadRow, AuditTreeNodeRow
 from persistence.audit.verify import VerificationReport, verify_log
 
 __all__ = ["SqlAuditSink", "VerificationReport", "check_record_lengths", "verify_log"]
@@ -63,22 +66,20 @@ _HEAD: Table = AuditHeadRow.__table__  # type: ignore[assignment]
 
 # Core statements on the tables, built once: the ORM's DML path would rebuild and inspect
 # them on every append, and costs more than the database round trips themselves.
-_ADVANCE_HEAD = (
-    update(_HEAD)
-    .where(_HEAD.c.id == HEAD_ROW_ID)
-    .values(seq=_HEAD.c.seq + 1)
-    .returning(_HEAD.c.seq, _HEAD.c.hash)
-)
 _INSERT_EVENT = insert(_EVENTS)
+_NODES: Table = AuditTreeNodeRow.__table__  # type: ignore[assignment]
+_INSERT_NODES = insert(_NODES)
 # A batch takes the lock once and reserves `n` consecutive seqs (see append_many).
 _ADVANCE_HEAD_BY = (
     update(_HEAD)
     .where(_HEAD.c.id == HEAD_ROW_ID)
     .values(seq=_HEAD.c.seq + bindparam("n"))
-    .returning(_HEAD.c.seq, _HEAD.c.hash)
+    .returning(_HEAD.c.seq, _HEAD.c.hash, _HEAD.c.frontier)
 )
-_RECORD_HEAD_HASH = (
-    update(_HEAD).where(_HEAD.c.id == HEAD_ROW_ID).values(hash=bindparam("new_hash"))
+_RECORD_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ROW_ID)
+    .values(hash=bindparam("new_hash"), frontier=bindparam("new_frontier"))
 )
 
 
@@ -86,6 +87,10 @@ class CheckpointHook(Protocol):
     """Told about every appended event (persistence.audit.checkpoints.CheckpointWriter)."""
 
     async def after_append(self, event: AuditEvent) -> None: ...
+
+    async def after_tree_append(self, appended: int, tree_size: int, root: bytes) -> None:
+        """Told once per batch, after `appended` leaves made the tree `tree_size` big."""
+        ...
 
 
 class SqlAuditSink:
@@ -106,56 +111,60 @@ class SqlAuditSink:
         self._checkpoints = checkpoints
 
     async def append(self, record: AuditRecord) -> AuditEvent:
-        """Chain `record` onto the log: durable when, and only if, the caller commits.
-
-        Three statements: advance the head (taking the chain lock), insert the event, record
-        its hash on the head. Raises ValueError, before touching the database, when a value
-        is longer than its column allows.
-        """
-        _check_lengths(record)
-        # The session's connection, so everything happens in the caller's transaction.
-        connection = await self._session.connection()
-        head = (await connection.execute(_ADVANCE_HEAD)).one_or_none()
-        if head is None:
-            raise RuntimeError("the audit_head row is missing: run `custodian migrate`")
-        seq, prev_hash = head
-        # The time is read under the lock, so event times never go backwards along the chain
-        # (on one clock). Stored as UTC: SQLite keeps the wall time and drops the offset.
-        at = _as_utc(self._clock.now())
-        event = seal(seq, uuid4(), at, record, bytes(prev_hash))
-        await connection.execute(_INSERT_EVENT, _row_values(event))
-        await connection.execute(_RECORD_HEAD_HASH, {"new_hash": event.hash})
-        if self._checkpoints is not None:
-            # Still under the chain lock: the checkpoint commits with the event it names.
-            await self._checkpoints.after_append(event)
-        return event
+        """Chain `record` onto the log and into the Merkle tree: durable when, and only if,
+        the caller commits. Raises ValueError, before touching the database, when a value
+        is longer than its column allows."""
+        return (await self.append_many([record]))[0]
 
     async def append_many(self, records: Sequence[AuditRecord]) -> list[AuditEvent]:
-        """Chain `records`, in order, onto the log as consecutive events: durable when, and
-        only if, the caller commits. Same result as `append` for each in turn, in three
-        statements for the whole batch (advance the head by len(records), insert every
-        event, record the last hash). ValueError, before any statement, for an over-long
-        value in any record."""
+        """Chain `records`, in order, onto the log as consecutive events and leaves of the
+        Merkle tree: durable when, and only if, the caller commits.
+
+        Four statements for the whole batch: advance the head by len(records) (taking the
+        chain lock and reading the tree's frontier), insert every event, insert every tree
+        node the batch completed, record the last hash and the new frontier. ValueError,
+        before any statement, for an over-long value in any record.
+        """
         for record in records:
             _check_lengths(record)
         if not records:
             return []
+        # The session's connection, so everything happens in the caller's transaction.
         connection = await self._session.connection()
         head = (await connection.execute(_ADVANCE_HEAD_BY, {"n": len(records)})).one_or_none()
         if head is None:
             raise RuntimeError("the audit_head row is missing: run `custodian migrate`")
-        last_seq, prev_hash = head
+        last_seq, prev_hash, stored_frontier = head
+        first_seq = last_seq - len(records) + 1
+        try:
+            frontier = Frontier.decode(first_seq - 1, bytes(stored_frontier or b""))
+        except ValueError:
+            raise AuditLogBroken("the recorded tree frontier does not match the log") from None
         prev = bytes(prev_hash)
         events: list[AuditEvent] = []
-        for seq, record in enumerate(records, start=last_seq - len(records) + 1):
+        nodes: list[dict[str, object]] = []
+        for seq, record in enumerate(records, start=first_seq):
+            # The time is read under the lock, so event times never go backwards along the
+            # chain (on one clock). Stored as UTC: SQLite drops the offset.
             event = seal(seq, uuid4(), _as_utc(self._clock.now()), record, prev)
             events.append(event)
             prev = event.hash
+            for node, digest in frontier.append(event_leaf_hash(event)):
+                nodes.append({"level": node.level, "idx": node.index, "hash": digest})
         await connection.execute(_INSERT_EVENT, [_row_values(event) for event in events])
-        await connection.execute(_RECORD_HEAD_HASH, {"new_hash": prev})
+        try:
+            await connection.execute(_INSERT_NODES, nodes)
+        except DBAPIError as error:
+            # Only a tree node left behind by events removed from the log collides here.
+            raise AuditLogBroken("the tree already holds nodes past the log's head") from error
+        await connection.execute(
+            _RECORD_HEAD, {"new_hash": prev, "new_frontier": frontier.encode()}
+        )
         if self._checkpoints is not None:
+            # Still under the chain lock: checkpoints and tree heads commit with the events.
             for event in events:
                 await self._checkpoints.after_append(event)
+            await self._checkpoints.after_tree_append(len(events), frontier.size, frontier.root())
         return events
 
 

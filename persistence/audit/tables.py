@@ -6,8 +6,12 @@ personal data value, so it needs no encryption and survives erasure as evidence.
 in the same transaction, which both serialises appenders (its row is the chain's lock) and
 lets verification notice events deleted from, or added to, the end of the log.
 
-Migration 0002 creates both tables and the triggers that refuse UPDATE and DELETE on
-`audit_events`.
+`audit_tree_nodes` and `audit_tree_heads` hold the RFC 9162 Merkle tree over the events and
+its signed heads.
+
+Migration 0002 creates the first two tables and the triggers that refuse UPDATE and DELETE on
+`audit_events`; migration 0007 the tree's tables, their triggers, and the SQLite trigger
+that refuses INSERT OR REPLACE of an existing event.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     Uuid,
@@ -124,4 +129,67 @@ class AuditHeadRow(Base):
     )
     hash: Mapped[bytes] = mapped_column(
         LargeBinary(32), info=declare(DataCategory.TECHNICAL, RetentionClass.OPERATIONAL)
+    )
+    # The Merkle tree's right edge after `seq` leaves (domain.audit.merkle.Frontier.encode):
+    # at most 64 hashes, so an append extends the tree in O(log n) without reading a leaf.
+    frontier: Mapped[bytes | None] = mapped_column(
+        LargeBinary, info=declare(DataCategory.TECHNICAL, RetentionClass.OPERATIONAL)
+    )
+
+
+class AuditTreeNodeRow(Base):
+    """The hash of one perfect subtree of the Merkle tree over `audit_events`.
+
+    Written once, when the append that completes the subtree commits; never updated or
+    deleted (database triggers). Level 0 holds each event's leaf hash (index = seq - 1).
+    Proofs are built from these rows alone.
+    """
+
+    __tablename__ = "audit_tree_nodes"
+
+    level: Mapped[int] = mapped_column(
+        SmallInteger,
+        primary_key=True,
+        autoincrement=False,
+        info=declare(DataCategory.TECHNICAL, RetentionClass.EVIDENCE),
+    )
+    index: Mapped[int] = mapped_column(
+        "idx",
+        SeqType,
+        primary_key=True,
+        autoincrement=False,
+        info=declare(DataCategory.TECHNICAL, RetentionClass.EVIDENCE),
+    )
+    hash: Mapped[bytes] = mapped_column(
+        LargeBinary(32), info=declare(DataCategory.TECHNICAL, RetentionClass.EVIDENCE)
+    )
+
+
+class AuditTreeHeadRow(Base):
+    """A signed tree head: the root of the first `tree_size` events, signed with Ed25519.
+
+    Append-only (database triggers). An officer keeps copies outside the database (the
+    witness file) so that a rewrite or truncation of the log is caught even when the
+    rows here are removed with the triggers.
+    """
+
+    __tablename__ = "audit_tree_heads"
+
+    tree_size: Mapped[int] = mapped_column(
+        SeqType,
+        primary_key=True,
+        autoincrement=False,
+        info=declare(DataCategory.TECHNICAL, RetentionClass.EVIDENCE),
+    )
+    root_hash: Mapped[bytes] = mapped_column(
+        LargeBinary(32), info=declare(DataCategory.TECHNICAL, RetentionClass.EVIDENCE)
+    )
+    signed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), info=declare(DataCategory.EVIDENCE, RetentionClass.EVIDENCE)
+    )
+    kid: Mapped[str] = mapped_column(
+        String(100), info=declare(DataCategory.TECHNICAL, RetentionClass.EVIDENCE)
+    )
+    signature: Mapped[str] = mapped_column(
+        Text, info=declare(DataCategory.TECHNICAL, RetentionClass.EVIDENCE)
     )

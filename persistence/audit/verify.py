@@ -9,6 +9,7 @@ any column hold anything) is reported as an altered event instead of crashing th
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, RowMapping, Select, select, type_coerce
+from sqlalchemy import ColumnElement, Row, RowMapping, Select, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import NullType
@@ -30,8 +31,12 @@ from domain.audit.events import (
     ChainBreak,
     ChainVerifier,
     Outcome,
+    canonical_bytes,
 )
-from persistence.audit.tables import HEAD_ROW_ID, AuditEventRow, AuditHeadRow
+from domain.audit.merkle import LEAF_PREFIX
+from domain.audit.tree_check import TreeChecker
+from persistence.audit.raw_canonical import canonical_from_row
+from persistence.audit.tables import HEAD_ROW_ID, AuditEventRow, AuditHeadRow, AuditTreeNodeRow
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -63,7 +68,10 @@ class VerificationReport:
 
 
 async def verify_log(
-    source: AsyncEngine | AsyncConnection | AsyncSession, *, batch_size: int = DEFAULT_BATCH_SIZE
+    source: AsyncEngine | AsyncConnection | AsyncSession,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    tree: TreeChecker | None = None,
 ) -> VerificationReport:
     """Check the whole stored chain against itself and against `audit_head`.
 
@@ -75,51 +83,85 @@ async def verify_log(
     Given an engine, each batch is read in its own short transaction, so appenders are never
     held up for the length of the walk (on SQLite every transaction takes the write lock).
     Given a connection or session, everything is read in the caller's transaction.
+    With `tree`, each event the chain accepts is also fed, as a Merkle leaf with the leaf
+    recorded when it was appended, to that checker (which stops the walk when it fails).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     if isinstance(source, AsyncEngine):
         async with source.connect() as connection:
 
-            async def fetch_briefly(statement: Executable) -> Sequence[RowMapping]:
+            async def fetch_briefly(statement: Executable) -> Sequence[Row[Any]]:
                 try:
-                    return (await connection.execute(statement)).mappings().all()
+                    return (await connection.execute(statement)).all()
                 finally:
                     await connection.rollback()  # read-only: nothing to keep
 
-            return await _verify(fetch_briefly, batch_size)
+            return await _verify(fetch_briefly, batch_size, tree)
 
-    async def fetch(statement: Executable) -> Sequence[RowMapping]:
-        return (await source.execute(statement)).mappings().all()
+    async def fetch(statement: Executable) -> Sequence[Row[Any]]:
+        return (await source.execute(statement)).all()
 
-    return await _verify(fetch, batch_size)
-
-
-_Fetch = Callable[[Executable], Awaitable[Sequence[RowMapping]]]
+    return await _verify(fetch, batch_size, tree)
 
 
-async def _verify(fetch: _Fetch, batch_size: int) -> VerificationReport:
+_Fetch = Callable[[Executable], Awaitable[Sequence[Row[Any]]]]
+
+
+async def _verify(fetch: _Fetch, batch_size: int, tree: TreeChecker | None) -> VerificationReport:
     heads = await fetch(_HEAD)
     if not heads:
         missing = ChainBreak(1, None, "the recorded head (audit_head) is missing")
         return VerificationReport(0, 0, GENESIS_HASH, missing)
-    head_seq, head_hash = int(heads[0]["seq"]), bytes(heads[0]["hash"])
+    head_seq, head_hash = int(heads[0].seq), bytes(heads[0].hash)
 
     verifier = ChainVerifier()
     after: int | None = None
     while verifier.failure is None:
         rows = await fetch(_batch(after, head_seq, batch_size))
-        for row in rows:
-            _feed(verifier, row)
-            if verifier.failure is not None:
-                break
-        if len(rows) < batch_size:
+        if not _walk(verifier, tree, rows) or len(rows) < batch_size:
             break
-        after = int(rows[-1]["seq"])
+        after = int(rows[-1].seq)
     failure = verifier.finish(head_seq, head_hash)
     if failure is None:
         failure = await _find_events_beyond_head(fetch, head_seq)
     return VerificationReport(verifier.checked, head_seq, head_hash, failure)
+
+
+def _walk(verifier: ChainVerifier, tree: TreeChecker | None, rows: Sequence[Row[Any]]) -> bool:
+    """Feed a batch to the chain (and tree) checkers; False once either has failed.
+
+    Each event's canonical bytes are built once, straight from the row, and hashed twice
+    (chain hash, Merkle leaf); rows in any unexpected form take the exact, slow path.
+    """
+    sha256 = hashlib.sha256
+    for row in rows:
+        canonical = canonical_from_row(row)
+        if canonical is None:
+            event = _feed(verifier, row._mapping)
+            if event is None:
+                return verifier.failure is None
+            canonical = canonical_bytes(
+                event.seq, event.id, event.at, event.record, event.prev_hash
+            )
+            seq = event.seq
+        else:
+            seq = int(row.seq)
+            failure = verifier.feed_hashed(
+                seq,
+                _uuid_or_none(row.id),
+                bytes(row.prev_hash),
+                bytes(row.hash),
+                sha256(canonical).digest(),
+            )
+            if failure is not None:
+                return False
+        if tree is not None:
+            recorded = row.recorded_leaf
+            leaf = sha256(LEAF_PREFIX + canonical).digest()
+            if tree.add(seq, leaf, None if recorded is None else bytes(recorded)):
+                return False
+    return True
 
 
 _HEAD = select(AuditHeadRow.seq, AuditHeadRow.hash).where(AuditHeadRow.id == HEAD_ROW_ID)
@@ -129,15 +171,27 @@ _RAW_COLUMNS: list[ColumnElement[Any]] = [
 ]
 
 
+# The leaf recorded for each event when it was appended (tree level 0, index seq - 1).
+_LEAVES = AuditTreeNodeRow.__table__.alias("recorded")
+_RECORDED_LEAF = type_coerce(_LEAVES.c.hash, NullType()).label("recorded_leaf")
+_WITH_LEAVES = AuditEventRow.__table__.outerjoin(
+    _LEAVES, (_LEAVES.c.level == 0) & (_LEAVES.c.idx == AuditEventRow.seq - 1)
+)
+
+
 def _batch(after: int | None, upto: int, size: int) -> Select[Any]:
     # The first batch has no lower bound, so rows someone added with seq <= 0 are seen too.
-    query = select(*_RAW_COLUMNS).where(AuditEventRow.seq <= upto)
+    query = (
+        select(*_RAW_COLUMNS, _RECORDED_LEAF)
+        .select_from(_WITH_LEAVES)
+        .where(AuditEventRow.seq <= upto)
+    )
     if after is not None:
         query = query.where(AuditEventRow.seq > after)
     return query.order_by(AuditEventRow.seq).limit(size)
 
 
-def _feed(verifier: ChainVerifier, row: _Row) -> None:
+def _feed(verifier: ChainVerifier, row: _Row) -> AuditEvent | None:
     seq = int(row["seq"])
     try:
         event = decode_event(row)
@@ -146,8 +200,8 @@ def _feed(verifier: ChainVerifier, row: _Row) -> None:
         verifier.reject(
             seq, event_id, f"stored values cannot be read as an event (altered): {error}"
         )
-    else:
-        verifier.feed(event)
+        return None
+    return event if verifier.feed(event) is None else None
 
 
 async def _find_events_beyond_head(fetch: _Fetch, head_seq: int) -> ChainBreak | None:
@@ -165,13 +219,13 @@ async def _find_events_beyond_head(fetch: _Fetch, head_seq: int) -> ChainBreak |
     )
     if not beyond:
         return None
-    seq = int(beyond[0]["seq"])
+    seq = int(beyond[0].seq)
     heads_now = await fetch(_HEAD)
-    if heads_now and int(heads_now[0]["seq"]) >= seq:
+    if heads_now and int(heads_now[0].seq) >= seq:
         return None
     return ChainBreak(
         seq,
-        _uuid_or_none(beyond[0]["id"]),
+        _uuid_or_none(beyond[0].id),
         "event lies beyond the recorded head (appended outside Custodian)",
     )
 

@@ -72,6 +72,10 @@ class ArchiveWriter:
             {"name": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
         )
 
+    def add_file(self, name: str, data: bytes) -> None:
+        """Add one small file, listed in the manifest with its digest."""
+        self._add_bytes(name, data)
+
     async def category(
         self,
         name: str,
@@ -200,6 +204,10 @@ class FileArchiveDraft:
     ) -> int:
         """Write `name`.json and `name`.csv; returns how many records were written."""
         return await self._writer.category(name, columns, records, single=single)
+
+    def add_file(self, name: str, data: bytes) -> None:
+        """Add one small file, listed in the manifest with its digest."""
+        self._writer.add_file(name, data)
 
     async def finish(self, *, pseudonym: str, generated_at: str) -> WrittenArchive:
         """Sign the manifest, close the ZIP, make it durable and move it into place."""

@@ -10,6 +10,7 @@ from uuid import UUID
 
 import pytest
 from sqlalchemy import delete, insert, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.audit.events import GENESIS_HASH, Actor, ActorType, AuditEvent, AuditRecord, seal
@@ -28,9 +29,17 @@ from persistence.signatures import BadSignature, verify_jws
 from persistence.uow import SqlUnitOfWork
 
 SUBJECT = UUID("0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b6a")
+# As an attacker with database access would: the events' and the checkpoints' triggers.
 DROP_TRIGGERS = {
-    "postgresql": ["DROP TRIGGER audit_events_append_only ON audit_events"],
-    "sqlite": ["DROP TRIGGER audit_events_no_update", "DROP TRIGGER audit_events_no_delete"],
+    "postgresql": [
+        "DROP TRIGGER audit_events_append_only ON audit_events",
+        "DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints",
+    ],
+    "sqlite": [
+        "DROP TRIGGER audit_events_no_update",
+        "DROP TRIGGER audit_events_no_delete",
+        "DROP TRIGGER audit_checkpoints_no_update",
+    ],
 }
 
 
@@ -170,12 +179,35 @@ async def test_rewriting_the_checkpoint_too_breaks_its_signature(
     assert "differs from what was signed" in failure.reason
 
 
+DROP_CHECKPOINT_DELETE_TRIGGER = {
+    "postgresql": "DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints",
+    "sqlite": "DROP TRIGGER audit_checkpoints_no_delete",
+}
+
+
+async def test_the_database_refuses_to_change_or_remove_a_checkpoint(
+    engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork]
+) -> None:
+    await append(uow_factory, 3)
+    for statement in (
+        update(AuditCheckpointRow).values(head_hash=bytes(32)),
+        delete(AuditCheckpointRow),
+    ):
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with engine.begin() as connection:
+                await connection.execute(statement)
+    async with engine.connect() as connection:
+        count = (await connection.execute(text("SELECT count(*) FROM audit_checkpoints"))).scalar()
+    assert count == 1
+
+
 async def test_a_forged_checkpoint_signature_is_detected(
     engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork]
 ) -> None:
     events = await append(uow_factory, 3)
     forger = uow_factory().receipts  # a real Ed25519 key, but not the checkpoint key
     async with engine.begin() as connection:
+        await connection.execute(text(DROP_CHECKPOINT_DELETE_TRIGGER[engine.dialect.name]))
         await connection.execute(delete(AuditCheckpointRow))
         await connection.execute(
             insert(AuditCheckpointRow).values(
