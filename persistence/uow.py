@@ -20,6 +20,7 @@ from persistence.audit.checkpoints import (
     SqlAuditVerifier,
 )
 from persistence.audit.sink import SqlAuditSink
+from persistence.campaigns.store import SqlContactStore
 from persistence.consent.ledger import SqlConsentLedger
 from persistence.crypto import BlindIndexer, KeyWrapper, MasterKey
 from persistence.customer.corrections import SqlCorrectionRepository
@@ -84,6 +85,7 @@ class SqlUnitOfWork:
     checkpoint_max_age: timedelta | None = None
     corrections: SqlCorrectionRepository
     dsr: SqlDsrRepository
+    campaigns: SqlContactStore
     cursors: CursorCodec
 
     def __init__(
@@ -176,6 +178,7 @@ class SqlUnitOfWork:
         self.audit_verifier = SqlAuditVerifier(session, self.checkpoint_signer)
         self.corrections = SqlCorrectionRepository(session, self.keys)
         self.dsr = SqlDsrRepository(session, self._data_dir)
+        self.campaigns = SqlContactStore(session)
         return self
 
     def _open_session(self) -> AsyncSession:

@@ -1,4 +1,6 @@
-"""GET /v1/privacy/customers/{customer_id}/contactability?channel=email|sms (dsr:admin)."""
+"""GET /v1/privacy/customers/{customer_id}/contactability?channel=email|sms (dsr:admin).
+
+The officer is answered by the same contact policy every campaign asks, with its reasons."""
 
 from __future__ import annotations
 
@@ -14,9 +16,12 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
+from api.campaigns.dtos import contact_rules
 from api.consent.controllers import CONSENT_TAG
 from api.consent.responses import problem_responses
 from api.middleware import request_id_of
+from api.oauth.services import OAuthServices
+from api.settings import Settings
 from domain.consent.contactability import ContactabilityUnitOfWork, check_contactability
 from domain.errors import NotFound
 from domain.identity import Caller
@@ -41,6 +46,10 @@ class ContactabilityOut(msgspec.Struct):
     consent_notice_version: str | None
     consent_decided_at: datetime | None
     outdated_notice: bool
+    reason_codes: list[str]
+    earliest_allowed_at: datetime | None
+    contacts_last_7_days: int
+    contacts_last_30_days: int
 
 
 @get(
@@ -57,17 +66,27 @@ async def get_contactability(
     request: Request[Any, Any, State],
     caller: NamedDependency[Caller],
     uow_factory: NamedDependency[Callable[[], ContactabilityUnitOfWork]],
+    oauth: NamedDependency[OAuthServices],
+    settings: NamedDependency[Settings],
     customer_id: FromPath[str],
     channel: Annotated[MarketingChannel, QueryParameter(description="email or sms")],
 ) -> ContactabilityOut:
-    """Answered from current consent and restriction state; the check is audited."""
+    """Answered by the contact policy (consent, restriction, objection, pending erasure,
+    preferences, frequency caps, complaint cool-off); the check is audited."""
     try:
         subject = UUID(customer_id)
     except ValueError:
         raise NotFound("no such customer") from None
     answer = await check_contactability(
-        uow_factory(), subject, channel.value, caller.as_actor(), request_id_of(request.scope)
+        uow_factory(),
+        subject,
+        channel.value,
+        caller.as_actor(),
+        request_id_of(request.scope),
+        clock=oauth.clock,
+        rules=contact_rules(settings),
     )
+    decision = answer.decision
     consent = answer.consent
     return ContactabilityOut(
         customer_id=str(answer.customer_id),
@@ -79,4 +98,8 @@ async def get_contactability(
         consent_notice_version=consent.notice_version if consent else None,
         consent_decided_at=consent.recorded_at if consent else None,
         outdated_notice=answer.outdated_notice,
+        reason_codes=[reason.code.value for reason in decision.reasons],
+        earliest_allowed_at=decision.earliest_allowed_at,
+        contacts_last_7_days=decision.contacts_last_week,
+        contacts_last_30_days=decision.contacts_last_month,
     )

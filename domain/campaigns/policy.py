@@ -193,7 +193,7 @@ def decide(
     month_count = sum(1 for c in facts.contacts if now - MONTH < c <= now)
     week_end = _cap_ends(facts.contacts, now, WEEK, weekly)
     if week_end is not None:
-        whose = "your" if weekly < rules.weekly_limit else "the"
+        whose = "the customer's" if weekly < rules.weekly_limit else "the organisation's"
         reasons.append(
             Reason(
                 ReasonCode.WEEKLY_LIMIT,
@@ -203,7 +203,7 @@ def decide(
         waits.append(week_end)
     month_end = _cap_ends(facts.contacts, now, MONTH, monthly)
     if month_end is not None:
-        whose = "your" if monthly < rules.monthly_limit else "the"
+        whose = "the customer's" if monthly < rules.monthly_limit else "the organisation's"
         reasons.append(
             Reason(
                 ReasonCode.MONTHLY_LIMIT,

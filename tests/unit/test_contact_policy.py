@@ -97,7 +97,7 @@ def test_a_customer_may_ask_for_fewer_contacts_than_the_organisation_allows() ->
         facts(preferences=once, contacts=(NOW - timedelta(days=1),)), "email", RULES, NOW
     )
     assert [r.code for r in answer.reasons] == [ReasonCode.WEEKLY_LIMIT]
-    assert "your limit is 1" in answer.reasons[0].message
+    assert "the customer's limit is 1" in answer.reasons[0].message
     assert answer.weekly_limit == 1
 
 

@@ -1,0 +1,161 @@
+"""Recording contacts on real databases: the per-customer lock makes two campaigns racing for
+the last free slot decide one after the other, and the batch facts see every kind of data."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Self
+from uuid import UUID
+
+from persistence_samples import customer, interaction, profile
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.audit.events import Actor, ActorType
+from domain.campaigns.policy import ContactFacts, ContactRules, ReasonCode
+from domain.campaigns.record_contact import ContactToRecord, NotContactable, record_contact
+from domain.customer.interactions import InteractionKind
+from persistence.campaigns.store import SqlContactStore
+from persistence.campaigns.tables import CampaignContactRow
+from persistence.consent.tables import ConsentEventRow
+from persistence.crypto import MasterKey
+from persistence.database import session_factory
+from persistence.uow import SqlUnitOfWork
+
+SERVICE = Actor(ActorType.SERVICE, "campaign-service", "campaign-service")
+RULES = ContactRules(weekly_limit=2, monthly_limit=6)
+
+
+class FixedClock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+class PausingStore(SqlContactStore):
+    """Holds the first decision open for a moment after it read the facts, so a second
+    decision gets every chance to read them before the first one writes."""
+
+    def __init__(self, store: SqlContactStore, first_read: asyncio.Event) -> None:
+        super().__init__(store._session)
+        self._first_read = first_read
+
+    async def facts(
+        self, customer_ids: Sequence[UUID], purpose: str, now: datetime, cool_off: timedelta
+    ) -> dict[UUID, ContactFacts]:
+        found = await super().facts(customer_ids, purpose, now, cool_off)
+        if not self._first_read.is_set():
+            self._first_read.set()
+            await asyncio.sleep(0.5)
+        return found
+
+
+class PausingUnitOfWork(SqlUnitOfWork):
+    first_read: asyncio.Event
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        self.campaigns = PausingStore(self.campaigns, self.first_read)
+        return self
+
+
+async def _consenting_customer(
+    uow_factory: Callable[[], SqlUnitOfWork], engine: AsyncEngine, at: datetime
+) -> UUID:
+    someone = customer()
+    async with uow_factory() as uow:
+        await uow.customers.add(someone, profile(someone.id))
+        await uow.commit()
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(ConsentEventRow).values(
+                id=uuid.uuid4(),
+                customer_id=someone.id,
+                purpose="marketing_email",
+                position=1,
+                granted=True,
+                notice_version="1",
+                recorded_at=at - timedelta(days=60),
+                actor_type="customer",
+                actor_id=str(someone.id),
+                collection_method="test",
+                receipt="-",
+            )
+        )
+    return someone.id
+
+
+async def test_racing_campaigns_for_the_last_slot_exactly_one_wins(
+    engine: AsyncEngine, master_key: MasterKey
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    sessions = session_factory(engine)
+    first_read = asyncio.Event()
+
+    def pausing() -> SqlUnitOfWork:
+        unit = PausingUnitOfWork(sessions, master_key)
+        unit.first_read = first_read
+        return unit
+
+    plain: Callable[[], SqlUnitOfWork] = lambda: SqlUnitOfWork(sessions, master_key)  # noqa: E731
+    ada = await _consenting_customer(plain, engine, now)
+    clock = FixedClock(now)
+    await record_contact(plain, clock, RULES, SERVICE, ContactToRecord("first", ada, "email", "k0"))
+
+    async def attempt(campaign: str) -> str:
+        try:
+            await record_contact(
+                pausing, clock, RULES, SERVICE, ContactToRecord(campaign, ada, "email", campaign)
+            )
+        except NotContactable as refused:
+            return "refused: " + " ".join(r.code for r in refused.decision.reasons)
+        return "recorded"
+
+    first = asyncio.create_task(attempt("racer-a"))
+    await first_read.wait()  # the first decision has read one contact and is about to write
+    second = asyncio.create_task(attempt("racer-b"))
+    outcomes = sorted(await asyncio.gather(first, second))
+    assert outcomes == ["recorded", f"refused: {ReasonCode.WEEKLY_LIMIT}"]
+    async with engine.connect() as connection:
+        stored = await connection.scalar(
+            select(func.count())
+            .select_from(CampaignContactRow)
+            .where(CampaignContactRow.customer_id == ada)
+        )
+    assert stored == 2
+
+
+async def test_batch_facts_cover_contacts_complaints_and_unknown_ids(
+    engine: AsyncEngine, master_key: MasterKey
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    sessions = session_factory(engine)
+    plain: Callable[[], SqlUnitOfWork] = lambda: SqlUnitOfWork(sessions, master_key)  # noqa: E731
+    ada = await _consenting_customer(plain, engine, now)
+    bob = await _consenting_customer(plain, engine, now)
+    for days, key in ((10, "old"), (1, "new")):
+        ask = ContactToRecord(key, ada, "email", key)
+        await record_contact(plain, FixedClock(now - timedelta(days=days)), RULES, SERVICE, ask)
+    complaint = replace(
+        interaction(bob, occurred_at=now - timedelta(days=2)), kind=InteractionKind.COMPLAINT
+    )
+    async with plain() as uow:
+        await uow.interactions.add_many([complaint])
+        await uow.commit()
+    stranger = uuid.uuid4()
+    async with plain() as uow:
+        facts = await uow.campaigns.facts(
+            [ada, bob, stranger], "marketing_email", now, timedelta(days=14)
+        )
+    assert set(facts) == {ada, bob}
+    assert sorted(facts[ada].contacts) == [now - timedelta(days=10), now - timedelta(days=1)]
+    assert facts[ada].consent is not None
+    assert facts[ada].consent.granted is True
+    assert facts[bob].contacts == ()
+    assert facts[bob].last_complaint == now - timedelta(days=2)
