@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
-from litestar.params import Body, FromPath
+from litestar.params import Body, Parameter
 
 from api.campaigns.dtos import (
     CAMPAIGNS_TAG,
@@ -29,12 +29,21 @@ from api.middleware import request_id_of
 from api.oauth.services import OAuthServices
 from api.problems import ProblemException
 from api.settings import Settings
-from domain.campaigns.audience import check_audience
+from domain.campaigns.audience import CAMPAIGN_ID, check_audience
 from domain.campaigns.ports import CampaignUnitOfWork
 from domain.campaigns.record_contact import ContactToRecord, NotContactable, record_contact
 from domain.identity import Caller
 
 Units = NamedDependency[Callable[[], CampaignUnitOfWork]]
+CampaignId = Annotated[
+    str,
+    Parameter(
+        description="The campaign's own short code; customers see it in their access log",
+        pattern=CAMPAIGN_ID.pattern.join("^$"),
+        min_length=1,
+        max_length=50,
+    ),
+]
 SCOPE = "campaigns:write"
 _GUARD: dict[str, Any] = {
     "opt": {"scopes": (SCOPE,), "audit": ("campaign.denied", "campaign")},
@@ -68,7 +77,7 @@ class CampaignApi(Controller):
         uow_factory: Units,
         oauth: NamedDependency[OAuthServices],
         settings: NamedDependency[Settings],
-        campaign_id: FromPath[str],
+        campaign_id: CampaignId,
         data: Annotated[AudienceCheckIn, Body(schema_extra=CLOSED)],
     ) -> AudienceCheckOut:
         """One answer per id, in the order asked: contactable or not, the reasons and, when
@@ -108,7 +117,7 @@ class CampaignApi(Controller):
         uow_factory: Units,
         oauth: NamedDependency[OAuthServices],
         settings: NamedDependency[Settings],
-        campaign_id: FromPath[str],
+        campaign_id: CampaignId,
         data: Annotated[ContactIn, Body(schema_extra=CLOSED)],
     ) -> Response[ContactOut]:
         """201 with the contact; 200 with the same contact when the key was used for it
