@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.audit.events import Actor, ActorType
-from domain.campaigns.policy import ContactFacts, ContactRules, ReasonCode
+from domain.campaigns.policy import ContactFacts, ContactRules, ReasonCode, decide
 from domain.campaigns.record_contact import ContactToRecord, NotContactable, record_contact
 from domain.customer.interactions import InteractionKind
 from persistence.campaigns.store import SqlContactStore
@@ -24,6 +24,7 @@ from persistence.campaigns.tables import CampaignContactRow
 from persistence.consent.tables import ConsentEventRow
 from persistence.crypto import MasterKey
 from persistence.database import session_factory
+from persistence.demo.campaigns import DEMO_CAMPAIGNS, seed_demo_marketing
 from persistence.uow import SqlUnitOfWork
 
 SERVICE = Actor(ActorType.SERVICE, "campaign-service", "campaign-service")
@@ -159,3 +160,35 @@ async def test_batch_facts_cover_contacts_complaints_and_unknown_ids(
     assert facts[ada].consent.granted is True
     assert facts[bob].contacts == ()
     assert facts[bob].last_complaint == now - timedelta(days=2)
+
+
+async def test_demo_marketing_caps_every_fourth_customer_and_is_idempotent(
+    engine: AsyncEngine, master_key: MasterKey
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    sessions = session_factory(engine)
+    ids = []
+    for _ in range(5):
+        someone = customer()
+        async with SqlUnitOfWork(sessions, master_key) as uow:
+            await uow.customers.add(someone, profile(someone.id))
+            await uow.commit()
+        ids.append(someone.id)
+    first = await seed_demo_marketing(engine, master_key, ids, now=now)
+    assert (first.consents, first.contacts) == (4, 3 + 2)
+    assert first.capped_ids == {ids[0], ids[4]}
+    again = await seed_demo_marketing(engine, master_key, ids, now=now)
+    assert (again.consents, again.contacts) == (0, 0)
+    async with SqlUnitOfWork(sessions, master_key) as uow:
+        facts = await uow.campaigns.facts(ids, "marketing_email", now, timedelta(days=14))
+    answers = [decide(facts[i], "email", RULES, now) for i in ids]
+    assert [r.code for r in answers[0].reasons] == [ReasonCode.WEEKLY_LIMIT]
+    assert answers[0].earliest_allowed_at == now - timedelta(days=5) + timedelta(days=7)
+    assert answers[1].contactable
+    assert answers[2].contactable
+    assert [r.code for r in answers[3].reasons] == [ReasonCode.NO_CONSENT]
+    assert [r.code for r in answers[4].reasons] == [ReasonCode.WEEKLY_LIMIT]
+    async with SqlUnitOfWork(sessions, master_key) as uow:
+        marketing = await uow.interactions.list_for_customer(ids[0], kind=InteractionKind.MARKETING)
+    assert len(marketing) == 2
+    assert {m.campaign for m in marketing} <= set(DEMO_CAMPAIGNS)
