@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.consent.purposes import CHANNEL_PURPOSES
@@ -117,3 +118,38 @@ def _clock_time(text: str) -> time:
     if int(hours) > 23 or int(minutes) > 59:
         raise ValueError("times are HH:MM (24-hour)")
     return time(int(hours), int(minutes))
+
+
+PREFERENCE_COLUMNS: tuple[str, ...] = (
+    "channels",
+    "quiet_hours.start",
+    "quiet_hours.end",
+    "quiet_hours.time_zone",
+    "weekly_limit",
+    "monthly_limit",
+    "version",
+    "updated_at",
+)
+"""The CSV columns of `preferences_record`."""
+
+
+def preferences_record(preferences: ContactPreferences) -> dict[str, Any]:
+    """The preferences as GET /v1/me/contact-preferences shows them (without the status),
+    for the export archive."""
+    quiet = preferences.quiet_hours
+    return {
+        "channels": sorted(preferences.channels),
+        "quiet_hours": None
+        if quiet is None
+        else {
+            "start": quiet.start.strftime("%H:%M"),
+            "end": quiet.end.strftime("%H:%M"),
+            "time_zone": quiet.time_zone,
+        },
+        "weekly_limit": preferences.weekly_limit,
+        "monthly_limit": preferences.monthly_limit,
+        "version": preferences.version,
+        "updated_at": None
+        if preferences.updated_at is None
+        else preferences.updated_at.isoformat().replace("+00:00", "Z"),
+    }

@@ -27,6 +27,7 @@ CATEGORIES: tuple[str, ...] = (
     "transactions",
     "interactions",
     "consents",
+    "contact_preferences",
     "corrections",
     "access_log",
     "processing",
@@ -244,6 +245,7 @@ accounts.*         your accounts (numbers masked to the last four digits)
 transactions.*     every transaction on your accounts
 interactions.*     your contacts with us: calls, emails, chats, visits
 consents.*         every consent decision, each with its signed receipt
+contact_preferences.*  how you want marketing: channels, quiet hours, how often at most
 corrections.*      the corrections you asked for and their outcome
 access_log.*       who accessed your data, when, what and why
 processing.*       why we process your data: purposes, legal bases, recipients, retention

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.audit.access_log import AuditQuery
 from domain.audit.events import SYSTEM_ACTOR, AuditRecord
+from domain.campaigns.preferences import PREFERENCE_COLUMNS, preferences_record
 from domain.dsr import archive as records
 from domain.dsr.requests import RequestStatus
 from persistence.customer.tables import TransactionRow
@@ -99,6 +100,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "collection_method",
         "receipt",
     ),
+    "contact_preferences": PREFERENCE_COLUMNS,
     "corrections": (
         "id",
         "target_type",
@@ -228,6 +230,12 @@ class ExportJob:
                 )
                 await writer.category("consents", COLUMNS["consents"], _consents(uow, customer_id))
                 await writer.category(
+                    "contact_preferences",
+                    COLUMNS["contact_preferences"],
+                    _contact_preferences(uow, customer_id),
+                    single=True,
+                )
+                await writer.category(
                     "corrections", COLUMNS["corrections"], _corrections(uow, customer_id)
                 )
                 await writer.category(
@@ -321,6 +329,12 @@ async def _interactions(
 async def _consents(uow: SqlUnitOfWork, customer_id: UUID) -> AsyncIterator[dict[str, Any]]:
     for event in await uow.consents.history(customer_id):
         yield records.consent_record(event)
+
+
+async def _contact_preferences(
+    uow: SqlUnitOfWork, customer_id: UUID
+) -> AsyncIterator[dict[str, Any]]:
+    yield preferences_record(await uow.campaigns.preferences(customer_id))
 
 
 async def _corrections(
