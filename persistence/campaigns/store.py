@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from uuid import UUID
 
-from sqlalchemy import exc, func, insert, select, update
+from sqlalchemy import delete, exc, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -207,6 +207,13 @@ class SqlContactStore:
             .order_by(CampaignContactRow.sent_at, CampaignContactRow.id)
         )
         return [_contact(row) for row in rows.all()]
+
+    async def forget(self, customer_id: UUID) -> None:
+        """Delete the customer's preferences, recorded contacts and lock row (erasure: they
+        belong to the contact and interactions classes, destroyed at once). The contacts'
+        interactions are sealed and go with the customer's interactions key."""
+        for table in (ContactPreferenceRow, CampaignContactRow, ContactLockRow):
+            await self._session.execute(delete(table).where(table.customer_id == customer_id))
 
     async def preferences(self, customer_id: UUID) -> ContactPreferences:
         """The stored preferences, or the defaults at version 0."""

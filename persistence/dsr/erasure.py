@@ -98,6 +98,7 @@ class ErasureJob:
                 .where(CustomerRow.id == customer_id)
                 .values(referred_by=None, status=CustomerStatus.ERASED.value)
             )
+            await uow.campaigns.forget(customer_id)
             await session.execute(
                 delete(CustomerCredentialRow).where(
                     CustomerCredentialRow.customer_id == customer_id
