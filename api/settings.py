@@ -244,7 +244,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     monthly_limit = _integer(environ, "MARKETING_MONTHLY_LIMIT", 6, 1, 1000)
     if monthly_limit < weekly_limit:
         raise ConfigError(
-            f"{_name('MARKETING_MONTHLY_LIMIT')} must not be lower than "
+            f"{_name('MARKETING_MONTHLY_LIMIT')}: must not be lower than "
             f"{_name('MARKETING_WEEKLY_LIMIT')}"
         )
     cool_off_days = _integer(environ, "COMPLAINT_COOL_OFF_DAYS", 14, 0, 365)
