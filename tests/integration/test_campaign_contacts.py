@@ -12,19 +12,23 @@ from typing import Self
 from uuid import UUID
 
 from persistence_samples import customer, interaction, profile
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.audit.events import Actor, ActorType
+from domain.campaigns.audience import check_audience
 from domain.campaigns.policy import ContactFacts, ContactRules, ReasonCode, decide
 from domain.campaigns.record_contact import ContactToRecord, NotContactable, record_contact
 from domain.customer.interactions import InteractionKind
+from persistence.audit.tables import AuditEventRow
 from persistence.campaigns.store import SqlContactStore
 from persistence.campaigns.tables import CampaignContactRow
 from persistence.consent.tables import ConsentEventRow
 from persistence.crypto import MasterKey
+from persistence.customer.tables import CustomerRow
 from persistence.database import session_factory
 from persistence.demo.campaigns import DEMO_CAMPAIGNS, seed_demo_marketing
+from persistence.dsr.tables import DsrRequestRow
 from persistence.uow import SqlUnitOfWork
 
 SERVICE = Actor(ActorType.SERVICE, "campaign-service", "campaign-service")
@@ -192,3 +196,77 @@ async def test_demo_marketing_caps_every_fourth_customer_and_is_idempotent(
         marketing = await uow.interactions.list_for_customer(ids[0], kind=InteractionKind.MARKETING)
     assert len(marketing) == 2
     assert {m.campaign for m in marketing} <= set(DEMO_CAMPAIGNS)
+
+
+async def test_objections_pending_erasures_and_erased_customers(
+    engine: AsyncEngine, master_key: MasterKey
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    sessions = session_factory(engine)
+    plain: Callable[[], SqlUnitOfWork] = lambda: SqlUnitOfWork(sessions, master_key)  # noqa: E731
+    objector = await _consenting_customer(plain, engine, now)
+    leaving = await _consenting_customer(plain, engine, now)
+    erased = await _consenting_customer(plain, engine, now)
+    stranger = uuid.uuid4()
+    request = {
+        "requested_by": "customer",
+        "received_at": now - timedelta(days=1),
+        "due_at": now + timedelta(days=29),
+        "progress": 0,
+    }
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(DsrRequestRow),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "customer_id": objector,
+                    "type": "objection",
+                    "status": "completed",
+                    **request,
+                },
+                {
+                    "id": uuid.uuid4(),
+                    "customer_id": leaving,
+                    "type": "erasure",
+                    "status": "queued",
+                    **request,
+                },
+            ],
+        )
+        await connection.execute(
+            update(CustomerRow).where(CustomerRow.id == erased).values(status="erased")
+        )
+    async with plain() as uow:
+        facts = await uow.campaigns.facts([objector, leaving], "marketing_email", now, timedelta(0))
+    # The objection came after the consent (granted 60 days ago): it stands.
+    assert facts[objector].objected_at == now - timedelta(days=1)
+    assert ReasonCode.OBJECTED in {
+        r.code for r in decide(facts[objector], "email", RULES, now).reasons
+    }
+    assert facts[leaving].erasure_pending
+    assert not facts[objector].erasure_pending
+
+    answers = await check_audience(
+        plain,
+        FixedClock(now),
+        RULES,
+        SERVICE,
+        campaign_id="spring",
+        channel="email",
+        customer_ids=[erased, stranger],
+    )
+    # An erased customer reads like an id nobody knows: like a customer without consent.
+    assert [[r.code for r in a.reasons] for a in answers] == [
+        [ReasonCode.NO_CONSENT],
+        [ReasonCode.NO_CONSENT],
+    ]
+    async with engine.connect() as connection:
+        logged = (
+            await connection.scalars(
+                select(AuditEventRow.subject_id).where(
+                    AuditEventRow.action == "campaign.audience_check"
+                )
+            )
+        ).all()
+    assert logged == [erased]  # their status was read; nobody's data for the stranger
