@@ -13,9 +13,21 @@ from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from uuid import UUID
 
-from sqlalchemy import delete, exc, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Uuid,
+    any_,
+    bindparam,
+    delete,
+    exc,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from domain.campaigns.policy import MONTH, ConsentFact, ContactFacts
 from domain.campaigns.ports import RecordedContact
@@ -47,7 +59,9 @@ class SqlContactStore:
         statuses = dict(
             (
                 await self._session.execute(
-                    select(CustomerRow.id, CustomerRow.status).where(CustomerRow.id.in_(ids))
+                    select(CustomerRow.id, CustomerRow.status).where(
+                        self._among(CustomerRow.id, ids)
+                    )
                 )
             ).all()
         )
@@ -60,7 +74,7 @@ class SqlContactStore:
                 await self._session.execute(
                     select(DsrRequestRow.customer_id, func.max(DsrRequestRow.received_at))
                     .where(
-                        DsrRequestRow.customer_id.in_(known),
+                        self._among(DsrRequestRow.customer_id, known),
                         DsrRequestRow.type == RequestType.OBJECTION.value,
                     )
                     .group_by(DsrRequestRow.customer_id)
@@ -71,7 +85,7 @@ class SqlContactStore:
             (
                 await self._session.scalars(
                     select(DsrRequestRow.customer_id).where(
-                        DsrRequestRow.customer_id.in_(known),
+                        self._among(DsrRequestRow.customer_id, known),
                         DsrRequestRow.type == RequestType.ERASURE.value,
                         DsrRequestRow.status.in_([s.value for s in IN_PROGRESS]),
                     )
@@ -82,14 +96,16 @@ class SqlContactStore:
             row.customer_id: _preferences(row)
             for row in (
                 await self._session.scalars(
-                    select(ContactPreferenceRow).where(ContactPreferenceRow.customer_id.in_(known))
+                    select(ContactPreferenceRow).where(
+                        self._among(ContactPreferenceRow.customer_id, known)
+                    )
                 )
             ).all()
         }
         contacts: dict[UUID, list[datetime]] = defaultdict(list)
         for customer_id, sent_at in await self._session.execute(
             select(CampaignContactRow.customer_id, CampaignContactRow.sent_at).where(
-                CampaignContactRow.customer_id.in_(known),
+                self._among(CampaignContactRow.customer_id, known),
                 CampaignContactRow.sent_at > utc_in(now - MONTH),
             )
         ):
@@ -99,7 +115,7 @@ class SqlContactStore:
                 await self._session.execute(
                     select(InteractionRow.customer_id, func.max(InteractionRow.occurred_at))
                     .where(
-                        InteractionRow.customer_id.in_(known),
+                        self._among(InteractionRow.customer_id, known),
                         InteractionRow.kind == InteractionKind.COMPLAINT.value,
                         InteractionRow.occurred_at > utc_in(now - cool_off),
                     )
@@ -121,12 +137,21 @@ class SqlContactStore:
             for customer_id, status in statuses.items()
         }
 
+    def _among(self, column: InstrumentedAttribute[UUID], ids: list[UUID]) -> ColumnElement[bool]:
+        # PostgreSQL takes the batch as one array parameter (`= ANY($1)`): an IN list would
+        # compile, cast and send a thousand parameters per query. SQLite has no arrays.
+        if self._session.get_bind().dialect.name == "postgresql":
+            return column == any_(bindparam(None, ids, type_=postgresql.ARRAY(Uuid)))
+        return column.in_(ids)
+
     async def _latest_consents(self, ids: list[UUID], purpose: str) -> dict[UUID, ConsentFact]:
         newest = (
             select(
                 ConsentEventRow.customer_id, func.max(ConsentEventRow.position).label("position")
             )
-            .where(ConsentEventRow.customer_id.in_(ids), ConsentEventRow.purpose == purpose)
+            .where(
+                self._among(ConsentEventRow.customer_id, ids), ConsentEventRow.purpose == purpose
+            )
             .group_by(ConsentEventRow.customer_id)
             .subquery()
         )
