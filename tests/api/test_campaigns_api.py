@@ -14,6 +14,7 @@ from oauth_harness import World, running_world
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from persistence.audit.tables import AuditEventRow
 from persistence.campaigns.tables import CampaignContactRow
 from persistence.crypto import MasterKey
 
@@ -196,3 +197,25 @@ async def test_bad_requests_and_wrong_callers(world: World) -> None:
     assert as_customer.status_code == 403
     as_service = await world.http.get("/v1/me/contact-preferences", headers=service)
     assert as_service.status_code == 403
+    # Another service's token (analytics:read) may not ask either; nothing about Ada is read.
+    analytics = await world.token({"grant_type": "client_credentials"}, "analytics-service")
+    other = {"Authorization": f"Bearer {analytics.json()['access_token']}"}
+    before = await _events_about(world, ada)
+    for path in ("audience-checks", "contacts"):
+        refused = await world.http.post(
+            f"/v1/campaigns/spring-sale/{path}",
+            headers=other,
+            json={"channel": "email", "customer_ids": [str(ada)]},
+        )
+        assert refused.status_code == 403, path
+    assert await _events_about(world, ada) == before
+
+
+async def _events_about(world: World, customer: uuid.UUID) -> int:
+    async with world.engine.connect() as connection:
+        count = await connection.scalar(
+            select(func.count())
+            .select_from(AuditEventRow)
+            .where(AuditEventRow.subject_id == customer)
+        )
+    return int(count or 0)
