@@ -21,6 +21,8 @@ from litestar.openapi.spec import Components, Tag
 from litestar.types import ControllerRouterHandler
 
 from api.audit import routes as audit
+from api.campaigns import routes as campaigns
+from api.campaigns.dtos import contact_rules
 from api.composition import (
     Services,
     build_job_worker,
@@ -60,7 +62,7 @@ API_DESCRIPTION = (
 )
 
 # Each feature package lists its own routes and tags (api/<feature>/routes.py).
-FEATURES = (self_service, consent, audit, support, dsr)
+FEATURES = (self_service, consent, audit, support, dsr, campaigns)
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     HealthController,
@@ -145,12 +147,14 @@ def create_app(
         "settings": _provide(settings),
         "readiness": _provide(running.readiness),
         "clock": _provide(running.clock),
+        "rules": _provide(contact_rules(settings)),
         "uow_factory": _provide(running.units.customer),
         "consent_units": _provide(running.units.consent),
         "contactability_units": _provide(running.units.contactability),
         "audit_units": _provide(running.units.audit_read),
         "verify_units": _provide(running.units.verify),
         "tree_units": _provide(running.units.tree),
+        "campaign_units": _provide(running.units.campaign),
         "dsr_units": _provide(running.units.dsr),
         **oauth_dependencies(oauth_services),
     }

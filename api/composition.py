@@ -28,6 +28,7 @@ from api.settings import Settings
 from domain.audit.access_log import AuditReadUnitOfWork
 from domain.audit.checkpoints import VerifyUnitOfWork
 from domain.audit.proofs import TreeUnitOfWork
+from domain.campaigns.ports import CampaignUnitOfWork
 from domain.clock import Clock, SystemClock
 from domain.consent.change import ConsentUnitOfWork
 from domain.consent.contactability import ContactabilityUnitOfWork
@@ -78,6 +79,7 @@ class UnitsOfWork:
     contactability: Callable[[], ContactabilityUnitOfWork]
     audit_read: Callable[[], AuditReadUnitOfWork]
     verify: Callable[[], VerifyUnitOfWork]
+    campaign: Callable[[], CampaignUnitOfWork]
     tree: Callable[[], TreeUnitOfWork]
     dsr: Callable[[], DsrUnitOfWork]
     erasure: Callable[[], ErasureUnitOfWork]
@@ -179,6 +181,7 @@ def build_services(
         contactability=unit,
         audit_read=unit,
         verify=unit,
+        campaign=unit,
         tree=unit,
         dsr=unit,
         erasure=unit,

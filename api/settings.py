@@ -45,6 +45,11 @@ class Settings:
     analytics_min_cohort: int = 10
     export_ttl_days: int = 7
     financial_retention_years: int = 7
+    # The contact policy: marketing contacts per customer across every campaign and channel
+    # in 7 and 30 days, and the days without marketing after a complaint.
+    marketing_weekly_limit: int = 2
+    marketing_monthly_limit: int = 6
+    complaint_cool_off_days: int = 14
     # `custodian serve` runs one background worker in-process; tests and deployments with
     # separate `custodian worker` processes turn it off.
     in_process_worker: bool = True
@@ -238,6 +243,14 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     export_ttl_days = _integer(environ, "EXPORT_TTL_DAYS", 7, 1, 365)
     tree_head_interval = _integer(environ, "TREE_HEAD_INTERVAL", 60, 1, 86_400)
     financial_retention_years = _integer(environ, "FINANCIAL_RETENTION_YEARS", 7, 1, 100)
+    weekly_limit = _integer(environ, "MARKETING_WEEKLY_LIMIT", 2, 1, 100)
+    monthly_limit = _integer(environ, "MARKETING_MONTHLY_LIMIT", 6, 1, 1000)
+    if monthly_limit < weekly_limit:
+        raise ConfigError(
+            f"{_name('MARKETING_MONTHLY_LIMIT')}: must not be lower than "
+            f"{_name('MARKETING_WEEKLY_LIMIT')}"
+        )
+    cool_off_days = _integer(environ, "COMPLAINT_COOL_OFF_DAYS", 14, 0, 365)
     master_key = _master_key(environ, env, data_dir)
     return Settings(
         database_url=database_url,
@@ -250,4 +263,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         export_ttl_days=export_ttl_days,
         tree_head_interval=tree_head_interval,
         financial_retention_years=financial_retention_years,
+        marketing_weekly_limit=weekly_limit,
+        marketing_monthly_limit=monthly_limit,
+        complaint_cool_off_days=cool_off_days,
     )

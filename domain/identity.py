@@ -38,7 +38,10 @@ STAFF_SCOPES: frozenset[str] = frozenset(
 )
 """Scopes for staff users and service clients."""
 
-ALL_SCOPES: frozenset[str] = CUSTOMER_SCOPES | STAFF_SCOPES
+SERVICE_SCOPES: frozenset[str] = frozenset({"campaigns:write"})
+"""Scopes only service clients hold (client credentials): no person's token carries them."""
+
+ALL_SCOPES: frozenset[str] = CUSTOMER_SCOPES | STAFF_SCOPES | SERVICE_SCOPES
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
     "profile:read": "See your name, contact details and the history of changes to them",
@@ -55,6 +58,7 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "dsr:admin": "Handle customers' data requests and correction requests",
     "support:read": "Look up a customer's data for a support ticket",
     "analytics:read": "Read consent-filtered, pseudonymous analytics",
+    "campaigns:write": "Ask whether customers may be contacted for a campaign; record contacts",
 }
 """Each scope in plain words, as the consent screen shows it."""
 

@@ -23,6 +23,7 @@ from persistence.audit.checkpoints import (
 from persistence.audit.export_proofs import SqlAccessLogProofs
 from persistence.audit.sink import SqlAuditSink
 from persistence.audit.tree_reader import SqlAuditTree
+from persistence.campaigns.store import SqlContactStore
 from persistence.consent.ledger import SqlConsentLedger
 from persistence.crypto import BlindIndexer, KeyWrapper, MasterKey
 from persistence.customer.accounts import SqlAccountRepository, SqlTransactionRepository
@@ -84,6 +85,7 @@ class SqlUnitOfWork:
     dsr: SqlDsrRepository
     erasure: SqlErasureStore
     sign_in: SqlSignInRevoker
+    campaigns: SqlContactStore
     cursors: CursorCodec
 
     def __init__(
@@ -184,6 +186,7 @@ class SqlUnitOfWork:
         self.dsr = SqlDsrRepository(session, self._data_dir)
         self.erasure = SqlErasureStore(session)
         self.sign_in = SqlSignInRevoker(session)
+        self.campaigns = SqlContactStore(session)
         return self
 
     def _open_session(self) -> AsyncSession:

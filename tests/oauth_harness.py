@@ -200,8 +200,8 @@ async def running_world(
     tmp_path: Path,
     throttle: ThrottlePolicy | None = None,
 ) -> AsyncIterator[World]:
-    """The application on the test's database with demo-app, privacy-console and
-    analytics-service registered."""
+    """The application on the test's database with demo-app, privacy-console,
+    analytics-service and campaign-service registered."""
     settings = Settings(
         database_url=db_url, data_dir=tmp_path, master_key=raw_key(master_key), issuer=ISSUER
     )
@@ -224,6 +224,7 @@ async def running_world(
             redirect_uris=(CONSOLE_REDIRECT,),
         )
         await world.add_client("analytics-service", public=False, scopes="analytics:read")
+        await world.add_client("campaign-service", public=False, scopes="campaigns:write")
         try:
             yield world
         finally:

@@ -191,6 +191,10 @@ async def successful_call(
             "requested_value": "refunded",
             "reason": "It was refunded",
         }
+    elif (method, path) == ("PUT", "/v1/me/contact-preferences"):
+        read = await world.http.get("/v1/me/contact-preferences", headers=person.auth)
+        kwargs["headers"]["If-Match"] = read.headers["ETag"]
+        kwargs["json"] = {"channels": ["email"], "weekly_limit": 1}
     elif (method, path) == ("PUT", "/v1/me/restriction"):
         kwargs["json"] = {"restricted": False}
     elif (method, path) == ("PUT", "/v1/me/consents/{purpose}"):

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO, cast
+from uuid import UUID
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,6 +24,7 @@ from api.cli.oauth import add_oauth_commands
 from api.composition import running_services
 from api.logging import configure_logging
 from api.settings import ConfigError, Settings, load_settings
+from persistence.demo.campaigns import DemoMarketing, seed_demo_marketing
 from persistence.demo.loader import DEFAULT_SEED, MAX_CUSTOMERS, DemoSummary, load_demo
 from persistence.migrate import head_revision, is_at_head, upgrade
 from persistence.oauth.admin import DemoCredentials, ensure_demo_identities
@@ -176,10 +178,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"database migrated to revision {head_revision()}")
         return EXIT_OK
     if args.command == "demo":
-        summary, credentials = asyncio.run(
+        summary, credentials, marketing = asyncio.run(
             _demo(settings, customers=args.customers, seed=args.seed)
         )
-        print_demo_summary(summary, sys.stdout, credentials)
+        print_demo_summary(summary, sys.stdout, credentials, capped=marketing.capped_ids)
         return EXIT_OK
     if args.command == "serve":
         asyncio.run(_require_migrated(settings))
@@ -206,7 +208,7 @@ async def _require_migrated(settings: Settings) -> None:
 
 async def _demo(
     settings: Settings, *, customers: int, seed: int
-) -> tuple[DemoSummary, DemoCredentials]:
+) -> tuple[DemoSummary, DemoCredentials, DemoMarketing]:
     if settings.is_production:
         # Synthetic people with published credentials have no place next to real ones.
         raise CommandFailed("refusing to load demo data with CUSTODIAN_ENV=production")
@@ -220,11 +222,19 @@ async def _demo(
                 session, master_key, [sign_in.customer_id for sign_in in summary.sign_ins]
             )
             await session.commit()
-        return summary, credentials
+        # Consents and campaign contacts, so some demo customers are capped by the policy.
+        marketing = await seed_demo_marketing(
+            services.engine, master_key, [sign_in.customer_id for sign_in in summary.sign_ins]
+        )
+        return summary, credentials, marketing
 
 
 def print_demo_summary(
-    summary: DemoSummary, out: TextIO, credentials: DemoCredentials | None = None
+    summary: DemoSummary,
+    out: TextIO,
+    credentials: DemoCredentials | None = None,
+    *,
+    capped: frozenset[UUID] = frozenset(),
 ) -> None:
     """What `custodian demo` prints: what was loaded and every demo credential."""
     print(
@@ -239,6 +249,8 @@ def print_demo_summary(
         line = f"  {sign_in.email}"
         if sign_in.password is not None:
             line += f"  password: {sign_in.password}"
+        if sign_in.customer_id in capped:
+            line += "  (two campaign emails this week: capped by the weekly marketing limit)"
         print(line, file=out)
     hidden = len(summary.sign_ins) - SIGN_INS_SHOWN
     if hidden > 0:

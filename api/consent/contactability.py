@@ -1,10 +1,11 @@
-"""GET /v1/privacy/customers/{customer_id}/contactability?channel=email|sms (dsr:admin)."""
+"""GET /v1/privacy/customers/{customer_id}/contactability?channel=email|sms (dsr:admin).
+
+The officer is answered by the same contact policy every campaign asks, with its reasons."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -17,16 +18,11 @@ from litestar.params import FromPath, QueryParameter
 from api.consent.controllers import CONSENT_TAG
 from api.middleware import request_id_of
 from api.routes import problems
+from domain.campaigns.policy import ContactRules, MarketingChannel
+from domain.clock import Clock
 from domain.consent.contactability import ContactabilityUnitOfWork, check_contactability
 from domain.errors import NotFound
 from domain.identity import Caller
-
-
-class MarketingChannel(StrEnum):
-    """A marketing channel."""
-
-    EMAIL = "email"
-    SMS = "sms"
 
 
 class ContactabilityOut(msgspec.Struct):
@@ -41,6 +37,10 @@ class ContactabilityOut(msgspec.Struct):
     consent_notice_version: str | None
     consent_decided_at: datetime | None
     outdated_notice: bool
+    reason_codes: list[str]
+    earliest_allowed_at: datetime | None
+    contacts_last_7_days: int
+    contacts_last_30_days: int
 
 
 @get(
@@ -57,10 +57,13 @@ async def get_contactability(
     request: Request[Any, Any, State],
     caller: NamedDependency[Caller],
     contactability_units: NamedDependency[Callable[[], ContactabilityUnitOfWork]],
+    clock: NamedDependency[Clock],
+    rules: NamedDependency[ContactRules],
     customer_id: FromPath[str],
     channel: Annotated[MarketingChannel, QueryParameter(description="email or sms")],
 ) -> ContactabilityOut:
-    """Answered from current consent and restriction state; the check is audited."""
+    """Answered by the contact policy (consent, restriction, objection, pending erasure,
+    preferences, frequency caps, complaint cool-off); the check is audited."""
     try:
         subject = UUID(customer_id)
     except ValueError:
@@ -71,7 +74,10 @@ async def get_contactability(
         channel.value,
         caller.as_actor(),
         request_id_of(request.scope),
+        clock=clock,
+        rules=rules,
     )
+    decision = answer.decision
     consent = answer.consent
     return ContactabilityOut(
         customer_id=str(answer.customer_id),
@@ -83,4 +89,8 @@ async def get_contactability(
         consent_notice_version=consent.notice_version if consent else None,
         consent_decided_at=consent.recorded_at if consent else None,
         outdated_notice=answer.outdated_notice,
+        reason_codes=[reason.code.value for reason in decision.reasons],
+        earliest_allowed_at=decision.earliest_allowed_at,
+        contacts_last_7_days=decision.contacts_last_week,
+        contacts_last_30_days=decision.contacts_last_month,
     )

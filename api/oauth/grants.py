@@ -15,7 +15,13 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from api.oauth.context import Audit, ConsumeCode, NewCode, NewGrant, RevokeGrant, RotateRefreshToken
 from api.oauth.models import CodeModel, GrantUser, RefreshModel
 from domain.audit.events import Outcome
-from domain.identity import STAFF_SCOPES, Principal, format_scopes, parse_scopes
+from domain.identity import (
+    SERVICE_SCOPES,
+    STAFF_SCOPES,
+    Principal,
+    format_scopes,
+    parse_scopes,
+)
 from domain.oauth.tokens import AuthorizationCode, Grant, secret_digest
 
 if TYPE_CHECKING:
@@ -162,7 +168,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[mis
             raise InvalidScopeError()
 
     def _scope(self) -> str | None:
-        registered = self.request.client.client.scopes & STAFF_SCOPES
+        registered = self.request.client.client.scopes & (STAFF_SCOPES | SERVICE_SCOPES)
         requested = parse_scopes(self.request.payload.scope) or registered
         if not requested or not requested <= registered:
             return None

@@ -1,8 +1,9 @@
-"""May we send this customer marketing on this channel right now?
+"""May we send this customer marketing on this channel right now? (the officer's view)
 
-Answered from the current consent for the channel's purpose and the customer's status
-(restricted or erased customers are never contacted), so campaigns in every system ask the
-same question and get the same answer. Every check is audited: it reads the customer's data.
+Answered by the same contact policy every campaign asks (domain.campaigns.policy): consent
+for the channel's purpose, restriction, objection, a pending erasure, the customer's
+preferences, the organisation's frequency caps and a complaint's cool-off. Every check is
+audited: it reads the customer's data.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from typing import Protocol
 from uuid import UUID
 
 from domain.audit.events import Actor, AuditRecord
+from domain.campaigns.policy import ContactDecision, ContactRules, decide
+from domain.campaigns.ports import ContactStore
+from domain.clock import Clock
 from domain.consent.ledger import ConsentEvent, ConsentLedger
 from domain.consent.purposes import CHANNEL_PURPOSES
-from domain.customer.profile import CustomerStatus
 from domain.errors import NotFound
 from domain.ports import AuditSink, CustomerRepository, UnitOfWorkBase
 
@@ -28,6 +31,8 @@ class ContactabilityUnitOfWork(UnitOfWorkBase, Protocol):
     def consents(self) -> ConsentLedger: ...
     @property
     def audit(self) -> AuditSink: ...
+    @property
+    def campaigns(self) -> ContactStore: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,7 @@ class Contactability:
     reasons: tuple[str, ...]
     consent: ConsentEvent | None
     outdated_notice: bool
+    decision: ContactDecision
 
 
 async def check_contactability(
@@ -49,28 +55,28 @@ async def check_contactability(
     channel: str,
     actor: Actor,
     request_id: str | None = None,
+    *,
+    clock: Clock,
+    rules: ContactRules | None = None,
 ) -> Contactability:
-    """Whether marketing may be sent to the customer on `channel` (email or sms).
+    """Whether marketing may be sent to the customer on `channel` (email or sms) now, by
+    the contact policy, with its reasons and (when only waits apply) the earliest time.
 
-    NotFound for an unknown customer or channel. Contactable only when the customer is
-    active and their latest decision for the channel's purpose is a grant.
+    NotFound for an unknown customer or channel.
     """
     purpose = CHANNEL_PURPOSES.get(channel)
     if purpose is None:
         raise NotFound("no such channel")
+    rules = rules or ContactRules()
+    now = clock.now()
     async with uow:
-        customer = await uow.customers.get(customer_id)
-        if customer is None:
+        facts = await uow.campaigns.facts([customer_id], purpose, now, rules.complaint_cool_off)
+        found = facts.get(customer_id)
+        if found is None:
             raise NotFound("no such customer")
         latest = await uow.consents.latest(customer_id, purpose)
         current = {n.purpose: n.notice_version for n in await uow.consents.notices()}
-        reasons = []
-        if customer.status is not CustomerStatus.ACTIVE:
-            reasons.append(f"customer is {customer.status.value}")
-        if latest is None:
-            reasons.append(f"no consent to {purpose}")
-        elif not latest.granted:
-            reasons.append(f"consent to {purpose} withdrawn")
+        decision = decide(found, channel, rules, now)
         await uow.audit.append(
             AuditRecord(
                 actor,
@@ -78,13 +84,21 @@ async def check_contactability(
                 "consent",
                 subject_id=customer_id,
                 resource_id=purpose,
-                fields=("granted",),
+                fields=("granted", "status", "contact_preferences", "contacts", "complaints"),
                 purpose=purpose,
                 request_id=request_id,
             )
         )
         await uow.commit()
     outdated = latest is not None and latest.notice_version != current.get(purpose)
+    reasons = tuple(reason.message for reason in decision.reasons)
     return Contactability(
-        customer_id, channel, purpose, not reasons, tuple(reasons), latest, outdated
+        customer_id,
+        channel,
+        purpose,
+        decision.contactable,
+        reasons,
+        latest,
+        outdated,
+        decision,
     )

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from domain.audit.events import AuditEvent
+from domain.campaigns.preferences import PREFERENCE_COLUMNS
 from domain.consent.ledger import ConsentEvent
 from domain.consent.purposes import PurposeNotice
 from domain.customer.accounts import Account, Transaction
@@ -84,6 +85,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "collection_method",
         "receipt",
     ),
+    "contact_preferences": PREFERENCE_COLUMNS,
     "corrections": (
         "id",
         "target_type",
@@ -336,6 +338,7 @@ accounts.*         your accounts (numbers masked to the last four digits)
 transactions.*     every transaction on your accounts
 interactions.*     your contacts with us: calls, emails, chats, visits
 consents.*         every consent decision, each with its signed receipt
+contact_preferences.*  how you want marketing: channels, quiet hours, how often at most
 corrections.*      the corrections you asked for and their outcome
 access_log.*       who accessed your data, when, what and why
 processing.*       why we process your data: purposes, legal bases, recipients, retention

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from domain.audit.access_log import AuditQuery
 from domain.audit.events import SYSTEM_ACTOR, AuditRecord
+from domain.campaigns.preferences import preferences_record
 from domain.clock import Clock
 from domain.dsr import archive as records
 from domain.dsr.ports import ArchiveDraft, ArchiveStore, ExportUnitOfWork, Progress
@@ -84,6 +85,12 @@ async def _write(
     )
     await draft.category("interactions", columns["interactions"], _interactions(uow, customer_id))
     await draft.category("consents", columns["consents"], _consents(uow, customer_id))
+    await draft.category(
+        "contact_preferences",
+        columns["contact_preferences"],
+        _contact_preferences(uow, customer_id),
+        single=True,
+    )
     await draft.category("corrections", columns["corrections"], _corrections(uow, customer_id))
     await draft.category("access_log", columns["access_log"], _access_log(uow, customer_id))
     await uow.access_log_proofs.add_to(draft.add_file, customer_id)
@@ -174,6 +181,12 @@ async def _interactions(uow: ExportUnitOfWork, customer_id: UUID) -> AsyncIterat
 async def _consents(uow: ExportUnitOfWork, customer_id: UUID) -> AsyncIterator[dict[str, Any]]:
     for event in await uow.consents.history(customer_id):
         yield records.consent_record(event)
+
+
+async def _contact_preferences(
+    uow: ExportUnitOfWork, customer_id: UUID
+) -> AsyncIterator[dict[str, Any]]:
+    yield preferences_record(await uow.campaigns.preferences(customer_id))
 
 
 async def _corrections(uow: ExportUnitOfWork, customer_id: UUID) -> AsyncIterator[dict[str, Any]]:

@@ -47,6 +47,7 @@ async def execute_erasure(
         for retention_class, _ in DESTROYED:
             await uow.keys.destroy(customer_id, retention_class)
         await uow.erasure.forget_customer(customer_id)
+        await uow.campaigns.forget(customer_id)
         await uow.sign_in.revoke_all(customer_id, now)
         report = erasure_report(
             erased_at=now, financial_years=financial_years, account_closures=closures

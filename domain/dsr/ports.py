@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from domain.audit.access_log import AuditReader
+from domain.campaigns.ports import ContactStore
 from domain.consent.ledger import ConsentLedger, ReceiptSigner
 from domain.customer.corrections import CorrectionRepository
 from domain.dsr.requests import DsrRepository
@@ -72,6 +73,8 @@ class ErasureUnitOfWork(UnitOfWorkBase, Protocol):
     def erasure(self) -> ErasureStore: ...
     @property
     def sign_in(self) -> SignInRevoker: ...
+    @property
+    def campaigns(self) -> ContactStore: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +149,8 @@ class ExportUnitOfWork(UnitOfWorkBase, Protocol):
     def audit_reader(self) -> AuditReader: ...
     @property
     def access_log_proofs(self) -> AccessLogProofs: ...
+    @property
+    def campaigns(self) -> ContactStore: ...
     @property
     def receipts(self) -> ReceiptSigner: ...
     @property

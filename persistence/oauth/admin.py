@@ -164,8 +164,9 @@ async def ensure_demo_identities(
     *,
     hash_password: HashPassword | None = None,
 ) -> DemoCredentials:
-    """Demo clients (demo-app, privacy-console, analytics-service), a demo privacy officer and
-    support agent, and one shared password for every listed customer (hashed once).
+    """Demo clients (demo-app, privacy-console, analytics-service, campaign-service), a demo
+    privacy officer and support agent, and one shared password for every listed customer
+    (hashed once).
 
     Re-running replaces them (new client secrets). The caller commits the session.
     """
@@ -182,6 +183,7 @@ async def ensure_demo_identities(
             frozenset({"audit:read", "dsr:admin"}),
         ),
         ("analytics-service", "Analytics service", False, [], frozenset({"analytics:read"})),
+        ("campaign-service", "Campaign service", False, [], frozenset({"campaigns:write"})),
     ):
         _, secret = await create_client(
             session,

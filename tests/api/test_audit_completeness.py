@@ -74,6 +74,12 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ),
     # Lifting a restriction that is not in place changes nothing, but the call is audited.
     ("PUT", "/v1/me/restriction"): Expect((("restriction.lift", "customer"),)),
+    ("GET", "/v1/me/contact-preferences"): Expect(
+        (("contact_preferences.read", "contact_preferences"),)
+    ),
+    ("PUT", "/v1/me/contact-preferences"): Expect(
+        (("contact_preferences.update", "contact_preferences"),)
+    ),
 }
 
 

@@ -7,15 +7,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 import rfc9162_reference as rfc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from oauth_harness import CONSOLE_REDIRECT, World, running_world
+from oauth_harness import CONSOLE_REDIRECT, World
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -28,14 +26,6 @@ from persistence.signatures import checkpoint_signer
 HEADS = "/v1/privacy/audit/tree-heads"
 CONSISTENCY = "/v1/privacy/audit/consistency"
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-async def world(
-    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with running_world(db_url, engine, master_key, tmp_path) as created:
-        yield created
 
 
 async def _sign(engine: AsyncEngine, master_key: MasterKey) -> int:

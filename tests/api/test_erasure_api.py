@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from oauth_harness import World
 from self_service_seed import BASE, Person, body, seed_person
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import make_url
 
 from api.composition import sweep_retention
@@ -27,6 +27,7 @@ from domain.dsr.export import request_export
 from domain.identity import StaffRole
 from domain.retention import RetentionClass
 from persistence.audit.sink import verify_log
+from persistence.campaigns.tables import ContactPreferenceRow
 from persistence.customer.tables import AccountRow
 from persistence.database import session_factory
 from persistence.keystore import DataKeyRow, DestroyedKeyRow
@@ -130,6 +131,12 @@ async def test_erasure_leaves_no_canary_anywhere(
     # Before: the canaries are there to be found (the test can fail).
     shown = (await world.http.get("/v1/me/profile", headers=person.auth)).text
     assert CANARIES["preferred_name"] in shown
+    preferences = await world.http.put(
+        "/v1/me/contact-preferences",
+        headers={**person.auth, "If-Match": '"0"'},
+        json={"channels": ["sms"], "weekly_limit": 1},
+    )
+    assert preferences.status_code == 200, preferences.text
 
     created = await world.http.post("/v1/me/erasure", headers=person.auth)
     assert created.status_code == 202, created.text
@@ -176,6 +183,13 @@ async def test_erasure_leaves_no_canary_anywhere(
         )
     assert classes == {"financial"}
     assert tombstones == {"contact", "interactions"}
+    async with world.engine.connect() as connection:
+        preference_rows = await connection.scalar(
+            select(func.count())
+            .select_from(ContactPreferenceRow)
+            .where(ContactPreferenceRow.customer_id == person.id)
+        )
+    assert preference_rows == 0
 
     # Support: financial records for a legal claim only; nothing of the contact data.
     await world.add_staff("agent@example.com", StaffRole.SUPPORT_AGENT)

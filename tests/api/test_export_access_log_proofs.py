@@ -8,28 +8,14 @@ import io
 import json
 import sys
 import zipfile
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-from oauth_harness import World, running_world
-from persistence.dsr.worker import build_worker
+from oauth_harness import World
 from self_service_seed import body, seed_person
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence.audit.tree import sign_tree_head
-from persistence.crypto import MasterKey
 from persistence.database import session_factory
 from persistence.signatures import checkpoint_signer
-
-
-@pytest.fixture
-async def world(
-    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with running_world(db_url, engine, master_key, tmp_path) as created:
-        yield created
 
 
 async def _verify(folder: Path) -> tuple[int, str]:
@@ -50,15 +36,11 @@ async def test_the_customer_verifies_their_access_log_offline(world: World, tmp_
     for _ in range(3):
         await world.http.get("/v1/me/profile", headers=ada.auth)
     async with session_factory(world.engine)() as session:
-        await sign_tree_head(session, checkpoint_signer(world.master_key), datetime.now(UTC))
+        await sign_tree_head(session, checkpoint_signer(world.master_key), world.clock.now())
         await session.commit()
     created = await world.http.post("/v1/me/exports", headers=ada.auth)
     assert created.status_code == 202, created.text
-    worker = build_worker(
-        world.engine, world.master_key, world.settings.data_dir, export_ttl=timedelta(days=7)
-    )
-    while await worker.run_once():
-        pass
+    await world.run_jobs()
     status = body(await world.http.get(f"/v1/me/exports/{created.json()['id']}", headers=ada.auth))
     archive = await world.http.get(f"/v1/me/exports/{status['id']}/archive", headers=ada.auth)
     assert archive.status_code == 200, archive.text

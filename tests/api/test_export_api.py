@@ -32,6 +32,7 @@ CATEGORIES = (
     "transactions",
     "interactions",
     "consents",
+    "contact_preferences",
     "corrections",
     "access_log",
     "processing",
@@ -72,6 +73,13 @@ async def test_the_archive_is_complete_signed_and_only_mine(world: World) -> Non
         headers=ada.auth,
         json={"granted": True, "notice_version": "1"},
     )
+    quiet = {"start": "22:00", "end": "07:30", "time_zone": "Europe/London"}
+    preferences = await world.http.put(
+        "/v1/me/contact-preferences",
+        headers={**ada.auth, "If-Match": '"0"'},
+        json={"channels": ["email"], "quiet_hours": quiet, "weekly_limit": 1},
+    )
+    assert preferences.status_code == 200, preferences.text
     status, content = await exported(world, ada)
     assert (status["status"], status["progress"]) == ("ready", 100)
     assert status["size"] == len(content)
@@ -111,6 +119,15 @@ async def test_the_archive_is_complete_signed_and_only_mine(world: World) -> Non
     consents = json.loads(zf.read("consents.json"))
     assert [c["purpose"] for c in consents] == ["marketing_email"]
     assert consents[0]["receipt"] in json.dumps(history)
+    shown = body(await world.http.get("/v1/me/contact-preferences", headers=ada.auth))
+    for member in ("status", "organisation_limits"):
+        shown.pop(member)
+    assert json.loads(zf.read("contact_preferences.json")) == shown
+    [preference_row] = csv.DictReader(
+        io.StringIO(zf.read("contact_preferences.csv").decode("utf-8"))
+    )
+    assert preference_row["quiet_hours.time_zone"] == "Europe/London"
+    assert preference_row["weekly_limit"] == "1"
     processing = body(await world.http.get("/v1/me/processing", headers=ada.auth))
     assert json.loads(zf.read("processing.json")) == processing["purposes"]
 

@@ -33,6 +33,11 @@ Narrow decisions, each because a schema cannot express the rule:
   every other check (statuses, media types, headers, schemas, negative data) stays on. The
   accepted paths are tests/api/test_oauth_flow.py's job. POST /oauth/authorize keeps every
   check: without the CSRF cookie a generated form is a documented 403.
+- PUT /v1/me/contact-preferences: If-Match is server state like the profile's ETag, so
+  positive cases are sent with the current one. A real IANA time zone, quiet hours that start
+  and end at different times, and limits no higher than the organisation's (a setting) are
+  rules the schema cannot carry: a positive case answered 422 is accepted only when every
+  field the problem names is `quiet_hours`, `weekly_limit` or `monthly_limit`.
 - use_after_free needs OpenAPI links from a DELETE to a read; the document has no DELETE, so
   the check is on but has nothing to compare.
 """
@@ -86,6 +91,7 @@ CHECKS = [
     use_after_free,
 ]
 PROFILE_PATCH = "PATCH /v1/me/profile"
+CONTACT_PREFERENCES_PUT = "PUT /v1/me/contact-preferences"
 CREATE_CORRECTION = "POST /v1/me/corrections"
 ADDRESS = {"line1": "1 Analytical Row", "city": "London", "postal_code": "N1 9GU", "country": "GB"}
 # Operations whose answers do not yet match the committed document, each with its owner.
@@ -111,17 +117,20 @@ class Contract:
     customer: str
     officer: str
     support: str
+    service: str = ""
 
     def token_for(self, scopes: set[str]) -> str:
         """The token whose holder may call an operation requiring `scopes`."""
         if scopes <= CUSTOMER_SCOPES:
             return self.customer
+        if "campaigns:write" in scopes:
+            return self.service
         if "support:read" in scopes:
             return self.support
         return self.officer
 
 
-async def _tokens(db_url: str, master_key: MasterKey, data_dir: Path) -> tuple[str, str, str]:
+async def _tokens(db_url: str, master_key: MasterKey, data_dir: Path) -> tuple[str, str, str, str]:
     engine = make_engine(db_url)
     try:
         async with running_world(db_url, engine, master_key, data_dir) as world:
@@ -153,7 +162,15 @@ async def _tokens(db_url: str, master_key: MasterKey, data_dir: Path) -> tuple[s
                 scope="support:read",
                 redirect_uri=CONSOLE_REDIRECT,
             )
-            return person.token, officer, str(support["access_token"])
+            await world.add_client("campaign-service", public=False, scopes="campaigns:write")
+            service = await world.token({"grant_type": "client_credentials"}, "campaign-service")
+            assert service.status_code == 200, service.text
+            return (
+                person.token,
+                officer,
+                str(support["access_token"]),
+                str(service.json()["access_token"]),
+            )
     finally:
         await engine.dispose()
 
@@ -165,13 +182,13 @@ def contract(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
     data_dir = tmp_path_factory.mktemp("contract")
     db_url = sqlite_url(sqlite_copy(sqlite_template, data_dir / "contract.sqlite"))
     master_key = MasterKey.generate()
-    customer, officer, support = asyncio.run(_tokens(db_url, master_key, data_dir))
+    customer, officer, support, service = asyncio.run(_tokens(db_url, master_key, data_dir))
     settings = Settings(
         database_url=db_url, data_dir=data_dir, master_key=raw_key(master_key), issuer=ISSUER
     )
     app = create_app(settings)
     LATE_APP.target = app
-    return Contract(app, customer, officer, support)
+    return Contract(app, customer, officer, support, service)
 
 
 class _LateApp:
@@ -254,6 +271,23 @@ def _check_correction(case: schemathesis.Case, response: schemathesis.Response) 
     assert len(body["requested_value"].strip()) > FIELD_MAX_LENGTH[field], response.text
 
 
+def _current_preferences_etag(app: Any, token: str) -> str:
+    url = f"http://{asgi.HOST}/v1/me/contact-preferences"
+    with asgi.get_client(app) as client:
+        response = client.get(url, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+    return str(response.headers["ETag"])
+
+
+def _check_contact_preferences(response: schemathesis.Response) -> None:
+    if response.status_code == 422:
+        named = {error["field"] for error in response.json().get("errors", [])}
+        assert named, response.text
+        assert named <= {"quiet_hours", "weekly_limit", "monthly_limit"}, response.text
+        return
+    assert 200 <= response.status_code < 300, response.text
+
+
 def _check_profile_patch(response: schemathesis.Response) -> None:
     # Positive data with the current ETag is accepted, except a date of birth that is not in
     # the past (the one rule the schema cannot carry).
@@ -287,6 +321,16 @@ def test_the_api_keeps_its_contract(
             headers=headers, checks=CHECKS, excluded_checks=[positive_data_acceptance]
         )
         _check_profile_patch(response)
+        return
+    if label == CONTACT_PREFERENCES_PUT and positive:
+        case.headers = {
+            **(case.headers or {}),
+            "If-Match": _current_preferences_etag(LATE_APP, contract.customer),
+        }
+        response = case.call_and_validate(
+            headers=headers, checks=CHECKS, excluded_checks=[positive_data_acceptance]
+        )
+        _check_contact_preferences(response)
         return
     if label == CREATE_CORRECTION and positive:
         response = case.call_and_validate(

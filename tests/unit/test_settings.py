@@ -210,3 +210,33 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
     settings: Settings = load_settings(env(tmp_path, MASTER_KEY=KEY_B64))
     with pytest.raises(AttributeError):
         settings.env = "production"  # type: ignore[misc]
+
+
+def test_contact_policy_limits(tmp_path: Path) -> None:
+    defaults = load_settings(env(tmp_path, MASTER_KEY=KEY_B64))
+    assert (
+        defaults.marketing_weekly_limit,
+        defaults.marketing_monthly_limit,
+        defaults.complaint_cool_off_days,
+    ) == (2, 6, 14)
+    chosen = load_settings(
+        env(
+            tmp_path,
+            MASTER_KEY=KEY_B64,
+            MARKETING_WEEKLY_LIMIT="1",
+            MARKETING_MONTHLY_LIMIT="3",
+            COMPLAINT_COOL_OFF_DAYS="30",
+        )
+    )
+    assert (
+        chosen.marketing_weekly_limit,
+        chosen.marketing_monthly_limit,
+        chosen.complaint_cool_off_days,
+    ) == (1, 3, 30)
+    message = config_error(
+        env(tmp_path, MASTER_KEY=KEY_B64, MARKETING_WEEKLY_LIMIT="5", MARKETING_MONTHLY_LIMIT="4")
+    )
+    assert message.startswith("CUSTODIAN_MARKETING_MONTHLY_LIMIT:")
+    assert "out of range" in config_error(
+        env(tmp_path, MASTER_KEY=KEY_B64, MARKETING_WEEKLY_LIMIT="0")
+    )

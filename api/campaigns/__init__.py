@@ -1,0 +1,1 @@
+"""HTTP delivery of campaign coordination: the campaign API, the contact preferences."""

@@ -1,0 +1,1 @@
+"""Campaign coordination: one contact policy that every campaign asks."""

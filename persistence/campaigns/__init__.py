@@ -1,0 +1,1 @@
+"""Storage of recorded marketing contacts and customers' contact preferences."""
