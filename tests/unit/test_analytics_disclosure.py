@@ -5,7 +5,9 @@ by one customer. Each attack recovers nothing about a cell of fewer than k custo
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -15,7 +17,7 @@ from domain.analytics.disclosure import Cell, round_money, suppressed_keys
 K = 10
 
 
-def _cells(counts: dict[tuple[str, ...], int]) -> list[Cell]:
+def _cells(counts: Mapping[Any, int]) -> list[Cell]:
     return [Cell(key, n, {"revenue": Decimal(n * 20)}) for key, n in counts.items()]
 
 
