@@ -19,6 +19,7 @@ MODEL_MODULES = (
     "persistence.audit.checkpoints",  # audit_checkpoints
     "persistence.customer.corrections",  # correction_requests
     "persistence.dsr.tables",  # jobs, dsr_requests
+    "persistence.analytics.tables",  # analytics_state, analytics_members, _months, _contacts
 )
 """The modules that define tables, imported below for their side effect on `metadata`."""
 

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain.pagination import CursorCodec
 from domain.ports import Clock, DurableAuditLog
+from persistence.analytics.projection import SqlProjection
+from persistence.analytics.reader import SqlAnalyticsReader
 from persistence.audit.access_log import SqlAuditReader
 from persistence.audit.batch import BatchingAuditLog
 from persistence.audit.checkpoints import (
@@ -84,6 +86,8 @@ class SqlUnitOfWork:
     checkpoint_max_age: timedelta | None = None
     corrections: SqlCorrectionRepository
     dsr: SqlDsrRepository
+    projection: SqlProjection
+    analytics: SqlAnalyticsReader
     cursors: CursorCodec
 
     def __init__(
@@ -176,6 +180,8 @@ class SqlUnitOfWork:
         self.audit_verifier = SqlAuditVerifier(session, self.checkpoint_signer)
         self.corrections = SqlCorrectionRepository(session, self.keys)
         self.dsr = SqlDsrRepository(session, self._data_dir)
+        self.projection = SqlProjection(session, self.keys, self._master_key, self._clock)
+        self.analytics = SqlAnalyticsReader(session)
         return self
 
     def _open_session(self) -> AsyncSession:

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID, uuid4
 
+from domain.analytics.membership import ANALYTICS_PURPOSE, AnalyticsProjection
 from domain.audit.events import Actor, AuditRecord
 from domain.consent.ledger import (
     ConsentEvent,
@@ -33,6 +34,9 @@ class ConsentUnitOfWork(Protocol):
     consents: ConsentLedger
     receipts: ReceiptSigner
     audit: AuditSink
+
+    @property
+    def projection(self) -> AnalyticsProjection: ...
 
     @property
     def clock(self) -> Clock: ...
@@ -148,6 +152,10 @@ async def change_consent(
             receipt=uow.receipts.sign(claims),
         )
         await uow.consents.append(event)
+        if purpose == ANALYTICS_PURPOSE:
+            # Membership changes with the consent, in this transaction: never a moment
+            # when the ledger says withdrawn and the projection still holds the customer.
+            await (uow.projection.add if granted else uow.projection.remove)(customer_id)
         await uow.audit.append(
             AuditRecord(
                 actor,

@@ -110,6 +110,8 @@ async def request_erasure(
                 due_at=now + RESPONSE_TIME,
             )
             if await uow.dsr.add_with_job(request, job_kind=ERASURE_JOB, single_active=True):
+                # The grace period starts now: out of the analytics projection already.
+                await uow.projection.remove(access.subject_id)
                 await record_access(uow, access, "erasure.request", "dsr_request", request.id)
                 await uow.commit()
                 return request, True
