@@ -20,6 +20,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, Tag
 from litestar.types import ControllerRouterHandler
 
+from api.analytics.routes import ANALYTICS_HANDLERS, ANALYTICS_TAGS
 from api.audit.routes import PRIVACY_HANDLERS, PRIVACY_TAGS
 from api.composition import Services, build_job_worker, build_oauth_services, build_services
 from api.dsr.routes import DSR_HANDLERS, DSR_TAGS
@@ -57,6 +58,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     *SELF_SERVICE_HANDLERS,
     *PRIVACY_HANDLERS,
     *DSR_HANDLERS,
+    *ANALYTICS_HANDLERS,
 ]
 
 TAGS = [
@@ -64,6 +66,7 @@ TAGS = [
     SELF_SERVICE_TAG,
     *PRIVACY_TAGS,
     *DSR_TAGS,
+    *ANALYTICS_TAGS,
 ]
 
 

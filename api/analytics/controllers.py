@@ -1,0 +1,202 @@
+"""GET /v1/analytics/... (scope analytics:read): segments, movement between value tiers,
+customers gained and lost, referrals and experience. Analysts and the analytics service
+only; every answer is audited (who asked what, cells returned and withheld)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, cast
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+
+from api.analytics.dtos import AnalyticsAnswer, answer_out
+from api.consent.responses import problem_responses
+from api.middleware import request_id_of
+from api.settings import Settings
+from domain.analytics import queries
+from domain.analytics.attributes import add_months, month_of
+from domain.analytics.queries import AnalyticsUnitOfWork, Asker
+from domain.analytics.reader import SEGMENT_DIMENSIONS
+from domain.identity import Caller
+from domain.ports import UnitOfWork
+
+TAG = "analytics"
+_SCOPE = "analytics:read"
+_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+Month = Annotated[
+    str | None, QueryParameter(pattern=_MONTH, description="A calendar month, YYYY-MM")
+]
+FromMonth = Annotated[
+    str | None,
+    QueryParameter(name="from", pattern=_MONTH, description="First month, YYYY-MM"),
+]
+Segment = Annotated[
+    str | None,
+    QueryParameter(max_length=40, description="One of: " + ", ".join(SEGMENT_DIMENSIONS)),
+]
+
+
+class _UtcClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+_CLOCK = _UtcClock()
+
+
+def _route(action: str) -> dict[str, Any]:
+    return {
+        "opt": {"scopes": (_SCOPE,), "audit": (action, "analytics")},
+        "security": [{"oauth2": [_SCOPE]}],
+        "tags": [TAG],
+        "responses": problem_responses(422),
+    }
+
+
+def _asker(caller: Caller, settings: Settings, request: Request[Any, Any, Any]) -> Asker:
+    return Asker(caller.as_actor(), settings.analytics_min_cohort, request_id_of(request.scope))
+
+
+def _units(uow_factory: Callable[[], UnitOfWork]) -> AnalyticsUnitOfWork:
+    # The SQL unit of work carries the analytics reader; the port type is narrower.
+    return cast("AnalyticsUnitOfWork", uow_factory().reading())
+
+
+def _last_complete_month() -> str:
+    return add_months(month_of(_CLOCK.now()), -1)
+
+
+class AnalyticsController(Controller):
+    """Aggregates of the analytics projection."""
+
+    path = "/v1/analytics"
+
+    @get(
+        "/segments",
+        operation_id="getAnalyticsSegments",
+        summary="Customers, revenue and satisfaction per segment in a month",
+        **_route("analytics.segments"),
+    )
+    async def get_segments(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        caller: NamedDependency[Caller],
+        settings: NamedDependency[Settings],
+        uow_factory: NamedDependency[Callable[[], UnitOfWork]],
+        by: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=100,
+                description="Comma-separated dimensions (1-3) of: " + ", ".join(SEGMENT_DIMENSIONS),
+            ),
+        ] = None,
+        period: Month = None,
+    ) -> AnalyticsAnswer:
+        """Customers, estimated revenue and mean satisfaction per cell."""
+        dimensions = queries.parse_dimensions(by)
+        month = queries.parse_month("period", period or _last_complete_month())
+        answer = await queries.segments(
+            _units(uow_factory), _CLOCK, _asker(caller, settings, request), dimensions, month
+        )
+        return answer_out(answer)
+
+    @get(
+        "/tiers/movement",
+        operation_id="getAnalyticsTierMovement",
+        summary="How customers moved between value tiers from one month to another",
+        **_route("analytics.tier_movement"),
+    )
+    async def get_tier_movement(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        caller: NamedDependency[Caller],
+        settings: NamedDependency[Settings],
+        uow_factory: NamedDependency[Callable[[], UnitOfWork]],
+        from_: FromMonth = None,
+        to: Month = None,
+    ) -> AnalyticsAnswer:
+        """The transition matrix between value tiers, with counts and revenue change."""
+        first, last = queries.parse_span(from_, to)
+        answer = await queries.tier_movement(
+            _units(uow_factory), _CLOCK, _asker(caller, settings, request), first, last
+        )
+        return answer_out(answer)
+
+    @get(
+        "/customers/flow",
+        operation_id="getAnalyticsCustomerFlow",
+        summary="Customers gained and lost per month, churn by segment, lifetime value",
+        **_route("analytics.customer_flow"),
+    )
+    async def get_customer_flow(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        caller: NamedDependency[Caller],
+        settings: NamedDependency[Settings],
+        uow_factory: NamedDependency[Callable[[], UnitOfWork]],
+        from_: FromMonth = None,
+        to: Month = None,
+        segment: Segment = None,
+    ) -> AnalyticsAnswer:
+        """Gained, lost and net per month with their estimated value; churn by segment."""
+        first, last = queries.parse_span(from_, to)
+        by = queries.parse_dimension(segment, "tier")
+        answer = await queries.customer_flow(
+            _units(uow_factory), _CLOCK, _asker(caller, settings, request), first, last, by=by
+        )
+        return answer_out(answer)
+
+    @get(
+        "/referrals",
+        operation_id="getAnalyticsReferrals",
+        summary="Referrers, referred customers and their value against the others",
+        **_route("analytics.referrals"),
+    )
+    async def get_referrals(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        caller: NamedDependency[Caller],
+        settings: NamedDependency[Settings],
+        uow_factory: NamedDependency[Callable[[], UnitOfWork]],
+        period: Month = None,
+    ) -> AnalyticsAnswer:
+        """Referred customers against the others, and referrers, with their revenue."""
+        month = queries.parse_month("period", period or _last_complete_month())
+        answer = await queries.referrals(
+            _units(uow_factory), _CLOCK, _asker(caller, settings, request), month
+        )
+        return answer_out(answer)
+
+    @get(
+        "/experience",
+        operation_id="getAnalyticsExperience",
+        summary="Satisfaction and complaints by channel and segment; contact pressure and churn",
+        **_route("analytics.experience"),
+    )
+    async def get_experience(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        caller: NamedDependency[Caller],
+        settings: NamedDependency[Settings],
+        uow_factory: NamedDependency[Callable[[], UnitOfWork]],
+        from_: FromMonth = None,
+        to: Month = None,
+        segment: Segment = None,
+    ) -> AnalyticsAnswer:
+        """Contacts per customer, complaint rate and satisfaction per channel and segment;
+        customers by marketing contacts per month against whether they left."""
+        last = to or _last_complete_month()
+        first, last = queries.parse_span(from_ or add_months(last, -11), last)
+        by = queries.parse_dimension(segment, "tier")
+        answer = await queries.experience(
+            _units(uow_factory), _CLOCK, _asker(caller, settings, request), first, last, by=by
+        )
+        return answer_out(answer)
