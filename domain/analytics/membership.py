@@ -40,6 +40,14 @@ def is_member(facts: MembershipFacts) -> bool:
     return facts.objected_at is None or facts.objected_at < facts.granted_at
 
 
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A customer's standing in the projection, as they are told it."""
+
+    member: bool
+    since: datetime | None
+
+
 class AnalyticsProjection(Protocol):
     """The projection, as the use cases that change a customer's standing see it. Both
     methods work inside the caller's transaction, so membership changes with the change
@@ -54,10 +62,6 @@ class AnalyticsProjection(Protocol):
         """Delete every row of the customer from the projection."""
         ...
 
-
-@dataclass(frozen=True, slots=True)
-class Membership:
-    """A customer's standing in the projection, as they are told it."""
-
-    member: bool
-    since: datetime | None
+    async def membership(self, customer_id: UUID) -> Membership:
+        """Whether the customer is in the projection now, and since when."""
+        ...

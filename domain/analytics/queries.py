@@ -176,6 +176,7 @@ async def customer_flow(
         population = await uow.analytics.population()
     k = asker.min_cohort
     flow_table = publish("flow", ("month", "movement"), flow, k)
+    totals_table = publish("flow_total", ("movement",), _totals(flow), k)
     churn_table = publish("churn", (by, "outcome"), churn, k)
     lost = sum(c.customers for c in churn if c.key[1] == "lost")
     start = sum(c.customers for c in churn)
@@ -189,8 +190,29 @@ async def customer_flow(
         facts["lifetime_value"] = str(lifetime_value(mean, monthly))
     query = f"customers/flow?from={first}&to={last}&segment={by}"
     return await _answer(
-        units, clock, asker, query, [flow_table, churn_table], population=population, facts=facts
+        units,
+        clock,
+        asker,
+        query,
+        [totals_table, flow_table, churn_table],
+        population=population,
+        facts=facts,
     )
+
+
+def _totals(flow: Sequence[Cell]) -> list[Cell]:
+    """Gained and lost over the whole span: the margin of the monthly table (which the
+    monthly table's complementary suppression protects)."""
+    totals: dict[str, Cell] = {}
+    for cell in flow:
+        movement = str(cell.key[1])
+        before = totals.get(movement, Cell((movement,), 0, {"revenue": Decimal(0)}))
+        totals[movement] = Cell(
+            (movement,),
+            before.customers + cell.customers,
+            {"revenue": before.sums["revenue"] + cell.sums.get("revenue", Decimal(0))},
+        )
+    return list(totals.values())
 
 
 async def referrals(units: AnalyticsUnitOfWork, clock: Clock, asker: Asker, month: str) -> Answer:

@@ -47,9 +47,9 @@ class Tier(StrEnum):
 
 
 TIER_THRESHOLDS: tuple[tuple[Decimal, Tier], ...] = (
-    (Decimal(40), Tier.PLATINUM),
-    (Decimal(15), Tier.GOLD),
-    (Decimal(5), Tier.SILVER),
+    (Decimal(60), Tier.PLATINUM),
+    (Decimal(25), Tier.GOLD),
+    (Decimal(10), Tier.SILVER),
 )
 """Monthly revenue at or above which a customer is in the tier (else bronze)."""
 

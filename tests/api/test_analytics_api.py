@@ -154,3 +154,42 @@ async def test_bad_input_is_a_problem(world: World, query: str, status: int) -> 
     assert response.headers["content-type"].startswith("application/problem+json")
     problem: dict[str, Any] = response.json()
     assert problem["status"] == status
+
+
+async def _set_consent(world: World, auth: dict[str, str], granted: bool) -> None:
+    consents = (await world.http.get("/v1/me/consents", headers=auth)).json()["items"]
+    analytics = next(i for i in consents if i["purpose"]["purpose"] == "analytics")
+    response = await world.http.put(
+        "/v1/me/consents/analytics",
+        json={"granted": granted, "notice_version": analytics["purpose"]["notice_version"]},
+        headers=auth,
+    )
+    assert response.status_code in {200, 201}, response.text
+
+
+async def test_a_customer_sees_whether_and_since_when_they_are_in_the_population(
+    world: World,
+) -> None:
+    ada = await seed_person(world, "ada@example.org")
+    service = _auth(await _service_token(world))
+
+    async def standing() -> dict[str, Any]:
+        response = await world.http.get("/v1/me/processing", headers=ada.auth)
+        assert response.status_code == 200, response.text
+        analytics: dict[str, Any] = response.json()["analytics"]
+        return analytics
+
+    async def population() -> int:
+        response = await world.http.get(ROUTES[3], headers=service)
+        count: int = response.json()["consenting_customers"]
+        return count
+
+    assert await standing() == {"member": False, "since": None}
+    await _set_consent(world, ada.auth, granted=True)
+    joined = await standing()
+    assert joined["member"] is True
+    assert joined["since"] is not None
+    assert await population() == MEMBERS + 1
+    await _set_consent(world, ada.auth, granted=False)
+    assert await standing() == {"member": False, "since": None}
+    assert await population() == MEMBERS  # the withdrawal's response came after its removal

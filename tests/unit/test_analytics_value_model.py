@@ -83,9 +83,10 @@ def test_revenue_is_fees_plus_interest_margin_and_sets_the_tier() -> None:
     )
     assert revenue == Decimal("36.99")
     assert tier_of(revenue) is Tier.GOLD
-    assert tier_of(Decimal(40)) is Tier.PLATINUM
-    assert tier_of(Decimal("14.99")) is Tier.SILVER
-    assert tier_of(Decimal("4.99")) is Tier.BRONZE
+    assert tier_of(Decimal(60)) is Tier.PLATINUM
+    assert tier_of(Decimal("59.99")) is Tier.GOLD
+    assert tier_of(Decimal("24.99")) is Tier.SILVER
+    assert tier_of(Decimal("9.99")) is Tier.BRONZE
     assert monthly_revenue(Decimal(0), [("loyalty", Decimal(500))]) == Decimal("0.00")
 
 
