@@ -25,7 +25,8 @@ from domain.ports import UnitOfWork
 
 TAG = "analytics"
 _SCOPE = "analytics:read"
-_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+_MONTH = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$"
+_FIRST_MONTH = "1900-01"
 Month = Annotated[
     str | None, QueryParameter(pattern=_MONTH, description="A calendar month, YYYY-MM")
 ]
@@ -33,9 +34,16 @@ FromMonth = Annotated[
     str | None,
     QueryParameter(name="from", pattern=_MONTH, description="First month, YYYY-MM"),
 ]
+_DIMENSION = "(" + "|".join(SEGMENT_DIMENSIONS) + ")"
+RequiredFrom = Annotated[
+    str, QueryParameter(name="from", pattern=_MONTH, description="First month, YYYY-MM")
+]
+RequiredTo = Annotated[str, QueryParameter(pattern=_MONTH, description="Last month, YYYY-MM")]
 Segment = Annotated[
     str | None,
-    QueryParameter(max_length=40, description="One of: " + ", ".join(SEGMENT_DIMENSIONS)),
+    QueryParameter(
+        pattern=f"^{_DIMENSION}$", description="One of: " + ", ".join(SEGMENT_DIMENSIONS)
+    ),
 ]
 
 
@@ -88,12 +96,12 @@ class AnalyticsController(Controller):
         settings: NamedDependency[Settings],
         uow_factory: NamedDependency[Callable[[], UnitOfWork]],
         by: Annotated[
-            str | None,
+            str,
             QueryParameter(
-                max_length=100,
+                pattern=f"^{_DIMENSION}(,{_DIMENSION}){{0,2}}$",
                 description="Comma-separated dimensions (1-3) of: " + ", ".join(SEGMENT_DIMENSIONS),
             ),
-        ] = None,
+        ],
         period: Month = None,
     ) -> AnalyticsAnswer:
         """Customers, estimated revenue and mean satisfaction per cell."""
@@ -117,8 +125,8 @@ class AnalyticsController(Controller):
         caller: NamedDependency[Caller],
         settings: NamedDependency[Settings],
         uow_factory: NamedDependency[Callable[[], UnitOfWork]],
-        from_: FromMonth = None,
-        to: Month = None,
+        from_: RequiredFrom,
+        to: RequiredTo,
     ) -> AnalyticsAnswer:
         """The transition matrix between value tiers, with counts and revenue change."""
         first, last = queries.parse_span(from_, to)
@@ -140,8 +148,8 @@ class AnalyticsController(Controller):
         caller: NamedDependency[Caller],
         settings: NamedDependency[Settings],
         uow_factory: NamedDependency[Callable[[], UnitOfWork]],
-        from_: FromMonth = None,
-        to: Month = None,
+        from_: RequiredFrom,
+        to: RequiredTo,
         segment: Segment = None,
     ) -> AnalyticsAnswer:
         """Gained, lost and net per month with their estimated value; churn by segment."""
@@ -194,7 +202,7 @@ class AnalyticsController(Controller):
         """Contacts per customer, complaint rate and satisfaction per channel and segment;
         customers by marketing contacts per month against whether they left."""
         last = to or _last_complete_month()
-        first, last = queries.parse_span(from_ or add_months(last, -11), last)
+        first, last = queries.parse_span(from_ or max(add_months(last, -11), _FIRST_MONTH), last)
         by = queries.parse_dimension(segment, "tier")
         answer = await queries.experience(
             _units(uow_factory), _CLOCK, _asker(caller, settings, request), first, last, by=by

@@ -27,7 +27,7 @@ from persistence.database import make_engine, session_factory
 from persistence.signatures import checkpoint_signer
 from persistence.uow import SqlUnitOfWork, SystemClock
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$")
 
 
 def _month(text: str) -> str:

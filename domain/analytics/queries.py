@@ -26,7 +26,7 @@ from domain.audit.events import Actor, AuditRecord
 from domain.errors import InvalidValue
 from domain.ports import Clock, DurableAuditLog
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$")
 MAX_DIMENSIONS = 3
 MAX_SPAN_MONTHS = 36
 
@@ -78,16 +78,17 @@ def parse_span(first: str | None, last: str | None) -> tuple[str, str]:
 
 
 def parse_dimensions(text: str | None) -> list[str]:
-    """One to MAX_DIMENSIONS distinct segment dimensions, comma-separated."""
+    """One to MAX_DIMENSIONS segment dimensions, comma-separated (repeats counted once)."""
     if not text:
         raise InvalidValue("by", "one or more of: " + ", ".join(SEGMENT_DIMENSIONS))
     names = [part.strip() for part in text.split(",")]
     unknown = [n for n in names if n not in SEGMENT_DIMENSIONS]
     if unknown:
         raise InvalidValue("by", "unknown dimension; use: " + ", ".join(SEGMENT_DIMENSIONS))
-    if len(set(names)) != len(names) or len(names) > MAX_DIMENSIONS:
+    distinct = list(dict.fromkeys(names))  # a repeated dimension adds nothing: once
+    if len(distinct) > MAX_DIMENSIONS:
         raise InvalidValue("by", f"one to {MAX_DIMENSIONS} distinct dimensions")
-    return names
+    return distinct
 
 
 def parse_dimension(text: str | None, default: str) -> str:

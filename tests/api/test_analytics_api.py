@@ -136,14 +136,14 @@ async def test_customers_and_support_agents_are_refused(world: World) -> None:
 @pytest.mark.parametrize(
     ("query", "status"),
     [
-        ("segments?by=surname&period=2026-01", 422),
-        ("segments?period=2026-01", 422),
-        ("segments?by=country,country&period=2026-01", 422),
+        ("segments?by=surname&period=2026-01", 400),
+        ("segments?period=2026-01", 400),
+        ("segments?by=country,tier,channel,products&period=2026-01", 400),
         ("segments?by=country&period=2026-13", 400),
         ("tiers/movement?from=2026-05&to=2026-01", 422),
-        ("tiers/movement?to=2026-01", 422),
+        ("tiers/movement?to=2026-01", 400),
         ("customers/flow?from=2020-01&to=2026-01", 422),
-        ("experience?segment=country,tier", 422),
+        ("experience?segment=country,tier", 400),
         ("referrals?period=january", 400),
     ],
 )
