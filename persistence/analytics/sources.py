@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import String, and_, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.analytics.membership import ANALYTICS_PURPOSE, MembershipFacts
@@ -224,27 +224,40 @@ async def _transactions(
     ids: list[UUID],
     start: datetime,
 ) -> None:
-    rows = await session.execute(
-        select(
-            TransactionRow.id,
-            TransactionRow.customer_id,
-            TransactionRow.account_id,
-            TransactionRow.booked_at,
-            TransactionRow.amount,
-            TransactionRow.direction,
-            TransactionRow.category,
-        ).where(
-            TransactionRow.customer_id.in_(ids),
-            TransactionRow.booked_at >= utc_in(start),
-            TransactionRow.status == "booked",
+    # One query per customer (index on customer_id, booked_at), and the account id read
+    # raw: turning two more UUID columns of every row into uuid.UUID objects cost a quarter
+    # of the rebuild's time. The row id stays a UUID: it binds the ciphertext.
+    account = type_coerce(TransactionRow.account_id, String)
+    for customer_id in ids:
+        source = sources[customer_id]
+        accounts = {a.id.hex: a.id for a in source.accounts}
+        rows = await session.execute(
+            select(
+                TransactionRow.id,
+                account,
+                TransactionRow.booked_at,
+                TransactionRow.amount,
+                TransactionRow.direction,
+                TransactionRow.category,
+            ).where(
+                TransactionRow.customer_id == customer_id,
+                TransactionRow.booked_at >= utc_in(start),
+                TransactionRow.status == "booked",
+            )
         )
-    )
-    for row in rows.all():
-        cipher = await keys.cipher_for_reading(row.customer_id, RetentionClass.FINANCIAL)
-        amount = Decimal(
-            cipher.open_text(row.amount, table="transactions", column="amount", row_id=row.id)
-        )
-        signed = amount if row.direction == "credit" else -amount
-        sources[row.customer_id].transactions.append(
-            SourceTransaction(row.account_id, utc_out(row.booked_at), signed, row.category)
-        )
+        cipher = await keys.cipher_for_reading(customer_id, RetentionClass.FINANCIAL)
+        append = source.transactions.append
+        for row_id, account_id, booked_at, sealed_amount, direction, category in rows.all():
+            amount = Decimal(
+                cipher.open_text(
+                    sealed_amount, table="transactions", column="amount", row_id=row_id
+                )
+            )
+            append(
+                SourceTransaction(
+                    accounts[str(account_id).replace("-", "")],
+                    utc_out(booked_at),
+                    amount if direction == "credit" else -amount,
+                    category,
+                )
+            )
