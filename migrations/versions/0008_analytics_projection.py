@@ -75,6 +75,9 @@ def upgrade() -> None:
             "pseudonym", "month", "channel", name=op.f("pk_analytics_contacts")
         ),
     )
+    op.create_index(
+        op.f("ix_analytics_contacts_month_channel"), "analytics_contacts", ["month", "channel"]
+    )
     # A random salt per installation: the projection key is derived from the master key
     # and this salt, so pseudonyms differ between installations sharing nothing else.
     op.bulk_insert(state, [{"id": 1, "generation": 1, "key_salt": os.urandom(32)}])
@@ -82,6 +85,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop the projection tables."""
+    op.drop_index(op.f("ix_analytics_contacts_month_channel"), table_name="analytics_contacts")
     op.drop_table("analytics_contacts")
     op.drop_table("analytics_months")
     op.drop_index(op.f("ix_analytics_members_generation"), table_name="analytics_members")

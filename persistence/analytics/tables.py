@@ -109,6 +109,7 @@ class AnalyticsContactRow(Base):
     """One member's contacts on one channel in one month."""
 
     __tablename__ = "analytics_contacts"
+    __table_args__ = (Index(None, "month", "channel"),)
 
     pseudonym: Mapped[str] = _pseudonym_column()
     month: Mapped[str] = mapped_column(String(7), primary_key=True, info=_TECH)
