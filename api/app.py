@@ -20,6 +20,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, Tag
 from litestar.types import ControllerRouterHandler
 
+from api.analytics import routes as analytics
 from api.audit import routes as audit
 from api.campaigns import routes as campaigns
 from api.campaigns.dtos import contact_rules
@@ -62,7 +63,7 @@ API_DESCRIPTION = (
 )
 
 # Each feature package lists its own routes and tags (api/<feature>/routes.py).
-FEATURES = (self_service, consent, audit, support, dsr, campaigns)
+FEATURES = (self_service, consent, audit, support, dsr, campaigns, analytics)
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     HealthController,
@@ -155,6 +156,7 @@ def create_app(
         "verify_units": _provide(running.units.verify),
         "tree_units": _provide(running.units.tree),
         "campaign_units": _provide(running.units.campaign),
+        "analytics_units": _provide(running.units.analytics),
         "dsr_units": _provide(running.units.dsr),
         **oauth_dependencies(oauth_services),
     }

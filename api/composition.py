@@ -25,6 +25,7 @@ from api.oauth.access_tokens import AccessTokenCodec
 from api.oauth.server import OAuthSettings
 from api.oauth.services import OAuthServices
 from api.settings import Settings
+from domain.analytics.queries import AnalyticsUnitOfWork
 from domain.audit.access_log import AuditReadUnitOfWork
 from domain.audit.checkpoints import VerifyUnitOfWork
 from domain.audit.proofs import TreeUnitOfWork
@@ -80,6 +81,8 @@ class UnitsOfWork:
     audit_read: Callable[[], AuditReadUnitOfWork]
     verify: Callable[[], VerifyUnitOfWork]
     campaign: Callable[[], CampaignUnitOfWork]
+    analytics: Callable[[], AnalyticsUnitOfWork]
+    """Read-only: analytics only ever read the projection."""
     tree: Callable[[], TreeUnitOfWork]
     dsr: Callable[[], DsrUnitOfWork]
     erasure: Callable[[], ErasureUnitOfWork]
@@ -182,6 +185,7 @@ def build_services(
         audit_read=unit,
         verify=unit,
         campaign=unit,
+        analytics=reading_unit,
         tree=unit,
         dsr=unit,
         erasure=unit,

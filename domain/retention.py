@@ -20,6 +20,9 @@ class RetentionClass(StrEnum):
     """Accounts and transactions: kept under legal hold until the retention period ends."""
     EVIDENCE = "evidence"
     """Consent ledger, audit log, request records: kept, pseudonymous ids only."""
+    ANALYTICS = "analytics"
+    """The pseudonymous analytics projection: derived, coarse; deleted when the customer
+    leaves it (withdrawal, restriction, objection, erasure), rebuilt from the sources."""
     OPERATIONAL = "operational"
     """Not personal data: keys, clients, job bookkeeping, schema state."""
 

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from domain.clock import Clock, SystemClock
 from domain.pagination import CursorCodec
 from domain.ports import DurableAuditLog
+from persistence.analytics.projection import SqlProjection
+from persistence.analytics.reader import SqlAnalyticsReader
 from persistence.audit.access_log import SqlAuditReader
 from persistence.audit.batch import BatchingAuditLog
 from persistence.audit.checkpoints import (
@@ -86,6 +88,8 @@ class SqlUnitOfWork:
     erasure: SqlErasureStore
     sign_in: SqlSignInRevoker
     campaigns: SqlContactStore
+    projection: SqlProjection
+    analytics: SqlAnalyticsReader
     cursors: CursorCodec
 
     def __init__(
@@ -187,6 +191,8 @@ class SqlUnitOfWork:
         self.erasure = SqlErasureStore(session)
         self.sign_in = SqlSignInRevoker(session)
         self.campaigns = SqlContactStore(session)
+        self.projection = SqlProjection(session, self.keys, self._master_key, self._clock)
+        self.analytics = SqlAnalyticsReader(session)
         return self
 
     def _open_session(self) -> AsyncSession:

@@ -18,6 +18,7 @@ from uuid import UUID
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.cli.analytics import add_analytics_commands
 from api.cli.audit import add_audit_commands
 from api.cli.jobs import add_job_commands
 from api.cli.oauth import add_oauth_commands
@@ -115,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit_commands(plain)
     add_oauth_commands(plain)
     add_job_commands(plain)
+    add_analytics_commands(plain)
     openapi = commands.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument(
         "--output",

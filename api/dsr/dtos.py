@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -29,11 +29,21 @@ class ExportOut(msgspec.Struct):
     sha256: str | None
 
 
+class AnalyticsMembershipOut(msgspec.Struct):
+    """Whether the customer is in the pseudonymous analytics population, and since when
+    (the consent that admitted them); `since` is null when they are not."""
+
+    member: bool
+    since: datetime | None
+
+
 class ProcessingOut(msgspec.Struct):
-    """Art. 15 facts: the purposes of processing and where the data comes from."""
+    """Art. 15 facts: the purposes of processing, where the data comes from, and whether
+    the customer is in the analytics population."""
 
     purposes: list[Purpose]
     sources: list[str]
+    analytics: AnalyticsMembershipOut
 
 
 def export_out(request: DataSubjectRequest, now: datetime) -> ExportOut:
@@ -56,6 +66,10 @@ def processing_out(facts: ProcessingFacts) -> ProcessingOut:
     return ProcessingOut(
         purposes=[purpose_out(n) for n in facts.purposes],
         sources=list(facts.sources),
+        analytics=AnalyticsMembershipOut(
+            member=facts.analytics.member,
+            since=None if facts.analytics.since is None else facts.analytics.since.astimezone(UTC),
+        ),
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID, uuid4
 
+from domain.analytics.membership import ANALYTICS_PURPOSE, AnalyticsProjection
 from domain.audit.events import Actor, AuditRecord
 from domain.clock import Clock
 from domain.consent.ledger import (
@@ -36,6 +37,9 @@ class ConsentUnitOfWork(UnitOfWorkBase, Protocol):
     def receipts(self) -> ReceiptSigner: ...
     @property
     def audit(self) -> AuditSink: ...
+
+    @property
+    def projection(self) -> AnalyticsProjection: ...
 
     @property
     def clock(self) -> Clock: ...
@@ -140,6 +144,10 @@ async def change_consent(
             receipt=uow.receipts.sign(claims),
         )
         await uow.consents.append(event)
+        if purpose == ANALYTICS_PURPOSE:
+            # Membership changes with the consent, in this transaction: never a moment
+            # when the ledger says withdrawn and the projection still holds the customer.
+            await (uow.projection.add if granted else uow.projection.remove)(customer_id)
         await uow.audit.append(
             AuditRecord(
                 actor,

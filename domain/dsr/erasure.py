@@ -89,6 +89,9 @@ async def request_erasure(
     Returns (request, created)."""
 
     async def record(uow: DsrUnitOfWork, request_id: uuid.UUID) -> None:
+        # The grace period starts with the request: out of the analytics projection already
+        # (removing a customer who is not there changes nothing).
+        await uow.projection.remove(access.subject_id)
         await record_access(uow, access, "erasure.request", "dsr_request", request_id)
 
     opened = await open_request(

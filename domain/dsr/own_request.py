@@ -48,7 +48,8 @@ async def open_request(
     record: Callable[[DsrUnitOfWork, uuid.UUID], Awaitable[None]],
 ) -> tuple[DataSubjectRequest, bool] | None:
     """Queue a request of `kind` (and its job) for the customer, or return the one already
-    in progress; `record` appends the audit event in the same transaction.
+    in progress; `record` appends the audit event (and whatever else must happen with the
+    request) in the same transaction.
 
     Returns (request, created), or None when concurrent callers kept winning the race
     between the check and the insert (the store allows one active request per kind)."""

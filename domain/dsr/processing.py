@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from domain.analytics.membership import Membership
 from domain.consent.purposes import PurposeNotice
 from domain.customer.access import Access, record_access
 from domain.dsr.archive import SOURCES
@@ -17,6 +18,8 @@ class ProcessingFacts:
 
     purposes: list[PurposeNotice]
     sources: tuple[str, ...]
+    # Whether the customer is in the analytics projection now, and since when.
+    analytics: Membership = field(default_factory=lambda: Membership(member=False, since=None))
 
 
 async def read_processing(
@@ -25,6 +28,7 @@ async def read_processing(
     """The purpose catalogue as it applies to the customer, after a durable audit event."""
     async with uow_factory() as uow:
         notices = await uow.consents.notices()
+        analytics = await uow.projection.membership(access.subject_id)
         await record_access(uow, access, "processing.read", "processing")
         await uow.commit()
-    return ProcessingFacts(list(notices), SOURCES)
+    return ProcessingFacts(list(notices), SOURCES, analytics)

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 from uuid import UUID
 
+from domain.analytics.membership import AnalyticsProjection
 from domain.consent.ledger import ConsentLedger
 from domain.customer.profile import CustomerStatus
 from domain.errors import Conflict, DomainError
@@ -204,3 +205,5 @@ class DsrUnitOfWork(UnitOfWork, Protocol):
     def dsr(self) -> DsrRepository: ...
     @property
     def consents(self) -> ConsentLedger: ...
+    @property
+    def projection(self) -> AnalyticsProjection: ...

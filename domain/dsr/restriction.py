@@ -96,6 +96,11 @@ async def set_restriction(
         changed = customer.status is not status
         if changed:
             await uow.dsr.set_customer_status(access.subject_id, status)
+            # Restricted data is only stored: out of the analytics projection at once.
+            if restricted:
+                await uow.projection.remove(access.subject_id)
+            else:
+                await uow.projection.add(access.subject_id)
             await _record(
                 uow,
                 clock,
@@ -104,6 +109,7 @@ async def set_restriction(
                 {"restricted": restricted, "ground": None if ground is None else ground.value},
             )
         if object_to_marketing:
+            await uow.projection.remove(access.subject_id)
             await _record(
                 uow, clock, access, RequestType.OBJECTION, {"purposes_withdrawn": withdrawn}
             )

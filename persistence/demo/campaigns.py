@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import cast
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -26,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from domain.audit.events import Actor, ActorType
 from domain.campaigns.policy import ContactRules
 from domain.campaigns.record_contact import ContactToRecord, NotContactable, record_contact
-from domain.consent.change import ConsentUnitOfWork, change_consent
+from domain.consent.change import change_consent
 from persistence.crypto import MasterKey
 from persistence.database import session_factory
 from persistence.uow import SqlUnitOfWork
@@ -78,10 +77,7 @@ async def seed_demo_marketing(
         days = _CONTACT_DAYS.get(index % 4)
         if days is None:
             continue
-        # The SQL unit implements the consent ports (mutable attributes, hence the cast).
-        unit = cast(
-            "ConsentUnitOfWork", _units(sessions, master_key, moment - timedelta(days=40))()
-        )
+        unit = _units(sessions, master_key, moment - timedelta(days=40))()
         change = await change_consent(
             unit,
             customer_id,

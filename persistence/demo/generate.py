@@ -14,7 +14,7 @@ import random
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
@@ -107,6 +107,33 @@ def demo_transaction_ids(seed: int, index: int) -> Iterator[UUID]:
     raise RuntimeError("a demo customer has at most 2**20 transactions")
 
 
+LEAVING_SHARE = 0.12
+"""Demo customers who close every account during the history (churn)."""
+
+
+def _maybe_leave(
+    seed: int,
+    index: int,
+    customer: Customer,
+    histories: list[AccountHistory],
+    *,
+    history_start: datetime,
+    end: datetime,
+) -> None:
+    """Close every account of about LEAVING_SHARE of the customers at one moment of the
+    history (at least two months after they joined). A generator of its own, so the other
+    demo data stays what it was for a seed."""
+    rng = random.Random(f"custodian-demo:{seed}:{index}:leaving")  # noqa: S311
+    earliest = max(history_start, customer.created_at + timedelta(days=60))
+    if rng.random() >= LEAVING_SHARE or earliest >= end - timedelta(days=20):
+        return
+    left = earliest + (end - timedelta(days=20) - earliest) * rng.random()
+    for history in histories:
+        account = history.account
+        closed = max(min(account.closed_at or left, left), account.opened_at + timedelta(days=1))
+        history.account = replace(account, closed_at=closed, status=AccountStatus.CLOSED)
+
+
 def demo_email(given_name: str, family_name: str, seed: int, index: int) -> str:
     """A unique, ASCII, undeliverable (example.com) address for a demo customer.
 
@@ -135,6 +162,7 @@ def generate_customer(seed: int, index: int, as_of: date) -> DemoCustomer:
     end = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
     histories = _accounts(rng, identity.market, customer, end)
     periods = month_periods(as_of, HISTORY_MONTHS)
+    _maybe_leave(seed, index, customer, histories, history_start=periods[0][0], end=end)
     for history in histories:  # the current account comes first
         history.start(periods)
     # Other accounts before the current one: a card repays what it spent the month before.

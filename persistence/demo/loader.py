@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from persistence.crypto import MasterKey
 from persistence.customer.tables import CustomerRow
 from persistence.database import session_factory
+from persistence.demo.consents import grant_demo_consents
 from persistence.demo.generate import DEFAULT_SEED, demo_customer_id, demo_identity
 from persistence.demo.store import TransactionBulkWriter
 from persistence.demo.workers import DemoPreparation, PreparedCustomer
@@ -103,6 +104,7 @@ async def load_demo(
     async with preparation:
         async for people in preparation.batches(list(_chunks(missing, BATCH_CUSTOMERS))):
             await store.add(people)
+    await grant_demo_consents(sessions, master_key, [demo_customer_id(seed, i) for i in missing])
     sign_ins = [
         store.sign_ins.get(index) or _sign_in_of(seed, index, day) for index in range(customers)
     ]

@@ -1,0 +1,1 @@
+"""The analyst's API: aggregates of the consent-filtered, pseudonymous projection."""

@@ -1,0 +1,1 @@
+"""Customer intelligence from a consent-filtered, pseudonymous projection."""

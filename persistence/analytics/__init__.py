@@ -1,0 +1,1 @@
+"""The analytics projection: pseudonymous, coarse, consenting customers only."""
