@@ -75,6 +75,7 @@ def openapi_config() -> OpenAPIConfig:
         description=API_DESCRIPTION,
         tags=TAGS,
         path="/schema",
+        use_handler_docstrings=True,
         render_plugins=[ProblemJsonRenderPlugin()],
         openapi_router=openapi_router("/schema"),
     )
