@@ -22,6 +22,7 @@ from litestar.types import ControllerRouterHandler
 
 from api.audit.routes import PRIVACY_HANDLERS, PRIVACY_TAGS
 from api.composition import Services, build_job_worker, build_oauth_services, build_services
+from api.cors import CorsMiddleware, registered_origins
 from api.dsr.routes import DSR_HANDLERS, DSR_TAGS
 from api.health import HEALTH_TAG, HealthController
 from api.logging import configure_logging
@@ -151,6 +152,11 @@ def create_app(
     )
     # Wrap the whole ASGI handler, not the routes: unknown paths (404) and wrong methods (405)
     # are answered before route middleware runs, and need the same headers and log line.
+    # CORS inside the request context (preflights get a request id and a log line) and
+    # outside routing (preflights never reach the bearer guard).
+    app.asgi_handler = CorsMiddleware(
+        app.asgi_handler, registered_origins(oauth_services.uow_factory)
+    )
     app.asgi_handler = RequestContextMiddleware(app.asgi_handler, hsts=settings.issuer_is_https)
     return app
 

@@ -76,6 +76,10 @@ class ClientRepository(Protocol):
         """Register a client; raises Conflict when the id is taken."""
         ...
 
+    async def list_all(self) -> list[OAuthClient]:
+        """Every registered client, by client id."""
+        ...
+
 
 class StaffRepository(Protocol):
     async def add(self, staff: StaffUser) -> None:

@@ -161,6 +161,13 @@ class SqlClientRepository:
         )
         await self._session.flush()
 
+    async def list_all(self) -> list[OAuthClient]:
+        """Every registered client, by client id."""
+        rows = await self._session.scalars(
+            select(OAuthClientRow).order_by(OAuthClientRow.client_id)
+        )
+        return [_client(row) for row in rows]
+
 
 class SqlStaffRepository:
     """Staff users; the email is sealed and found through its blind index."""

@@ -1,0 +1,85 @@
+"""CORS: a registered client's web origin may call the API from a page; preflights are
+answered before the bearer guard; other origins get no CORS permission."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from oauth_harness import World, running_world
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from persistence.crypto import MasterKey
+
+APP_ORIGIN = "http://127.0.0.1:8765"  # demo-app's redirect URI is on this origin
+PREFLIGHT = {
+    "Origin": APP_ORIGIN,
+    "Access-Control-Request-Method": "PATCH",
+    "Access-Control-Request-Headers": "authorization, if-match, content-type",
+}
+
+
+@pytest.fixture
+async def world(
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> AsyncIterator[World]:
+    async with running_world(db_url, engine, master_key, tmp_path) as created:
+        yield created
+
+
+async def test_preflight_from_a_registered_origin_never_meets_the_bearer_guard(
+    world: World,
+) -> None:
+    response = await world.http.options("/v1/me/profile", headers=PREFLIGHT)
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] == APP_ORIGIN
+    assert "PATCH" in response.headers["access-control-allow-methods"]
+    allowed = response.headers["access-control-allow-headers"].lower()
+    assert {"authorization", "if-match", "content-type"} <= set(allowed.replace(" ", "").split(","))
+    assert "Origin" in response.headers["vary"]
+    assert "www-authenticate" not in response.headers
+    assert response.headers["x-request-id"]
+
+
+async def test_preflight_from_an_unknown_origin_is_refused(world: World) -> None:
+    response = await world.http.options(
+        "/v1/me/profile", headers={**PREFLIGHT, "Origin": "https://evil.example"}
+    )
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "access-control-allow-origin" not in response.headers
+    assert response.json()["request_id"] == response.headers["x-request-id"]
+
+
+async def test_actual_request_from_the_app_can_read_the_answer_and_its_headers(
+    world: World,
+) -> None:
+    await world.add_customer("cors@example.com")
+    tokens = await world.tokens_for("cors@example.com", scope="profile:read")
+    response = await world.http.get(
+        "/v1/me/profile",
+        headers={"Authorization": f"Bearer {tokens['access_token']}", "Origin": APP_ORIGIN},
+    )
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == APP_ORIGIN
+    assert "ETag" in response.headers["access-control-expose-headers"]
+    # Errors are readable by the page too (a 401 without a token).
+    refused = await world.http.get("/v1/me/profile", headers={"Origin": APP_ORIGIN})
+    assert refused.status_code == 401
+    assert refused.headers["access-control-allow-origin"] == APP_ORIGIN
+
+
+async def test_unknown_origin_gets_no_cors_permission(world: World) -> None:
+    response = await world.http.get(
+        "/.well-known/openid-configuration", headers={"Origin": "https://evil.example"}
+    )
+    assert response.status_code == 200
+    assert "access-control-allow-origin" not in response.headers
+
+
+async def test_sign_in_pages_are_not_shared_cross_origin(world: World) -> None:
+    response = await world.http.options(
+        "/oauth/authorize", headers={**PREFLIGHT, "Access-Control-Request-Method": "POST"}
+    )
+    assert "access-control-allow-origin" not in response.headers
