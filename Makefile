@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_CUSTOMERS ?= 200
+# Without CUSTODIAN_ISSUER the issuer is http://HOST:PORT, so `make run PORT=8100` moves it too.
+export HOST PORT
 
 .PHONY: run test lint typecheck imports contract pytest openapi bench clean
 

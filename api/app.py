@@ -36,6 +36,7 @@ from api.oauth.wiring import (
 )
 from api.openapi_doc import ProblemJsonRenderPlugin, openapi_router
 from api.problems import EXCEPTION_HANDLERS
+from api.rate_limit import RateLimit
 from api.self_service.routes import SELF_SERVICE_HANDLERS, SELF_SERVICE_TAG
 from api.settings import Settings, load_settings
 
@@ -138,7 +139,11 @@ def create_app(
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, *oauth_route_handlers()],
         # Every /v1 route: the access token, then the scopes the route declares.
-        middleware=[bearer_guard(oauth_services)],
+        # Then the per-client rate limit, which needs the caller the guard resolved.
+        middleware=[
+            bearer_guard(oauth_services),
+            RateLimit(settings.rate_limit_per_minute, settings.token_rate_limit_per_minute),
+        ],
         dependencies=dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
@@ -164,6 +169,7 @@ def create_app(
 def app_from_env(
     load: Callable[[], Settings] = load_settings,
 ) -> Litestar:
-    """Configure JSON logging, load settings from the environment and build the app."""
-    configure_logging()
-    return create_app(load())
+    """Load settings from the environment, configure logging as they say, build the app."""
+    settings = load()
+    configure_logging(log_format=settings.log_format)
+    return create_app(settings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -184,7 +185,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "serve":
         asyncio.run(_require_migrated(settings))
-        _serve(host=args.host, port=args.port, workers=args.workers)
+        _serve(host=args.host, port=args.port, workers=args.workers, log_format=settings.log_format)
         return EXIT_OK
     raise CommandFailed(f"unknown command {args.command!r}")  # argparse prevents this
 
@@ -256,10 +257,14 @@ def print_demo_summary(
         print(f"get a customer token: {PROG} token --demo  (see README.md)", file=out)
 
 
-def _serve(*, host: str, port: int, workers: int) -> None:
+def _serve(*, host: str, port: int, workers: int, log_format: str = "json") -> None:
     import uvicorn  # noqa: PLC0415  (only `serve` needs the server)
 
-    configure_logging()
+    # The app processes read their settings again: without CUSTODIAN_ISSUER, the issuer is
+    # built from HOST and PORT, which must be where this server actually listens.
+    os.environ["HOST"] = host
+    os.environ["PORT"] = str(port)
+    configure_logging(log_format=log_format)
     # An import string and a factory, so that every worker process builds its own app
     # (settings, engine, pool) instead of inheriting this process's.
     uvicorn.run(
