@@ -21,11 +21,18 @@ from litestar.openapi.spec import Components, Tag
 from litestar.types import ControllerRouterHandler
 
 from api.audit.routes import PRIVACY_HANDLERS, PRIVACY_TAGS
-from api.composition import Services, build_job_worker, build_oauth_services, build_services
+from api.composition import (
+    Services,
+    build_job_worker,
+    build_oauth_services,
+    build_operational_probe,
+    build_services,
+)
 from api.cors import CorsMiddleware, registered_origins
 from api.dsr.routes import DSR_HANDLERS, DSR_TAGS
 from api.health import HEALTH_TAG, HealthController
 from api.logging import configure_logging
+from api.metrics import PROBE_STATE_KEY, RequestTiming, metrics_endpoint
 from api.middleware import RequestContextMiddleware
 from api.oauth.services import OAuthServices
 from api.oauth.wiring import (
@@ -56,6 +63,7 @@ API_DESCRIPTION = (
 # Controllers of later features are added here (one line each).
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     HealthController,
+    metrics_endpoint,
     *SELF_SERVICE_HANDLERS,
     *PRIVACY_HANDLERS,
     *DSR_HANDLERS,
@@ -149,7 +157,13 @@ def create_app(
         openapi_config=openapi,
         request_max_body_size=REQUEST_MAX_BODY_BYTES,
         lifespan=[dispose_on_shutdown],
-        state=State({"settings": settings, "services": running}),
+        state=State(
+            {
+                "settings": settings,
+                "services": running,
+                PROBE_STATE_KEY: build_operational_probe(running),
+            }
+        ),
         # Our middleware writes the access log and the error handlers log failures (type only);
         # Litestar's own logging config would log tracebacks, which can quote personal data.
         logging_config=None,
@@ -162,6 +176,7 @@ def create_app(
     app.asgi_handler = CorsMiddleware(
         app.asgi_handler, registered_origins(oauth_services.uow_factory)
     )
+    app.asgi_handler = RequestTiming(app.asgi_handler)
     app.asgi_handler = RequestContextMiddleware(app.asgi_handler, hsts=settings.issuer_is_https)
     return app
 

@@ -31,6 +31,7 @@ from persistence.crypto import MasterKey
 from persistence.database import make_engine, session_factory
 from persistence.dsr.worker import build_worker
 from persistence.jobs import Worker
+from persistence.metrics import OperationalProbe
 from persistence.migrate import is_at_head
 from persistence.oauth.passwords import Argon2PasswordHasher
 from persistence.oauth.revocations import RevocationReader
@@ -180,3 +181,8 @@ def build_job_worker(
         lease_seconds=lease_seconds,
         poll_seconds=poll_seconds,
     )
+
+
+def build_operational_probe(services: Services) -> OperationalProbe:
+    """What `/metrics` reads from the database when scraped (job queue, checkpoints)."""
+    return OperationalProbe(services.engine)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.audit.events import AuditEvent, AuditRecord, seal
 from domain.ports import Clock
 from persistence.audit.tables import HEAD_ROW_ID, AuditEventRow, AuditHeadRow
+from persistence.audit.timing import AUDIT_APPEND_SECONDS
 from persistence.audit.verify import VerificationReport, verify_log
 
 __all__ = ["SqlAuditSink", "VerificationReport", "check_record_lengths", "verify_log"]
@@ -118,6 +119,10 @@ class SqlAuditSink:
         is longer than its column allows.
         """
         _check_lengths(record)
+        with AUDIT_APPEND_SECONDS.labels("write").time():
+            return await self._append(record)
+
+    async def _append(self, record: AuditRecord) -> AuditEvent:
         # The session's connection, so everything happens in the caller's transaction.
         connection = await self._session.connection()
         head = (await connection.execute(_ADVANCE_HEAD)).one_or_none()
