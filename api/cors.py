@@ -46,8 +46,10 @@ ORIGINS_TTL_SECONDS = 30.0
 
 
 def client_origins(client: OAuthClient) -> set[str]:
-    """The web origins of a client: those of its http(s) redirect URIs."""
-    origins = set()
+    """The web origins of a client: those of its http(s) redirect URIs (none once disabled)."""
+    origins: set[str] = set()
+    if client.disabled:
+        return origins
     for uri in client.redirect_uris:
         parts = urlsplit(uri)
         if parts.scheme in ("http", "https") and parts.netloc:

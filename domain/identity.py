@@ -179,6 +179,9 @@ class OAuthClient:
     scopes: frozenset[str]
     created_at: datetime
     secret_hash: str | None = field(default=None, repr=False)
+    # A disabled client is unknown to the authorization server: no sign-in, no token, no
+    # refresh, no CORS; its access tokens run out within their lifetime.
+    disabled: bool = False
 
     def __post_init__(self) -> None:
         if self.public and self.secret_hash is not None:

@@ -69,7 +69,7 @@ class LoginThrottleStore(Protocol):
 
 class ClientRepository(Protocol):
     async def get(self, client_id: str) -> OAuthClient | None:
-        """The registered client, or None."""
+        """The registered, enabled client, or None."""
         ...
 
     async def add(self, client: OAuthClient) -> None:
@@ -77,7 +77,7 @@ class ClientRepository(Protocol):
         ...
 
     async def list_all(self) -> list[OAuthClient]:
-        """Every registered client, by client id."""
+        """Every registered client, disabled ones included, by client id."""
         ...
 
 
