@@ -51,6 +51,20 @@ TAG_DESCRIPTIONS: dict[str, str] = {
 """Descriptions of tags that the handlers use but the app does not declare itself."""
 
 CONTACT = {"name": "Custodian maintainers"}
+RATE_LIMITED_PREFIXES = ("/v1/", "/oauth/token")
+"""Where the per-client rate limit answers 429 (see `api.rate_limit`)."""
+RETRY_AFTER_ON = {"downloadMyExport": ("409",)}
+"""Responses (by operation id) that also say when to try again."""
+_RETRY_AFTER_HEADER = {
+    "description": "Seconds to wait before trying again.",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 0},
+}
+_TOO_MANY = {
+    "description": "This client sent too many requests; retry after the time given.",
+    "headers": {"Retry-After": _RETRY_AFTER_HEADER},
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
 ISSUER_VARIABLE_DEFAULT = "http://127.0.0.1:8000"
 
 
@@ -117,6 +131,31 @@ def _set_servers(document: dict[str, Any], issuer: str | None) -> None:
                     flow[key] = _relative(flow[key])
 
 
+def _add_retry_after(document: dict[str, Any]) -> None:
+    for path, path_item in document.get("paths", {}).items():
+        for method in _HTTP_METHODS:
+            operation = path_item.get(method)
+            if not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            if path.startswith(RATE_LIMITED_PREFIXES):
+                responses.setdefault("429", copy.deepcopy(_TOO_MANY))
+            for code in RETRY_AFTER_ON.get(operation.get("operationId", ""), ()):
+                if code in responses:
+                    headers = responses[code].setdefault("headers", {})
+                    headers["Retry-After"] = copy.deepcopy(_RETRY_AFTER_HEADER)
+
+
+def _require_next_cursor(document: dict[str, Any]) -> None:
+    # Every list answers `next_cursor` (null on the last page): the serializer writes
+    # fields with defaults too, so the schema can promise it and clients need no guard.
+    for schema in document.get("components", {}).get("schemas", {}).values():
+        if "next_cursor" in schema.get("properties", {}):
+            required = schema.setdefault("required", [])
+            if "next_cursor" not in required:
+                required.append("next_cursor")
+
+
 def polish(document: dict[str, Any], *, issuer: str | None = None) -> dict[str, Any]:
     """`document` (modified in place and returned) made lint-clean OpenAPI 3.1.
 
@@ -126,6 +165,8 @@ def polish(document: dict[str, Any], *, issuer: str | None = None) -> dict[str, 
     """
     info = document.setdefault("info", {})
     info.setdefault("contact", copy.deepcopy(CONTACT))
+    _add_retry_after(document)
+    _require_next_cursor(document)
     declared = {tag["name"] for tag in document.setdefault("tags", [])}
     for operation in _operations(document):
         # Public operations say so; a missing `security` would inherit a global one.

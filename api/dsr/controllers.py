@@ -16,20 +16,24 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from litestar.response import Stream
 
-from api.dsr.dtos import ExportOut, ProcessingOut, export_out, processing_out
+from api.dsr.dtos import ExportOut, ExportPage, ProcessingOut, export_out, processing_out
 from api.oauth.me import Problem
 from api.oauth.services import OAuthServices
 from api.problems import VALIDATION_TYPE, FieldError, ProblemException
 from api.self_service.common import customer_access
+from api.self_service.reads import CursorParam, Limit
 from domain.dsr.export import open_archive, read_export, request_export
+from domain.dsr.my_exports import list_my_exports
 from domain.dsr.processing import read_processing
-from domain.dsr.requests import ArchiveExpired, DsrUnitOfWork
+from domain.dsr.requests import ArchiveExpired, ArchiveNotReady, DsrUnitOfWork
 from domain.identity import Caller
+from domain.pagination import DEFAULT_LIMIT
 from domain.ports import UnitOfWork
 
 TAG = "data-subject-requests"
 Uow = NamedDependency[Callable[[], UnitOfWork]]
 CHUNK = 64 * 1024
+NOT_READY_RETRY_SECONDS = 5
 
 _DESCRIPTIONS = {
     401: "Missing, invalid, expired or revoked access token",
@@ -133,6 +137,13 @@ class DataSubjectRequests(Controller):
             ),
             **problems(),
         },
+        response_headers=[
+            ResponseHeader(
+                name="Location",
+                description="Where to follow the export (GET), on 202 and 200 alike.",
+                documentation_only=True,
+            )
+        ],
         **guarded("dsr:write", "export.request", "dsr_request"),
     )
     async def create_export(
@@ -147,7 +158,39 @@ class DataSubjectRequests(Controller):
         export, created = await request_export(
             dsr_units(uow_factory), oauth.clock, customer_access(caller, request)
         )
-        return Response(export_out(export, oauth.clock.now()), status_code=202 if created else 200)
+        return Response(
+            export_out(export, oauth.clock.now()),
+            status_code=202 if created else 200,
+            headers={"Location": f"/v1/me/exports/{export.id}"},
+        )
+
+    @get(
+        "/exports",
+        operation_id="listMyExports",
+        summary="My export requests, newest first",
+        responses=problems(400),
+        **guarded("dsr:write", "export.list", "dsr_request"),
+    )
+    async def list_exports(
+        self,
+        *,
+        caller: NamedDependency[Caller],
+        request: Request[Any, Any, Any],
+        uow_factory: Uow,
+        oauth: NamedDependency[OAuthServices],
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: CursorParam = None,
+    ) -> ExportPage:
+        """Every export I asked for (any status), newest first, with a signed cursor."""
+        page = await list_my_exports(
+            dsr_units(uow_factory),
+            oauth.clock,
+            customer_access(caller, request),
+            limit=limit,
+            cursor=cursor,
+        )
+        now = oauth.clock.now()
+        return ExportPage([export_out(e, now) for e in page.items], page.next_cursor)
 
     @get(
         "/exports/{export_id:str}",
@@ -190,9 +233,15 @@ class DataSubjectRequests(Controller):
         export_id: FromPath[str],
     ) -> Stream:
         """The archive, streamed from disk in chunks (constant memory)."""
-        archive = await open_archive(
-            dsr_units(uow_factory), oauth.clock, customer_access(caller, request), export_id
-        )
+        try:
+            archive = await open_archive(
+                dsr_units(uow_factory), oauth.clock, customer_access(caller, request), export_id
+            )
+        except ArchiveNotReady as not_ready:
+            # Exports take seconds to minutes: poll the status, or try the download again.
+            raise ProblemException(
+                409, str(not_ready), headers={"Retry-After": str(NOT_READY_RETRY_SECONDS)}
+            ) from None
         if not await anyio.Path(archive.path).is_file():
             # Deleted by the expiry sweep between the status check and now.
             raise ArchiveExpired("the archive has expired; ask for a new export")

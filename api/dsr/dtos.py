@@ -28,6 +28,13 @@ class ExportOut(msgspec.Struct):
     sha256: str | None
 
 
+class ExportPage(msgspec.Struct):
+    """A page of my export requests, newest first."""
+
+    items: list[ExportOut]
+    next_cursor: str | None
+
+
 class PurposeFacts(msgspec.Struct):
     """Why one kind of processing happens, on which legal basis, for how long."""
 
