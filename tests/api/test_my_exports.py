@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from oauth_harness import World, running_world
-from self_service_seed import audit_events, body, last_seq, seed_person
+from self_service_seed import audit_events, body, last_seq, officer_token, seed_person
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence.crypto import MasterKey
@@ -94,3 +94,14 @@ async def test_a_cursor_of_another_customer_is_refused(world: World) -> None:
     stolen = await world.http.get("/v1/me/exports", params={"cursor": cursor}, headers=bob.auth)
     assert stolen.status_code == 400
     assert stolen.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_an_officer_export_says_where_to_follow_it_in_the_queue(world: World) -> None:
+    ada = await seed_person(world, "ada@example.org")
+    auth = {"Authorization": f"Bearer {await officer_token(world)}"}
+    created = await world.http.post(f"/v1/privacy/customers/{ada.id}/exports", headers=auth)
+    assert created.status_code == 202
+    location = created.headers["location"]
+    assert location == f"/v1/privacy/requests/{created.json()['id']}"
+    followed = await world.http.get(location, headers=auth)
+    assert followed.status_code == 200
