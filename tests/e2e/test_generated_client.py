@@ -107,10 +107,34 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(log.read_text())
             time.sleep(0.2)
-        yield {"base": base, "email": email}
+        yield {"base": base, "email": email, "home": str(home), "port": str(port)}
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_token_demo_signs_in_as_the_first_customer_demo_printed(server: dict[str, str]) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODIAN_")}
+    env.update(
+        {
+            "CUSTODIAN_DATA_DIR": str(Path(server["home"]) / "var"),
+            "CUSTODIAN_MASTER_KEY": KEY,
+            "PORT": server["port"],  # the issuer follows PORT, as with `make run PORT=...`
+        }
+    )
+    result = subprocess.run(
+        [str(BIN / "custodian"), "token", "--demo", "--scope", "openid profile:read"],
+        env=env,
+        cwd=server["home"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"signing in as {server['email']} " in result.stderr
+    assert f"at {server['base']}" in result.stderr
+    assert result.stdout.startswith("access_token: ")
 
 
 def test_the_generator_builds_every_operation_without_a_warning(
