@@ -30,6 +30,7 @@ from litestar.types import (
     Send,
 )
 
+from api.logging import get_logger
 from api.middleware import request_id_of
 from domain.identity import OAuthClient
 from domain.oauth.ports import IdentityUnitOfWork
@@ -43,6 +44,7 @@ EXPOSED_HEADERS = "ETag, Location, Retry-After, X-Request-ID, Content-Dispositio
 PREFLIGHT_MAX_AGE = "600"
 ORIGINS_TTL_SECONDS = 30.0
 """How long a process trusts its copy of the registered origins (a new client waits this)."""
+_log = get_logger("custodian.cors")
 
 
 def client_origins(client: OAuthClient) -> set[str]:
@@ -76,7 +78,14 @@ class RegisteredOrigins:
         """Whether some registered client's redirect URIs share `origin`."""
         now = self._monotonic()
         if self._loaded_at is None or now - self._loaded_at >= self._ttl:
-            clients = await self._load()
+            try:
+                clients = await self._load()
+            except Exception as error:  # noqa: BLE001 - CORS must not turn into a 500
+                # The database is unreachable: keep the origins known so far (none at first)
+                # and try again after the next interval; the request itself will say more.
+                _log.warning("client origins unavailable", exc_type=type(error).__name__)
+                self._loaded_at = now
+                return origin.lower() in self._origins
             self._origins = frozenset(o for c in clients for o in client_origins(c))
             self._loaded_at = now
         return origin.lower() in self._origins

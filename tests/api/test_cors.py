@@ -4,12 +4,15 @@ answered before the bearer guard; other origins get no CORS permission."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from oauth_harness import World, running_world
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.cors import RegisteredOrigins
+from domain.identity import OAuthClient
 from persistence.crypto import MasterKey
 
 APP_ORIGIN = "http://127.0.0.1:8765"  # demo-app's redirect URI is on this origin
@@ -83,3 +86,31 @@ async def test_sign_in_pages_are_not_shared_cross_origin(world: World) -> None:
         "/oauth/authorize", headers={**PREFLIGHT, "Access-Control-Request-Method": "POST"}
     )
     assert "access-control-allow-origin" not in response.headers
+
+
+async def test_origins_are_cached_and_survive_an_unreachable_database() -> None:
+    now = [0.0]
+    loads = []
+    client = OAuthClient(
+        client_id="spa",
+        name="SPA",
+        public=True,
+        redirect_uris=("https://spa.example/cb", "com.example.app:/cb"),
+        scopes=frozenset({"profile:read"}),
+        created_at=datetime.now(UTC),
+    )
+
+    async def load() -> list[OAuthClient]:
+        loads.append(now[0])
+        if len(loads) > 1:
+            raise ConnectionRefusedError("database down")
+        return [client]
+
+    origins = RegisteredOrigins(load, ttl=30, monotonic=lambda: now[0])
+    assert await origins.allows("https://spa.example")
+    assert await origins.allows("HTTPS://SPA.EXAMPLE")
+    assert not await origins.allows("com.example.app:")
+    assert len(loads) == 1  # cached
+    now[0] = 31.0
+    assert await origins.allows("https://spa.example")  # kept while the database is down
+    assert len(loads) == 2
