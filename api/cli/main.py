@@ -202,6 +202,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK
     configure_logging(level="WARNING")
     settings = load_settings()
+    configure_logging(level="WARNING", log_format=settings.log_format)
     _ensure_sqlite_directory(settings.database_url)
     if args.command == "audit":
         handler: Callable[[str], int] = args.audit_handler
