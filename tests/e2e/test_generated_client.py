@@ -9,7 +9,6 @@ import importlib
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,24 +19,15 @@ from typing import Any
 
 import httpx
 import pytest
+from demo_server import BIN, DEMO_PASSWORD, KEY, demo_server
 
 from api.oauth.flow_client import obtain_tokens
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = ROOT / "openapi" / "openapi.json"
 CONFIG = ROOT / "openapi" / "client-generator.yaml"
-KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
-DEMO_PASSWORD = "custodian-demo-password"
 METHODS = ("get", "put", "post", "delete", "patch")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -67,50 +57,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    home = tmp_path_factory.mktemp("server")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODIAN_")}
-    env.update(
-        {
-            "CUSTODIAN_DATA_DIR": str(home / "var"),
-            "CUSTODIAN_MASTER_KEY": KEY,
-            "CUSTODIAN_LOG_FORMAT": "json",
-            "PORT": str(port),
-        }
-    )
-    custodian = str(BIN / "custodian")
-    for step in (["migrate"], ["demo", "--customers", "1"]):
-        done = subprocess.run(
-            [custodian, *step], env=env, cwd=home, capture_output=True, text=True, check=False
-        )
-        assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    email = lines[lines.index("sign in as any of these demo customers:") + 1].split()[0]
-    log = home / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [custodian, "serve", "--port", str(port)],
-            env=env,
-            cwd=home,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(log.read_text())
-            time.sleep(0.2)
-        yield {"base": base, "email": email, "home": str(home), "port": str(port)}
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    with demo_server(tmp_path_factory.mktemp("server")) as running:
+        yield running
 
 
 def test_token_demo_signs_in_as_the_first_customer_demo_printed(server: dict[str, str]) -> None:
