@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_CUSTOMERS ?= 200
+# Without CUSTODIAN_ISSUER the issuer is http://HOST:PORT, so `make run PORT=8100` moves it too.
+export HOST PORT
 
-.PHONY: run test lint typecheck imports pytest openapi bench clean
+.PHONY: run test lint typecheck imports contract pytest openapi bench clean
 
 # Reinstall whenever pyproject.toml changes; one stamp per install flavour.
 $(BIN)/python:
@@ -26,7 +28,7 @@ run: $(VENV)/.installed-run
 	$(BIN)/custodian demo --customers $(DEMO_CUSTOMERS)
 	$(BIN)/custodian serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test lint typecheck imports pytest
+test: $(VENV)/.installed-test lint typecheck imports contract pytest
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -37,6 +39,15 @@ typecheck: $(VENV)/.installed-test
 
 imports: $(VENV)/.installed-test
 	$(BIN)/lint-imports
+
+# The committed OpenAPI document must pass Spectral's and Redocly's rules with no error
+# (pinned versions, fetched by npx from the npm registry on first use).
+SPECTRAL ?= npx --yes @stoplight/spectral-cli@6.16.3
+REDOCLY ?= npx --yes @redocly/cli@2.77.0
+contract:
+	$(SPECTRAL) lint --ruleset .spectral.yaml --fail-severity error openapi/openapi.json
+	$(REDOCLY) lint --extends recommended --format summary openapi/openapi.json
+
 
 # One worker per core; each worker has its own databases (see tests/throwaway_db.py).
 pytest: $(VENV)/.installed-test

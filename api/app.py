@@ -28,13 +28,16 @@ from api.composition import (
     Services,
     build_job_worker,
     build_oauth_services,
+    build_operational_probe,
     build_services,
     build_tree_head_timer,
 )
 from api.consent import routes as consent
+from api.cors import CorsMiddleware, registered_origins
 from api.dsr import routes as dsr
 from api.health import HEALTH_TAG, HealthController
 from api.logging import configure_logging
+from api.metrics import PROBE_STATE_KEY, RequestTiming, metrics_endpoint
 from api.middleware import RequestContextMiddleware
 from api.oauth.services import OAuthServices
 from api.oauth.wiring import (
@@ -45,6 +48,7 @@ from api.oauth.wiring import (
 )
 from api.openapi_doc import ProblemJsonRenderPlugin, openapi_router
 from api.problems import EXCEPTION_HANDLERS
+from api.rate_limit import RateLimit
 from api.self_service import routes as self_service
 from api.settings import Settings, load_settings
 from api.support import routes as support
@@ -67,6 +71,7 @@ FEATURES = (self_service, consent, audit, support, dsr, campaigns, analytics)
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     HealthController,
+    metrics_endpoint,
     *(handler for feature in FEATURES for handler in feature.HANDLERS),
 ]
 
@@ -84,6 +89,7 @@ def openapi_config() -> OpenAPIConfig:
         description=API_DESCRIPTION,
         tags=TAGS,
         path="/schema",
+        use_handler_docstrings=True,
         render_plugins=[ProblemJsonRenderPlugin()],
         openapi_router=openapi_router("/schema"),
     )
@@ -163,13 +169,23 @@ def create_app(
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, *oauth_route_handlers()],
         # Every /v1 route: the access token, then the scopes the route declares.
-        middleware=[bearer_guard(oauth_services)],
+        # Then the per-client rate limit, which needs the caller the guard resolved.
+        middleware=[
+            bearer_guard(oauth_services),
+            RateLimit(settings.rate_limit_per_minute, settings.token_rate_limit_per_minute),
+        ],
         dependencies=dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
         request_max_body_size=REQUEST_MAX_BODY_BYTES,
         lifespan=[dispose_on_shutdown],
-        state=State({"settings": settings, "services": running}),
+        state=State(
+            {
+                "settings": settings,
+                "services": running,
+                PROBE_STATE_KEY: build_operational_probe(running),
+            }
+        ),
         # Our middleware writes the access log and the error handlers log failures (type only);
         # Litestar's own logging config would log tracebacks, which can quote personal data.
         logging_config=None,
@@ -177,6 +193,12 @@ def create_app(
     )
     # Wrap the whole ASGI handler, not the routes: unknown paths (404) and wrong methods (405)
     # are answered before route middleware runs, and need the same headers and log line.
+    # CORS inside the request context (preflights get a request id and a log line) and
+    # outside routing (preflights never reach the bearer guard).
+    app.asgi_handler = CorsMiddleware(
+        app.asgi_handler, registered_origins(oauth_services.uow_factory)
+    )
+    app.asgi_handler = RequestTiming(app.asgi_handler)
     app.asgi_handler = RequestContextMiddleware(app.asgi_handler, hsts=settings.issuer_is_https)
     return app
 
@@ -184,6 +206,7 @@ def create_app(
 def app_from_env(
     load: Callable[[], Settings] = load_settings,
 ) -> Litestar:
-    """Configure JSON logging, load settings from the environment and build the app."""
-    configure_logging()
-    return create_app(load())
+    """Load settings from the environment, configure logging as they say, build the app."""
+    settings = load()
+    configure_logging(log_format=settings.log_format)
+    return create_app(settings)

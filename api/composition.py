@@ -53,6 +53,7 @@ from persistence.jobs import (
     Worker,
     worker_id,
 )
+from persistence.metrics import OperationalProbe
 from persistence.migrate import is_at_head
 from persistence.oauth.passwords import Argon2PasswordHasher
 from persistence.oauth.revocations import RevocationReader
@@ -318,3 +319,8 @@ def build_tree_head_timer(settings: Settings, services: Services) -> TreeHeadTim
     return TreeHeadTimer(
         services.sessions, checkpoint_signer(services.master_key), settings.tree_head_interval
     )
+
+
+def build_operational_probe(services: Services) -> OperationalProbe:
+    """What `/metrics` reads from the database when scraped (job queue, checkpoints)."""
+    return OperationalProbe(services.engine)

@@ -222,13 +222,17 @@ _HANDLER_MARK = "_custodian_handler"
 _QUIET_LOGGERS = {"alembic": logging.WARNING, "httpx": logging.WARNING, "httpcore": logging.WARNING}
 
 
-def configure_logging(*, level: int | str = logging.INFO, stream: TextIO | None = None) -> None:
+def configure_logging(
+    *, level: int | str = logging.INFO, stream: TextIO | None = None, log_format: str = "json"
+) -> None:
     """Route structlog and stdlib logging to one JSON-lines handler on `stream` (stderr).
 
     Safe to call again (tests do, to capture a stream): the previous Custodian handler is
     replaced, other handlers are left alone. Uvicorn's access log is silenced because the
     request middleware writes a better one (with the request id and the route template).
+    `log_format="console"` renders the same redacted events as readable lines instead.
     """
+    target = stream if stream is not None else sys.stderr
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -252,10 +256,10 @@ def configure_logging(*, level: int | str = logging.INFO, stream: TextIO | None 
             exception_type_only,
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             redact,
-            structlog.processors.JSONRenderer(sort_keys=True, default=str),
+            _renderer(log_format, target),
         ],
     )
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler = logging.StreamHandler(target)
     handler.setFormatter(formatter)
     setattr(handler, _HANDLER_MARK, True)
     root = logging.getLogger()
@@ -273,6 +277,13 @@ def configure_logging(*, level: int | str = logging.INFO, stream: TextIO | None 
         # Uvicorn installs its own handlers when given a log config; ours must be the only one.
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+
+
+def _renderer(log_format: str, stream: TextIO) -> Processor:
+    if log_format == "console":
+        # Colours only on a terminal: redirected output stays plain text.
+        return structlog.dev.ConsoleRenderer(colors=stream.isatty(), sort_keys=True)
+    return structlog.processors.JSONRenderer(sort_keys=True, default=str)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -23,6 +23,7 @@ from litestar.enums import MediaType
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from api.oauth.openapi_spec import OAUTH_SCHEMAS
+from api.openapi_polish import polish
 from api.problems import PROBLEM_JSON, problem_response
 
 DEFAULT_PATH = Path("openapi/openapi.json")
@@ -105,15 +106,17 @@ def dump_document(document: dict[str, Any]) -> str:
 
 def render_openapi(app: Litestar) -> str:
     """The app's OpenAPI document, problem+json errors and all, as stable JSON text."""
-    return dump_document(with_problem_responses(app.openapi_schema.to_schema()))
+    return dump_document(polish(with_problem_responses(app.openapi_schema.to_schema())))
 
 
 class ProblemJsonRenderPlugin(JsonRenderPlugin):
     """Serves the same normalised document as the committed file."""
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        """The normalised document as JSON bytes."""
-        return dump_document(with_problem_responses(openapi_schema)).encode("utf-8")
+        """The normalised document as JSON bytes, with this deployment's server URL."""
+        issuer = getattr(request.app.state.get("settings"), "issuer", None)
+        document = polish(with_problem_responses(openapi_schema), issuer=issuer)
+        return dump_document(document).encode("utf-8")
 
 
 def write_openapi(path: Path = DEFAULT_PATH) -> Path:

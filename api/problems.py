@@ -24,7 +24,7 @@ from api.logging import describe_exception, get_logger
 from api.middleware import current_request_id, request_id_of
 from domain.audit.tree_check import AuditLogBroken
 from domain.consent.purposes import NotWithdrawable, OutdatedNotice
-from domain.dsr.requests import ArchiveExpired
+from domain.dsr.requests import ArchiveExpired, ArchiveNotReady
 from domain.errors import (
     Conflict,
     DomainError,
@@ -226,6 +226,14 @@ DOMAIN_PROBLEMS: Mapping[type[DomainError], ProblemSpec] = {
         "urn:custodian:problem:throttled",
         "Too many failed sign-ins; try again later.",
         headers=_retry_after(60),
+    ),
+    # Exports take seconds to minutes: poll the status, or try the download again.
+    ArchiveNotReady: ProblemSpec(
+        409,
+        "urn:custodian:problem:conflict",
+        "The request conflicts with the current state.",
+        expose_message=True,
+        headers=_retry_after(5),
     ),
     ArchiveExpired: ProblemSpec(
         410,

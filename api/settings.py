@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import os
 import secrets
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 PREFIX = "CUSTODIAN_"
 MASTER_KEY_BYTES = 32
 Environment = Literal["development", "production"]
+LogFormat = Literal["console", "json"]
 DEVELOPMENT: Environment = "development"
 PRODUCTION: Environment = "production"
 
@@ -55,6 +57,12 @@ class Settings:
     in_process_worker: bool = True
     # Seconds between signed heads of the audit log's Merkle tree while events are appended.
     tree_head_interval: int = 60
+    # Log lines: "console" (readable, coloured when a terminal) or "json" (one object a line).
+    log_format: LogFormat = "json"
+    # Requests per minute per client on /v1 and at /oauth/token; 0 is no limit. Settings built
+    # in code (tests, tools) have none; the environment's defaults are 600 and 60.
+    rate_limit_per_minute: int = 0
+    token_rate_limit_per_minute: int = 0
 
     @property
     def keys_dir(self) -> Path:
@@ -228,15 +236,83 @@ def _issuer(environ: Mapping[str, str], env: Environment) -> str:
     return value.rstrip("/")
 
 
+KNOWN_VARIABLES = frozenset(
+    {
+        "DATABASE_URL",
+        "DATA_DIR",
+        "MASTER_KEY",
+        "MASTER_KEY_FILE",
+        "ISSUER",
+        "ENV",
+        "ACCESS_TOKEN_TTL",
+        "ANALYTICS_MIN_COHORT",
+        "EXPORT_TTL_DAYS",
+        "FINANCIAL_RETENTION_YEARS",
+        "LOG_FORMAT",
+        "WORKER",
+        "RATE_LIMIT",
+        "TOKEN_RATE_LIMIT",
+        "TREE_HEAD_INTERVAL",
+        "MARKETING_WEEKLY_LIMIT",
+        "MARKETING_MONTHLY_LIMIT",
+        "COMPLAINT_COOL_OFF_DAYS",
+    }
+)
+"""Every `CUSTODIAN_*` variable the service reads (without the prefix)."""
+# Variables of the test and benchmark tooling, read by those tools only.
+_TOOLING_PREFIXES = ("TEST_", "BENCH_")
+
+
+def _refuse_unknown(environ: Mapping[str, str]) -> None:
+    # A misspelt variable would otherwise be silently ignored and its default used.
+    for name in sorted(environ):
+        suffix = name.removeprefix(PREFIX)
+        if suffix == name or suffix in KNOWN_VARIABLES or suffix.startswith(_TOOLING_PREFIXES):
+            continue
+        close = difflib.get_close_matches(suffix, sorted(KNOWN_VARIABLES), n=1)
+        hint = f"; did you mean {_name(close[0])}?" if close else ""
+        raise ConfigError(f"{name}: unknown variable{hint}")
+
+
+def _choice(environ: Mapping[str, str], suffix: str, choices: tuple[str, ...], default: str) -> str:
+    value = _get(environ, suffix)
+    if value is None:
+        return default
+    if value not in choices:
+        raise ConfigError(f"{_name(suffix)}: unknown value {value!r}; use " + " or ".join(choices))
+    return value
+
+
+def _default_issuer(environ: Mapping[str, str]) -> str:
+    """http://HOST:PORT from the plain HOST and PORT variables (`make run PORT=8100` sets
+    them), else http://127.0.0.1:8000."""
+    host = (environ.get("HOST") or "127.0.0.1").strip()
+    port = (environ.get("PORT") or "8000").strip()
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"PORT: must be a port number (1-65535), got {port!r}")
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - a bind-all address is not a URL host
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{int(port)}"
+
+
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     """Read and validate the configuration; raise ConfigError (one line) on any bad value.
 
     In development a missing master key is generated into `<data_dir>/master.key` (mode
     0600) on first run and reused afterwards; production refuses to start without one.
     """
+    _refuse_unknown(environ)
     env = _env(environ)
     data_dir = Path(_get(environ, "DATA_DIR") or "./var")
-    issuer = _issuer(environ, env)
+    issuer = _issuer(environ, env) if _get(environ, "ISSUER") else _default_issuer(environ)
+    log_format = _choice(
+        environ, "LOG_FORMAT", ("console", "json"), "json" if env == PRODUCTION else "console"
+    )
+    worker = _choice(environ, "WORKER", ("inprocess", "off"), "inprocess")
+    rate_limit = _integer(environ, "RATE_LIMIT", 600, 0, 1_000_000)
+    token_rate_limit = _integer(environ, "TOKEN_RATE_LIMIT", 60, 0, 1_000_000)
     database_url = _database_url(environ, data_dir)
     access_token_ttl = _integer(environ, "ACCESS_TOKEN_TTL", 600, 30, 86_400)
     analytics_min_cohort = _integer(environ, "ANALYTICS_MIN_COHORT", 10, 2, 1_000_000)
@@ -266,4 +342,8 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         marketing_weekly_limit=weekly_limit,
         marketing_monthly_limit=monthly_limit,
         complaint_cool_off_days=cool_off_days,
+        in_process_worker=worker == "inprocess",
+        log_format="console" if log_format == "console" else "json",
+        rate_limit_per_minute=rate_limit,
+        token_rate_limit_per_minute=token_rate_limit,
     )

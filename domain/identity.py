@@ -29,9 +29,11 @@ CUSTOMER_SCOPES: frozenset[str] = frozenset(
         "corrections:write",
         "access-log:read",
         "dsr:write",
+        "openid",
     }
 )
-"""Scopes a customer may grant to an app, about their own data only."""
+"""Scopes a customer may grant to an app, about their own data only (`openid`: OpenID
+Connect sign-in, an ID token naming the customer by id only)."""
 
 STAFF_SCOPES: frozenset[str] = frozenset(
     {"audit:read", "dsr:admin", "support:read", "analytics:read"}
@@ -54,6 +56,7 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "corrections:write": "Ask us to correct data you cannot change yourself",
     "access-log:read": "See who accessed your data and why",
     "dsr:write": "Ask for a copy of your data, its erasure or a restriction of its use",
+    "openid": "Confirm to the app that it is you who signed in",
     "audit:read": "Read the audit log of every access to customer data",
     "dsr:admin": "Handle customers' data requests and correction requests",
     "support:read": "Look up a customer's data for a support ticket",
@@ -180,6 +183,9 @@ class OAuthClient:
     scopes: frozenset[str]
     created_at: datetime
     secret_hash: str | None = field(default=None, repr=False)
+    # A disabled client is unknown to the authorization server: no sign-in, no token, no
+    # refresh, no CORS; its access tokens run out within their lifetime.
+    disabled: bool = False
 
     def __post_init__(self) -> None:
         if self.public and self.secret_hash is not None:

@@ -199,11 +199,16 @@ async def running_world(
     master_key: MasterKey,
     tmp_path: Path,
     throttle: ThrottlePolicy | None = None,
+    **settings_options: Any,
 ) -> AsyncIterator[World]:
     """The application on the test's database with demo-app, privacy-console,
     analytics-service and campaign-service registered."""
     settings = Settings(
-        database_url=db_url, data_dir=tmp_path, master_key=raw_key(master_key), issuer=ISSUER
+        database_url=db_url,
+        data_dir=tmp_path,
+        master_key=raw_key(master_key),
+        issuer=ISSUER,
+        **settings_options,
     )
     clock = FakeClock()
     services = build_services(settings, engine=engine, clock=clock)

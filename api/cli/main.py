@@ -1,16 +1,25 @@
 """The `custodian` command line: migrate, demo, serve, audit verify, openapi.
 
-Whatever goes wrong, an operator gets one line on stderr and an exit status, never a
-traceback: 2 for a bad command line or bad configuration (`custodian: error: ...`, as
-argparse words it), 1 for a failure while working (database unreachable, not migrated).
+Whatever goes wrong, an operator gets one line on stderr (`custodian: error: ...`) and an
+exit status, never a traceback:
+
+- 0: done.
+- 1: the command failed while working: database unreachable or not migrated, no such client
+  or staff user, an invalid value (an email that is not one), a file that cannot be written,
+  a port in use, or an unexpected error (named by its type).
+- 2: a bad command line or bad configuration (as argparse words it).
+- 130: interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import socket
 import sys
 from collections.abc import Callable, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import NoReturn, TextIO, cast
 from uuid import UUID
@@ -25,6 +34,7 @@ from api.cli.oauth import add_oauth_commands
 from api.composition import running_services
 from api.logging import configure_logging
 from api.settings import ConfigError, Settings, load_settings
+from domain.errors import DomainError
 from persistence.demo.campaigns import DemoMarketing, seed_demo_marketing
 from persistence.demo.loader import DEFAULT_SEED, MAX_CUSTOMERS, DemoSummary, load_demo
 from persistence.migrate import head_revision, is_at_head, upgrade
@@ -85,6 +95,7 @@ def _workers(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The full command line, every subcommand registered."""
     parser = _Parser(prog=PROG, description="Customer-data self-service API: operations.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {package_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     commands.add_parser("migrate", help="migrate the database to the newest schema")
     demo = commands.add_parser(
@@ -136,14 +147,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     try:
         return _dispatch(args)
-    except ConfigError as error:
-        return _fail(str(error), EXIT_USAGE)
-    except CommandFailed as error:
-        return _fail(str(error), EXIT_FAILED)
-    except (SQLAlchemyError, OSError) as error:
-        return _fail(f"database unavailable: {describe_error(error)}", EXIT_FAILED)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    except Exception as error:  # noqa: BLE001 - the promise: one line, never a traceback
+        message, status = explain(error)
+        return _fail(message, status)
+
+
+def explain(error: Exception) -> tuple[str, int]:
+    """The one line and the exit status reporting `error` (see the module docstring)."""
+    if isinstance(error, ConfigError):
+        return str(error), EXIT_USAGE
+    if isinstance(error, CommandFailed):
+        return str(error), EXIT_FAILED
+    if isinstance(error, LookupError | DomainError | ValueError):
+        return _first_line(error), EXIT_FAILED
+    if isinstance(error, OSError) and error.filename is not None:
+        # A file the command was asked to read or write, not the database.
+        return f"{error.filename}: {error.strerror or type(error).__name__}", EXIT_FAILED
+    if isinstance(error, SQLAlchemyError | OSError):
+        return f"database unavailable: {describe_error(error)}", EXIT_FAILED
+    return f"unexpected {type(error).__name__}: {_first_line(error)}", EXIT_FAILED
+
+
+def package_version() -> str:
+    """The installed package's version."""
+    try:
+        return metadata.version("custodian")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0][:300] if lines else type(error).__name__
 
 
 def describe_error(error: BaseException) -> str:
@@ -168,6 +205,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK
     configure_logging(level="WARNING")
     settings = load_settings()
+    configure_logging(level="WARNING", log_format=settings.log_format)
     _ensure_sqlite_directory(settings.database_url)
     if args.command == "audit":
         handler: Callable[[str], int] = args.audit_handler
@@ -187,7 +225,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "serve":
         asyncio.run(_require_migrated(settings))
-        _serve(host=args.host, port=args.port, workers=args.workers)
+        _serve(host=args.host, port=args.port, workers=args.workers, log_format=settings.log_format)
         return EXIT_OK
     raise CommandFailed(f"unknown command {args.command!r}")  # argparse prevents this
 
@@ -263,10 +301,15 @@ def print_demo_summary(
         print(f"get a customer token: {PROG} token --demo  (see README.md)", file=out)
 
 
-def _serve(*, host: str, port: int, workers: int) -> None:
+def _serve(*, host: str, port: int, workers: int, log_format: str = "json") -> None:
     import uvicorn  # noqa: PLC0415  (only `serve` needs the server)
 
-    configure_logging()
+    # The app processes read their settings again: without CUSTODIAN_ISSUER, the issuer is
+    # built from HOST and PORT, which must be where this server actually listens.
+    os.environ["HOST"] = host
+    os.environ["PORT"] = str(port)
+    _require_free_port(host, port)
+    configure_logging(log_format=log_format)
     # An import string and a factory, so that every worker process builds its own app
     # (settings, engine, pool) instead of inheriting this process's.
     uvicorn.run(
@@ -278,6 +321,19 @@ def _serve(*, host: str, port: int, workers: int) -> None:
         log_config=None,
         server_header=False,
     )
+
+
+def _require_free_port(host: str, port: int) -> None:
+    # Uvicorn would log the bind failure as a log line and exit 3; say it in one line instead.
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise CommandFailed(
+            f"cannot listen on {host}:{port} ({reason}): is another server running there? "
+            "Choose another with --port"
+        ) from None
 
 
 if __name__ == "__main__":

@@ -15,16 +15,19 @@ from typing import Any
 
 import httpx
 
+from api.cli.operators import add_client_admin_commands, add_staff_admin_commands
 from api.composition import running_services
 from api.oauth.flow_client import FlowError, obtain_tokens
 from api.settings import Settings
 from domain.identity import ALL_SCOPES, CUSTOMER_SCOPES, StaffRole, format_scopes
+from persistence.demo.generate import demo_customer_id
+from persistence.demo.loader import DEFAULT_SEED
 from persistence.oauth.admin import (
     DEMO_APP_REDIRECT,
     DEMO_PASSWORD,
-    any_customer_with_password,
     create_client,
     create_staff,
+    first_customer_with_password,
 )
 from persistence.signing_keys import SigningKeyStore
 
@@ -43,7 +46,7 @@ def _scope(text: str) -> str:
 
 def add_oauth_commands(subparsers: Any) -> None:
     """Register `client create`, `staff create`, `keys rotate` and `token`."""
-    client = subparsers.add_parser("client", help="register OAuth clients")
+    client = subparsers.add_parser("client", help="register, list and disable OAuth clients")
     client_commands = client.add_subparsers(dest="client_command", metavar="COMMAND", required=True)
     create = client_commands.add_parser("create", help="register a client (prints its secret once)")
     create.add_argument("--name", required=True, help="the name people see on the consent screen")
@@ -71,6 +74,7 @@ def add_oauth_commands(subparsers: Any) -> None:
     )
     create.add_argument("--client-id", help="the id to use (default: generated)")
     create.set_defaults(oauth_handler=_client_create)
+    add_client_admin_commands(client_commands)
 
     staff = subparsers.add_parser("staff", help="manage staff sign-ins")
     staff_commands = staff.add_subparsers(dest="staff_command", metavar="COMMAND", required=True)
@@ -85,6 +89,7 @@ def add_oauth_commands(subparsers: Any) -> None:
         help="read the password from standard input instead",
     )
     staff_create.set_defaults(oauth_handler=_staff_create)
+    add_staff_admin_commands(staff_commands)
 
     keys = subparsers.add_parser("keys", help="manage signing keys")
     keys_commands = keys.add_subparsers(dest="keys_command", metavar="COMMAND", required=True)
@@ -107,7 +112,13 @@ def add_oauth_commands(subparsers: Any) -> None:
     token.add_argument(
         "--base-url", default=None, help="the running server (default: CUSTODIAN_ISSUER)"
     )
-    token.add_argument("--email", help="which demo customer (default: the first one)")
+    token.add_argument("--email", help="which demo customer (default: the first one printed)")
+    token.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"the seed `custodian demo` used (default {DEFAULT_SEED})",
+    )
     token.add_argument("--scope", type=_scope, default=format_scopes(CUSTOMER_SCOPES))
     token.add_argument("--quiet", action="store_true", help="print only the access token")
     token.set_defaults(oauth_handler=_token_demo)
@@ -115,6 +126,9 @@ def add_oauth_commands(subparsers: Any) -> None:
 
 def _client_create(settings: Settings, args: argparse.Namespace) -> int:
     scopes = frozenset(" ".join(args.scope).split())
+    if args.public and not args.redirect_uri:
+        # A public client can only use the code flow, which needs somewhere to send the code.
+        raise ValueError("a public client needs at least one --redirect-uri")
 
     async def run() -> tuple[str, str | None]:
         async with running_services(settings) as services, services.sessions() as session:
@@ -169,11 +183,14 @@ def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def first_demo_email(settings: Settings) -> str:
-    """The email of a customer who has a password (the demo customers share one)."""
+async def first_demo_email(settings: Settings, seed: int = DEFAULT_SEED) -> str:
+    """The email of the first demo customer `custodian demo` printed for `seed`; if that one
+    is gone, the customer whose password was set first."""
     async with running_services(settings) as services:
         async with services.sessions() as session:
-            customer_id = await any_customer_with_password(session)
+            customer_id = await first_customer_with_password(
+                session, preferred=demo_customer_id(seed, 0)
+            )
         if customer_id is None:
             raise LookupError("no demo customer has a password: run `custodian demo` first")
         async with services.units.customer().reading() as uow:
@@ -187,7 +204,7 @@ def _token_demo(settings: Settings, args: argparse.Namespace) -> int:
     base_url = args.base_url or settings.issuer
 
     async def run() -> dict[str, Any]:
-        email = args.email or await first_demo_email(settings)
+        email = args.email or await first_demo_email(settings, args.seed)
         if not args.quiet:
             print(
                 f"signing in as {email} through demo-app (PKCE S256) at {base_url}", file=sys.stderr

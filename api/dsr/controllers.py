@@ -17,14 +17,16 @@ from litestar.params import FromPath
 from litestar.response import Stream
 
 from api.dsr import TAG
-from api.dsr.dtos import ExportOut, ProcessingOut, export_out, processing_out
+from api.dsr.dtos import ExportOut, ExportPage, ProcessingOut, export_out, processing_out
 from api.problems import VALIDATION_TYPE, FieldError, ProblemException
-from api.routes import customer_access, guarded, problems
+from api.routes import Cursor, Limit, customer_access, guarded, problems
 from domain.clock import Clock
 from domain.dsr.export import open_archive, read_export, request_export
+from domain.dsr.my_exports import list_my_exports
 from domain.dsr.processing import read_processing
 from domain.dsr.requests import ArchiveExpired, DsrUnitOfWork
 from domain.identity import Caller
+from domain.pagination import DEFAULT_LIMIT
 
 DsrUnits = NamedDependency[Callable[[], DsrUnitOfWork]]
 CHUNK = 64 * 1024
@@ -97,6 +99,13 @@ class DataSubjectRequests(Controller):
             ),
             **problems(),
         },
+        response_headers=[
+            ResponseHeader(
+                name="Location",
+                description="Where to follow the export (GET), on 202 and 200 alike.",
+                documentation_only=True,
+            )
+        ],
         **guarded("dsr:write", "export.request", "dsr_request", tag=TAG),
     )
     async def create_export(
@@ -109,7 +118,39 @@ class DataSubjectRequests(Controller):
     ) -> Response[ExportOut]:
         """202 with the queued export; 200 with the running one when there already is one."""
         export, created = await request_export(dsr_units, clock, customer_access(caller, request))
-        return Response(export_out(export, clock.now()), status_code=202 if created else 200)
+        return Response(
+            export_out(export, clock.now()),
+            status_code=202 if created else 200,
+            headers={"Location": f"/v1/me/exports/{export.id}"},
+        )
+
+    @get(
+        "/exports",
+        operation_id="listMyExports",
+        summary="My export requests, newest first",
+        responses=problems(400),
+        **guarded("dsr:write", "export.list", "dsr_request", tag=TAG),
+    )
+    async def list_exports(
+        self,
+        *,
+        caller: NamedDependency[Caller],
+        request: Request[Any, Any, Any],
+        dsr_units: DsrUnits,
+        clock: NamedDependency[Clock],
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> ExportPage:
+        """Every export I asked for (any status), newest first, with a signed cursor."""
+        page = await list_my_exports(
+            dsr_units,
+            clock,
+            customer_access(caller, request),
+            limit=limit,
+            cursor=cursor,
+        )
+        now = clock.now()
+        return ExportPage([export_out(e, now) for e in page.items], page.next_cursor)
 
     @get(
         "/exports/{export_id:str}",

@@ -29,6 +29,13 @@ class ExportOut(msgspec.Struct):
     sha256: str | None
 
 
+class ExportPage(msgspec.Struct):
+    """A page of my export requests, newest first."""
+
+    items: list[ExportOut]
+    next_cursor: str | None
+
+
 class AnalyticsMembershipOut(msgspec.Struct):
     """Whether the customer is in the pseudonymous analytics population, and since when
     (the consent that admitted them); `since` is null when they are not."""

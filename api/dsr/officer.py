@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, QueryParameter
@@ -161,6 +162,13 @@ class PrivacyRequests(Controller):
             ),
             **_OFFICER_PROBLEMS,
         },
+        response_headers=[
+            ResponseHeader(
+                name="Location",
+                description="Where to follow the request in the queue (GET).",
+                documentation_only=True,
+            )
+        ],
         **guarded("dsr:admin", "export.request", "customer", tag=TAG),
     )
     async def export(
@@ -180,4 +188,8 @@ class PrivacyRequests(Controller):
             customer_id,
             request_id=request_id_of(request.scope),
         )
-        return Response(export_out(export, clock.now()), status_code=202 if created else 200)
+        return Response(
+            export_out(export, clock.now()),
+            status_code=202 if created else 200,
+            headers={"Location": f"/v1/privacy/requests/{export.id}"},
+        )

@@ -168,6 +168,14 @@ class AccessTokenCodec:
             raise TokenRejected("malformed claims") from None
         return AccessClaims(caller, grant_id, str(claims["jti"]), claims["iat"], exp, claims)
 
+    def signing_key(self) -> tuple[str, jwk.ECKey]:
+        """The key that signs now (its kid and private JWK), for the issuer's other JWTs
+        (OpenID Connect ID tokens), so one JWKS verifies them all."""
+        signing = [k for k in self._keys.available() if k.retired_at is None]
+        if not signing:
+            raise RuntimeError("no signing key: run `custodian keys rotate`")
+        return signing[-1].kid, self._key(signing[-1])
+
     def jwks(self) -> dict[str, Any]:
         """The public keys, for /.well-known/jwks.json (retired keys included)."""
         keys = [self._key(m).as_dict(private=False) for m in self._keys.available()]

@@ -50,6 +50,7 @@ AUTH_PARAMS = frozenset(
         "state",
         "code_challenge",
         "code_challenge_method",
+        "nonce",
     }
 )
 PAGE_HEADERS = {

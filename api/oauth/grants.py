@@ -89,6 +89,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
                     code_challenge=request.payload.data["code_challenge"],
                     code_challenge_method=request.payload.data["code_challenge_method"],
                     expires_at=ctx.now + server.settings.code_lifetime,
+                    nonce=request.payload.data.get("nonce") or None,
                 )
             )
         )

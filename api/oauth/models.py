@@ -18,6 +18,8 @@ from domain.identity import OAuthClient, Principal, format_scopes, parse_scopes
 from domain.oauth.tokens import AuthorizationCode, Grant, RefreshToken
 
 CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+ACR_PASSWORD = "urn:custodian:acr:password"  # noqa: S105 - an acr value, not a secret
+"""The `acr` of a sign-in with email and password (the only way to sign in)."""
 
 
 class ClientModel(ClientMixin):  # type: ignore[misc]
@@ -98,6 +100,23 @@ class CodeModel(AuthorizationCodeMixin):  # type: ignore[misc]
     def get_scope(self) -> str:
         """The scope the person granted."""
         return format_scopes(self.code.scopes)
+
+    # OpenID Connect (read by Authlib's OpenIDCode while it builds the ID token).
+    def get_nonce(self) -> str | None:
+        """The nonce of the authorization request, if it sent one."""
+        return self.code.nonce
+
+    def get_auth_time(self) -> None:
+        """None: `auth_time` comes from the grant (see `api.oauth.openid`)."""
+        return
+
+    def get_acr(self) -> str:
+        """The authentication context: a password sign-in."""
+        return ACR_PASSWORD
+
+    def get_amr(self) -> list[str]:
+        """The authentication methods (RFC 8176): a password."""
+        return ["pwd"]
 
 
 class RefreshModel(TokenMixin):  # type: ignore[misc]

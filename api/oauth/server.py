@@ -39,6 +39,7 @@ from api.oauth.grants import (
     S256Only,
 )
 from api.oauth.models import AccessModel, ClientModel, GrantUser, RefreshModel
+from api.oauth.openid import OpenIDCodeExtension
 from domain.audit.events import Actor, ActorType, AuditRecord, Outcome
 from domain.identity import ALL_SCOPES, Caller, SubjectKind, parse_scopes
 from domain.oauth.tokens import Grant, RefreshToken, secret_digest
@@ -163,7 +164,9 @@ class CustodianServer(AuthorizationServer):  # type: ignore[misc]
         self.ctx = ctx
         self.settings = settings
         self.codec = codec
-        self.register_grant(AuthorizationCodeGrant, [S256Only(required=True)])
+        self.register_grant(
+            AuthorizationCodeGrant, [S256Only(required=True), OpenIDCodeExtension(self)]
+        )
         self.register_grant(RefreshTokenGrant)
         self.register_grant(ClientCredentialsGrant)
         self.register_endpoint(Revocation)

@@ -18,6 +18,7 @@ from api.oauth.endpoints import (
 )
 from api.oauth.guard import BearerGuard, provide_caller
 from api.oauth.me import get_me
+from api.oauth.openid_routes import OPENID_ROUTE_HANDLERS
 from api.oauth.services import OAuthServices
 from domain.identity import CUSTOMER_SCOPES, SCOPE_DESCRIPTIONS, SERVICE_SCOPES, STAFF_SCOPES
 
@@ -33,6 +34,7 @@ def oauth_route_handlers() -> list[Any]:
         metadata_endpoint,
         jwks_endpoint,
         get_me,
+        *OPENID_ROUTE_HANDLERS,
     ]
 
 

@@ -103,6 +103,7 @@ class RequestFilter:
     type: RequestType | None = None
     status: RequestStatus | None = None
     overdue: bool | None = None
+    customer_id: UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,11 +68,15 @@ class LoginThrottleStore(Protocol):
 
 class ClientRepository(Protocol):
     async def get(self, client_id: str) -> OAuthClient | None:
-        """The registered client, or None."""
+        """The registered, enabled client, or None."""
         ...
 
     async def add(self, client: OAuthClient) -> None:
         """Register a client; raises Conflict when the id is taken."""
+        ...
+
+    async def list_all(self) -> list[OAuthClient]:
+        """Every registered client, disabled ones included, by client id."""
         ...
 
 

@@ -63,6 +63,8 @@ class AuthorizationCode:
     code_challenge_method: str
     expires_at: datetime
     used_at: datetime | None = None
+    # OpenID Connect: the client's nonce, echoed in the ID token issued for this code.
+    nonce: str | None = None
 
     def expired(self, now: datetime) -> bool:
         """Whether the code's short life (60 s) is over."""

@@ -24,6 +24,7 @@ from domain.audit.events import AuditEvent, AuditRecord
 from domain.clock import Clock
 from persistence.audit.checkpoints import DEFAULT_CHECKPOINT_EVERY, CheckpointWriter
 from persistence.audit.sink import SqlAuditSink, check_record_lengths
+from persistence.audit.timing import AUDIT_APPEND_SECONDS
 from persistence.signatures import Ed25519Signer
 
 MAX_BATCH = 500
@@ -80,7 +81,8 @@ class BatchingAuditLog:
             self._flusher = loop.create_task(self._flush_all(), name="audit-group-commit")
         # Shielded: a caller that goes away (client disconnect) must not cancel the flusher's
         # future for the others; its event is still appended.
-        return await asyncio.shield(future)
+        with AUDIT_APPEND_SECONDS.labels("read").time():
+            return await asyncio.shield(future)
 
     async def aclose(self) -> None:
         """Wait until everything queued is committed (or failed)."""

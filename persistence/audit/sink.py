@@ -21,6 +21,7 @@ from domain.audit.merkle import Frontier
 from domain.audit.tree_check import AuditLogBroken
 from domain.clock import Clock, SystemClock
 from persistence.audit.tables import HEAD_ROW_ID, AuditEventRow, AuditHeadRow, AuditTreeNodeRow
+from persistence.audit.timing import AUDIT_APPEND_SECONDS
 from persistence.audit.verify import VerificationReport, verify_log
 
 __all__ = ["SqlAuditSink", "VerificationReport", "check_record_lengths", "verify_log"]
@@ -114,7 +115,8 @@ class SqlAuditSink:
         """Chain `record` onto the log and into the Merkle tree: durable when, and only if,
         the caller commits. Raises ValueError, before touching the database, when a value
         is longer than its column allows."""
-        return (await self.append_many([record]))[0]
+        with AUDIT_APPEND_SECONDS.labels("write").time():
+            return (await self.append_many([record]))[0]
 
     async def append_many(self, records: Sequence[AuditRecord]) -> list[AuditEvent]:
         """Chain `records`, in order, onto the log as consecutive events and leaves of the

@@ -145,6 +145,8 @@ class SqlDsrRepository:
             query = query.where(DsrRequestRow.type == filters.type.value)
         if filters.status is not None:
             query = query.where(DsrRequestRow.status == filters.status.value)
+        if filters.customer_id is not None:
+            query = query.where(DsrRequestRow.customer_id == filters.customer_id)
         if filters.overdue is not None:
             overdue = and_(
                 DsrRequestRow.status.in_([s.value for s in IN_PROGRESS]),

@@ -214,6 +214,21 @@ async def ensure_demo_identities(
     )
 
 
-async def any_customer_with_password(session: AsyncSession) -> UUID | None:
-    """Some customer who can sign in with a password (the demo customers share one)."""
-    return await session.scalar(select(CustomerCredentialRow.customer_id).limit(1))
+async def first_customer_with_password(
+    session: AsyncSession, *, preferred: UUID | None = None
+) -> UUID | None:
+    """`preferred` when that customer can sign in with a password; else the customer whose
+    password was set first (the demo customers share one)."""
+    if preferred is not None:
+        found = await session.scalar(
+            select(CustomerCredentialRow.customer_id).where(
+                CustomerCredentialRow.customer_id == preferred
+            )
+        )
+        if found is not None:
+            return found
+    return await session.scalar(
+        select(CustomerCredentialRow.customer_id)
+        .order_by(CustomerCredentialRow.updated_at, CustomerCredentialRow.customer_id)
+        .limit(1)
+    )

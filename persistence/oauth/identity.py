@@ -61,6 +61,7 @@ class OAuthClientRow(Base):
     scopes: Mapped[str] = mapped_column(Text, info=OPS)
     secret_hash: Mapped[str | None] = mapped_column(String(200), info=OPS)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=OPS)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=OPS)
 
 
 class StaffUserRow(Base):
@@ -122,6 +123,7 @@ def _client(row: OAuthClientRow) -> OAuthClient:
         scopes=parse_scopes(row.scopes),
         created_at=utc(row.created_at),
         secret_hash=row.secret_hash,
+        disabled=row.disabled_at is not None,
     )
 
 
@@ -132,9 +134,9 @@ class SqlClientRepository:
         self._session = session
 
     async def get(self, client_id: str) -> OAuthClient | None:
-        """The registered client, or None."""
+        """The registered client, or None (also for a disabled one: it is no longer known)."""
         row = await self._session.get(OAuthClientRow, client_id)
-        return _client(row) if row else None
+        return _client(row) if row and row.disabled_at is None else None
 
     async def add(self, client: OAuthClient) -> None:
         """Register a client; raises Conflict when the id is taken."""
@@ -152,6 +154,13 @@ class SqlClientRepository:
             )
         )
         await self._session.flush()
+
+    async def list_all(self) -> list[OAuthClient]:
+        """Every registered client, disabled ones included, by client id."""
+        rows = await self._session.scalars(
+            select(OAuthClientRow).order_by(OAuthClientRow.client_id)
+        )
+        return [_client(row) for row in rows]
 
 
 class SqlStaffRepository:

@@ -47,6 +47,7 @@ class AuthorizationCodeRow(Base):
     code_challenge_method: Mapped[str] = mapped_column(String(10), info=OPS)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=OPS)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=OPS)
+    nonce: Mapped[str | None] = mapped_column(String(255), info=OPS)
 
 
 class RefreshTokenRow(Base):
@@ -132,6 +133,7 @@ class SqlTokenStore:
                 code_challenge_method=code.code_challenge_method,
                 expires_at=code.expires_at,
                 used_at=code.used_at,
+                nonce=code.nonce,
             )
         )
         await self._session.flush()
@@ -151,6 +153,7 @@ class SqlTokenStore:
             code_challenge_method=row.code_challenge_method,
             expires_at=utc(row.expires_at),
             used_at=utc(row.used_at) if row.used_at else None,
+            nonce=row.nonce,
         )
 
     async def consume_code(self, code_hash: str, at: datetime) -> bool:

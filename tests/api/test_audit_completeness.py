@@ -63,6 +63,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("PUT", "/v1/me/consents/{purpose}"): Expect((("grant", "consent"),)),
     ("GET", "/v1/me/access-log"): Expect((("read", "access_log"),)),
     ("GET", "/v1/me/processing"): Expect((("processing.read", "processing"),)),
+    ("GET", "/v1/me/exports"): Expect((("export.list", "dsr_request"),)),
     ("POST", "/v1/me/exports"): Expect((("export.request", "dsr_request"),)),
     ("GET", "/v1/me/exports/{export_id}"): Expect((("export.read", "dsr_request"),), "export_id"),
     ("GET", "/v1/me/exports/{export_id}/archive"): Expect(

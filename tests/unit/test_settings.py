@@ -240,3 +240,15 @@ def test_contact_policy_limits(tmp_path: Path) -> None:
     assert "out of range" in config_error(
         env(tmp_path, MASTER_KEY=KEY_B64, MARKETING_WEEKLY_LIMIT="0")
     )
+
+
+def test_every_variable_the_settings_read_is_a_known_one() -> None:
+    # A variable read but missing from KNOWN_VARIABLES would stop start-up as "unknown".
+    import inspect  # noqa: PLC0415
+    import re  # noqa: PLC0415
+
+    import api.settings  # noqa: PLC0415
+
+    read = set(re.findall(r'environ, "([A-Z_]+)"', inspect.getsource(api.settings)))
+    assert read
+    assert read <= api.settings.KNOWN_VARIABLES
