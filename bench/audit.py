@@ -28,7 +28,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from sqlalchemy import Table, insert, make_url, select
+from sqlalchemy import Table, insert, make_url, select, text
 
 from api.app import create_app
 from api.composition import build_oauth_services, build_services
@@ -133,6 +133,9 @@ async def proof_latency(url: str, leaves: int, samples: int = 1000) -> tuple[flo
     try:
         batch: list[dict[str, object]] = []
         async with engine.begin() as connection:
+            if engine.dialect.name == "sqlite":
+                # A throwaway database: the per-row REPLACE guard only slows this bulk load.
+                await connection.execute(text("DROP TRIGGER audit_tree_nodes_no_replace"))
             for index in range(leaves):
                 leaf = hashlib.sha256(index.to_bytes(8, "big")).digest()
                 for node, digest in frontier.append(leaf):
@@ -239,16 +242,17 @@ async def _postgres(events: int, proof_leaves: int) -> str:
         await upgrade(rendered)
         rate = await append_rate(rendered, events)
         count, verify, tree, hashing = await verify_ratio(rendered)
+        print(
+            f"PostgreSQL {rate:8.0f} events/s appended by {WRITERS} writers; verify chain "
+            f"{verify:8.0f} events/s, with the Merkle tree {tree:8.0f} events/s vs hashlib "
+            f"{hashing:8.0f}/s (ratios {verify / hashing:.3f} and {tree / hashing:.3f}, "
+            f"{count} events)",
+            flush=True,
+        )
         await upgrade(rendered, "base")
         await upgrade(rendered)
         p50, p99 = await proof_latency(rendered, proof_leaves)
-        return (
-            f"{rate:8.0f} events/s appended by {WRITERS} writers; verify chain "
-            f"{verify:8.0f} events/s, with the Merkle tree {tree:8.0f} events/s vs hashlib "
-            f"{hashing:8.0f}/s (ratios {verify / hashing:.3f} and {tree / hashing:.3f}, "
-            f"{count} events); inclusion proof in {proof_leaves} leaves p50 {p50:.2f} ms, "
-            f"p99 {p99:.2f} ms"
-        )
+        return f"inclusion proof in {proof_leaves} leaves: p50 {p50:.2f} ms, p99 {p99:.2f} ms"
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
@@ -262,16 +266,21 @@ async def main(events: int, seconds: float, proof_leaves: int) -> None:
         await upgrade(url)
         rate = await append_rate(url, events)
         count, verify, tree, hashing = await verify_ratio(url)
+        print(
+            f"SQLite     {rate:8.0f} events/s appended by {WRITERS} writers; verify chain "
+            f"{verify:8.0f} events/s, with the Merkle tree {tree:8.0f} events/s vs hashlib "
+            f"{hashing:8.0f}/s (ratios {verify / hashing:.3f} and {tree / hashing:.3f}, "
+            f"{count} events)",
+            flush=True,
+        )
         proof_url = f"sqlite+aiosqlite:///{Path(directory) / 'proofs.db'}"
         await upgrade(proof_url)
         p50, p99 = await proof_latency(proof_url, proof_leaves)
-    print(
-        f"SQLite     {rate:8.0f} events/s appended by {WRITERS} writers; verify chain "
-        f"{verify:8.0f} events/s, with the Merkle tree {tree:8.0f} events/s vs hashlib "
-        f"{hashing:8.0f}/s (ratios {verify / hashing:.3f} and {tree / hashing:.3f}, "
-        f"{count} events); inclusion proof in {proof_leaves} leaves p50 {p50:.2f} ms, "
-        f"p99 {p99:.2f} ms"
-    )
+        print(
+            f"SQLite     inclusion proof in {proof_leaves} leaves: p50 {p50:.2f} ms, "
+            f"p99 {p99:.2f} ms",
+            flush=True,
+        )
     print(f"PostgreSQL {await _postgres(events, proof_leaves)}")
     put_rate, get_rate = await http_rates(seconds)
     print(

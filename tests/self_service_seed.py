@@ -24,7 +24,9 @@ from domain.customer.accounts import (
 from domain.customer.interactions import Channel, Interaction, InteractionDirection, InteractionKind
 from domain.identity import StaffRole
 from persistence.audit.tables import AuditEventRow
+from persistence.audit.tree import sign_tree_head
 from persistence.database import session_factory
+from persistence.signatures import checkpoint_signer
 from persistence.uow import SqlUnitOfWork
 
 BASE = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -226,6 +228,16 @@ async def resource_ids(world: World, person: Person) -> dict[str, str]:
     export = body(await world.http.post("/v1/me/exports", headers=person.auth))
     await world.run_jobs()
     erasure = body(await world.http.post("/v1/me/erasure", headers=person.auth))
+    # An access-log entry of the person's, covered by a signed tree head (for its proof).
+    async with session_factory(world.engine)() as session:
+        event_id = await session.scalar(
+            select(AuditEventRow.id)
+            .where(AuditEventRow.subject_id == person.id)
+            .order_by(AuditEventRow.seq.desc())
+            .limit(1)
+        )
+        await sign_tree_head(session, checkpoint_signer(world.master_key), world.clock.now())
+        await session.commit()
     return {
         "account_id": str(person.account_id),
         "export_id": export["id"],
@@ -234,4 +246,5 @@ async def resource_ids(world: World, person: Person) -> dict[str, str]:
         "interaction_id": str(person.interaction_ids[0]),
         "correction_id": created["id"],
         "purpose": "marketing_email",
+        "event_id": str(event_id),
     }

@@ -35,7 +35,8 @@ from domain.audit.proofs import (
 )
 from domain.identity import Caller
 
-TreeSize = Annotated[int, QueryParameter(ge=1, le=2**62, description="A signed tree size")]
+# 2**53: the largest bound a JSON Schema number states exactly (and far above any log).
+TreeSize = Annotated[int, QueryParameter(ge=1, le=2**53, description="A signed tree size")]
 
 
 @get(

@@ -8,7 +8,7 @@ from typing import Protocol
 from uuid import UUID
 
 from domain.audit.access_log import ACCESS_LOG_RESOURCE
-from domain.audit.events import Actor, AuditEvent, AuditRecord
+from domain.audit.events import Actor, AuditEvent, AuditRecord, Outcome
 from domain.audit.tree_heads import ConsistencyProof, InclusionProof, TreeHead
 from domain.errors import Conflict, InvalidValue, NotFound
 from domain.pagination import CursorCodec, Page, Position
@@ -67,12 +67,25 @@ async def prove_access_log_entry(
     signed tree head. NotFound when the event is not about this customer (or does not exist);
     NotYetSigned when no signed head covers it yet. The read is audited."""
     try:
-        wanted = UUID(event_id)
+        wanted: UUID | None = UUID(event_id)
     except ValueError:
-        raise NotFound("no such access-log entry") from None
+        wanted = None
     async with uow:
-        event = await uow.audit_tree.event_of(wanted, customer_id)
+        event = None if wanted is None else await uow.audit_tree.event_of(wanted, customer_id)
         if event is None:
+            # Missing and someone else's are one answer; the attempt is still on record.
+            await uow.audit.append(
+                AuditRecord(
+                    actor,
+                    "prove",
+                    ACCESS_LOG_RESOURCE,
+                    outcome=Outcome.DENIED,
+                    subject_id=customer_id,
+                    resource_id=None if wanted is None else str(wanted),
+                    request_id=request_id,
+                )
+            )
+            await uow.commit()
             raise NotFound("no such access-log entry")
         head = await uow.audit_tree.newest_head()
         if head is None or head.tree_size < event.seq:

@@ -129,7 +129,7 @@ async def _verify(fetch: _Fetch, batch_size: int, tree: TreeChecker | None) -> V
 
 
 def _walk(verifier: ChainVerifier, tree: TreeChecker | None, rows: Sequence[Row[Any]]) -> bool:
-    """Feed a batch to the chain (and tree) checkers; False once either has failed.
+    """Feed a batch to the chain (and tree) checkers; False once the chain has failed.
 
     Each event's canonical bytes are built once, straight from the row, and hashed twice
     (chain hash, Merkle leaf); rows in any unexpected form take the exact, slow path.
@@ -156,11 +156,12 @@ def _walk(verifier: ChainVerifier, tree: TreeChecker | None, rows: Sequence[Row[
             )
             if failure is not None:
                 return False
-        if tree is not None:
+        if tree is not None and tree.failure is None:
+            # After the tree's first break the chain walk goes on alone, so its own report
+            # stays complete (and says whether the chain was fooled).
             recorded = row.recorded_leaf
             leaf = sha256(LEAF_PREFIX + canonical).digest()
-            if tree.add(seq, leaf, None if recorded is None else bytes(recorded)):
-                return False
+            tree.add(seq, leaf, None if recorded is None else bytes(recorded))
     return True
 
 

@@ -62,6 +62,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/v1/me/consents/history"): Expect((("read", "consent_history"),)),
     ("PUT", "/v1/me/consents/{purpose}"): Expect((("grant", "consent"),)),
     ("GET", "/v1/me/access-log"): Expect((("read", "access_log"),)),
+    ("GET", "/v1/me/access-log/{event_id}/proof"): Expect((("prove", "access_log"),), "event_id"),
     ("GET", "/v1/me/processing"): Expect((("processing.read", "processing"),)),
     ("GET", "/v1/me/exports"): Expect((("export.list", "dsr_request"),)),
     ("POST", "/v1/me/exports"): Expect((("export.request", "dsr_request"),)),

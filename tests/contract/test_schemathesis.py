@@ -38,6 +38,9 @@ Narrow decisions, each because a schema cannot express the rule:
   and end at different times, and limits no higher than the organisation's (a setting) are
   rules the schema cannot carry: a positive case answered 422 is accepted only when every
   field the problem names is `quiet_hours`, `weekly_limit` or `monthly_limit`.
+- GET /v1/privacy/audit/consistency: `first` must not exceed `second`, a rule between two
+  parameters that a schema cannot carry. A positive case answered 422 is accepted only when
+  the problem names `second` and first > second.
 - use_after_free needs OpenAPI links from a DELETE to a read; the document has no DELETE, so
   the check is on but has nothing to compare.
 """
@@ -93,6 +96,7 @@ CHECKS = [
 PROFILE_PATCH = "PATCH /v1/me/profile"
 CONTACT_PREFERENCES_PUT = "PUT /v1/me/contact-preferences"
 CREATE_CORRECTION = "POST /v1/me/corrections"
+CONSISTENCY_PROOF = "GET /v1/privacy/audit/consistency"
 ADDRESS = {"line1": "1 Analytical Row", "city": "London", "postal_code": "N1 9GU", "country": "GB"}
 # Operations whose answers do not yet match the committed document, each with its owner.
 # strict xfail: once an operation keeps its contract the entry must go (XPASS fails the run).
@@ -305,6 +309,16 @@ def _check_analytics(response: schemathesis.Response) -> None:
     assert 200 <= response.status_code < 300, response.text
 
 
+def _check_consistency(case: schemathesis.Case, response: schemathesis.Response) -> None:
+    if response.status_code != 422:
+        assert response.status_code < 400 or response.status_code == 404, response.text
+        return
+    named = {error["field"] for error in response.json().get("errors", [])}
+    assert named == {"second"}, response.text
+    query = case.query or {}
+    assert int(query["first"]) > int(query["second"]), response.text
+
+
 def _check_profile_patch(response: schemathesis.Response) -> None:
     # Positive data with the current ETag is accepted, except a date of birth that is not in
     # the past (the one rule the schema cannot carry).
@@ -360,6 +374,12 @@ def test_the_api_keeps_its_contract(
             headers=headers, checks=CHECKS, excluded_checks=[positive_data_acceptance]
         )
         _check_analytics(response)
+        return
+    if label == CONSISTENCY_PROOF and positive:
+        response = case.call_and_validate(
+            headers=headers, checks=CHECKS, excluded_checks=[positive_data_acceptance]
+        )
+        _check_consistency(case, response)
         return
     if label in UNKNOWN_CLIENT_OPERATIONS:
         case.call_and_validate(
