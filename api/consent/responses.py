@@ -12,6 +12,7 @@ _DESCRIPTIONS = {
     403: "The access token lacks a required scope, or the caller may not do this",
     404: "No such resource (or it is someone else's)",
     409: "The request conflicts with the current state",
+    415: "The body is not JSON (send application/json)",
     422: "The request is well formed but breaks a rule",
 }
 

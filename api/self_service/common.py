@@ -26,8 +26,9 @@ _DESCRIPTIONS = {
     404: "No such resource for this customer (missing, someone else's or malformed id)",
     409: "The request conflicts with the current state",
     412: "If-Match names a version that is no longer current",
+    415: "The body is not JSON (send application/json or application/merge-patch+json)",
     422: "One or more values are not valid; `errors` names each field",
-    428: "If-Match is required",
+    428: "If-Match is required, and must name an ETag (`*` is refused)",
 }
 
 

@@ -11,9 +11,9 @@ from litestar.params import Body, FromPath, HeaderParameter, QueryParameter
 
 from api.middleware import request_id_of
 from api.oauth.services import OAuthServices
+from api.request_bodies import json_body_only
 from api.self_service.common import CURSOR_DOC, LIMIT_DOC, customer_access, guarded, problems
 from api.self_service.dtos import (
-    NON_BLANK,
     CorrectionIn,
     CorrectionOut,
     CorrectionPage,
@@ -37,13 +37,17 @@ from domain.self_service.corrections import (
     submit_correction,
 )
 from domain.self_service.read_profile import read_profile
+from domain.values import NAME_CHARACTERS_PATTERN
 
 Uow = NamedDependency[Callable[[], UnitOfWork]]
 MERGE_PATCH = "application/merge-patch+json"
 # The bodies refuse unknown members (forbid_unknown_fields); the document must say so.
 CLOSED: dict[str, Any] = {"additionalProperties": False}
-# `\S`: names are stored stripped, so a value needs one non-blank character.
-_TEXT: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": NON_BLANK}
+# Names are stored stripped, so a value needs one non-blank character; and no character a
+# name never holds (controls, separators, bidirectional overrides: NAME_CHARACTERS_PATTERN).
+_NOT_NAME = NAME_CHARACTERS_PATTERN[1:-1]
+_NAME = rf"^[^{_NOT_NAME}]*[^\s\ufeff{_NOT_NAME}][^{_NOT_NAME}]*$"
+_TEXT: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": _NAME}
 _NULLABLE_TEXT: dict[str, Any] = {"oneOf": [_TEXT, {"type": "null"}]}
 PROFILE_PATCH_SCHEMA: dict[str, Any] = {
     "title": "ProfilePatch",
@@ -112,8 +116,9 @@ class SelfServiceWrites(Controller):
         "/me/profile",
         operation_id="updateMyProfile",
         summary="Correct my profile (JSON merge patch, If-Match required)",
-        responses=problems(400, 404, 409, 412, 422, 428),
+        responses=problems(400, 404, 409, 412, 415, 422, 428),
         response_headers=[ETAG_HEADER],
+        guards=[json_body_only],
         **guarded("profile:write", "profile.update", "profile"),
     )
     async def update_profile(
@@ -130,7 +135,10 @@ class SelfServiceWrites(Controller):
             str | None,
             HeaderParameter(
                 name="If-Match",
-                description="The ETag of the profile the change is based on.",
+                description=(
+                    "The ETag of the profile the change is based on; `*` is refused (428), "
+                    "since it would skip the lost-update check."
+                ),
             ),
         ] = None,
     ) -> Response[ProfileOut]:
@@ -149,7 +157,8 @@ class SelfServiceWrites(Controller):
         operation_id="createMyCorrection",
         status_code=201,
         summary="Ask for a correction of data I cannot edit myself",
-        responses=problems(400, 404, 409, 422),
+        responses=problems(400, 404, 409, 415, 422),
+        guards=[json_body_only],
         **guarded("corrections:write", "correction.create", "correction"),
     )
     async def create_correction(

@@ -77,6 +77,10 @@ class AuditReadUnitOfWork(Protocol):
     async def commit(self) -> None: ...
 
 
+MAX_SEQ = 2**63 - 1
+"""The largest audit sequence number (BIGINT)."""
+
+
 def encode_cursor(seq: int) -> str:
     """An opaque cursor continuing below `seq`."""
     return base64.urlsafe_b64encode(f"seq:{seq}".encode()).rstrip(b"=").decode("ascii")
@@ -90,7 +94,9 @@ def decode_cursor(cursor: str) -> int:
         seq = int(number)
     except (binascii.Error, ValueError, UnicodeError):
         raise InvalidCursor("the cursor is not valid") from None
-    if prefix != "seq" or seq < 1:
+    # Sequence numbers are 64-bit signed integers in both engines: a larger one is no
+    # position we ever issued (and a database driver would refuse to bind it).
+    if prefix != "seq" or not number.isdigit() or not 1 <= seq <= MAX_SEQ:
         raise InvalidCursor("the cursor is not valid")
     return seq
 
