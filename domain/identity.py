@@ -36,9 +36,16 @@ CUSTOMER_SCOPES: frozenset[str] = frozenset(
 STAFF_SCOPES: frozenset[str] = frozenset(
     {"audit:read", "dsr:admin", "support:read", "analytics:read"}
 )
-"""Scopes for staff users and service clients."""
+"""Scopes for staff users (each role caps which)."""
 
-ALL_SCOPES: frozenset[str] = CUSTOMER_SCOPES | STAFF_SCOPES
+PERSONAL_STAFF_SCOPES: frozenset[str] = frozenset({"audit:read", "dsr:admin", "support:read"})
+"""Staff powers over individual customers: only ever issued to a signed-in member of staff
+(authorization code), so every use of them names the person who used it."""
+
+SERVICE_SCOPES: frozenset[str] = frozenset({"analytics:read", "campaigns:write"})
+"""The only scopes a service client (client credentials, no person behind it) may hold."""
+
+ALL_SCOPES: frozenset[str] = CUSTOMER_SCOPES | STAFF_SCOPES | SERVICE_SCOPES
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
     "profile:read": "See your name, contact details and the history of changes to them",
@@ -55,6 +62,7 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "dsr:admin": "Handle customers' data requests and correction requests",
     "support:read": "Look up a customer's data for a support ticket",
     "analytics:read": "Read consent-filtered, pseudonymous analytics",
+    "campaigns:write": "Check campaign audiences against consent and record contacts",
 }
 """Each scope in plain words, as the consent screen shows it."""
 
@@ -167,7 +175,12 @@ def principal_actor(principal: Principal, client_id: str | None = None) -> Actor
 
 @dataclass(frozen=True, slots=True)
 class OAuthClient:
-    """A registered application. Public clients have no secret; every client uses PKCE."""
+    """A registered client. Public clients have no secret; every client uses PKCE.
+
+    An app (public or confidential) acts for the person who signs in through it; a service
+    client (`service`, always confidential) acts for itself through client credentials and
+    may hold service scopes only.
+    """
 
     client_id: str
     name: str
@@ -176,21 +189,28 @@ class OAuthClient:
     scopes: frozenset[str]
     created_at: datetime
     secret_hash: str | None = field(default=None, repr=False)
+    service: bool = False
 
     def __post_init__(self) -> None:
         if self.public and self.secret_hash is not None:
             raise ValueError("a public client has no secret")
         if not self.public and self.secret_hash is None:
             raise ValueError("a confidential client needs a secret")
+        if self.service and self.public:
+            raise ValueError("a service client is confidential")
         unknown = self.scopes - ALL_SCOPES
         if unknown:
             raise InvalidScopes(unknown)
+        if self.service and not self.scopes <= SERVICE_SCOPES:
+            # A token without a person behind it must never carry a power over customers.
+            raise InvalidScopes(self.scopes - SERVICE_SCOPES)
 
     @property
     def grant_types(self) -> frozenset[str]:
-        """Public apps act for people only; confidential clients may also act for themselves."""
-        base = {"authorization_code", "refresh_token"}
-        return frozenset(base if self.public else base | {"client_credentials"})
+        """Apps act for the people who sign in through them; service clients for themselves."""
+        if self.service:
+            return frozenset({"client_credentials"})
+        return frozenset({"authorization_code", "refresh_token"})
 
     def allows_redirect_uri(self, uri: str) -> bool:
         """Exact string match (RFC 9700 4.1.3): no prefix, no normalisation."""

@@ -66,9 +66,16 @@ class World:
     customers: dict[str, uuid.UUID] = field(default_factory=dict)
 
     async def add_client(
-        self, client_id: str, *, public: bool, scopes: str, redirect_uris: tuple[str, ...] = ()
+        self,
+        client_id: str,
+        *,
+        public: bool,
+        scopes: str,
+        redirect_uris: tuple[str, ...] = (),
+        service: bool = False,
     ) -> str | None:
-        """Register a client; returns its secret (None for public clients)."""
+        """Register a client (`service`: client credentials); returns its secret (None for
+        public clients)."""
         async with session_factory(self.engine)() as session:
             _, secret = await create_client(
                 session,
@@ -78,6 +85,7 @@ class World:
                 scopes=frozenset(scopes.split()),
                 client_id=client_id,
                 hash_password=_HASHER.hash_blocking,
+                service=service,
             )
             await session.commit()
         if secret:
@@ -208,7 +216,9 @@ async def running_world(
             scopes="audit:read dsr:admin",
             redirect_uris=(CONSOLE_REDIRECT,),
         )
-        await world.add_client("analytics-service", public=False, scopes="analytics:read")
+        await world.add_client(
+            "analytics-service", public=False, scopes="analytics:read", service=True
+        )
         try:
             yield world
         finally:

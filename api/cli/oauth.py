@@ -18,7 +18,13 @@ from sqlalchemy import select
 
 from api.oauth.flow_client import FlowError, obtain_tokens
 from api.settings import Settings
-from domain.identity import ALL_SCOPES, CUSTOMER_SCOPES, StaffRole, format_scopes
+from domain.identity import (
+    ALL_SCOPES,
+    CUSTOMER_SCOPES,
+    SERVICE_SCOPES,
+    StaffRole,
+    format_scopes,
+)
 from persistence.crypto import MasterKey
 from persistence.database import make_engine, session_factory
 from persistence.oauth.admin import DEMO_APP_REDIRECT, DEMO_PASSWORD, create_client, create_staff
@@ -50,7 +56,15 @@ def add_oauth_commands(subparsers: Any) -> None:
     kind.add_argument(
         "--confidential",
         action="store_true",
-        help="a server-side client with a secret (may use client_credentials)",
+        help="a server-side app with a secret, for people who sign in (authorization code)",
+    )
+    kind.add_argument(
+        "--service",
+        action="store_true",
+        help=(
+            "a service acting for itself with a secret (client_credentials; service scopes "
+            f"only: {format_scopes(SERVICE_SCOPES)})"
+        ),
     )
     create.add_argument(
         "--redirect-uri",
@@ -111,8 +125,29 @@ def add_oauth_commands(subparsers: Any) -> None:
     token.set_defaults(oauth_handler=_token_demo)
 
 
+def _refusal(args: argparse.Namespace, scopes: frozenset[str]) -> str | None:
+    """Why the client cannot be registered as asked (None when it can)."""
+    if not args.service:
+        return None
+    if args.redirect_uri:
+        return "a service client acts for itself and has no redirect URI"
+    beyond = scopes - SERVICE_SCOPES
+    if beyond:
+        # Staff powers over customers go only to signed-in staff, through an app.
+        return (
+            f"a service client may hold only {format_scopes(SERVICE_SCOPES)}; "
+            f"{format_scopes(beyond)} need a signed-in person: register an app "
+            "(--confidential or --public) with a redirect URI instead"
+        )
+    return None
+
+
 def _client_create(settings: Settings, args: argparse.Namespace) -> int:
     scopes = frozenset(" ".join(args.scope).split())
+    refusal = _refusal(args, scopes)
+    if refusal is not None:
+        print(f"custodian: error: {refusal}", file=sys.stderr)
+        return EXIT_FAILED
 
     async def run() -> tuple[str, str | None]:
         engine = make_engine(settings.database_url)
@@ -125,6 +160,7 @@ def _client_create(settings: Settings, args: argparse.Namespace) -> int:
                     redirect_uris=args.redirect_uri,
                     scopes=scopes,
                     client_id=args.client_id,
+                    service=args.service,
                 )
                 await session.commit()
                 return client.client_id, secret

@@ -19,7 +19,7 @@ from api.oauth.endpoints import (
 from api.oauth.guard import BearerGuard, provide_caller
 from api.oauth.me import get_me
 from api.oauth.services import OAuthServices
-from domain.identity import CUSTOMER_SCOPES, SCOPE_DESCRIPTIONS, STAFF_SCOPES
+from domain.identity import CUSTOMER_SCOPES, SCOPE_DESCRIPTIONS, SERVICE_SCOPES, STAFF_SCOPES
 
 
 def oauth_route_handlers() -> list[Any]:
@@ -55,6 +55,8 @@ def oauth2_security_scheme(issuer: str) -> SecurityScheme:
     base = issuer.rstrip("/")
     customer = {s: SCOPE_DESCRIPTIONS[s] for s in sorted(CUSTOMER_SCOPES)}
     staff = {s: SCOPE_DESCRIPTIONS[s] for s in sorted(STAFF_SCOPES)}
+    # Client credentials carry no person, so never a staff power over customers.
+    service = {s: SCOPE_DESCRIPTIONS[s] for s in sorted(SERVICE_SCOPES)}
     return SecurityScheme(
         type="oauth2",
         description="Access tokens are RFC 9068 JWTs (ES256). PKCE with S256 is required.",
@@ -65,6 +67,6 @@ def oauth2_security_scheme(issuer: str) -> SecurityScheme:
                 refresh_url=f"{base}/oauth/token",
                 scopes={**customer, **staff},
             ),
-            client_credentials=OAuthFlow(token_url=f"{base}/oauth/token", scopes=staff),
+            client_credentials=OAuthFlow(token_url=f"{base}/oauth/token", scopes=service),
         ),
     )

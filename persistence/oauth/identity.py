@@ -69,6 +69,9 @@ class OAuthClientRow(Base):
     scopes: Mapped[str] = mapped_column(Text, info=OPS)
     secret_hash: Mapped[str | None] = mapped_column(String(200), info=OPS)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=OPS)
+    # A service client uses client credentials (service scopes only); every other client
+    # acts for a signed-in person through the authorization code flow.
+    service: Mapped[bool] = mapped_column(Boolean, default=False, info=OPS)
 
 
 class StaffUserRow(Base):
@@ -130,6 +133,7 @@ def _client(row: OAuthClientRow) -> OAuthClient:
         scopes=parse_scopes(row.scopes),
         created_at=utc(row.created_at),
         secret_hash=row.secret_hash,
+        service=row.service,
     )
 
 
@@ -157,6 +161,7 @@ class SqlClientRepository:
                 scopes=format_scopes(client.scopes),
                 secret_hash=client.secret_hash,
                 created_at=client.created_at,
+                service=client.service,
             )
         )
         await self._session.flush()

@@ -10,8 +10,10 @@ import pytest
 from api.oauth.flow_client import s256
 from api.oauth.tickets import csrf_field, csrf_ok, issue_ticket, read_ticket
 from domain.identity import (
+    ALL_SCOPES,
     CUSTOMER_SCOPES,
     SCOPE_DESCRIPTIONS,
+    SERVICE_SCOPES,
     STAFF_SCOPES,
     Principal,
     StaffRole,
@@ -57,7 +59,7 @@ def test_customers_get_only_customer_scopes() -> None:
 
 
 def test_every_scope_has_plain_words() -> None:
-    assert set(SCOPE_DESCRIPTIONS) == CUSTOMER_SCOPES | STAFF_SCOPES
+    assert set(SCOPE_DESCRIPTIONS) == ALL_SCOPES == CUSTOMER_SCOPES | STAFF_SCOPES | SERVICE_SCOPES
 
 
 def test_s256_matches_rfc_7636_appendix_b() -> None:

@@ -1,0 +1,67 @@
+"""Service clients: client credentials carry service scopes only.
+
+Adds `oauth_clients.service` and moves existing clients: a confidential client without a
+redirect URI could only ever act for itself, so it becomes a service client and keeps only
+its service scopes (staff powers over customers go to signed-in staff alone); every other
+client is an app people sign in through (authorization code), the privacy console included.
+
+Revision ID: 0010
+Revises: 0006
+"""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+# Frozen here, not imported: a migration must mean the same thing whatever the code says later.
+_SERVICE_SCOPES = frozenset({"analytics:read", "campaigns:write"})
+
+_clients = sa.table(
+    "oauth_clients",
+    sa.column("client_id", sa.String()),
+    sa.column("public", sa.Boolean()),
+    sa.column("redirect_uris", sa.Text()),
+    sa.column("scopes", sa.Text()),
+    sa.column("service", sa.Boolean()),
+)
+
+
+def upgrade() -> None:
+    """Add the service flag and move existing clients."""
+    with op.batch_alter_table("oauth_clients") as batch:
+        batch.add_column(
+            sa.Column("service", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+    _move_service_clients()
+
+
+def _move_service_clients() -> None:
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.select(_clients.c.client_id, _clients.c.redirect_uris, _clients.c.scopes).where(
+            _clients.c.public.is_(False)
+        )
+    ).all()
+    for client_id, redirect_uris, scopes in rows:
+        if json.loads(redirect_uris or "[]"):
+            continue
+        kept = " ".join(sorted(set((scopes or "").split()) & _SERVICE_SCOPES))
+        bind.execute(
+            sa.update(_clients)
+            .where(_clients.c.client_id == client_id)
+            .values(service=True, scopes=kept)
+        )
+
+
+def downgrade() -> None:
+    """Drop the flag (scopes removed from service clients are not given back)."""
+    with op.batch_alter_table("oauth_clients") as batch:
+        batch.drop_column("service")
