@@ -149,7 +149,10 @@ def build_oauth_services(
 
     return OAuthServices(
         settings=OAuthSettings(
-            issuer=issuer, audience=f"{issuer}/v1", access_token_ttl=settings.access_token_ttl
+            issuer=issuer,
+            audience=f"{issuer}/v1",
+            access_token_ttl=settings.access_token_ttl,
+            trusted_proxies=settings.trusted_proxies,
         ),
         codec=AccessTokenCodec(
             keys, issuer=issuer, audience=f"{issuer}/v1", ttl=settings.access_token_ttl

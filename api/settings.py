@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -48,6 +49,8 @@ class Settings:
     # `custodian serve` runs one background worker in-process; tests and deployments with
     # separate `custodian worker` processes turn it off.
     in_process_worker: bool = True
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDR blocks); none by default.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def keys_dir(self) -> Path:
@@ -221,6 +224,21 @@ def _issuer(environ: Mapping[str, str], env: Environment) -> str:
     return value.rstrip("/")
 
 
+def _trusted_proxies(environ: Mapping[str, str]) -> tuple[str, ...]:
+    value = _get(environ, "TRUSTED_PROXIES")
+    if value is None:
+        return ()
+    entries = tuple(entry.strip() for entry in value.split(",") if entry.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"{_name('TRUSTED_PROXIES')}: {entry!r} is not an IP address or network"
+            ) from None
+    return entries
+
+
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     """Read and validate the configuration; raise ConfigError (one line) on any bad value.
 
@@ -246,4 +264,5 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         analytics_min_cohort=analytics_min_cohort,
         export_ttl_days=export_ttl_days,
         financial_retention_years=financial_retention_years,
+        trusted_proxies=_trusted_proxies(environ),
     )

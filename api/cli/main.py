@@ -270,6 +270,9 @@ def _serve(*, host: str, port: int, workers: int) -> None:
         workers=workers,
         log_config=None,
         server_header=False,
+        # uvicorn would take X-Forwarded-For from loopback peers as the client address;
+        # Custodian decides itself, from CUSTODIAN_TRUSTED_PROXIES only.
+        proxy_headers=False,
     )
 
 

@@ -7,7 +7,9 @@ never redirects. Any other error goes back to the client's redirect URI with `st
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from authlib.common.urls import add_params_to_uri
@@ -16,6 +18,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency
 
+from api.oauth.client_address import client_address, parse_networks
 from api.oauth.context import HttpRequest, Prefetched
 from api.oauth.effects import apply_effects
 from api.oauth.endpoints import read_form
@@ -25,6 +28,7 @@ from api.oauth.pages import consent_page, error_page, login_page
 from api.oauth.services import OAuthServices
 from api.oauth.tickets import (
     CSRF_COOKIE,
+    TICKET_LIFETIME,
     csrf_field,
     csrf_ok,
     issue_ticket,
@@ -215,7 +219,7 @@ async def authorize_submit(
     flow = _Flow(outcome[0], outcome[1], outcome[2], pairs, fields, cookie)
     if "decision" in fields:
         return await _decide(oauth, flow)
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request, parse_networks(oauth.settings.trusted_proxies))
     return await _sign_in(
         oauth,
         flow,
@@ -273,6 +277,21 @@ async def _sign_in(oauth: OAuthServices, flow: _Flow, attempt: SignInAttempt) ->
     return html(consent_page(name, sorted(requested), flow.pairs, csrf, ticket))
 
 
+async def _first_use(oauth: OAuthServices, flow: _Flow) -> bool:
+    """Record the ticket's use; False when it answered a consent screen before (a replayed
+    form must not yield a second code for one sign-in)."""
+    ticket = flow.fields.get("consent_ticket") or ""
+    now = flow.ctx.now
+    async with oauth.uow_factory() as uow:
+        first = await uow.tickets.use(
+            hashlib.sha256(ticket.encode()).hexdigest(),
+            now + timedelta(seconds=TICKET_LIFETIME),
+            now,
+        )
+        await uow.commit()
+    return first
+
+
 async def _decide(oauth: OAuthServices, flow: _Flow) -> Response[str]:
     principal = read_ticket(
         oauth.page_key,
@@ -281,7 +300,7 @@ async def _decide(oauth: OAuthServices, flow: _Flow) -> Response[str]:
         flow.cookie,
         int(flow.ctx.now.timestamp()),
     )
-    if principal is None:
+    if principal is None or not await _first_use(oauth, flow):
         return html(error_page("Your sign-in has expired. Start again from the app."), 400)
     if principal.beyond_cap(parse_scopes(flow.grant.request.scope)):
         return _error_redirect(

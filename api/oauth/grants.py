@@ -138,6 +138,17 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             return None
         if model.is_expired() or model.grant.revoked:
             return None
+        if not ctx.refresh_holder_ok:
+            # Erased, disabled, or a staff role that changed: the family ends here.
+            ctx.record(RevokeGrant(model.grant.id))
+            ctx.record(
+                Audit(
+                    _server(self).audit_record(
+                        model.grant, "oauth.refresh.holder_changed", Outcome.DENIED
+                    )
+                )
+            )
+            return None
         return model
 
     def authenticate_user(self, refresh_token: RefreshModel) -> GrantUser:

@@ -57,6 +57,8 @@ class OAuthSettings:
     refresh_token_lifetime: timedelta = timedelta(days=30)
     code_lifetime: timedelta = timedelta(seconds=60)
     endpoints: dict[str, str] = field(default_factory=dict)
+    # Proxies whose X-Forwarded-For names the client (api.oauth.client_address).
+    trusted_proxies: tuple[str, ...] = ()
 
 
 class Issuer(IssuerParameter):  # type: ignore[misc]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
@@ -51,6 +51,7 @@ class ThrottleState:
 
     failures: int
     window_started: datetime
+    last_failure: datetime | None = None
 
 
 class LoginThrottleStore(Protocol):
@@ -58,12 +59,28 @@ class LoginThrottleStore(Protocol):
         """The state for (kind, identifier); identifiers are stored keyed-hashed only."""
         ...
 
-    async def save(self, kind: str, identifier: str, state: ThrottleState) -> None:
-        """Store the state for (kind, identifier)."""
+    async def count_failure(
+        self, kind: str, identifier: str, now: datetime, window: timedelta
+    ) -> ThrottleState:
+        """Count one failure atomically (concurrent failures are each counted) and return
+        the new state; a window older than `window` starts afresh at `now`."""
         ...
 
     async def clear(self, kind: str, identifier: str) -> None:
         """Forget the failures for (kind, identifier)."""
+        ...
+
+
+class GrantHolders(Protocol):
+    async def current(self, principal: Principal) -> Principal | None:
+        """The person as they stand now (current staff role), or None when the account is
+        gone, disabled or erased."""
+        ...
+
+
+class ConsentTicketUses(Protocol):
+    async def use(self, ticket_hash: str, expires_at: datetime, now: datetime) -> bool:
+        """Record that the ticket answered a consent screen; False when it already had."""
         ...
 
 
@@ -138,6 +155,8 @@ class IdentityUnitOfWork(Protocol):
 
     logins: LoginAccounts
     throttle: LoginThrottleStore
+    tickets: ConsentTicketUses
+    holders: GrantHolders
     clients: ClientRepository
     staff: StaffRepository
     tokens: TokenStore

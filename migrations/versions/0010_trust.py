@@ -1,4 +1,5 @@
-"""Service clients: client credentials carry service scopes only.
+"""Service clients carry service scopes only; progressive sign-in delays; single-use
+consent tickets.
 
 Adds `oauth_clients.service` and moves existing clients: a confidential client without a
 redirect URI could only ever act for itself, so it becomes a service client and keeps only
@@ -34,13 +35,25 @@ _clients = sa.table(
 )
 
 
+_TS = sa.DateTime(timezone=True)
+
+
 def upgrade() -> None:
-    """Add the service flag and move existing clients."""
+    """Add the service flag and move existing clients; progressive sign-in delays; single
+    use of consent tickets."""
     with op.batch_alter_table("oauth_clients") as batch:
         batch.add_column(
             sa.Column("service", sa.Boolean(), nullable=False, server_default=sa.false())
         )
     _move_service_clients()
+    with op.batch_alter_table("login_throttle") as batch:
+        batch.add_column(sa.Column("last_failure_at", _TS, nullable=True))
+    op.create_table(
+        "consent_ticket_uses",
+        sa.Column("ticket_hash", sa.String(64), nullable=False),
+        sa.Column("expires_at", _TS, nullable=False),
+        sa.PrimaryKeyConstraint("ticket_hash", name=op.f("pk_consent_ticket_uses")),
+    )
 
 
 def _move_service_clients() -> None:
@@ -62,6 +75,9 @@ def _move_service_clients() -> None:
 
 
 def downgrade() -> None:
-    """Drop the flag (scopes removed from service clients are not given back)."""
+    """Undo the schema changes (scopes removed from service clients are not given back)."""
+    op.drop_table("consent_ticket_uses")
+    with op.batch_alter_table("login_throttle") as batch:
+        batch.drop_column("last_failure_at")
     with op.batch_alter_table("oauth_clients") as batch:
         batch.drop_column("service")

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from domain.customer.profile import AcquisitionChannel, Customer, CustomerStatus
 from domain.oauth.ports import (
     ClientRepository,
+    ConsentTicketUses,
+    GrantHolders,
     LoginAccounts,
     LoginThrottleStore,
     StaffRepository,
@@ -24,14 +26,16 @@ from domain.values import Email
 from persistence.audit.sink import SqlAuditSink
 from persistence.crypto import BlindIndexer, MasterKey
 from persistence.customer.tables import CustomerRow, ProfileRow
+from persistence.oauth.holders import SqlGrantHolders
 from persistence.oauth.identity import (
     SqlClientRepository,
     SqlCustomerCredentials,
     SqlLoginAccounts,
-    SqlLoginThrottle,
     SqlStaffRepository,
 )
 from persistence.oauth.keys import IdentityKeys
+from persistence.oauth.throttle import SqlLoginThrottle
+from persistence.oauth.tickets import SqlConsentTickets
 from persistence.oauth.tokens import SqlTokenStore
 
 
@@ -71,6 +75,8 @@ class SqlIdentityUnitOfWork:
     # Declared with the port types: the protocol's attributes are mutable, hence invariant.
     logins: LoginAccounts
     throttle: LoginThrottleStore
+    tickets: ConsentTicketUses
+    holders: GrantHolders
     clients: ClientRepository
     staff: StaffRepository
     tokens: TokenStore
@@ -98,6 +104,8 @@ class SqlIdentityUnitOfWork:
             staff, self.credentials, CustomerByEmail(session, self._indexer), self._now
         )
         self.throttle = SqlLoginThrottle(session, self._keys)
+        self.tickets = SqlConsentTickets(session)
+        self.holders = SqlGrantHolders(session)
         self.clients = SqlClientRepository(session)
         self.tokens = SqlTokenStore(session)
         self.audit = SqlAuditSink(session)
