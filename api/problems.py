@@ -23,6 +23,7 @@ from litestar.types import ExceptionHandlersMap
 from api.logging import describe_exception, get_logger
 from api.middleware import current_request_id, request_id_of
 from domain.consent.purposes import NotWithdrawable, OutdatedNotice
+from domain.dsr.deliberate_erasure import RecentSignInRequired
 from domain.dsr.requests import ArchiveExpired
 from domain.errors import (
     Conflict,
@@ -147,6 +148,17 @@ def _retry_after(seconds: int) -> Callable[[DomainError], Mapping[str, str]]:
     return headers
 
 
+def _step_up(error: DomainError) -> Mapping[str, str]:
+    # RFC 9470: the client gets a new token after a fresh sign-in (max_age / prompt=login).
+    max_age = getattr(error, "max_age", 300)
+    return {
+        "WWW-Authenticate": (
+            f'Bearer error="insufficient_user_authentication", '
+            f'error_description="A more recent sign-in is required", max_age={max_age}'
+        )
+    }
+
+
 # The one mapping from domain errors to HTTP; the most specific class in the MRO wins.
 DOMAIN_PROBLEMS: Mapping[type[DomainError], ProblemSpec] = {
     # Missing and someone else's are the same answer: a fixed sentence, never the message.
@@ -219,6 +231,13 @@ DOMAIN_PROBLEMS: Mapping[type[DomainError], ProblemSpec] = {
         "urn:custodian:problem:export-expired",
         "The archive has expired; ask for a new export.",
         expose_message=True,
+    ),
+    RecentSignInRequired: ProblemSpec(
+        401,
+        "urn:custodian:problem:recent-sign-in-required",
+        "A recent sign-in is required; sign in again and retry.",
+        expose_message=True,
+        headers=_step_up,
     ),
     HashingBusy: ProblemSpec(
         503,

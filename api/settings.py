@@ -51,6 +51,9 @@ class Settings:
     in_process_worker: bool = True
     # Proxies whose X-Forwarded-For is believed (addresses or CIDR blocks); none by default.
     trusted_proxies: tuple[str, ...] = ()
+    # Erasure needs a sign-in this recent, then waits this many days (cancellable; 0: none).
+    erasure_reauth_seconds: int = 300
+    erasure_grace_days: int = 7
 
     @property
     def keys_dir(self) -> Path:
@@ -265,4 +268,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         export_ttl_days=export_ttl_days,
         financial_retention_years=financial_retention_years,
         trusted_proxies=_trusted_proxies(environ),
+        erasure_reauth_seconds=_integer(environ, "ERASURE_REAUTH_SECONDS", 300, 30, 86_400),
+        # At most 25 days: the erasure must still be done within the legal month.
+        erasure_grace_days=_integer(environ, "ERASURE_GRACE_DAYS", 7, 0, 25),
     )

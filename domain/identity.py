@@ -29,9 +29,16 @@ CUSTOMER_SCOPES: frozenset[str] = frozenset(
         "corrections:write",
         "access-log:read",
         "dsr:write",
+        "dsr:erase",
     }
 )
 """Scopes a customer may grant to an app, about their own data only."""
+
+ERASE_SCOPE = "dsr:erase"
+"""Erasing the customer's data: irreversible, so asked for separately, never by default."""
+
+DEFAULT_CUSTOMER_SCOPES: frozenset[str] = CUSTOMER_SCOPES - {ERASE_SCOPE}
+"""What an app asks a customer for when it asks for "everything"."""
 
 STAFF_SCOPES: frozenset[str] = frozenset(
     {"audit:read", "dsr:admin", "support:read", "analytics:read"}
@@ -57,7 +64,11 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "consents:write": "Give or withdraw your agreement to uses of your data",
     "corrections:write": "Ask us to correct data you cannot change yourself",
     "access-log:read": "See who accessed your data and why",
-    "dsr:write": "Ask for a copy of your data, its erasure or a restriction of its use",
+    "dsr:write": "Ask for a copy of your data or a restriction of its use",
+    "dsr:erase": (
+        "Erase your data for good: your profile, contacts and history are destroyed "
+        "and cannot be recovered"
+    ),
     "audit:read": "Read the audit log of every access to customer data",
     "dsr:admin": "Handle customers' data requests and correction requests",
     "support:read": "Look up a customer's data for a support ticket",
@@ -143,6 +154,8 @@ class Caller:
     subject_id: UUID | None = None
     role: StaffRole | None = None
     grant_id: UUID | None = field(default=None, compare=False)
+    # When the person behind the token signed in (None for services and older tokens).
+    auth_time: datetime | None = field(default=None, compare=False)
 
     def has_scope(self, scope: str) -> bool:
         """Whether the token carries `scope`."""

@@ -34,6 +34,8 @@ ISSUER = "http://127.0.0.1:8000"
 APP_REDIRECT = "http://127.0.0.1:8765/callback"
 CONSOLE_REDIRECT = "http://127.0.0.1:8766/callback"
 PASSWORD = "correct horse battery staple"
+ERASE = {"confirmation": "erase my data"}
+"""The body that confirms an erasure."""
 CUSTOMER_SCOPE = " ".join(sorted(CUSTOMER_SCOPES))
 
 
@@ -192,11 +194,16 @@ async def running_world(
     master_key: MasterKey,
     tmp_path: Path,
     throttle: ThrottlePolicy | None = None,
+    erasure_grace_days: int = 0,
 ) -> AsyncIterator[World]:
     """The application on the test's database with demo-app, privacy-console and
-    analytics-service registered."""
+    analytics-service registered. Erasures run at once unless `erasure_grace_days`."""
     settings = Settings(
-        database_url=db_url, data_dir=tmp_path, master_key=raw_key(master_key), issuer=ISSUER
+        database_url=db_url,
+        data_dir=tmp_path,
+        master_key=raw_key(master_key),
+        issuer=ISSUER,
+        erasure_grace_days=erasure_grace_days,
     )
     clock = FakeClock()
     services = build_services(settings, engine=engine)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from oauth_harness import CONSOLE_REDIRECT, World
+from oauth_harness import CONSOLE_REDIRECT, ERASE, World
 from sqlalchemy import select
 
 from domain.customer.accounts import (
@@ -192,6 +192,8 @@ async def successful_call(
             "requested_value": "refunded",
             "reason": "It was refunded",
         }
+    elif (method, path) == ("POST", "/v1/me/erasure"):
+        kwargs["json"] = ERASE
     elif (method, path) == ("PUT", "/v1/me/restriction"):
         kwargs["json"] = {"restricted": False}
     elif (method, path) == ("PUT", "/v1/me/consents/{purpose}"):
@@ -226,7 +228,7 @@ async def resource_ids(world: World, person: Person) -> dict[str, str]:
     )
     while await worker.run_once():
         pass
-    erasure = body(await world.http.post("/v1/me/erasure", headers=person.auth))
+    erasure = body(await world.http.post("/v1/me/erasure", json=ERASE, headers=person.auth))
     return {
         "account_id": str(person.account_id),
         "export_id": export["id"],

@@ -20,7 +20,7 @@ from api.oauth.flow_client import FlowError, obtain_tokens
 from api.settings import Settings
 from domain.identity import (
     ALL_SCOPES,
-    CUSTOMER_SCOPES,
+    DEFAULT_CUSTOMER_SCOPES,
     SERVICE_SCOPES,
     StaffRole,
     format_scopes,
@@ -120,7 +120,8 @@ def add_oauth_commands(subparsers: Any) -> None:
         "--base-url", default=None, help="the running server (default: CUSTODIAN_ISSUER)"
     )
     token.add_argument("--email", help="which demo customer (default: the first one)")
-    token.add_argument("--scope", type=_scope, default=format_scopes(CUSTOMER_SCOPES))
+    # Erasure is never asked for by default: `--scope "... dsr:erase"` asks for it.
+    token.add_argument("--scope", type=_scope, default=format_scopes(DEFAULT_CUSTOMER_SCOPES))
     token.add_argument("--quiet", action="store_true", help="print only the access token")
     token.set_defaults(oauth_handler=_token_demo)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from authlib.common.urls import add_params_to_uri
@@ -35,6 +35,7 @@ from api.oauth.tickets import (
     new_csrf_cookie,
     params_digest,
     read_ticket,
+    signed_in_at,
 )
 from domain.identity import (
     HashingBusy,
@@ -54,8 +55,12 @@ AUTH_PARAMS = frozenset(
         "state",
         "code_challenge",
         "code_challenge_method",
+        "max_age",
+        "prompt",
     }
 )
+# OpenID Connect `prompt` values: with no sign-in session, `login` always holds.
+_PROMPTS = frozenset({"login", "consent", "select_account"})
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
@@ -131,7 +136,24 @@ async def _validate(
             status, _, headers = error()
             return _redirect(oauth, status, headers)
         return html(error_page(error.get_error_description() or error.error), 400)
+    refused = _fresh_sign_in_refusal(dict(pairs))
+    if refused is not None:
+        return _error_redirect(oauth, grant, *refused)
     return grant, oauth_request, ctx
+
+
+def _fresh_sign_in_refusal(params: dict[str, str]) -> tuple[str, str] | None:
+    """`max_age` and `prompt` (OpenID Connect): every authorization signs the person in
+    afresh, so both are met; only malformed values and `prompt=none` are refused."""
+    max_age = params.get("max_age")
+    if max_age is not None and not (max_age.isdigit() and len(max_age) <= 9):
+        return "invalid_request", "max_age must be a number of seconds."
+    prompts = set(params.get("prompt", "").split())
+    if "none" in prompts:
+        return "login_required", "A sign-in is always required."
+    if prompts - _PROMPTS:
+        return "invalid_request", "Unsupported prompt value."
+    return None
 
 
 def _error_redirect(
@@ -302,6 +324,8 @@ async def _decide(oauth: OAuthServices, flow: _Flow) -> Response[str]:
     )
     if principal is None or not await _first_use(oauth, flow):
         return html(error_page("Your sign-in has expired. Start again from the app."), 400)
+    moment = signed_in_at(flow.fields.get("consent_ticket") or "")
+    flow.ctx.auth_time = datetime.fromtimestamp(moment, UTC) if moment is not None else None
     if principal.beyond_cap(parse_scopes(flow.grant.request.scope)):
         return _error_redirect(
             oauth, flow.grant, "invalid_scope", "The account may not grant the requested scope."

@@ -92,6 +92,8 @@ class Prefetched:
     refresh: RefreshModel | None = None
     # Whether the person behind the presented refresh token may still hold it.
     refresh_holder_ok: bool = True
+    # When the person answering the consent screen signed in (becomes the grant's auth_time).
+    auth_time: datetime | None = None
     token: RefreshModel | AccessModel | None = None
     effects: list[Effect] = field(default_factory=list)
 

@@ -70,6 +70,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             created_at=ctx.now,
             subject_id=principal.id,
             role=principal.role,
+            auth_time=ctx.auth_time,
         )
         ctx.record(NewGrant(grant))
         ctx.record(

@@ -256,6 +256,7 @@ class CustodianServer(AuthorizationServer):  # type: ignore[misc]
             scopes=scopes,
             subject_id=grant.subject_id,
             role=grant.role,
+            auth_time=grant.auth_time,
         )
         issued = self.codec.issue(caller=caller, grant_id=grant.id, now=self.unix())
         token: dict[str, Any] = {

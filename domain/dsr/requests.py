@@ -37,6 +37,7 @@ class RequestStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"
 
 
 IN_PROGRESS = frozenset({RequestStatus.QUEUED, RequestStatus.RUNNING})
@@ -63,6 +64,10 @@ class DataSubjectRequest:
     extension_reason: str | None = None
     # What the request did (an erasure's report); ids, class names and dates only.
     report: dict[str, Any] | None = None
+    # An erasure runs from then on (the end of its grace period); cancellable until it starts.
+    erase_after: datetime | None = None
+    # The customer's status before the grace period restricted processing.
+    held_status: CustomerStatus | None = None
 
     def shown_status(self, now: datetime) -> RequestStatus:
         """The status as of `now`: a ready archive past its expiry reads as expired even
@@ -171,6 +176,11 @@ class DsrRepository(Protocol):
 
     async def set_customer_status(self, customer_id: UUID, status: CustomerStatus) -> None:
         """Set the customer's status (active or restricted)."""
+        ...
+
+    async def cancel_pending(self, request_id: UUID, at: datetime) -> bool:
+        """Cancel a queued request whose job has not started (atomically, against the
+        worker): False when it has started, finished or was cancelled already."""
         ...
 
 

@@ -36,6 +36,8 @@ class Grant:
     subject_id: UUID | None = None
     role: StaffRole | None = None
     revoked_at: datetime | None = None
+    # When the person last proved who they are (OpenID `auth_time`); a refresh keeps it.
+    auth_time: datetime | None = None
 
     @property
     def revoked(self) -> bool:

@@ -1,5 +1,6 @@
 """Service clients carry service scopes only; progressive sign-in delays; single-use
-consent tickets.
+consent tickets; the sign-in time of each token family (`auth_time`); the grace period of
+an erasure (`erase_after`) and the status it held.
 
 Adds `oauth_clients.service` and moves existing clients: a confidential client without a
 redirect URI could only ever act for itself, so it becomes a service client and keeps only
@@ -48,6 +49,11 @@ def upgrade() -> None:
     _move_service_clients()
     with op.batch_alter_table("login_throttle") as batch:
         batch.add_column(sa.Column("last_failure_at", _TS, nullable=True))
+    with op.batch_alter_table("oauth_grants") as batch:
+        batch.add_column(sa.Column("auth_time", _TS, nullable=True))
+    with op.batch_alter_table("dsr_requests") as batch:
+        batch.add_column(sa.Column("erase_after", _TS, nullable=True))
+        batch.add_column(sa.Column("held_status", sa.String(20), nullable=True))
     op.create_table(
         "consent_ticket_uses",
         sa.Column("ticket_hash", sa.String(64), nullable=False),
@@ -77,6 +83,11 @@ def _move_service_clients() -> None:
 def downgrade() -> None:
     """Undo the schema changes (scopes removed from service clients are not given back)."""
     op.drop_table("consent_ticket_uses")
+    with op.batch_alter_table("dsr_requests") as batch:
+        batch.drop_column("held_status")
+        batch.drop_column("erase_after")
+    with op.batch_alter_table("oauth_grants") as batch:
+        batch.drop_column("auth_time")
     with op.batch_alter_table("login_throttle") as batch:
         batch.drop_column("last_failure_at")
     with op.batch_alter_table("oauth_clients") as batch:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from oauth_harness import World, running_world
+from oauth_harness import ERASE, World, running_world
 from self_service_seed import audit_events, body, last_seq, officer_token, seed_person
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -32,7 +32,7 @@ async def test_overdue_requests_are_flagged_and_extended_once(world: World) -> N
     ada = await seed_person(world, "ada@example.org")
     bob = await seed_person(world, "bob@example.org")
     late = body(await world.http.post("/v1/me/exports", headers=ada.auth))
-    fresh = body(await world.http.post("/v1/me/erasure", headers=bob.auth))
+    fresh = body(await world.http.post("/v1/me/erasure", json=ERASE, headers=bob.auth))
     async with session_factory(world.engine)() as session:
         await session.execute(
             update(DsrRequestRow)

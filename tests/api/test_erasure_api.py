@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from oauth_harness import World, running_world
+from oauth_harness import ERASE, World, running_world
 from self_service_seed import BASE, Person, body, seed_person
 from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
@@ -150,9 +150,9 @@ async def test_erasure_leaves_no_canary_anywhere(
     shown = (await world.http.get("/v1/me/profile", headers=person.auth)).text
     assert CANARIES["preferred_name"] in shown
 
-    created = await world.http.post("/v1/me/erasure", headers=person.auth)
+    created = await world.http.post("/v1/me/erasure", json=ERASE, headers=person.auth)
     assert created.status_code == 202, created.text
-    again = await world.http.post("/v1/me/erasure", headers=person.auth)
+    again = await world.http.post("/v1/me/erasure", json=ERASE, headers=person.auth)
     assert (again.status_code, again.json()["id"]) == (200, created.json()["id"])
     await run_jobs(world)
 
@@ -260,7 +260,9 @@ async def test_retention_sweep_destroys_financial_data_only_after_the_period(wor
             )
         await session.commit()
     for person in (closed_long_ago, closed_recently, still_open):
-        assert (await world.http.post("/v1/me/erasure", headers=person.auth)).status_code == 202
+        assert (
+            await world.http.post("/v1/me/erasure", json=ERASE, headers=person.auth)
+        ).status_code == 202
     await run_jobs(world)
     units = session_factory(world.engine)
     swept = await retention_sweep(lambda: SqlUnitOfWork(units, world.master_key), years=7)
