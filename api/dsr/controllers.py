@@ -197,7 +197,7 @@ class DataSubjectRequests(Controller):
             # Deleted by the expiry sweep between the status check and now.
             raise ArchiveExpired("the archive has expired; ask for a new export")
         return Stream(
-            _chunks(archive.path),
+            archive.chunks if archive.chunks is not None else _chunks(archive.path),
             media_type="application/zip",
             headers={
                 "Content-Length": str(archive.size),

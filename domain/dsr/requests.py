@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
@@ -97,6 +98,8 @@ class ArchiveFile:
     size: int
     sha256: str
     filename: str
+    # The decrypted archive, chunk by chunk (archives are encrypted at rest).
+    chunks: AsyncIterator[bytes] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +150,13 @@ class DsrRepository(Protocol):
 
     def archive_path(self, request: DataSubjectRequest) -> str:
         """Where the archive of an export request lives."""
+        ...
+
+    def read_archive(
+        self, request: DataSubjectRequest, customer_key: bytes
+    ) -> AsyncIterator[bytes]:
+        """The archive decrypted, chunk by chunk, with the customer's `contact` key; the file
+        is only opened when iteration starts."""
         ...
 
     async def add_completed(self, request: DataSubjectRequest) -> None:

@@ -18,6 +18,7 @@ import tempfile
 import zipfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from domain.dsr.archive import README, SCHEMA_VERSION, csv_cell, flatten
@@ -57,6 +58,8 @@ class ArchiveWriter:
 
     zf: zipfile.ZipFile
     files: list[dict[str, Any]] = field(default_factory=list)
+    # Where CSV rows wait before they are copied in: a private (0700) directory, never /tmp.
+    spool_dir: Path | None = None
 
     def _add_bytes(self, name: str, data: bytes) -> None:
         self.zf.writestr(name, data)
@@ -74,7 +77,9 @@ class ArchiveWriter:
     ) -> int:
         """Write `name`.json and `name`.csv; returns how many records were written."""
         count = 0
-        with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
+        with tempfile.TemporaryFile(
+            "w+", encoding="utf-8", newline="", dir=self.spool_dir
+        ) as spool:
             rows = csv.writer(spool, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
             rows.writerow(columns)
             with self.zf.open(f"{name}.json", "w", force_zip64=True) as entry:

@@ -26,6 +26,7 @@ from domain.dsr.erasure import DESTROYED, add_years, erasure_report
 from domain.dsr.requests import RequestStatus
 from domain.retention import RetentionClass
 from persistence.customer.tables import AccountRow, CustomerRow, ProfileRow
+from persistence.dsr.sealed_archive import delete_customer_archives
 from persistence.dsr.tables import DsrRequestRow
 from persistence.jobs import LeasedJob, Progress
 from persistence.keystore import DataKeyRow
@@ -62,6 +63,9 @@ class ErasureJob:
         await self._withdraw_consents(customer_id)
         await progress(30)
         await self._shred(job.request_id, customer_id)
+        async with self._uow_factory() as uow:  # the archives go too, not just their key
+            await delete_customer_archives(uow.session, uow.dsr.data_dir, customer_id)
+            await uow.commit()
 
     async def _withdraw_consents(self, customer_id: UUID) -> None:
         async with self._uow_factory() as uow:

@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import os
 import uuid
-import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,9 +25,11 @@ from domain.audit.access_log import AuditQuery
 from domain.audit.events import SYSTEM_ACTOR, AuditRecord
 from domain.dsr import archive as records
 from domain.dsr.requests import RequestStatus
+from domain.retention import RetentionClass
 from persistence.customer.tables import TransactionRow
 from persistence.dsr.archive import ArchiveWriter, export_signer
 from persistence.dsr.requests import SqlDsrRepository, archive_file, export_dir
+from persistence.dsr.sealed_archive import SealingWriter, private_directory, sealed_zip
 from persistence.dsr.tables import DsrRequestRow
 from persistence.jobs import LeasedJob, Progress
 from persistence.sealing import utc_in
@@ -165,21 +166,20 @@ class ExportJob:
                 raise LookupError("the export request is gone")
             customer_id = row.customer_id
         await progress(1)
-        directory = export_dir(self._data_dir)
-        directory.mkdir(parents=True, exist_ok=True)
+        directory = private_directory(export_dir(self._data_dir))
         for stale in directory.glob(f".{job.request_id}.*.part"):
             stale.unlink(missing_ok=True)  # left by a worker that died mid-way
         final = archive_file(self._data_dir, job.request_id)
         partial = directory / f".{job.request_id}.{uuid.uuid4().hex}.part"
         try:
-            await self._write(partial, customer_id, progress)
+            sealed = await self._write(partial, job.request_id, customer_id, progress)
             with partial.open("rb") as written:
                 os.fsync(written.fileno())
             os.chmod(partial, 0o600)
             os.replace(partial, final)
         finally:
             partial.unlink(missing_ok=True)
-        size, digest = _digest(final)
+        size, digest = sealed.size, sealed.sha256  # of the ZIP the customer downloads
         now = datetime.now(UTC)
         async with self._uow_factory() as uow:
             await SqlDsrRepository(uow.session, self._data_dir).finish_export(
@@ -198,8 +198,16 @@ class ExportJob:
             )
             await uow.commit()
 
-    async def _write(self, path: Path, customer_id: UUID, progress: Progress) -> None:
+    async def _write(
+        self, path: Path, request_id: UUID, customer_id: UUID, progress: Progress
+    ) -> SealingWriter:
         async with self._read_units() as uow:
+            # Sealed under a key wrapped by the customer's contact key, so erasure shreds it;
+            # once erased, only financial records remain and their key wraps it.
+            key_class = RetentionClass.CONTACT
+            if await uow.keys.is_destroyed(customer_id, key_class):
+                key_class = RetentionClass.FINANCIAL
+            customer_key = await uow.keys.key_for(customer_id, key_class)
             total = (
                 await uow.session.scalar(
                     select(func.count())
@@ -208,8 +216,8 @@ class ExportJob:
                 )
                 or 0
             )
-            with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-                writer = ArchiveWriter(zf)
+            with sealed_zip(path, customer_key, request_id, key_class) as (zf, sealed):
+                writer = ArchiveWriter(zf, spool_dir=path.parent)
                 await writer.category(
                     "profile", COLUMNS["profile"], _profile(uow, customer_id), single=True
                 )
@@ -240,6 +248,7 @@ class ExportJob:
                     generated_at=records.utc_text(datetime.now(UTC)) or "",
                 )
         await progress(98)
+        return sealed
 
 
 def _digest(path: Path) -> tuple[int, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from uuid import UUID
@@ -22,6 +23,7 @@ from domain.dsr.requests import (
 )
 from persistence.audit.tables import AuditEventRow
 from persistence.customer.tables import CustomerRow
+from persistence.dsr.sealed_archive import open_sealed
 from persistence.dsr.tables import DsrRequestRow, JobRow
 from persistence.jobs import DONE as JOB_DONE
 from persistence.jobs import QUEUED as JOB_QUEUED
@@ -132,9 +134,20 @@ class SqlDsrRepository:
         row = await self._session.scalar(query)
         return None if row is None else to_request(row)
 
+    @property
+    def data_dir(self) -> Path:
+        """The data directory the archives live under."""
+        return self._data_dir
+
     def archive_path(self, request: DataSubjectRequest) -> str:
         """The archive file of an export request."""
         return str(archive_file(self._data_dir, request.id))
+
+    def read_archive(
+        self, request: DataSubjectRequest, customer_key: bytes
+    ) -> AsyncIterator[bytes]:
+        """The archive decrypted chunk by chunk (opened when iteration starts)."""
+        return open_sealed(archive_file(self._data_dir, request.id), customer_key, request.id)
 
     async def search(
         self,

@@ -32,6 +32,7 @@ from persistence.crypto import MasterKey
 from persistence.customer.tables import AccountRow
 from persistence.database import session_factory
 from persistence.dsr.erasure import retention_sweep
+from persistence.dsr.sealed_archive import open_sealed
 from persistence.dsr.worker import build_worker
 from persistence.keystore import DataKeyRow, DestroyedKeyRow
 from persistence.uow import SqlUnitOfWork, SystemClock
@@ -228,7 +229,13 @@ async def test_erasure_leaves_no_canary_anywhere(
     )
     await run_jobs(world)
     [archive_path] = (world.settings.data_dir / "exports").glob("*.zip")
-    archive = zipfile.ZipFile(io.BytesIO(archive_path.read_bytes()))
+    assert not archive_path.read_bytes().startswith(b"PK")  # encrypted at rest
+    async with SqlUnitOfWork(units, world.master_key) as uow:
+        # Only retained records remain, sealed under the financial key.
+        key = await uow.keys.key_for(person.id, RetentionClass.FINANCIAL)
+    request_id = uuid.UUID(archive_path.stem)
+    plain = b"".join([chunk async for chunk in open_sealed(archive_path, key, request_id)])
+    archive = zipfile.ZipFile(io.BytesIO(plain))
     everything = b"".join(archive.read(name) for name in archive.namelist())
     assert str(person.account_id).encode() in everything  # financial data is kept
     assert not [c for c in canaries if c.encode() in everything]
