@@ -22,7 +22,12 @@ from domain.dsr.deliberate_erasure import ErasurePolicy, ask_for_erasure, cancel
 from domain.dsr.erasure import read_erasure
 from domain.identity import ERASE_SCOPE, Caller
 
-CLOSED: dict[str, Any] = {"additionalProperties": False}
+# The document says exactly what is accepted: the one phrase, nothing else.
+ERASURE_BODY: dict[str, Any] = {
+    "additionalProperties": False,
+    "required": ["confirmation"],
+    "properties": {"confirmation": {"type": "string", "const": "erase my data"}},
+}
 _STEP_UP = ResponseSpec(
     Problem,
     description=(
@@ -94,7 +99,7 @@ class ErasureRequests(Controller):
         uow_factory: Uow,
         oauth: NamedDependency[OAuthServices],
         settings: NamedDependency[Settings],
-        data: Annotated[ErasureIn, Body(schema_extra=CLOSED)],
+        data: Annotated[ErasureIn, Body(schema_extra=ERASURE_BODY)],
     ) -> Response[ErasureOut]:
         """202 with the pending request; 200 with the one pending or running already."""
         confirmation = (await strict_body(request, ErasureIn)).confirmation

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import Body, FromPath, HeaderParameter, QueryParameter
 
 from api.dsr.controllers import Uow, dsr_units, problems, strict_body
 from api.dsr.dtos import (
@@ -203,13 +203,35 @@ class PrivacyRequests(Controller):
         uow_factory: Uow,
         oauth: NamedDependency[OAuthServices],
         customer_id: FromPath[str],
+        access_purpose: Annotated[
+            str | None,
+            HeaderParameter(
+                name="X-Access-Purpose",
+                max_length=40,
+                description=(
+                    "Required (`legal_claim`) when the customer restricted processing or "
+                    "was erased: their data is then held for legal claims only."
+                ),
+            ),
+        ] = None,
+        ticket: Annotated[
+            str | None,
+            HeaderParameter(
+                name="X-Ticket",
+                max_length=32,
+                description="The legal-claim ticket (with X-Access-Purpose: legal_claim).",
+            ),
+        ] = None,
     ) -> Response[ExportOut]:
-        """202 with the queued export (audited as `rights_fulfilment`)."""
+        """202 with the queued export (audited as `rights_fulfilment`, or as `legal_claim`
+        with its ticket for a restricted or erased customer)."""
         export, created = await officer_export(
             dsr_units(uow_factory),
             oauth.clock,
             caller.as_actor(),
             customer_id,
             request_id=request_id_of(request.scope),
+            purpose=access_purpose,
+            ticket=ticket,
         )
         return Response(export_out(export, oauth.clock.now()), status_code=202 if created else 200)

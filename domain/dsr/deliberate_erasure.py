@@ -31,7 +31,7 @@ from domain.errors import Conflict, DomainError, InvalidValue, NotFound
 from domain.ports import Clock
 
 CONFIRMATION_PHRASE = "erase my data"
-"""What the customer types to confirm (compared ignoring case and surrounding blanks)."""
+"""What the customer types to confirm, exactly."""
 MAX_GRACE = timedelta(days=25)
 """The longest grace period: the erasure must still finish within the legal month."""
 _CLOCK_SKEW = timedelta(seconds=60)
@@ -77,7 +77,7 @@ def check_deliberate(
     recent = auth_time is not None and now - policy.reauth <= auth_time <= now + _CLOCK_SKEW
     if not recent:
         raise RecentSignInRequired(int(policy.reauth.total_seconds()))
-    if confirmation is None or confirmation.strip().casefold() != CONFIRMATION_PHRASE:
+    if confirmation != CONFIRMATION_PHRASE:
         raise ConfirmationRequired
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from oauth_harness import ERASE, World, running_world
-from self_service_seed import Person, body, seed_person
+from self_service_seed import Person, body, officer_token, seed_person
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -167,3 +167,31 @@ async def test_a_damaged_or_foreign_archive_is_refused(tmp_path: Path, damage: s
     opener = bytes(32) if damage == "other-key" else key
     with pytest.raises(ArchiveUnreadable):
         _ = [c async for c in open_sealed(path, opener, request_id)]
+
+
+async def test_an_officer_exports_a_held_customer_only_for_a_legal_claim(world: World) -> None:
+    active = await seed_person(world, "active@example.org", transactions=1)
+    held = await seed_person(world, "held@example.org", transactions=1)
+    restricted = await world.http.put(
+        "/v1/me/restriction", json={"restricted": True}, headers=held.auth
+    )
+    assert restricted.status_code == 200, restricted.text
+    officer = {"Authorization": f"Bearer {await officer_token(world)}"}
+    plain = await world.http.post(f"/v1/privacy/customers/{active.id}/exports", headers=officer)
+    assert plain.status_code == 202, plain.text
+    for headers in ({}, {"X-Access-Purpose": "legal_claim"}, {"X-Ticket": "LEGAL-7"}):
+        refused = await world.http.post(
+            f"/v1/privacy/customers/{held.id}/exports", headers={**officer, **headers}
+        )
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["type"] == "urn:custodian:problem:processing-restricted"
+    allowed = await world.http.post(
+        f"/v1/privacy/customers/{held.id}/exports",
+        headers={**officer, "X-Access-Purpose": "legal_claim", "X-Ticket": "LEGAL-7"},
+    )
+    assert allowed.status_code == 202, allowed.text
+    # The customer sees it in their access log, with the ticket.
+    log = body(await world.http.get("/v1/me/access-log", headers=held.auth))
+    exports = [e for e in log["items"] if e["action"] == "export.request"]
+    assert [e["outcome"] for e in exports].count("denied") == 3
+    assert any("LEGAL-7" in json.dumps(e) for e in exports if e["outcome"] == "allowed")
