@@ -54,6 +54,9 @@ class Settings:
     # Erasure needs a sign-in this recent, then waits this many days (cancellable; 0: none).
     erasure_reauth_seconds: int = 300
     erasure_grace_days: int = 7
+    # PostgreSQL: migrations run as the tables' owner (this URL); the app connects with
+    # `database_url` as a role `custodian migrate` sets up without DDL rights.
+    migration_database_url: str | None = field(default=None, repr=False)
 
     @property
     def keys_dir(self) -> Path:
@@ -242,6 +245,18 @@ def _trusted_proxies(environ: Mapping[str, str]) -> tuple[str, ...]:
     return entries
 
 
+def _migration_database_url(environ: Mapping[str, str], data_dir: Path) -> str | None:
+    value = _get(environ, "MIGRATION_DATABASE_URL")
+    if value is None:
+        return None
+    try:
+        return _database_url({_name("DATABASE_URL"): value}, data_dir)
+    except ConfigError as error:
+        raise ConfigError(
+            str(error).replace(_name("DATABASE_URL"), _name("MIGRATION_DATABASE_URL"))
+        ) from None
+
+
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     """Read and validate the configuration; raise ConfigError (one line) on any bad value.
 
@@ -271,4 +286,5 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         erasure_reauth_seconds=_integer(environ, "ERASURE_REAUTH_SECONDS", 300, 30, 86_400),
         # At most 25 days: the erasure must still be done within the legal month.
         erasure_grace_days=_integer(environ, "ERASURE_GRACE_DAYS", 7, 0, 25),
+        migration_database_url=_migration_database_url(environ, data_dir),
     )

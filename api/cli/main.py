@@ -22,6 +22,7 @@ from api.cli.jobs import add_job_commands
 from api.cli.oauth import add_oauth_commands
 from api.logging import configure_logging
 from api.settings import ConfigError, Settings, load_settings
+from persistence.app_role import RoleConfigError, grant_app_role
 from persistence.crypto import MasterKey
 from persistence.database import make_engine, session_factory
 from persistence.demo.loader import DEFAULT_SEED, MAX_CUSTOMERS, DemoSummary, load_demo
@@ -173,8 +174,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         oauth_handler: Callable[[Settings, argparse.Namespace], int] = args.oauth_handler
         return oauth_handler(settings, args)
     if args.command == "migrate":
-        asyncio.run(upgrade(settings.database_url))
+        owner_url = settings.migration_database_url or settings.database_url
+        asyncio.run(upgrade(owner_url))
         print(f"database migrated to revision {head_revision()}")
+        if settings.migration_database_url:
+            try:
+                role = asyncio.run(grant_app_role(owner_url, settings.database_url))
+            except RoleConfigError as error:
+                raise CommandFailed(f"CUSTODIAN_DATABASE_URL: {error}") from None
+            if role:
+                print(f"application role {role}: no DDL, audit tables append-only")
         return EXIT_OK
     if args.command == "demo":
         summary, credentials = asyncio.run(
