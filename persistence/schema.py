@@ -19,6 +19,7 @@ MODEL_MODULES = (
     "persistence.audit.checkpoints",  # audit_checkpoints
     "persistence.customer.corrections",  # correction_requests
     "persistence.dsr.tables",  # jobs, dsr_requests
+    "persistence.support.grants",  # access_grants
 )
 """The modules that define tables, imported below for their side effect on `metadata`."""
 

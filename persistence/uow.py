@@ -34,6 +34,7 @@ from persistence.repositories import (
     SqlTransactionRepository,
 )
 from persistence.signatures import Ed25519Signer, ReceiptKeys, checkpoint_signer
+from persistence.support.grants import SqlAccessGrants
 
 
 @functools.lru_cache(maxsize=8)
@@ -84,6 +85,7 @@ class SqlUnitOfWork:
     checkpoint_max_age: timedelta | None = None
     corrections: SqlCorrectionRepository
     dsr: SqlDsrRepository
+    access_grants: SqlAccessGrants
     cursors: CursorCodec
 
     def __init__(
@@ -176,6 +178,7 @@ class SqlUnitOfWork:
         self.audit_verifier = SqlAuditVerifier(session, self.checkpoint_signer)
         self.corrections = SqlCorrectionRepository(session, self.keys)
         self.dsr = SqlDsrRepository(session, self._data_dir)
+        self.access_grants = SqlAccessGrants(session)
         return self
 
     def _open_session(self) -> AsyncSession:

@@ -26,6 +26,7 @@ from domain.identity import StaffRole
 from persistence.audit.tables import AuditEventRow
 from persistence.database import session_factory
 from persistence.dsr.worker import build_worker
+from persistence.oauth.identity import StaffUserRow
 from persistence.uow import SqlUnitOfWork
 
 BASE = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -238,3 +239,29 @@ async def resource_ids(world: World, person: Person) -> dict[str, str]:
         "correction_id": created["id"],
         "purpose": "marketing_email",
     }
+
+
+async def break_glass(
+    world: World, customer_id: uuid.UUID, ticket: str, hours: int = 1
+) -> dict[str, Any]:
+    """An officer's access grant for the (only) support agent to read a held customer."""
+    async with session_factory(world.engine)() as session:
+        agent_id = (
+            await session.scalars(
+                select(StaffUserRow.id).where(StaffUserRow.role == StaffRole.SUPPORT_AGENT.value)
+            )
+        ).one()
+    glass = f"glass-{uuid.uuid4().hex[:8]}@example.org"
+    officer = {"Authorization": f"Bearer {await officer_token(world, glass)}"}
+    created = await world.http.post(
+        "/v1/privacy/access-grants",
+        json={
+            "customer_id": str(customer_id),
+            "staff_id": str(agent_id),
+            "ticket": ticket,
+            "hours": hours,
+        },
+        headers=officer,
+    )
+    grant: dict[str, Any] = body(created)
+    return grant

@@ -9,12 +9,14 @@ from api.dsr.controllers import TAG, DataSubjectRequests
 from api.dsr.erasure import ErasureRequests
 from api.dsr.officer import PrivacyRequests
 from api.dsr.restriction import Restriction
+from api.support.grants import AccessGrants
 
 DSR_HANDLERS: list[ControllerRouterHandler] = [
     DataSubjectRequests,
     ErasureRequests,
     Restriction,
     PrivacyRequests,
+    AccessGrants,
 ]
 DSR_TAGS = [
     Tag(

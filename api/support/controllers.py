@@ -7,6 +7,7 @@ every read appears in the customer's access log with that purpose and ticket.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -18,6 +19,7 @@ from litestar.params import FromPath, HeaderParameter
 
 from api.consent.responses import problem_responses
 from api.middleware import request_id_of
+from api.oauth.services import OAuthServices
 from api.self_service.dtos import (
     AccountList,
     AccountOut,
@@ -29,7 +31,6 @@ from api.self_service.dtos import (
 )
 from domain.errors import NotFound
 from domain.identity import Caller
-from domain.ports import UnitOfWork
 from domain.support.access import (
     TICKET_PATTERN,
     SupportPurpose,
@@ -38,6 +39,7 @@ from domain.support.access import (
     support_read_interactions,
     support_read_profile,
 )
+from domain.support.grants import GrantUnitOfWork
 
 SUPPORT_TAG = "support"
 _SCOPES: dict[str, Any] = {"scopes": ("support:read",)}
@@ -64,12 +66,16 @@ def _request(
     customer_id: str,
     purpose: SupportPurpose,
     ticket: str,
+    *,
+    at: datetime,
 ) -> SupportRequest:
     try:
         subject = UUID(customer_id)
     except ValueError:
         raise NotFound("no such customer") from None
-    return SupportRequest(caller.as_actor(), subject, purpose, ticket, request_id_of(request.scope))
+    return SupportRequest(
+        caller.as_actor(), subject, purpose, ticket, request_id_of(request.scope), at
+    )
 
 
 class SupportInteractionList(msgspec.Struct):
@@ -98,13 +104,14 @@ class SupportController(Controller):
         *,
         request: Request[Any, Any, State],
         caller: NamedDependency[Caller],
-        uow_factory: NamedDependency[Callable[[], UnitOfWork]],
+        uow_factory: NamedDependency[Callable[[], GrantUnitOfWork]],
+        oauth: NamedDependency[OAuthServices],
         customer_id: FromPath[str],
         purpose: Purpose,
         ticket: Ticket,
     ) -> ProfileOut:
         """The profile; 403 for a restricted customer unless the purpose is legal_claim."""
-        read = _request(caller, request, customer_id, purpose, ticket)
+        read = _request(caller, request, customer_id, purpose, ticket, at=oauth.clock.now())
         return profile_out(await support_read_profile(uow_factory(), read))
 
     @get(
@@ -120,13 +127,14 @@ class SupportController(Controller):
         *,
         request: Request[Any, Any, State],
         caller: NamedDependency[Caller],
-        uow_factory: NamedDependency[Callable[[], UnitOfWork]],
+        uow_factory: NamedDependency[Callable[[], GrantUnitOfWork]],
+        oauth: NamedDependency[OAuthServices],
         customer_id: FromPath[str],
         purpose: Purpose,
         ticket: Ticket,
     ) -> AccountList:
         """The accounts; 403 for a restricted customer unless the purpose is legal_claim."""
-        read = _request(caller, request, customer_id, purpose, ticket)
+        read = _request(caller, request, customer_id, purpose, ticket, at=oauth.clock.now())
         accounts: list[AccountOut] = [
             account_out(a) for a in await support_read_accounts(uow_factory(), read)
         ]
@@ -145,12 +153,13 @@ class SupportController(Controller):
         *,
         request: Request[Any, Any, State],
         caller: NamedDependency[Caller],
-        uow_factory: NamedDependency[Callable[[], UnitOfWork]],
+        uow_factory: NamedDependency[Callable[[], GrantUnitOfWork]],
+        oauth: NamedDependency[OAuthServices],
         customer_id: FromPath[str],
         purpose: Purpose,
         ticket: Ticket,
     ) -> SupportInteractionList:
         """The interactions; 403 for a restricted customer unless the purpose is legal_claim."""
-        read = _request(caller, request, customer_id, purpose, ticket)
+        read = _request(caller, request, customer_id, purpose, ticket, at=oauth.clock.now())
         found = await support_read_interactions(uow_factory(), read)
         return SupportInteractionList(items=[interaction_out(i) for i in found])

@@ -1,6 +1,6 @@
 """Service clients carry service scopes only; progressive sign-in delays; single-use
 consent tickets; the sign-in time of each token family (`auth_time`); the grace period of
-an erasure (`erase_after`) and the status it held.
+an erasure (`erase_after`) and the status it held; officer-approved access grants.
 
 Adds `oauth_clients.service` and moves existing clients: a confidential client without a
 redirect URI could only ever act for itself, so it becomes a service client and keeps only
@@ -55,6 +55,23 @@ def upgrade() -> None:
         batch.add_column(sa.Column("erase_after", _TS, nullable=True))
         batch.add_column(sa.Column("held_status", sa.String(20), nullable=True))
     op.create_table(
+        "access_grants",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("customer_id", sa.Uuid(), nullable=False),
+        sa.Column("staff_id", sa.Uuid(), nullable=False),
+        sa.Column("ticket", sa.String(32), nullable=False),
+        sa.Column("granted_by", sa.Uuid(), nullable=False),
+        sa.Column("granted_at", _TS, nullable=False),
+        sa.Column("expires_at", _TS, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_access_grants_customer_id_customers")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_access_grants")),
+    )
+    op.create_index(
+        op.f("ix_access_grants_customer_id_staff_id"), "access_grants", ["customer_id", "staff_id"]
+    )
+    op.create_table(
         "consent_ticket_uses",
         sa.Column("ticket_hash", sa.String(64), nullable=False),
         sa.Column("expires_at", _TS, nullable=False),
@@ -83,6 +100,8 @@ def _move_service_clients() -> None:
 def downgrade() -> None:
     """Undo the schema changes (scopes removed from service clients are not given back)."""
     op.drop_table("consent_ticket_uses")
+    op.drop_index(op.f("ix_access_grants_customer_id_staff_id"), table_name="access_grants")
+    op.drop_table("access_grants")
     with op.batch_alter_table("dsr_requests") as batch:
         batch.drop_column("held_status")
         batch.drop_column("erase_after")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from oauth_harness import ERASE, World, running_world
-from self_service_seed import BASE, Person, body, seed_person
+from self_service_seed import BASE, Person, body, break_glass, seed_person
 from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -207,6 +207,7 @@ async def test_erasure_leaves_no_canary_anywhere(
             redirect_uri=SUPPORT_REDIRECT,
         )
     )["access_token"]
+    await break_glass(world, person.id, "LEGAL-1")
     legal = {
         "Authorization": f"Bearer {agent}",
         "X-Access-Purpose": "legal_claim",

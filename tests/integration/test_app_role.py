@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require_postgres
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from throwaway_db import pg_create, pg_drop, pg_url
+from throwaway_db import in_ci, pg_create, pg_drop, pg_unavailable_reason, pg_url
 
 from api.settings import ConfigError, load_settings
 from domain.audit.events import Actor, ActorType, AuditRecord
@@ -29,6 +28,15 @@ from persistence.migrate import upgrade
 
 pytestmark = pytest.mark.postgres
 CUSTODIAN = str(Path(sys.executable).parent / "custodian")
+
+
+def require_postgres() -> None:
+    """Skip (fail under CI=true) when PostgreSQL is unreachable, as the shared fixtures do."""
+    reason = pg_unavailable_reason()
+    if reason is not None:
+        if in_ci():
+            pytest.fail(f"{reason} (CI=true: PostgreSQL is required)")
+        pytest.skip(reason)
 
 
 @pytest.fixture
