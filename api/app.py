@@ -162,6 +162,7 @@ def create_app(
         "verify_units": _provide(running.units.verify),
         "tree_units": _provide(running.units.tree),
         "campaign_units": _provide(running.units.campaign),
+        "grant_units": _provide(running.units.grant),
         "analytics_units": _provide(running.units.analytics),
         "dsr_units": _provide(running.units.dsr),
         **oauth_dependencies(oauth_services),

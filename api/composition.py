@@ -40,6 +40,7 @@ from domain.dsr.requests import DsrUnitOfWork
 from domain.oauth.login import ThrottlePolicy
 from domain.oauth.ports import IdentityUnitOfWork, PasswordHasher
 from domain.ports import UnitOfWork
+from domain.support.grants import GrantUnitOfWork
 from persistence.audit.batch import BatchingAuditLog
 from persistence.audit.tree import TreeHeadTimer
 from persistence.crypto import MasterKey
@@ -82,6 +83,7 @@ class UnitsOfWork:
     audit_read: Callable[[], AuditReadUnitOfWork]
     verify: Callable[[], VerifyUnitOfWork]
     campaign: Callable[[], CampaignUnitOfWork]
+    grant: Callable[[], GrantUnitOfWork]
     analytics: Callable[[], AnalyticsUnitOfWork]
     """Read-only: analytics only ever read the projection."""
     tree: Callable[[], TreeUnitOfWork]
@@ -186,6 +188,7 @@ def build_services(
         audit_read=unit,
         verify=unit,
         campaign=unit,
+        grant=unit,
         analytics=reading_unit,
         tree=unit,
         dsr=unit,
@@ -236,7 +239,10 @@ def build_oauth_services(
     issuer = settings.issuer.rstrip("/")
     return OAuthServices(
         settings=OAuthSettings(
-            issuer=issuer, audience=f"{issuer}/v1", access_token_ttl=settings.access_token_ttl
+            issuer=issuer,
+            audience=f"{issuer}/v1",
+            access_token_ttl=settings.access_token_ttl,
+            trusted_proxies=settings.trusted_proxies,
         ),
         codec=AccessTokenCodec(
             keys, issuer=issuer, audience=f"{issuer}/v1", ttl=settings.access_token_ttl

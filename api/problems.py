@@ -24,6 +24,7 @@ from api.logging import describe_exception, get_logger
 from api.middleware import current_request_id, request_id_of
 from domain.audit.tree_check import AuditLogBroken
 from domain.consent.purposes import NotWithdrawable, OutdatedNotice
+from domain.dsr.deliberate_erasure import RecentSignInRequired
 from domain.dsr.requests import ArchiveExpired, ArchiveNotReady
 from domain.errors import (
     Conflict,
@@ -160,6 +161,17 @@ def _retry_after(seconds: int) -> Callable[[DomainError], Mapping[str, str]]:
     return headers
 
 
+def _step_up(error: DomainError) -> Mapping[str, str]:
+    # RFC 9470: the client gets a new token after a fresh sign-in (max_age / prompt=login).
+    max_age = getattr(error, "max_age", 300)
+    return {
+        "WWW-Authenticate": (
+            f'Bearer error="insufficient_user_authentication", '
+            f'error_description="A more recent sign-in is required", max_age={max_age}'
+        )
+    }
+
+
 # The one mapping from domain errors to HTTP; the most specific class in the MRO wins.
 DOMAIN_PROBLEMS: Mapping[type[DomainError], ProblemSpec] = {
     # Missing and someone else's are the same answer: a fixed sentence, never the message.
@@ -245,6 +257,13 @@ DOMAIN_PROBLEMS: Mapping[type[DomainError], ProblemSpec] = {
         503,
         "urn:custodian:problem:audit-log-unavailable",
         "The audit log cannot record this request; a privacy officer has to check it.",
+    ),
+    RecentSignInRequired: ProblemSpec(
+        401,
+        "urn:custodian:problem:recent-sign-in-required",
+        "A recent sign-in is required; sign in again and retry.",
+        expose_message=True,
+        headers=_step_up,
     ),
     HashingBusy: ProblemSpec(
         503,
@@ -358,6 +377,33 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     return problem_response(request, status=exc.status_code, detail=exc.detail, headers=exc.headers)
 
 
+# Where a request body is decoded: a RecursionError raised there is the client's JSON nested
+# deeper than the decoder can follow, not a bug of ours.
+_BODY_DECODERS = ("litestar.serialization", "msgspec")
+
+
+def _raised_while_decoding(exc: BaseException) -> bool:
+    frame = exc.__traceback__
+    last_module = ""
+    while frame is not None:
+        last_module = str(frame.tb_frame.f_globals.get("__name__", ""))
+        frame = frame.tb_next
+    return last_module.startswith(_BODY_DECODERS)
+
+
+def handle_recursion_error(request: Request[Any, Any, Any], exc: RecursionError) -> Response[bytes]:
+    """A body nested too deeply to decode is a 400; any other RecursionError is a bug."""
+    if not _raised_while_decoding(exc):
+        return handle_unexpected(request, exc)
+    return problem_response(
+        request,
+        status=400,
+        detail="The request body is nested too deeply.",
+        problem_type=VALIDATION_TYPE,
+        errors=[FieldError("body", "is nested too deeply", "body")],
+    )
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """Anything else is a bug: 500 with a generic sentence; the log gets the type only."""
     _log_server_error(request, exc)
@@ -368,5 +414,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ValidationException: handle_validation_error,
     HTTPException: handle_http_exception,
     DomainError: handle_domain_error,
+    RecursionError: handle_recursion_error,
     Exception: handle_unexpected,
 }

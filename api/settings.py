@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import difflib
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -63,6 +64,14 @@ class Settings:
     # in code (tests, tools) have none; the environment's defaults are 600 and 60.
     rate_limit_per_minute: int = 0
     token_rate_limit_per_minute: int = 0
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDR blocks); none by default.
+    trusted_proxies: tuple[str, ...] = ()
+    # Erasure needs a sign-in this recent, then waits this many days (cancellable; 0: none).
+    erasure_reauth_seconds: int = 300
+    erasure_grace_days: int = 7
+    # PostgreSQL: migrations run as the tables' owner (this URL); the app connects with
+    # `database_url` as a role `custodian migrate` sets up without DDL rights.
+    migration_database_url: str | None = field(default=None, repr=False)
 
     @property
     def keys_dir(self) -> Path:
@@ -256,6 +265,10 @@ KNOWN_VARIABLES = frozenset(
         "MARKETING_WEEKLY_LIMIT",
         "MARKETING_MONTHLY_LIMIT",
         "COMPLAINT_COOL_OFF_DAYS",
+        "TRUSTED_PROXIES",
+        "ERASURE_REAUTH_SECONDS",
+        "ERASURE_GRACE_DAYS",
+        "MIGRATION_DATABASE_URL",
     }
 )
 """Every `CUSTODIAN_*` variable the service reads (without the prefix)."""
@@ -295,6 +308,33 @@ def _default_issuer(environ: Mapping[str, str]) -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"http://{host}:{int(port)}"
+
+
+def _trusted_proxies(environ: Mapping[str, str]) -> tuple[str, ...]:
+    value = _get(environ, "TRUSTED_PROXIES")
+    if value is None:
+        return ()
+    entries = tuple(entry.strip() for entry in value.split(",") if entry.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"{_name('TRUSTED_PROXIES')}: {entry!r} is not an IP address or network"
+            ) from None
+    return entries
+
+
+def _migration_database_url(environ: Mapping[str, str], data_dir: Path) -> str | None:
+    value = _get(environ, "MIGRATION_DATABASE_URL")
+    if value is None:
+        return None
+    try:
+        return _database_url({_name("DATABASE_URL"): value}, data_dir)
+    except ConfigError as error:
+        raise ConfigError(
+            str(error).replace(_name("DATABASE_URL"), _name("MIGRATION_DATABASE_URL"))
+        ) from None
 
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
@@ -346,4 +386,9 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         log_format="console" if log_format == "console" else "json",
         rate_limit_per_minute=rate_limit,
         token_rate_limit_per_minute=token_rate_limit,
+        trusted_proxies=_trusted_proxies(environ),
+        erasure_reauth_seconds=_integer(environ, "ERASURE_REAUTH_SECONDS", 300, 30, 86_400),
+        # At most 25 days: the erasure must still be done within the legal month.
+        erasure_grace_days=_integer(environ, "ERASURE_GRACE_DAYS", 7, 0, 25),
+        migration_database_url=_migration_database_url(environ, data_dir),
     )

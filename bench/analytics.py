@@ -33,6 +33,7 @@ from api.app import create_app
 from api.settings import Settings
 from domain.analytics.attributes import add_months, month_of
 from domain.analytics.projecting import window_start
+from domain.clock import SystemClock
 from persistence.analytics.rebuild import rebuild_projection
 from persistence.analytics.tables import AnalyticsContactRow, AnalyticsMemberRow, AnalyticsMonthRow
 from persistence.crypto import MasterKey
@@ -40,7 +41,6 @@ from persistence.database import make_engine, session_factory
 from persistence.demo.loader import load_demo
 from persistence.oauth.admin import create_client
 from persistence.oauth.passwords import Argon2PasswordHasher
-from persistence.uow import SystemClock
 
 sys_path = Path(__file__).resolve().parent
 REQUESTS = 60

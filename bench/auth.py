@@ -57,7 +57,9 @@ def bench_app():  # type: ignore[no-untyped-def]
     services = build_services(settings)
     # The flood must reach the hasher, not the throttle.
     oauth = build_oauth_services(
-        settings, services, throttle=ThrottlePolicy(per_account=10**9, per_address=10**9)
+        settings,
+        services,
+        throttle=ThrottlePolicy(pair_free=10**9, per_address=10**9, account_free=10**9),
     )
     app = create_app(settings, services=services, oauth=oauth)
     app.register(unprotected_me)

@@ -34,6 +34,7 @@ from api.app import create_app
 from api.composition import Services, build_services
 from api.settings import Settings
 from domain.audit.events import GENESIS_HASH, AuditEvent, AuditRecord
+from domain.clock import SystemClock
 from persistence.audit.tables import AuditEventRow
 from persistence.campaigns.tables import CampaignContactRow
 from persistence.consent.tables import ConsentEventRow
@@ -42,7 +43,7 @@ from persistence.customer.tables import CustomerRow
 from persistence.database import make_engine, session_factory
 from persistence.migrate import upgrade
 from persistence.oauth.admin import create_client
-from persistence.uow import SqlUnitOfWork, SystemClock
+from persistence.uow import SqlUnitOfWork
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 ISSUER = "http://127.0.0.1:8000"

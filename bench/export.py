@@ -42,7 +42,7 @@ from domain.customer.accounts import (
     TransactionStatus,
 )
 from domain.customer.profile import AcquisitionChannel, Customer, CustomerStatus, Profile
-from domain.dsr.erasure import request_erasure
+from domain.dsr.deliberate_erasure import CONFIRMATION_PHRASE, ErasurePolicy, ask_for_erasure
 from domain.dsr.export import request_export
 from domain.values import Email
 from persistence.crypto import MasterKey
@@ -201,10 +201,14 @@ async def erase(
 ) -> float:
     """Seconds to run the erasure job of one customer."""
     sessions = session_factory(engine)
-    await request_erasure(
+    clock = SystemClock()
+    await ask_for_erasure(
         lambda: SqlUnitOfWork(sessions, master_key, data_dir=data_dir),
-        SystemClock(),
+        clock,
         Access(Actor(ActorType.CUSTOMER, str(customer_id)), customer_id),
+        auth_time=clock.now(),
+        confirmation=CONFIRMATION_PHRASE,
+        policy=ErasurePolicy(grace=timedelta(0)),
     )
     started = time.perf_counter()
     await run_jobs(engine, master_key, data_dir)

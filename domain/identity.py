@@ -30,18 +30,29 @@ CUSTOMER_SCOPES: frozenset[str] = frozenset(
         "access-log:read",
         "dsr:write",
         "openid",
+        "dsr:erase",
     }
 )
 """Scopes a customer may grant to an app, about their own data only (`openid`: OpenID
 Connect sign-in, an ID token naming the customer by id only)."""
 
+ERASE_SCOPE = "dsr:erase"
+"""Erasing the customer's data: irreversible, so asked for separately, never by default."""
+
+DEFAULT_CUSTOMER_SCOPES: frozenset[str] = CUSTOMER_SCOPES - {ERASE_SCOPE}
+"""What an app asks a customer for when it asks for "everything"."""
+
 STAFF_SCOPES: frozenset[str] = frozenset(
     {"audit:read", "dsr:admin", "support:read", "analytics:read"}
 )
-"""Scopes for staff users and service clients."""
+"""Scopes for staff users (each role caps which)."""
 
-SERVICE_SCOPES: frozenset[str] = frozenset({"campaigns:write"})
-"""Scopes only service clients hold (client credentials): no person's token carries them."""
+PERSONAL_STAFF_SCOPES: frozenset[str] = frozenset({"audit:read", "dsr:admin", "support:read"})
+"""Staff powers over individual customers: only ever issued to a signed-in member of staff
+(authorization code), so every use of them names the person who used it."""
+
+SERVICE_SCOPES: frozenset[str] = frozenset({"analytics:read", "campaigns:write"})
+"""The only scopes a service client (client credentials, no person behind it) may hold."""
 
 ALL_SCOPES: frozenset[str] = CUSTOMER_SCOPES | STAFF_SCOPES | SERVICE_SCOPES
 
@@ -55,8 +66,12 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "consents:write": "Give or withdraw your agreement to uses of your data",
     "corrections:write": "Ask us to correct data you cannot change yourself",
     "access-log:read": "See who accessed your data and why",
-    "dsr:write": "Ask for a copy of your data, its erasure or a restriction of its use",
+    "dsr:write": "Ask for a copy of your data or a restriction of its use",
     "openid": "Confirm to the app that it is you who signed in",
+    "dsr:erase": (
+        "Erase your data for good: your profile, contacts and history are destroyed "
+        "and cannot be recovered"
+    ),
     "audit:read": "Read the audit log of every access to customer data",
     "dsr:admin": "Handle customers' data requests and correction requests",
     "support:read": "Look up a customer's data for a support ticket",
@@ -142,6 +157,8 @@ class Caller:
     subject_id: UUID | None = None
     role: StaffRole | None = None
     grant_id: UUID | None = field(default=None, compare=False)
+    # When the person behind the token signed in (None for services and older tokens).
+    auth_time: datetime | None = field(default=None, compare=False)
 
     def has_scope(self, scope: str) -> bool:
         """Whether the token carries `scope`."""
@@ -174,7 +191,12 @@ def principal_actor(principal: Principal, client_id: str | None = None) -> Actor
 
 @dataclass(frozen=True, slots=True)
 class OAuthClient:
-    """A registered application. Public clients have no secret; every client uses PKCE."""
+    """A registered client. Public clients have no secret; every client uses PKCE.
+
+    An app (public or confidential) acts for the person who signs in through it; a service
+    client (`service`, always confidential) acts for itself through client credentials and
+    may hold service scopes only.
+    """
 
     client_id: str
     name: str
@@ -186,21 +208,28 @@ class OAuthClient:
     # A disabled client is unknown to the authorization server: no sign-in, no token, no
     # refresh, no CORS; its access tokens run out within their lifetime.
     disabled: bool = False
+    service: bool = False
 
     def __post_init__(self) -> None:
         if self.public and self.secret_hash is not None:
             raise ValueError("a public client has no secret")
         if not self.public and self.secret_hash is None:
             raise ValueError("a confidential client needs a secret")
+        if self.service and self.public:
+            raise ValueError("a service client is confidential")
         unknown = self.scopes - ALL_SCOPES
         if unknown:
             raise InvalidScopes(unknown)
+        if self.service and not self.scopes <= SERVICE_SCOPES:
+            # A token without a person behind it must never carry a power over customers.
+            raise InvalidScopes(self.scopes - SERVICE_SCOPES)
 
     @property
     def grant_types(self) -> frozenset[str]:
-        """Public apps act for people only; confidential clients may also act for themselves."""
-        base = {"authorization_code", "refresh_token"}
-        return frozenset(base if self.public else base | {"client_credentials"})
+        """Apps act for the people who sign in through them; service clients for themselves."""
+        if self.service:
+            return frozenset({"client_credentials"})
+        return frozenset({"authorization_code", "refresh_token"})
 
     def allows_redirect_uri(self, uri: str) -> bool:
         """Exact string match (RFC 9700 4.1.3): no prefix, no normalisation."""

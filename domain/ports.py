@@ -71,6 +71,11 @@ class KeyRing(Protocol):
         """Whether the customer's data key for the class still exists."""
         ...
 
+    async def key_for(self, customer_id: UUID, retention_class: RetentionClass) -> bytes:
+        """The customer's data key for the class (created on first use); NotFound once it
+        was destroyed."""
+        ...
+
 
 class CustomerRepository(Protocol):
     async def add(self, customer: Customer, profile: Profile) -> None:

@@ -90,6 +90,24 @@ def bounded_text(value: str, field: str, *, max_length: int, min_length: int = 1
     return text
 
 
+# Characters no name contains but that change how text is shown or parsed downstream: C0/C1
+# controls (NUL ends strings in C libraries, ESC drives terminals), line and paragraph
+# separators, and the bidirectional overrides that make a name display as something else.
+# Joiners (U+200C, U+200D) stay allowed: Persian and Indic names need them.
+_NOT_IN_NAMES = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+NAME_CHARACTERS_PATTERN = _NOT_IN_NAMES.pattern
+"""A regular expression matching any character a name may not contain."""
+
+
+def person_name(value: str, field: str, *, max_length: int = 100) -> str:
+    """Return a name stripped, if its length is within bounds and it holds no control,
+    separator or bidirectional-override character."""
+    text = bounded_text(value, field, max_length=max_length)
+    if _NOT_IN_NAMES.search(text) or any(0xD800 <= ord(char) <= 0xDFFF for char in text):
+        raise InvalidValue(field, "must not contain control or formatting characters")
+    return text
+
+
 def past_date(value: date, field: str, *, today: date) -> date:
     """Return `value` if it lies before `today` (a date of birth cannot be in the future)."""
     if value >= today:

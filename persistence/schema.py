@@ -21,6 +21,7 @@ MODEL_MODULES = (
     "persistence.dsr.tables",  # jobs, dsr_requests
     "persistence.campaigns.tables",  # campaign_contacts, contact_locks, contact_preferences
     "persistence.analytics.tables",  # analytics_state, analytics_members, _months, _contacts
+    "persistence.support.grants",  # access_grants
 )
 """The modules that define tables, imported below for their side effect on `metadata`."""
 

@@ -39,6 +39,7 @@ from persistence.dsr.requests import SqlDsrRepository
 from persistence.keystore import SqlKeyRing
 from persistence.oauth.forget import SqlSignInRevoker
 from persistence.signatures import Ed25519Signer, ReceiptKeys, checkpoint_signer
+from persistence.support.grants import SqlAccessGrants
 
 
 @functools.lru_cache(maxsize=8)
@@ -90,6 +91,7 @@ class SqlUnitOfWork:
     campaigns: SqlContactStore
     projection: SqlProjection
     analytics: SqlAnalyticsReader
+    access_grants: SqlAccessGrants
     cursors: CursorCodec
 
     def __init__(
@@ -193,6 +195,7 @@ class SqlUnitOfWork:
         self.campaigns = SqlContactStore(session)
         self.projection = SqlProjection(session, self.keys, self._master_key, self._clock)
         self.analytics = SqlAnalyticsReader(session)
+        self.access_grants = SqlAccessGrants(session)
         return self
 
     def _open_session(self) -> AsyncSession:

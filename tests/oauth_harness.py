@@ -34,6 +34,8 @@ ISSUER = "http://127.0.0.1:8000"
 APP_REDIRECT = "http://127.0.0.1:8765/callback"
 CONSOLE_REDIRECT = "http://127.0.0.1:8766/callback"
 PASSWORD = "correct horse battery staple"
+ERASE = {"confirmation": "erase my data"}
+"""The body that confirms an erasure."""
 CUSTOMER_SCOPE = " ".join(sorted(CUSTOMER_SCOPES))
 
 
@@ -73,9 +75,16 @@ class World:
             pass
 
     async def add_client(
-        self, client_id: str, *, public: bool, scopes: str, redirect_uris: tuple[str, ...] = ()
+        self,
+        client_id: str,
+        *,
+        public: bool,
+        scopes: str,
+        redirect_uris: tuple[str, ...] = (),
+        service: bool = False,
     ) -> str | None:
-        """Register a client; returns its secret (None for public clients)."""
+        """Register a client (`service`: client credentials); returns its secret (None for
+        public clients)."""
         async with session_factory(self.engine)() as session:
             _, secret = await create_client(
                 session,
@@ -85,6 +94,7 @@ class World:
                 scopes=frozenset(scopes.split()),
                 client_id=client_id,
                 hash_password=_HASHER.hash_blocking,
+                service=service,
             )
             await session.commit()
         if secret:
@@ -93,16 +103,7 @@ class World:
 
     async def add_staff(self, email: str, role: StaffRole) -> None:
         """Create a staff user with PASSWORD."""
-        async with session_factory(self.engine)() as session:
-            await create_staff(
-                session,
-                self.master_key,
-                email=email,
-                role=role,
-                password=PASSWORD,
-                hash_password=_HASHER.hash_blocking,
-            )
-            await session.commit()
+        await add_staff(self.engine, self.master_key, email, role)
 
     async def add_customer(self, email: str) -> uuid.UUID:
         """Create a customer with a profile and PASSWORD; returns the customer id."""
@@ -169,6 +170,22 @@ def raw_key(master_key: MasterKey) -> bytes:
     return base64.b64decode(master_key.to_base64())
 
 
+async def add_staff(
+    engine: AsyncEngine, master_key: MasterKey, email: str, role: StaffRole
+) -> None:
+    """Create a staff user with PASSWORD on `engine`."""
+    async with session_factory(engine)() as session:
+        await create_staff(
+            session,
+            master_key,
+            email=email,
+            role=role,
+            password=PASSWORD,
+            hash_password=_HASHER.hash_blocking,
+        )
+        await session.commit()
+
+
 async def add_customer(
     engine: AsyncEngine, master_key: MasterKey, email: str, at: datetime | None = None
 ) -> uuid.UUID:
@@ -199,15 +216,18 @@ async def running_world(
     master_key: MasterKey,
     tmp_path: Path,
     throttle: ThrottlePolicy | None = None,
+    erasure_grace_days: int = 0,
     **settings_options: Any,
 ) -> AsyncIterator[World]:
     """The application on the test's database with demo-app, privacy-console,
-    analytics-service and campaign-service registered."""
+    analytics-service and campaign-service registered. Erasures run at once unless
+    `erasure_grace_days`."""
     settings = Settings(
         database_url=db_url,
         data_dir=tmp_path,
         master_key=raw_key(master_key),
         issuer=ISSUER,
+        erasure_grace_days=erasure_grace_days,
         **settings_options,
     )
     clock = FakeClock()
@@ -228,8 +248,12 @@ async def running_world(
             scopes="audit:read dsr:admin",
             redirect_uris=(CONSOLE_REDIRECT,),
         )
-        await world.add_client("analytics-service", public=False, scopes="analytics:read")
-        await world.add_client("campaign-service", public=False, scopes="campaigns:write")
+        await world.add_client(
+            "analytics-service", public=False, scopes="analytics:read", service=True
+        )
+        await world.add_client(
+            "campaign-service", public=False, scopes="campaigns:write", service=True
+        )
         try:
             yield world
         finally:

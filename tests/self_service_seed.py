@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from oauth_harness import CONSOLE_REDIRECT, World
+from oauth_harness import CONSOLE_REDIRECT, ERASE, World
 from sqlalchemy import select
 
 from domain.customer.accounts import (
@@ -26,6 +26,7 @@ from domain.identity import StaffRole
 from persistence.audit.tables import AuditEventRow
 from persistence.audit.tree import sign_tree_head
 from persistence.database import session_factory
+from persistence.oauth.identity import StaffUserRow
 from persistence.signatures import checkpoint_signer
 from persistence.uow import SqlUnitOfWork
 
@@ -197,6 +198,8 @@ async def successful_call(
         read = await world.http.get("/v1/me/contact-preferences", headers=person.auth)
         kwargs["headers"]["If-Match"] = read.headers["ETag"]
         kwargs["json"] = {"channels": ["email"], "weekly_limit": 1}
+    elif (method, path) == ("POST", "/v1/me/erasure"):
+        kwargs["json"] = ERASE
     elif (method, path) == ("PUT", "/v1/me/restriction"):
         kwargs["json"] = {"restricted": False}
     elif (method, path) == ("PUT", "/v1/me/consents/{purpose}"):
@@ -227,7 +230,7 @@ async def resource_ids(world: World, person: Person) -> dict[str, str]:
     # runs afterwards, so the person stays usable for every other route).
     export = body(await world.http.post("/v1/me/exports", headers=person.auth))
     await world.run_jobs()
-    erasure = body(await world.http.post("/v1/me/erasure", headers=person.auth))
+    erasure = body(await world.http.post("/v1/me/erasure", json=ERASE, headers=person.auth))
     # An access-log entry of the person's, covered by a signed tree head (for its proof).
     async with session_factory(world.engine)() as session:
         event_id = await session.scalar(
@@ -248,3 +251,29 @@ async def resource_ids(world: World, person: Person) -> dict[str, str]:
         "purpose": "marketing_email",
         "event_id": str(event_id),
     }
+
+
+async def break_glass(
+    world: World, customer_id: uuid.UUID, ticket: str, hours: int = 1
+) -> dict[str, Any]:
+    """An officer's access grant for the (only) support agent to read a held customer."""
+    async with session_factory(world.engine)() as session:
+        agent_id = (
+            await session.scalars(
+                select(StaffUserRow.id).where(StaffUserRow.role == StaffRole.SUPPORT_AGENT.value)
+            )
+        ).one()
+    glass = f"glass-{uuid.uuid4().hex[:8]}@example.org"
+    officer = {"Authorization": f"Bearer {await officer_token(world, glass)}"}
+    created = await world.http.post(
+        "/v1/privacy/access-grants",
+        json={
+            "customer_id": str(customer_id),
+            "staff_id": str(agent_id),
+            "ticket": ticket,
+            "hours": hours,
+        },
+        headers=officer,
+    )
+    grant: dict[str, Any] = body(created)
+    return grant

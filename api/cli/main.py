@@ -35,6 +35,7 @@ from api.composition import running_services
 from api.logging import configure_logging
 from api.settings import ConfigError, Settings, load_settings
 from domain.errors import DomainError
+from persistence.app_role import RoleConfigError, grant_app_role
 from persistence.demo.campaigns import DemoMarketing, seed_demo_marketing
 from persistence.demo.loader import DEFAULT_SEED, MAX_CUSTOMERS, DemoSummary, load_demo
 from persistence.migrate import head_revision, is_at_head, upgrade
@@ -214,8 +215,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         oauth_handler: Callable[[Settings, argparse.Namespace], int] = args.oauth_handler
         return oauth_handler(settings, args)
     if args.command == "migrate":
-        asyncio.run(upgrade(settings.database_url))
+        owner_url = settings.migration_database_url or settings.database_url
+        asyncio.run(upgrade(owner_url))
         print(f"database migrated to revision {head_revision()}")
+        if settings.migration_database_url:
+            try:
+                role = asyncio.run(grant_app_role(owner_url, settings.database_url))
+            except RoleConfigError as error:
+                raise CommandFailed(f"CUSTODIAN_DATABASE_URL: {error}") from None
+            if role:
+                print(f"application role {role}: no DDL, audit tables append-only")
         return EXIT_OK
     if args.command == "demo":
         summary, credentials, marketing = asyncio.run(
@@ -320,6 +329,9 @@ def _serve(*, host: str, port: int, workers: int, log_format: str = "json") -> N
         workers=workers,
         log_config=None,
         server_header=False,
+        # uvicorn would take X-Forwarded-For from loopback peers as the client address;
+        # Custodian decides itself, from CUSTODIAN_TRUSTED_PROXIES only.
+        proxy_headers=False,
     )
 
 

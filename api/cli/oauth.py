@@ -19,7 +19,13 @@ from api.cli.operators import add_client_admin_commands, add_staff_admin_command
 from api.composition import running_services
 from api.oauth.flow_client import FlowError, obtain_tokens
 from api.settings import Settings
-from domain.identity import ALL_SCOPES, CUSTOMER_SCOPES, StaffRole, format_scopes
+from domain.identity import (
+    ALL_SCOPES,
+    DEFAULT_CUSTOMER_SCOPES,
+    SERVICE_SCOPES,
+    StaffRole,
+    format_scopes,
+)
 from persistence.demo.generate import demo_customer_id
 from persistence.demo.loader import DEFAULT_SEED
 from persistence.oauth.admin import (
@@ -55,7 +61,15 @@ def add_oauth_commands(subparsers: Any) -> None:
     kind.add_argument(
         "--confidential",
         action="store_true",
-        help="a server-side client with a secret (may use client_credentials)",
+        help="a server-side app with a secret, for people who sign in (authorization code)",
+    )
+    kind.add_argument(
+        "--service",
+        action="store_true",
+        help=(
+            "a service acting for itself with a secret (client_credentials; service scopes "
+            f"only: {format_scopes(SERVICE_SCOPES)})"
+        ),
     )
     create.add_argument(
         "--redirect-uri",
@@ -119,9 +133,27 @@ def add_oauth_commands(subparsers: Any) -> None:
         default=DEFAULT_SEED,
         help=f"the seed `custodian demo` used (default {DEFAULT_SEED})",
     )
-    token.add_argument("--scope", type=_scope, default=format_scopes(CUSTOMER_SCOPES))
+    # Erasure is never asked for by default: `--scope "... dsr:erase"` asks for it.
+    token.add_argument("--scope", type=_scope, default=format_scopes(DEFAULT_CUSTOMER_SCOPES))
     token.add_argument("--quiet", action="store_true", help="print only the access token")
     token.set_defaults(oauth_handler=_token_demo)
+
+
+def _refusal(args: argparse.Namespace, scopes: frozenset[str]) -> str | None:
+    """Why the client cannot be registered as asked (None when it can)."""
+    if not args.service:
+        return None
+    if args.redirect_uri:
+        return "a service client acts for itself and has no redirect URI"
+    beyond = scopes - SERVICE_SCOPES
+    if beyond:
+        # Staff powers over customers go only to signed-in staff, through an app.
+        return (
+            f"a service client may hold only {format_scopes(SERVICE_SCOPES)}; "
+            f"{format_scopes(beyond)} need a signed-in person: register an app "
+            "(--confidential or --public) with a redirect URI instead"
+        )
+    return None
 
 
 def _client_create(settings: Settings, args: argparse.Namespace) -> int:
@@ -129,6 +161,9 @@ def _client_create(settings: Settings, args: argparse.Namespace) -> int:
     if args.public and not args.redirect_uri:
         # A public client can only use the code flow, which needs somewhere to send the code.
         raise ValueError("a public client needs at least one --redirect-uri")
+    refusal = _refusal(args, scopes)
+    if refusal is not None:
+        raise ValueError(refusal)
 
     async def run() -> tuple[str, str | None]:
         async with running_services(settings) as services, services.sessions() as session:
@@ -139,6 +174,7 @@ def _client_create(settings: Settings, args: argparse.Namespace) -> int:
                 redirect_uris=args.redirect_uri,
                 scopes=scopes,
                 client_id=args.client_id,
+                service=args.service,
             )
             await session.commit()
             return client.client_id, secret

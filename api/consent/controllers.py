@@ -7,12 +7,12 @@ consent receipt; repeating the current state returns the existing receipt.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import Body, FromPath
 
 from api.consent.dtos import (
     ConsentDecision,
@@ -23,6 +23,7 @@ from api.consent.dtos import (
     consent_status,
 )
 from api.middleware import request_id_of
+from api.request_bodies import json_body_only, strict_body
 from api.routes import problems
 from domain.consent.change import (
     ConsentUnitOfWork,
@@ -35,6 +36,8 @@ from domain.identity import Caller
 CONSENT_TAG = "consents"
 
 ConsentUnits = Callable[[], ConsentUnitOfWork]
+# The body refuses unknown members (forbid_unknown_fields); the document says so.
+CLOSED: dict[str, Any] = {"additionalProperties": False}
 
 
 class ConsentController(Controller):
@@ -89,28 +92,33 @@ class ConsentController(Controller):
         status_code=200,
         opt={"scopes": ("consents:write",)},
         security=[{"oauth2": ["consents:write"]}],
-        responses=problems(400, 404, 409, 422),
+        responses=problems(400, 404, 409, 415, 422),
         summary="Grant or withdraw my consent to a purpose; returns the signed receipt",
+        guards=[json_body_only],
     )
     async def put_consent(
         self,
         request: Request[Any, Any, State],
         purpose: FromPath[str],
-        data: JSONBody[ConsentDecision],
+        data: Annotated[ConsentDecision, Body(schema_extra=CLOSED)],
         caller: NamedDependency[Caller],
         consent_units: NamedDependency[ConsentUnits],
     ) -> ConsentReceipt:
         """Record the decision (or return the existing receipt when nothing changes).
 
         404 for an unknown purpose, 409 naming the current notice version when another was
-        given, 422 when withdrawing from processing needed for the contract.
+        given, 422 when withdrawing from processing needed for the contract. Only a JSON
+        boolean decides (`"true"` or `1` is a 400), and unknown members are refused.
         """
+        # `data` (converted loosely by the framework) documents the body; the decision is
+        # taken from the body decoded strictly.
+        decision = await strict_body(request, ConsentDecision)
         change = await change_consent(
             consent_units(),
             caller.customer_id,
             purpose,
-            granted=data.granted,
-            notice_version=data.notice_version,
+            granted=decision.granted,
+            notice_version=decision.notice_version,
             actor=caller.as_actor(),
             request_id=request_id_of(request.scope),
         )

@@ -11,7 +11,7 @@ from domain.consent.ledger import ConsentEvent, ConsentState
 from domain.consent.purposes import PurposeNotice
 
 
-class ConsentDecision(msgspec.Struct):
+class ConsentDecision(msgspec.Struct, forbid_unknown_fields=True):
     """Grant (true) or withdraw (false) consent under the notice version the customer saw."""
 
     granted: bool

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
@@ -18,7 +17,6 @@ from litestar.response import Stream
 
 from api.dsr import TAG
 from api.dsr.dtos import ExportOut, ExportPage, ProcessingOut, export_out, processing_out
-from api.problems import VALIDATION_TYPE, FieldError, ProblemException
 from api.routes import Cursor, Limit, customer_access, guarded, problems
 from domain.clock import Clock
 from domain.dsr.export import open_archive, read_export, request_export
@@ -34,33 +32,6 @@ _WORDED = {
     404: "No such request for this customer (missing, someone else's or malformed id)",
     410: "The archive has expired and was deleted; ask for a new export",
 }
-
-T = TypeVar("T")
-
-
-async def strict_body(request: Request[Any, Any, Any], parsed: T) -> T:
-    """The body decoded strictly as `type(parsed)`: Litestar converts bodies leniently (0
-    becomes false, "5" becomes 5), the document promises exact types. 400 otherwise."""
-    try:
-        raw = msgspec.json.decode(await request.body())
-    except msgspec.DecodeError:
-        return parsed  # not JSON at all: Litestar would already have refused it
-    if isinstance(raw, dict):
-        # JSON Schema counts 58.0 as an integer; none of these bodies has a float member.
-        raw = {
-            key: int(value) if isinstance(value, float) and value.is_integer() else value
-            for key, value in raw.items()
-        }
-    try:
-        return msgspec.convert(raw, type=type(parsed), strict=True)
-    except msgspec.ValidationError as error:
-        raise ProblemException(
-            400,
-            "The request is not valid; see errors.",
-            problem_type=VALIDATION_TYPE,
-            errors=[FieldError("body", str(error), "body")],
-        ) from None
-
 
 _ARCHIVE_HEADERS = [
     ResponseHeader(
@@ -196,7 +167,7 @@ class DataSubjectRequests(Controller):
             # Deleted by the expiry sweep between the status check and now.
             raise ArchiveExpired("the archive has expired; ask for a new export")
         return Stream(
-            _chunks(archive.path),
+            archive.chunks if archive.chunks is not None else _chunks(archive.path),
             media_type="application/zip",
             headers={
                 "Content-Length": str(archive.size),

@@ -11,7 +11,7 @@ from api.consent.dtos import Purpose, purpose_out
 from api.self_service.dtos import NON_BLANK
 from domain.dsr.processing import ProcessingFacts
 from domain.dsr.queue import RequestDetail, is_overdue
-from domain.dsr.requests import DataSubjectRequest
+from domain.dsr.requests import DataSubjectRequest, RequestStatus, RequestType
 
 
 class ExportOut(msgspec.Struct):
@@ -117,6 +117,14 @@ class ErasureOut(msgspec.Struct):
     due_at: datetime
     completed_at: datetime | None
     report: ErasureReport | None
+    # The end of the grace period: until then `DELETE` cancels (status `queued`).
+    erase_after: datetime | None = None
+
+
+class ErasureIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The customer's confirmation: the phrase `erase my data`, typed by the person."""
+
+    confirmation: Annotated[str, msgspec.Meta(max_length=100)] | None = None
 
 
 def erasure_out(request: DataSubjectRequest) -> ErasureOut:
@@ -130,6 +138,7 @@ def erasure_out(request: DataSubjectRequest) -> ErasureOut:
         due_at=request.due_at,
         completed_at=request.completed_at,
         report=report,
+        erase_after=request.erase_after,
     )
 
 
@@ -169,6 +178,10 @@ class RequestOut(msgspec.Struct):
     overdue: bool
     extended: bool
     completed_at: datetime | None
+    # An erasure in its grace period: the customer can still cancel until `erase_after`;
+    # processing is restricted meanwhile. `due_at` (the legal month) still applies.
+    pending_erasure: bool = False
+    erase_after: datetime | None = None
 
 
 class RequestPage(msgspec.Struct):
@@ -218,6 +231,13 @@ def request_out(request: DataSubjectRequest, now: datetime) -> RequestOut:
         overdue=is_overdue(request, now),
         extended=request.extended_at is not None,
         completed_at=request.completed_at,
+        pending_erasure=(
+            request.type is RequestType.ERASURE
+            and request.status is RequestStatus.QUEUED
+            and request.erase_after is not None
+            and request.erase_after > now
+        ),
+        erase_after=request.erase_after,
     )
 
 

@@ -1,25 +1,45 @@
-"""POST /v1/me/erasure and GET /v1/me/erasure/{id}: erase my data (Art. 17) and the report."""
+"""POST /v1/me/erasure, GET and DELETE /v1/me/erasure/{id}: erase my data (Art. 17),
+deliberately: a recent sign-in, a typed confirmation, a grace period I can cancel in."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath
+from litestar.params import Body, FromPath
 
 from api.dsr import TAG
 from api.dsr.controllers import DsrUnits
-from api.dsr.dtos import ErasureOut, erasure_out
+from api.dsr.dtos import ErasureIn, ErasureOut, erasure_out
+from api.request_bodies import json_body_only, strict_body
 from api.routes import customer_access, guarded, problems
+from api.settings import Settings
 from domain.clock import Clock
-from domain.dsr.erasure import read_erasure, request_erasure
-from domain.identity import Caller
+from domain.dsr.deliberate_erasure import ErasurePolicy, ask_for_erasure, cancel_erasure
+from domain.dsr.erasure import read_erasure
+from domain.identity import ERASE_SCOPE, Caller
+
+# The document says exactly what is accepted: the one phrase, nothing else.
+ERASURE_BODY: dict[str, Any] = {
+    "additionalProperties": False,
+    "required": ["confirmation"],
+    "properties": {"confirmation": {"type": "string", "const": "erase my data"}},
+}
+
+
+def policy_of(settings: Settings) -> ErasurePolicy:
+    """The erasure policy the operator configured."""
+    return ErasurePolicy(
+        reauth=timedelta(seconds=settings.erasure_reauth_seconds),
+        grace=timedelta(days=settings.erasure_grace_days),
+    )
 
 
 class ErasureRequests(Controller):
-    """The customer's erasure request and its report."""
+    """The customer's erasure request, its cancellation and its report."""
 
     path = "/v1/me/erasure"
 
@@ -27,14 +47,38 @@ class ErasureRequests(Controller):
         "/",
         operation_id="requestMyErasure",
         status_code=202,
-        summary="Erase my data (runs in the background; I am signed out everywhere)",
+        summary="Erase my data, after a grace period in which I can cancel",
+        description=(
+            "Needs the `dsr:erase` scope (asked for separately), a sign-in within "
+            "CUSTODIAN_ERASURE_REAUTH_SECONDS (the token's `auth_time`; default 300 s) and "
+            'the body `{"confirmation": "erase my data"}`. The erasure then waits for the '
+            "grace period (CUSTODIAN_ERASURE_GRACE_DAYS, default 7; `erase_after`), during "
+            "which processing is restricted (no marketing, no analytics) and `DELETE` "
+            "cancels it. Then contact data and interactions are destroyed; financial records "
+            "are kept, restricted, for the legal retention period (see the report)."
+        ),
         responses={
             200: ResponseSpec(
-                ErasureOut, description=("An erasure is already in progress: that one is returned")
+                ErasureOut, description="An erasure is already pending or running: that one"
             ),
-            **problems(),
+            **problems(
+                400,
+                409,
+                415,
+                422,
+                worded={
+                    401: (
+                        "Missing, invalid or expired token, or the sign-in is not recent "
+                        'enough: `WWW-Authenticate: Bearer error="insufficient_user_'
+                        'authentication", max_age=N` (RFC 9470). Sign in again (authorize '
+                        "with `prompt=login` or `max_age`) and retry."
+                    ),
+                    422: 'The confirmation is missing or is not the phrase "erase my data"',
+                },
+            ),
         },
-        **guarded("dsr:write", "erasure.request", "dsr_request", tag=TAG),
+        guards=[json_body_only],
+        **guarded(ERASE_SCOPE, "erasure.request", "dsr_request", tag=TAG),
     )
     async def create(
         self,
@@ -43,9 +87,19 @@ class ErasureRequests(Controller):
         request: Request[Any, Any, Any],
         dsr_units: DsrUnits,
         clock: NamedDependency[Clock],
+        settings: NamedDependency[Settings],
+        data: Annotated[ErasureIn, Body(schema_extra=ERASURE_BODY)],
     ) -> Response[ErasureOut]:
-        """202 with the queued request; 200 with the one in progress when there is one."""
-        erasure, created = await request_erasure(dsr_units, clock, customer_access(caller, request))
+        """202 with the pending request; 200 with the one pending or running already."""
+        confirmation = (await strict_body(request, ErasureIn)).confirmation
+        erasure, created = await ask_for_erasure(
+            dsr_units,
+            clock,
+            customer_access(caller, request),
+            auth_time=caller.auth_time,
+            confirmation=confirmation,
+            policy=policy_of(settings),
+        )
         return Response(erasure_out(erasure), status_code=202 if created else 200)
 
     @get(
@@ -53,7 +107,7 @@ class ErasureRequests(Controller):
         operation_id="getMyErasure",
         summary="My erasure request and its report (destroyed, kept, why, until when)",
         responses=problems(404),
-        **guarded("dsr:write", "erasure.read", "dsr_request", tag=TAG),
+        **guarded(ERASE_SCOPE, "erasure.read", "dsr_request", tag=TAG),
     )
     async def read(
         self,
@@ -66,3 +120,31 @@ class ErasureRequests(Controller):
         """The caller's erasure request with this id."""
         found = await read_erasure(dsr_units, customer_access(caller, request), erasure_id)
         return erasure_out(found)
+
+    @delete(
+        "/{erasure_id:str}",
+        operation_id="cancelMyErasure",
+        status_code=200,
+        summary="Cancel my erasure during its grace period",
+        description=(
+            "Until `erase_after` the erasure can be cancelled: the status becomes "
+            "`cancelled` and processing returns to what it was before. 409 once it has "
+            "started or ended."
+        ),
+        responses=problems(404, 409),
+        **guarded(ERASE_SCOPE, "erasure.cancel", "dsr_request", tag=TAG),
+    )
+    async def cancel(
+        self,
+        *,
+        caller: NamedDependency[Caller],
+        request: Request[Any, Any, Any],
+        dsr_units: DsrUnits,
+        clock: NamedDependency[Clock],
+        erasure_id: FromPath[str],
+    ) -> ErasureOut:
+        """The cancelled request."""
+        cancelled = await cancel_erasure(
+            dsr_units, clock, customer_access(caller, request), erasure_id
+        )
+        return erasure_out(cancelled)

@@ -11,10 +11,10 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import Body, FromPath, HeaderParameter, QueryParameter
 
 from api.dsr import TAG
-from api.dsr.controllers import DsrUnits, strict_body
+from api.dsr.controllers import DsrUnits
 from api.dsr.dtos import (
     ExportOut,
     ExtensionIn,
@@ -26,6 +26,7 @@ from api.dsr.dtos import (
     request_out,
 )
 from api.middleware import request_id_of
+from api.request_bodies import strict_body
 from api.routes import Cursor, Limit, guarded, problems
 from domain.clock import Clock
 from domain.dsr.queue import extend_request, list_requests, officer_export, read_request
@@ -136,7 +137,7 @@ class PrivacyRequests(Controller):
         data: Annotated[ExtensionIn, Body(schema_extra=CLOSED)],
     ) -> RequestOut:
         """The request with its new due date; 409 when already extended or finished."""
-        data = await strict_body(request, data)
+        data = await strict_body(request, ExtensionIn)
         extended = await extend_request(
             dsr_units,
             clock,
@@ -179,14 +180,36 @@ class PrivacyRequests(Controller):
         dsr_units: DsrUnits,
         clock: NamedDependency[Clock],
         customer_id: FromPath[str],
+        access_purpose: Annotated[
+            str | None,
+            HeaderParameter(
+                name="X-Access-Purpose",
+                max_length=40,
+                description=(
+                    "Required (`legal_claim`) when the customer restricted processing or "
+                    "was erased: their data is then held for legal claims only."
+                ),
+            ),
+        ] = None,
+        ticket: Annotated[
+            str | None,
+            HeaderParameter(
+                name="X-Ticket",
+                max_length=32,
+                description="The legal-claim ticket (with X-Access-Purpose: legal_claim).",
+            ),
+        ] = None,
     ) -> Response[ExportOut]:
-        """202 with the queued export (audited as `rights_fulfilment`)."""
+        """202 with the queued export (audited as `rights_fulfilment`, or as `legal_claim`
+        with its ticket for a restricted or erased customer)."""
         export, created = await officer_export(
             dsr_units,
             clock,
             caller.as_actor(),
             customer_id,
             request_id=request_id_of(request.scope),
+            purpose=access_purpose,
+            ticket=ticket,
         )
         return Response(
             export_out(export, clock.now()),

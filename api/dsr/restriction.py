@@ -11,8 +11,9 @@ from litestar.di import NamedDependency
 from litestar.params import Body
 
 from api.dsr import TAG
-from api.dsr.controllers import DsrUnits, strict_body
+from api.dsr.controllers import DsrUnits
 from api.dsr.dtos import RestrictionIn, RestrictionOut
+from api.request_bodies import strict_body
 from api.routes import customer_access, guarded, problems
 from domain.clock import Clock
 from domain.consent.change import ConsentUnitOfWork
@@ -46,7 +47,7 @@ class Restriction(Controller):
     ) -> RestrictionOut:
         """While restricted, data is only stored: no analytics, no marketing contact,
         support reads only for a legal claim."""
-        data = await strict_body(request, data)
+        data = await strict_body(request, RestrictionIn)
         state = await set_restriction(
             dsr_units,
             clock,

@@ -12,7 +12,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -118,6 +118,8 @@ class AccessTokenCodec:
         }
         if caller.role is not None:
             claims["role"] = caller.role.value
+        if caller.auth_time is not None:
+            claims["auth_time"] = int(caller.auth_time.timestamp())
         header = {"alg": ALGORITHM, "typ": TOKEN_TYPE, "kid": material.kid}
         token = jwt.encode(header, claims, self._key(material), algorithms=[ALGORITHM])
         return IssuedAccessToken(token, jti, now + self.ttl)
@@ -209,4 +211,12 @@ def _caller(claims: dict[str, Any]) -> Caller:
         subject_id=subject,
         role=role,
         grant_id=UUID(str(claims["gid"])),
+        auth_time=_auth_time(claims.get("auth_time")),
     )
+
+
+def _auth_time(value: Any) -> datetime | None:
+    # Signed by us, so a wrong type is a token from an older version: treat it as unknown.
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return datetime.fromtimestamp(value, UTC)
+    return None

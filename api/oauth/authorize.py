@@ -7,7 +7,9 @@ never redirects. Any other error goes back to the client's redirect URI with `st
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from authlib.common.urls import add_params_to_uri
@@ -16,6 +18,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency
 
+from api.oauth.client_address import client_address, parse_networks
 from api.oauth.context import HttpRequest, Prefetched
 from api.oauth.effects import apply_effects
 from api.oauth.endpoints import read_form
@@ -25,12 +28,14 @@ from api.oauth.pages import consent_page, error_page, login_page
 from api.oauth.services import OAuthServices
 from api.oauth.tickets import (
     CSRF_COOKIE,
+    TICKET_LIFETIME,
     csrf_field,
     csrf_ok,
     issue_ticket,
     new_csrf_cookie,
     params_digest,
     read_ticket,
+    signed_in_at,
 )
 from domain.identity import (
     HashingBusy,
@@ -51,8 +56,12 @@ AUTH_PARAMS = frozenset(
         "code_challenge",
         "code_challenge_method",
         "nonce",
+        "max_age",
+        "prompt",
     }
 )
+# OpenID Connect `prompt` values: with no sign-in session, `login` always holds.
+_PROMPTS = frozenset({"login", "consent", "select_account"})
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
@@ -128,7 +137,24 @@ async def _validate(
             status, _, headers = error()
             return _redirect(oauth, status, headers)
         return html(error_page(error.get_error_description() or error.error), 400)
+    refused = _fresh_sign_in_refusal(dict(pairs))
+    if refused is not None:
+        return _error_redirect(oauth, grant, *refused)
     return grant, oauth_request, ctx
+
+
+def _fresh_sign_in_refusal(params: dict[str, str]) -> tuple[str, str] | None:
+    """`max_age` and `prompt` (OpenID Connect): every authorization signs the person in
+    afresh, so both are met; only malformed values and `prompt=none` are refused."""
+    max_age = params.get("max_age")
+    if max_age is not None and not (max_age.isdigit() and len(max_age) <= 9):
+        return "invalid_request", "max_age must be a number of seconds."
+    prompts = set(params.get("prompt", "").split())
+    if "none" in prompts:
+        return "login_required", "A sign-in is always required."
+    if prompts - _PROMPTS:
+        return "invalid_request", "Unsupported prompt value."
+    return None
 
 
 def _error_redirect(
@@ -216,7 +242,7 @@ async def authorize_submit(
     flow = _Flow(outcome[0], outcome[1], outcome[2], pairs, fields, cookie)
     if "decision" in fields:
         return await _decide(oauth, flow)
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request, parse_networks(oauth.settings.trusted_proxies))
     return await _sign_in(
         oauth,
         flow,
@@ -274,6 +300,21 @@ async def _sign_in(oauth: OAuthServices, flow: _Flow, attempt: SignInAttempt) ->
     return html(consent_page(name, sorted(requested), flow.pairs, csrf, ticket))
 
 
+async def _first_use(oauth: OAuthServices, flow: _Flow) -> bool:
+    """Record the ticket's use; False when it answered a consent screen before (a replayed
+    form must not yield a second code for one sign-in)."""
+    ticket = flow.fields.get("consent_ticket") or ""
+    now = flow.ctx.now
+    async with oauth.uow_factory() as uow:
+        first = await uow.tickets.use(
+            hashlib.sha256(ticket.encode()).hexdigest(),
+            now + timedelta(seconds=TICKET_LIFETIME),
+            now,
+        )
+        await uow.commit()
+    return first
+
+
 async def _decide(oauth: OAuthServices, flow: _Flow) -> Response[str]:
     principal = read_ticket(
         oauth.page_key,
@@ -282,8 +323,10 @@ async def _decide(oauth: OAuthServices, flow: _Flow) -> Response[str]:
         flow.cookie,
         int(flow.ctx.now.timestamp()),
     )
-    if principal is None:
+    if principal is None or not await _first_use(oauth, flow):
         return html(error_page("Your sign-in has expired. Start again from the app."), 400)
+    moment = signed_in_at(flow.fields.get("consent_ticket") or "")
+    flow.ctx.auth_time = datetime.fromtimestamp(moment, UTC) if moment is not None else None
     if principal.beyond_cap(parse_scopes(flow.grant.request.scope)):
         return _error_redirect(
             oauth, flow.grant, "invalid_scope", "The account may not grant the requested scope."

@@ -90,6 +90,10 @@ class Prefetched:
     code: CodeModel | None = None
     code_grant: Grant | None = None
     refresh: RefreshModel | None = None
+    # Whether the person behind the presented refresh token may still hold it.
+    refresh_holder_ok: bool = True
+    # When the person answering the consent screen signed in (becomes the grant's auth_time).
+    auth_time: datetime | None = None
     token: RefreshModel | AccessModel | None = None
     effects: list[Effect] = field(default_factory=list)
 

@@ -1,7 +1,7 @@
 """The grants Custodian allows, as Authlib grant subclasses over prefetched records.
 
 authorization_code (PKCE with S256 for every client), refresh_token (rotated on every use,
-reuse revokes the family), client_credentials (confidential clients only). Authlib's
+reuse revokes the family), client_credentials (service clients only, service scopes only). Authlib's
 implicit and password grants are never registered.
 """
 
@@ -15,13 +15,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from api.oauth.context import Audit, ConsumeCode, NewCode, NewGrant, RevokeGrant, RotateRefreshToken
 from api.oauth.models import CodeModel, GrantUser, RefreshModel
 from domain.audit.events import Outcome
-from domain.identity import (
-    SERVICE_SCOPES,
-    STAFF_SCOPES,
-    Principal,
-    format_scopes,
-    parse_scopes,
-)
+from domain.identity import SERVICE_SCOPES, Principal, format_scopes, parse_scopes
 from domain.oauth.tokens import AuthorizationCode, Grant, secret_digest
 
 if TYPE_CHECKING:
@@ -76,6 +70,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             created_at=ctx.now,
             subject_id=principal.id,
             role=principal.role,
+            auth_time=ctx.auth_time,
         )
         ctx.record(NewGrant(grant))
         ctx.record(
@@ -145,6 +140,17 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             return None
         if model.is_expired() or model.grant.revoked:
             return None
+        if not ctx.refresh_holder_ok:
+            # Erased, disabled, or a staff role that changed: the family ends here.
+            ctx.record(RevokeGrant(model.grant.id))
+            ctx.record(
+                Audit(
+                    _server(self).audit_record(
+                        model.grant, "oauth.refresh.holder_changed", Outcome.DENIED
+                    )
+                )
+            )
+            return None
         return model
 
     def authenticate_user(self, refresh_token: RefreshModel) -> GrantUser:
@@ -162,14 +168,14 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[mis
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
     def validate_token_request(self) -> None:
-        """Confidential clients only; only service scopes registered for the client (a
-        service never acts as a customer, so customer scopes are never granted here)."""
+        """Service clients only; only service scopes registered for the client (no person
+        is behind the token, so neither customer scopes nor staff powers over customers)."""
         super().validate_token_request()
         if self._scope() is None:
             raise InvalidScopeError()
 
     def _scope(self) -> str | None:
-        registered = self.request.client.client.scopes & (STAFF_SCOPES | SERVICE_SCOPES)
+        registered = self.request.client.client.scopes & SERVICE_SCOPES
         requested = parse_scopes(self.request.payload.scope) or registered
         if not requested or not requested <= registered:
             return None

@@ -238,6 +238,23 @@ _AUTH_PARAMS: dict[str, dict[str, Any]] = {
     "state": _STRING,
     "code_challenge": {"type": "string", "pattern": "^[A-Za-z0-9._~-]{43,128}$"},
     "code_challenge_method": {"type": "string", "enum": ["S256"]},
+    "max_age": {
+        "type": "string",
+        "pattern": "^[0-9]{1,9}$",
+        "description": (
+            "OpenID Connect: the longest acceptable time since the person signed in, in "
+            "seconds. Every authorization asks for a fresh sign-in, so it always holds; the "
+            "tokens' `auth_time` says when it happened."
+        ),
+    },
+    "prompt": {
+        "type": "string",
+        "description": (
+            "OpenID Connect: `login` (always honoured: every authorization asks for a fresh "
+            "sign-in) and `consent`; `none` answers `login_required`, since there is never "
+            "a sign-in to reuse."
+        ),
+    },
 }
 _AUTH_REQUIRED = [
     "response_type",

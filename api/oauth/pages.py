@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from domain.identity import SCOPE_DESCRIPTIONS
+from domain.identity import ERASE_SCOPE, SCOPE_DESCRIPTIONS
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;"
@@ -60,6 +60,13 @@ def login_page(
     )
 
 
+ERASE_WARNING = (
+    '<p class="error" role="alert"><strong>Warning:</strong> this lets the app erase your '
+    "data. Erasure cannot be undone once it has run. You will be asked to confirm, and you "
+    "can cancel during the grace period that follows.</p>"
+)
+
+
 def consent_page(
     client_name: str, scopes: list[str], params: list[tuple[str, str]], csrf: str, ticket: str
 ) -> str:
@@ -68,10 +75,11 @@ def consent_page(
         f"<li>{escape(SCOPE_DESCRIPTIONS.get(s, s))} <small>({escape(s)})</small></li>"
         for s in scopes
     )
+    warning = ERASE_WARNING if ERASE_SCOPE in scopes else ""
     return _page(
         "Allow access?",
         (
-            f"<p><strong>{escape(client_name)}</strong> asks to:</p><ul>{items}</ul>"
+            f"<p><strong>{escape(client_name)}</strong> asks to:</p><ul>{items}</ul>{warning}"
             '<form method="post" action="/oauth/authorize">'
             f'{_hidden(params)}<input type="hidden" name="csrf_token" value="{escape(csrf)}">'
             f'<input type="hidden" name="consent_ticket" value="{escape(ticket)}">'

@@ -10,7 +10,7 @@ from api.oauth.context import Prefetched
 from api.oauth.models import AccessModel, ClientModel, CodeModel, RefreshModel
 from api.oauth.services import OAuthServices
 from domain.oauth.ports import IdentityUnitOfWork
-from domain.oauth.tokens import secret_digest
+from domain.oauth.tokens import holder_may_refresh, secret_digest
 
 
 async def load_client(
@@ -54,6 +54,10 @@ async def prefetch_token(
             ctx.code_grant = await uow.tokens.get_grant(code.grant_id)
     elif grant_type == "refresh_token" and data.get("refresh_token"):
         ctx.refresh = await _refresh(uow, ctx, data["refresh_token"])
+        if ctx.refresh is not None:
+            grant = ctx.refresh.grant
+            holder = await uow.holders.current(grant.principal) if grant.principal else None
+            ctx.refresh_holder_ok = holder_may_refresh(grant, holder)
 
 
 async def prefetch_presented_token(

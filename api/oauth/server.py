@@ -58,6 +58,8 @@ class OAuthSettings:
     refresh_token_lifetime: timedelta = timedelta(days=30)
     code_lifetime: timedelta = timedelta(seconds=60)
     endpoints: dict[str, str] = field(default_factory=dict)
+    # Proxies whose X-Forwarded-For names the client (api.oauth.client_address).
+    trusted_proxies: tuple[str, ...] = ()
 
 
 class Issuer(IssuerParameter):  # type: ignore[misc]
@@ -257,6 +259,7 @@ class CustodianServer(AuthorizationServer):  # type: ignore[misc]
             scopes=scopes,
             subject_id=grant.subject_id,
             role=grant.role,
+            auth_time=grant.auth_time,
         )
         issued = self.codec.issue(caller=caller, grant_id=grant.id, now=self.unix())
         token: dict[str, Any] = {

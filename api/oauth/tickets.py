@@ -65,6 +65,7 @@ def issue_ticket(key: bytes, principal: Principal, params: str, cookie: str, now
         "p": params,
         "c": hashlib.sha256(cookie.encode()).hexdigest(),
         "e": now + TICKET_LIFETIME,
+        "t": now,  # when the person signed in: the tokens' `auth_time`
     }
     raw = base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).decode()
     mac = hmac.new(key, b"ticket\x00" + raw.encode(), hashlib.sha256).hexdigest()
@@ -94,3 +95,13 @@ def read_ticket(
     if not hmac.compare_digest(body["c"], hashlib.sha256(cookie.encode()).hexdigest()):
         return None
     return principal
+
+
+def signed_in_at(ticket: str) -> int | None:
+    """When the person signed in (Unix seconds), from a ticket `read_ticket` accepted."""
+    try:
+        body = json.loads(base64.urlsafe_b64decode(ticket.rsplit(".", 1)[0].encode()))
+        moment = body["t"]
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+    return moment if isinstance(moment, int) else None

@@ -57,6 +57,7 @@ def oauth2_security_scheme(issuer: str) -> SecurityScheme:
     base = issuer.rstrip("/")
     customer = {s: SCOPE_DESCRIPTIONS[s] for s in sorted(CUSTOMER_SCOPES)}
     staff = {s: SCOPE_DESCRIPTIONS[s] for s in sorted(STAFF_SCOPES)}
+    # Client credentials carry no person, so never a staff power over customers.
     service = {s: SCOPE_DESCRIPTIONS[s] for s in sorted(SERVICE_SCOPES)}
     return SecurityScheme(
         type="oauth2",
@@ -68,8 +69,6 @@ def oauth2_security_scheme(issuer: str) -> SecurityScheme:
                 refresh_url=f"{base}/oauth/token",
                 scopes={**customer, **staff},
             ),
-            client_credentials=OAuthFlow(
-                token_url=f"{base}/oauth/token", scopes={**staff, **service}
-            ),
+            client_credentials=OAuthFlow(token_url=f"{base}/oauth/token", scopes=service),
         ),
     )

@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import Body, FromPath
 
 from api.middleware import request_id_of
+from api.request_bodies import json_body_only
 from api.routes import Cursor, Limit, customer_access, guarded, problems
 from api.self_service import TAG
 from api.self_service.dtos import (
@@ -48,7 +49,8 @@ class MyCorrections(Controller):
         operation_id="createMyCorrection",
         status_code=201,
         summary="Ask for a correction of data I cannot edit myself",
-        responses=problems(400, 404, 409, 422),
+        responses=problems(400, 404, 409, 415, 422),
+        guards=[json_body_only],
         **guarded("corrections:write", "correction.create", "correction", tag=TAG),
     )
     async def create_correction(

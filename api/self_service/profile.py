@@ -11,9 +11,10 @@ from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import Body, HeaderParameter
 
+from api.request_bodies import json_body_only
 from api.routes import Cursor, Limit, customer_access, guarded, problems
 from api.self_service import TAG
-from api.self_service.dtos import NON_BLANK, ProfileHistoryPage, ProfileOut, change_out, profile_out
+from api.self_service.dtos import ProfileHistoryPage, ProfileOut, change_out, profile_out
 from domain.clock import Clock
 from domain.identity import Caller
 from domain.pagination import DEFAULT_LIMIT
@@ -21,6 +22,7 @@ from domain.ports import UnitOfWork
 from domain.reference_data import COUNTRY_CODES
 from domain.self_service.correct_profile import correct_profile, etag_of
 from domain.self_service.read_profile import read_profile, read_profile_history
+from domain.values import NAME_CHARACTERS_PATTERN
 
 Uow = NamedDependency[Callable[[], UnitOfWork]]
 ETAG_HEADER = ResponseHeader(
@@ -29,8 +31,11 @@ ETAG_HEADER = ResponseHeader(
 MERGE_PATCH = "application/merge-patch+json"
 # The bodies refuse unknown members (forbid_unknown_fields); the document must say so.
 CLOSED: dict[str, Any] = {"additionalProperties": False}
-# `\S`: names are stored stripped, so a value needs one non-blank character.
-_TEXT: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": NON_BLANK}
+# Names are stored stripped, so a value needs one non-blank character; and no character a
+# name never holds (controls, separators, bidirectional overrides: NAME_CHARACTERS_PATTERN).
+_NOT_NAME = NAME_CHARACTERS_PATTERN[1:-1]
+_NAME = rf"^[^{_NOT_NAME}]*[^\s\ufeff{_NOT_NAME}][^{_NOT_NAME}]*$"
+_TEXT: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": _NAME}
 _NULLABLE_TEXT: dict[str, Any] = {"oneOf": [_TEXT, {"type": "null"}]}
 PROFILE_PATCH_SCHEMA: dict[str, Any] = {
     "title": "ProfilePatch",
@@ -99,8 +104,18 @@ class MyProfile(Controller):
         "/",
         operation_id="updateMyProfile",
         summary="Correct my profile (JSON merge patch, If-Match required)",
-        responses=problems(400, 404, 409, 412, 422, 428),
+        responses=problems(
+            400,
+            404,
+            409,
+            412,
+            415,
+            422,
+            428,
+            worded={428: "If-Match is required, and must name an ETag (`*` is refused)"},
+        ),
         response_headers=[ETAG_HEADER],
+        guards=[json_body_only],
         **guarded("profile:write", "profile.update", "profile", tag=TAG),
     )
     async def update_profile(
@@ -117,7 +132,10 @@ class MyProfile(Controller):
             str | None,
             HeaderParameter(
                 name="If-Match",
-                description="The ETag of the profile the change is based on.",
+                description=(
+                    "The ETag of the profile the change is based on; `*` is refused (428), "
+                    "since it would skip the lost-update check."
+                ),
             ),
         ] = None,
     ) -> Response[ProfileOut]:

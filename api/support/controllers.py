@@ -7,6 +7,7 @@ every read appears in the customer's access log with that purpose and ticket.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -27,9 +28,9 @@ from api.self_service.dtos import (
     interaction_out,
     profile_out,
 )
+from domain.clock import Clock
 from domain.errors import NotFound
 from domain.identity import Caller
-from domain.ports import UnitOfWork
 from domain.support.access import (
     TICKET_PATTERN,
     SupportPurpose,
@@ -38,6 +39,7 @@ from domain.support.access import (
     support_read_interactions,
     support_read_profile,
 )
+from domain.support.grants import GrantUnitOfWork
 
 SUPPORT_TAG = "support"
 _SCOPES: dict[str, Any] = {"scopes": ("support:read",)}
@@ -64,12 +66,16 @@ def _request(
     customer_id: str,
     purpose: SupportPurpose,
     ticket: str,
+    *,
+    at: datetime,
 ) -> SupportRequest:
     try:
         subject = UUID(customer_id)
     except ValueError:
         raise NotFound("no such customer") from None
-    return SupportRequest(caller.as_actor(), subject, purpose, ticket, request_id_of(request.scope))
+    return SupportRequest(
+        caller.as_actor(), subject, purpose, ticket, request_id_of(request.scope), at
+    )
 
 
 class SupportInteractionList(msgspec.Struct):
@@ -98,14 +104,15 @@ class SupportController(Controller):
         *,
         request: Request[Any, Any, State],
         caller: NamedDependency[Caller],
-        uow_factory: NamedDependency[Callable[[], UnitOfWork]],
+        grant_units: NamedDependency[Callable[[], GrantUnitOfWork]],
+        clock: NamedDependency[Clock],
         customer_id: FromPath[str],
         purpose: Purpose,
         ticket: Ticket,
     ) -> ProfileOut:
         """The profile; 403 for a restricted customer unless the purpose is legal_claim."""
-        read = _request(caller, request, customer_id, purpose, ticket)
-        return profile_out(await support_read_profile(uow_factory(), read))
+        read = _request(caller, request, customer_id, purpose, ticket, at=clock.now())
+        return profile_out(await support_read_profile(grant_units(), read))
 
     @get(
         "/accounts",
@@ -120,15 +127,16 @@ class SupportController(Controller):
         *,
         request: Request[Any, Any, State],
         caller: NamedDependency[Caller],
-        uow_factory: NamedDependency[Callable[[], UnitOfWork]],
+        grant_units: NamedDependency[Callable[[], GrantUnitOfWork]],
+        clock: NamedDependency[Clock],
         customer_id: FromPath[str],
         purpose: Purpose,
         ticket: Ticket,
     ) -> AccountList:
         """The accounts; 403 for a restricted customer unless the purpose is legal_claim."""
-        read = _request(caller, request, customer_id, purpose, ticket)
+        read = _request(caller, request, customer_id, purpose, ticket, at=clock.now())
         accounts: list[AccountOut] = [
-            account_out(a) for a in await support_read_accounts(uow_factory(), read)
+            account_out(a) for a in await support_read_accounts(grant_units(), read)
         ]
         return AccountList(items=accounts)
 
@@ -145,12 +153,13 @@ class SupportController(Controller):
         *,
         request: Request[Any, Any, State],
         caller: NamedDependency[Caller],
-        uow_factory: NamedDependency[Callable[[], UnitOfWork]],
+        grant_units: NamedDependency[Callable[[], GrantUnitOfWork]],
+        clock: NamedDependency[Clock],
         customer_id: FromPath[str],
         purpose: Purpose,
         ticket: Ticket,
     ) -> SupportInteractionList:
         """The interactions; 403 for a restricted customer unless the purpose is legal_claim."""
-        read = _request(caller, request, customer_id, purpose, ticket)
-        found = await support_read_interactions(uow_factory(), read)
+        read = _request(caller, request, customer_id, purpose, ticket, at=clock.now())
+        found = await support_read_interactions(grant_units(), read)
         return SupportInteractionList(items=[interaction_out(i) for i in found])

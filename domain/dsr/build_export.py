@@ -18,6 +18,7 @@ from domain.campaigns.preferences import preferences_record
 from domain.clock import Clock
 from domain.dsr import archive as records
 from domain.dsr.ports import ArchiveDraft, ArchiveStore, ExportUnitOfWork, Progress
+from domain.retention import RetentionClass
 
 BATCH = 500
 """Rows read per query."""
@@ -45,12 +46,19 @@ async def build_export(
         raise LookupError("the export request is gone")
     customer_id = request.customer_id
     await progress(1)
-    async with read_units() as uow, archives.draft(request_id) as draft:
-        await _write(uow, draft, customer_id, progress)
-        archive = await draft.finish(
-            pseudonym=uow.receipts.pseudonym(customer_id),
-            generated_at=records.utc_text(clock.now()) or "",
-        )
+    async with read_units() as uow:
+        # Sealed under the customer's contact key, so erasure shreds it; once erased, only
+        # financial records remain and their key seals it.
+        key_class = RetentionClass.CONTACT
+        if not await uow.keys.has_key(customer_id, key_class):
+            key_class = RetentionClass.FINANCIAL
+        customer_key = await uow.keys.key_for(customer_id, key_class)
+        async with archives.draft(request_id, customer_key, key_class) as draft:
+            await _write(uow, draft, customer_id, progress)
+            archive = await draft.finish(
+                pseudonym=uow.receipts.pseudonym(customer_id),
+                generated_at=records.utc_text(clock.now()) or "",
+            )
     await progress(98)
     now = clock.now()
     async with units() as uow:

@@ -8,20 +8,17 @@ consent ledger and audit log are kept with pseudonymous ids only (accountability
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from domain.clock import Clock
-from domain.customer.access import Access, record_access
-from domain.dsr.own_request import open_request, read_own_request
+from domain.customer.access import Access
+from domain.dsr.own_request import read_own_request
 from domain.dsr.requests import (
     DataSubjectRequest,
     DsrUnitOfWork,
     RequestType,
 )
-from domain.errors import Conflict
 from domain.retention import RetentionClass
 
 ERASURE_JOB = "erasure"
@@ -79,27 +76,6 @@ def erasure_report(
             },
         ],
     }
-
-
-async def request_erasure(
-    uow_factory: Callable[[], DsrUnitOfWork], clock: Clock, access: Access
-) -> tuple[DataSubjectRequest, bool]:
-    """Queue the erasure of the customer's data, or return the one already in progress.
-
-    Returns (request, created)."""
-
-    async def record(uow: DsrUnitOfWork, request_id: uuid.UUID) -> None:
-        # The grace period starts with the request: out of the analytics projection already
-        # (removing a customer who is not there changes nothing).
-        await uow.projection.remove(access.subject_id)
-        await record_access(uow, access, "erasure.request", "dsr_request", request_id)
-
-    opened = await open_request(
-        uow_factory, clock, access, RequestType.ERASURE, job_kind=ERASURE_JOB, record=record
-    )
-    if opened is None:
-        raise Conflict("an erasure is already being prepared")
-    return opened
 
 
 async def read_erasure(

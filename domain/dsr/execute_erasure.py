@@ -65,6 +65,9 @@ async def execute_erasure(
             )
         )
         await uow.commit()
+    async with units() as uow:  # the archives go too, not just the key that seals them
+        await uow.dsr.delete_customer_archives(customer_id)
+        await uow.commit()
 
 
 async def _withdraw_consents(

@@ -19,6 +19,7 @@ from domain.dsr.requests import (
     RequestType,
 )
 from domain.errors import NotFound
+from domain.retention import RetentionClass
 
 EXPORT_JOB = "export"
 
@@ -95,6 +96,8 @@ async def open_archive(
             raise ArchiveExpired("the archive has expired; ask for a new export")
         if status is not RequestStatus.READY or found.archive_size is None:
             raise ArchiveNotReady(f"the export is {status.value}, not ready")
+        # Archives are sealed under a key wrapped by the customer's contact key.
+        customer_key = await uow.keys.key_for(found.customer_id, RetentionClass.CONTACT)
         await record_access(uow, access, "export.download", "dsr_request", found.id)
         await uow.commit()
     return ArchiveFile(
@@ -102,4 +105,5 @@ async def open_archive(
         size=found.archive_size,
         sha256=found.archive_sha256 or "",
         filename=f"custodian-export-{found.id}.zip",
+        chunks=uow.dsr.read_archive(found, customer_key),
     )

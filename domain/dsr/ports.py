@@ -111,8 +111,12 @@ class ArchiveDraft(Protocol):
 class ArchiveStore(Protocol):
     """Where export archives are kept."""
 
-    def draft(self, request_id: UUID) -> AbstractAsyncContextManager[ArchiveDraft]:
-        """A new archive for the request; left unfinished, it leaves nothing behind."""
+    def draft(
+        self, request_id: UUID, customer_key: bytes, key_class: RetentionClass
+    ) -> AbstractAsyncContextManager[ArchiveDraft]:
+        """A new archive for the request, sealed at rest under a key of its own wrapped by
+        `customer_key` (the customer's data key of `key_class`), so destroying that key
+        makes the archive unreadable; left unfinished, it leaves nothing behind."""
         ...
 
     def delete(self, request_id: UUID) -> None:
@@ -145,6 +149,8 @@ class ExportUnitOfWork(UnitOfWorkBase, Protocol):
     def corrections(self) -> CorrectionRepository: ...
     @property
     def consents(self) -> ConsentLedger: ...
+    @property
+    def keys(self) -> KeyRing: ...
     @property
     def audit_reader(self) -> AuditReader: ...
     @property

@@ -12,6 +12,7 @@ from domain.audit.events import Actor, AuditRecord, Outcome
 from domain.clock import Clock
 from domain.customer.access import Access, parse_id
 from domain.dsr.export import request_export
+from domain.dsr.legal_claim import export_purpose
 from domain.dsr.requests import (
     IN_PROGRESS,
     MAX_EXTENSION,
@@ -182,9 +183,12 @@ async def officer_export(
     customer_text: str,
     *,
     request_id: str | None = None,
+    purpose: str | None = None,
+    ticket: str | None = None,
 ) -> tuple[DataSubjectRequest, bool]:
     """An export for a request received by letter or phone, audited as `rights_fulfilment`.
-    NotFound for an unknown customer (audited as denied)."""
+    NotFound for an unknown customer (audited as denied). A restricted or erased customer
+    needs `purpose` legal_claim and a `ticket` (RestrictedCustomer otherwise)."""
     customer_id = parse_id(customer_text)
     if customer_id is None:
         async with uow_factory() as uow:
@@ -199,9 +203,18 @@ async def officer_export(
             )
             await uow.commit()
         raise NotFound("no such customer")
+    recorded = await export_purpose(
+        uow_factory,
+        actor,
+        customer_id,
+        default=RIGHTS_FULFILMENT,
+        purpose=purpose,
+        ticket=ticket,
+        request_id=request_id,
+    )
     try:
         return await request_export(
-            uow_factory, clock, Access(actor, customer_id, request_id), purpose=RIGHTS_FULFILMENT
+            uow_factory, clock, Access(actor, customer_id, request_id), purpose=recorded
         )
     except NotFound:
         async with uow_factory() as uow:

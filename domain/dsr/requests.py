@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
@@ -39,6 +39,7 @@ class RequestStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"
 
 
 IN_PROGRESS = frozenset({RequestStatus.QUEUED, RequestStatus.RUNNING})
@@ -65,6 +66,10 @@ class DataSubjectRequest:
     extension_reason: str | None = None
     # What the request did (an erasure's report); ids, class names and dates only.
     report: dict[str, Any] | None = None
+    # An erasure runs from then on (the end of its grace period); cancellable until it starts.
+    erase_after: datetime | None = None
+    # The customer's status before the grace period restricted processing.
+    held_status: CustomerStatus | None = None
 
     def shown_status(self, now: datetime) -> RequestStatus:
         """The status as of `now`: a ready archive past its expiry reads as expired even
@@ -94,6 +99,8 @@ class ArchiveFile:
     size: int
     sha256: str
     filename: str
+    # The decrypted archive, chunk by chunk (archives are encrypted at rest).
+    chunks: AsyncIterator[bytes] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +154,13 @@ class DsrRepository(Protocol):
         """Where the archive of an export request lives."""
         ...
 
+    def read_archive(
+        self, request: DataSubjectRequest, customer_key: bytes
+    ) -> AsyncIterator[bytes]:
+        """The archive decrypted, chunk by chunk, with the customer's `contact` key; the file
+        is only opened when iteration starts."""
+        ...
+
     async def add_completed(self, request: DataSubjectRequest) -> None:
         """Store a request that was fulfilled at once (restriction, objection)."""
         ...
@@ -196,6 +210,16 @@ class DsrRepository(Protocol):
 
     async def mark_expired(self, request_ids: Sequence[UUID]) -> None:
         """Record that these exports' archives are gone."""
+        ...
+
+    async def delete_customer_archives(self, customer_id: UUID) -> int:
+        """Delete every export archive of the customer (and any half-written one), marking
+        the ready ones expired; returns how many files were removed."""
+        ...
+
+    async def cancel_pending(self, request_id: UUID, at: datetime) -> bool:
+        """Cancel a queued request whose job has not started (atomically, against the
+        worker): False when it has started, finished or was cancelled already."""
         ...
 
 

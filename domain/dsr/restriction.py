@@ -92,6 +92,10 @@ async def set_restriction(
             raise NotFound("no such customer")
         if customer.status is CustomerStatus.ERASED:
             raise Conflict("this customer's data was erased")
+        pending = await uow.dsr.active(access.subject_id, RequestType.ERASURE)
+        if not restricted and pending and (pending.erase_after or clock.now()) > clock.now():
+            # The grace period of an erasure keeps processing restricted: cancel it first.
+            raise Conflict("an erasure is pending; cancel it to lift the restriction")
         status = CustomerStatus.RESTRICTED if restricted else CustomerStatus.ACTIVE
         changed = customer.status is not status
         if changed:

@@ -1,4 +1,5 @@
-"""Signing in with email and password, throttled per account and per address.
+"""Signing in with email and password, throttled so that guessing slows down but nobody
+can lock the owner out (the policy: domain.oauth.throttle).
 
 The outcome never says whether an email exists: an unknown email is checked against a
 dummy hash (same cost as a real one), counts as a failure against its own throttle key, and
@@ -7,10 +8,9 @@ answers exactly like a wrong password.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
 from domain.audit.events import Actor, ActorType, AuditRecord, Outcome
 from domain.clock import Clock
@@ -23,37 +23,13 @@ from domain.identity import (
     SubjectKind,
     principal_actor,
 )
-from domain.oauth.ports import IdentityUnitOfWork, PasswordHasher, ThrottleState
+from domain.oauth.ports import IdentityUnitOfWork, PasswordHasher
+from domain.oauth.throttle import ACCOUNT, ADDRESS, PAIR, ThrottlePolicy
 from domain.values import Email
 
-ACCOUNT = "account"
-ADDRESS = "address"
+__all__ = ["Pause", "SignInAttempt", "ThrottlePolicy", "sign_in"]
 
-
-@dataclass(frozen=True, slots=True)
-class ThrottlePolicy:
-    """How many failures a key may collect in a window before sign-ins are refused."""
-
-    per_account: int = 5
-    per_address: int = 20
-    window: timedelta = timedelta(minutes=15)
-
-    def limit(self, kind: str) -> int:
-        """The failure budget of one key of `kind`."""
-        return self.per_account if kind == ACCOUNT else self.per_address
-
-    def retry_after(self, kind: str, state: ThrottleState | None, now: datetime) -> int:
-        """Seconds until the key may try again; 0 when it may try now."""
-        if state is None or state.failures < self.limit(kind):
-            return 0
-        remaining = (state.window_started + self.window - now).total_seconds()
-        return max(0, math.ceil(remaining))
-
-    def after_failure(self, state: ThrottleState | None, now: datetime) -> ThrottleState:
-        """The state once one more failure is counted; a finished window starts afresh."""
-        if state is None or now >= state.window_started + self.window:
-            return ThrottleState(1, now)
-        return ThrottleState(state.failures + 1, state.window_started)
+Pause = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,35 +54,39 @@ async def sign_in(
     hasher: PasswordHasher,
     clock: Clock,
     policy: ThrottlePolicy,
+    pause: Pause = asyncio.sleep,
 ) -> Principal:
     """The principal whose email and password these are.
 
-    Raises LoginThrottled (nothing checked, nothing counted) while either key is over its
-    budget, InvalidCredentials for any mismatch, HashingBusy when hashing is saturated.
-    Success clears the account's failures and rehashes a hash with outdated parameters.
-    Every outcome is audited and committed.
+    Raises LoginThrottled (nothing checked, nothing counted) while this address must wait
+    for this account, or has used its budget across accounts; InvalidCredentials for any
+    mismatch; HashingBusy when hashing is saturated. A much-attacked account only makes the
+    check slower (`pause`, capped): the right password always gets in. Success clears the
+    pair's failures and rehashes a hash with outdated parameters. Every outcome is audited.
     """
     now = clock.now()
-    keys = ((ACCOUNT, _normalised(attempt.email)), (ADDRESS, attempt.address))
+    email = _normalised(attempt.email)
+    keys = ((PAIR, f"{email}\x00{attempt.address}"), (ADDRESS, attempt.address), (ACCOUNT, email))
     # Read first, hash with no transaction open (hashing takes tens of milliseconds), then
     # write the outcome in a second, short transaction.
     async with uow_factory() as uow:
-        states = [await uow.throttle.get(kind, ident) for kind, ident in keys]
+        states = {kind: await uow.throttle.get(kind, ident) for kind, ident in keys}
         account = await _find(uow, attempt.email)
-    wait = max(
-        policy.retry_after(kind, state, now) for (kind, _), state in zip(keys, states, strict=True)
-    )
+    wait = max(policy.retry_after(kind, states[kind], now) for kind, _ in keys)
     if wait:
         async with uow_factory() as uow:
             await _audit(uow, attempt, None, Outcome.DENIED, "auth.login.throttled")
             await uow.commit()
         raise LoginThrottled(wait)
+    slow_down = policy.account_pause(states[ACCOUNT], now)
+    if slow_down:
+        await pause(slow_down)
     stored = account.password_hash if account else hasher.dummy_hash
     matches = await hasher.verify(stored, attempt.password)
     if account is None or not matches or not account.active:
         async with uow_factory() as uow:
-            for (kind, ident), state in zip(keys, states, strict=True):
-                await uow.throttle.save(kind, ident, policy.after_failure(state, now))
+            for kind, ident in keys:
+                await uow.throttle.count_failure(kind, ident, now, policy.window(kind))
             principal = account.principal if account else None
             await _audit(uow, attempt, principal, Outcome.DENIED, "auth.login")
             await uow.commit()
@@ -115,7 +95,7 @@ async def sign_in(
     async with uow_factory() as uow:
         if new_hash is not None:
             await uow.logins.set_password_hash(account.principal, new_hash)
-        await uow.throttle.clear(ACCOUNT, keys[0][1])
+        await uow.throttle.clear(PAIR, keys[0][1])
         await _audit(uow, attempt, account.principal, Outcome.ALLOWED, "auth.login")
         await uow.commit()
     return account.principal

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
@@ -50,6 +50,7 @@ class ThrottleState:
 
     failures: int
     window_started: datetime
+    last_failure: datetime | None = None
 
 
 class LoginThrottleStore(Protocol):
@@ -57,12 +58,28 @@ class LoginThrottleStore(Protocol):
         """The state for (kind, identifier); identifiers are stored keyed-hashed only."""
         ...
 
-    async def save(self, kind: str, identifier: str, state: ThrottleState) -> None:
-        """Store the state for (kind, identifier)."""
+    async def count_failure(
+        self, kind: str, identifier: str, now: datetime, window: timedelta
+    ) -> ThrottleState:
+        """Count one failure atomically (concurrent failures are each counted) and return
+        the new state; a window older than `window` starts afresh at `now`."""
         ...
 
     async def clear(self, kind: str, identifier: str) -> None:
         """Forget the failures for (kind, identifier)."""
+        ...
+
+
+class GrantHolders(Protocol):
+    async def current(self, principal: Principal) -> Principal | None:
+        """The person as they stand now (current staff role), or None when the account is
+        gone, disabled or erased."""
+        ...
+
+
+class ConsentTicketUses(Protocol):
+    async def use(self, ticket_hash: str, expires_at: datetime, now: datetime) -> bool:
+        """Record that the ticket answered a consent screen; False when it already had."""
         ...
 
 
@@ -143,6 +160,10 @@ class IdentityUnitOfWork(UnitOfWorkBase, Protocol):
     def logins(self) -> LoginAccounts: ...
     @property
     def throttle(self) -> LoginThrottleStore: ...
+    @property
+    def tickets(self) -> ConsentTicketUses: ...
+    @property
+    def holders(self) -> GrantHolders: ...
     @property
     def clients(self) -> ClientRepository: ...
     @property

@@ -36,6 +36,8 @@ class Grant:
     subject_id: UUID | None = None
     role: StaffRole | None = None
     revoked_at: datetime | None = None
+    # When the person last proved who they are (OpenID `auth_time`); a refresh keeps it.
+    auth_time: datetime | None = None
 
     @property
     def revoked(self) -> bool:
@@ -86,3 +88,15 @@ class RefreshToken:
     def expired(self, now: datetime) -> bool:
         """Whether the refresh token outlived its lifetime."""
         return now >= self.expires_at
+
+
+def holder_may_refresh(grant: Grant, holder: Principal | None) -> bool:
+    """Whether the person behind `grant` may still refresh it: their account still exists
+    and is usable (not disabled, not erased) and, for staff, their role is unchanged and
+    still allows every scope of the grant (a demoted officer loses the powers at once)."""
+    principal = grant.principal
+    if principal is None:
+        return True  # a service's own grant: it has no refresh token
+    if holder is None or holder.kind is not principal.kind or holder.role != principal.role:
+        return False
+    return not holder.beyond_cap(grant.scopes)

@@ -20,11 +20,20 @@ def etag_of(profile: Profile) -> str:
     return f'"{profile.version}"'
 
 
+def names_a_version(if_match: str) -> bool:
+    """Whether an If-Match value names entity tags rather than `*` (or nothing).
+
+    `*` matches whatever version is current, so it would skip the lost-update check that
+    If-Match exists for: it counts as no precondition at all."""
+    tags = [tag.strip() for tag in if_match.split(",")]
+    return "*" not in tags and any(tags)
+
+
 def matches(if_match: str, profile: Profile) -> bool:
-    """Whether an If-Match value (a list of entity tags, or `*`) names the current version.
+    """Whether an If-Match value (a list of entity tags) names the current version.
     If-Match compares strongly, so weak tags (W/"3") never match."""
     tags = [tag.strip() for tag in if_match.split(",")]
-    return "*" in tags or etag_of(profile) in tags
+    return etag_of(profile) in tags
 
 
 async def correct_profile(
@@ -55,6 +64,10 @@ async def correct_profile(
         if if_match is None:
             raise PreconditionRequired(
                 "If-Match is required: send the ETag of the profile you read"
+            )
+        if not names_a_version(if_match):
+            raise PreconditionRequired(
+                "If-Match: * is not accepted: send the ETag of the profile you read"
             )
         if not matches(if_match, current):
             raise PreconditionFailed("the profile has changed since you read it")

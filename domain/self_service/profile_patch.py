@@ -15,7 +15,7 @@ from typing import Any
 
 from domain.customer.profile import Profile
 from domain.errors import InvalidValue, ValidationFailed
-from domain.values import Email, PhoneNumber, PostalAddress, bounded_text, language_tag, past_date
+from domain.values import Email, PhoneNumber, PostalAddress, language_tag, past_date, person_name
 
 EDITABLE_FIELDS = (
     "given_name",
@@ -77,9 +77,9 @@ def _parse(profile: Profile, name: str, value: Any, today: date) -> Any:
     if not isinstance(value, str):
         raise InvalidValue(name, "must be a string")
     parsers: dict[str, Callable[[str], Any]] = {
-        "given_name": lambda text: bounded_text(text, name, max_length=100),
-        "family_name": lambda text: bounded_text(text, name, max_length=100),
-        "preferred_name": lambda text: bounded_text(text, name, max_length=100),
+        "given_name": lambda text: person_name(text, name),
+        "family_name": lambda text: person_name(text, name),
+        "preferred_name": lambda text: person_name(text, name),
         "email": lambda text: Email(text.strip()),
         "phone": PhoneNumber,
         "language": language_tag,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
@@ -17,7 +18,7 @@ from domain.customer.accounts import Account
 from domain.customer.interactions import Interaction
 from domain.customer.profile import CustomerStatus, Profile
 from domain.errors import DomainError, InvalidValue, NotFound
-from domain.ports import UnitOfWork
+from domain.support.grants import GrantUnitOfWork
 
 TICKET_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
 TICKET_SEPARATOR = ";ticket="
@@ -46,6 +47,8 @@ class SupportRequest:
     purpose: SupportPurpose
     ticket: str
     request_id: str | None = None
+    # When the read happens (the access grant of a held customer must cover it).
+    at: datetime | None = None
 
     def __post_init__(self) -> None:
         if not re.fullmatch(TICKET_PATTERN, self.ticket):
@@ -65,20 +68,36 @@ def split_purpose(recorded: str | None) -> tuple[str | None, str | None]:
     return purpose, ticket
 
 
-async def _admit(uow: UnitOfWork, request: SupportRequest, resource_type: str) -> None:
+async def _granted(uow: GrantUnitOfWork, request: SupportRequest) -> bool:
+    """Whether an officer approved this agent reading this customer for this ticket now."""
+    if request.purpose is not SupportPurpose.LEGAL_CLAIM or request.at is None:
+        return False
+    try:
+        staff_id = UUID(request.actor.id)
+    except ValueError:
+        return False
+    found = await uow.access_grants.active(
+        request.customer_id, staff_id, request.ticket, request.at
+    )
+    return found is not None
+
+
+async def _admit(uow: GrantUnitOfWork, request: SupportRequest, resource_type: str) -> None:
     """Check the customer exists and may be read for this purpose; audit a refusal."""
     customer = await uow.customers.get(request.customer_id)
     refusal: DomainError | None = None
     if customer is None:
         refusal = NotFound("no such customer")
-    elif (
-        customer.status in (CustomerStatus.RESTRICTED, CustomerStatus.ERASED)
-        and request.purpose is not SupportPurpose.LEGAL_CLAIM
-    ):
+    elif customer.status in (
+        CustomerStatus.RESTRICTED,
+        CustomerStatus.ERASED,
+    ) and not await _granted(uow, request):
+        # A stated purpose is not enough: an officer's time-boxed grant (break-glass) is.
         # An erased customer's financial records are kept only under legal hold.
         refusal = RestrictedCustomer(
             "this customer has restricted processing of their data; "
-            "support may read it only for a legal claim"
+            "support may read it only for a legal claim, under an access grant an officer "
+            "approved for this ticket"
         )
     if refusal is not None:
         # Reads change nothing: their events go through the shared durable trail (the unit
@@ -98,7 +117,7 @@ async def _admit(uow: UnitOfWork, request: SupportRequest, resource_type: str) -
 
 
 async def _record(
-    uow: UnitOfWork, request: SupportRequest, resource_type: str, fields: tuple[str, ...]
+    uow: GrantUnitOfWork, request: SupportRequest, resource_type: str, fields: tuple[str, ...]
 ) -> None:
     await uow.audit_trail.record(
         AuditRecord(
@@ -113,7 +132,7 @@ async def _record(
     )
 
 
-async def support_read_profile(uow: UnitOfWork, request: SupportRequest) -> Profile:
+async def support_read_profile(uow: GrantUnitOfWork, request: SupportRequest) -> Profile:
     """The customer's profile, for support; NotFound or RestrictedCustomer otherwise."""
     async with uow.reading():
         await _admit(uow, request, "profile")
@@ -124,7 +143,7 @@ async def support_read_profile(uow: UnitOfWork, request: SupportRequest) -> Prof
     return profile
 
 
-async def support_read_accounts(uow: UnitOfWork, request: SupportRequest) -> list[Account]:
+async def support_read_accounts(uow: GrantUnitOfWork, request: SupportRequest) -> list[Account]:
     """The customer's accounts, for support."""
     async with uow.reading():
         await _admit(uow, request, "accounts")
@@ -134,7 +153,7 @@ async def support_read_accounts(uow: UnitOfWork, request: SupportRequest) -> lis
 
 
 async def support_read_interactions(
-    uow: UnitOfWork,
+    uow: GrantUnitOfWork,
     request: SupportRequest,
 ) -> list[Interaction]:
     """The customer's newest interactions, for support."""

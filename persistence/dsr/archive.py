@@ -28,8 +28,10 @@ from uuid import UUID
 
 from domain.dsr.archive import README, SCHEMA_VERSION, csv_cell, flatten
 from domain.dsr.ports import WrittenArchive
+from domain.retention import RetentionClass
 from persistence.crypto import MasterKey
 from persistence.dsr.requests import archive_file, export_dir
+from persistence.dsr.sealed_archive import SealingWriter, private_directory, sealed_zip
 from persistence.signatures import Ed25519Signer
 
 EXPORT_KEY_PURPOSE = "export-manifest-signing"
@@ -65,6 +67,8 @@ class ArchiveWriter:
 
     zf: zipfile.ZipFile
     files: list[dict[str, Any]] = field(default_factory=list)
+    # Where CSV rows wait before they are copied in: a private (0700) directory, never /tmp.
+    spool_dir: Path | None = None
 
     def _add_bytes(self, name: str, data: bytes) -> None:
         self.zf.writestr(name, data)
@@ -86,7 +90,9 @@ class ArchiveWriter:
     ) -> int:
         """Write `name`.json and `name`.csv; returns how many records were written."""
         count = 0
-        with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
+        with tempfile.TemporaryFile(
+            "w+", encoding="utf-8", newline="", dir=self.spool_dir
+        ) as spool:
             rows = csv.writer(spool, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
             rows.writerow(columns)
             with self.zf.open(f"{name}.json", "w", force_zip64=True) as entry:
@@ -149,29 +155,31 @@ class ArchiveWriter:
 
 
 class FileArchiveStore:
-    """domain.dsr.ports.ArchiveStore on the data directory's `exports/` folder.
+    """domain.dsr.ports.ArchiveStore on the data directory's `exports/` folder (0700).
 
-    A draft is written to a private temporary file beside the final one and renamed over it
-    only when complete, so a worker killed mid-way leaves at most a `.part` file, which the
-    next attempt removes."""
+    A draft is sealed as it is written (persistence.dsr.sealed_archive) into a private
+    temporary file beside the final one, and renamed over it only when complete, so a worker
+    killed mid-way leaves at most a `.part` file, which the next attempt removes."""
 
     def __init__(self, data_dir: Path, signer: Ed25519Signer) -> None:
         self._data_dir = data_dir
         self._signer = signer
 
     @asynccontextmanager
-    async def draft(self, request_id: UUID) -> AsyncIterator[FileArchiveDraft]:
-        """A new archive for the request, removed unless finished."""
-        directory = export_dir(self._data_dir)
-        directory.mkdir(parents=True, exist_ok=True)
+    async def draft(
+        self, request_id: UUID, customer_key: bytes, key_class: RetentionClass
+    ) -> AsyncIterator[FileArchiveDraft]:
+        """A new sealed archive for the request, removed unless finished."""
+        directory = private_directory(export_dir(self._data_dir))
         for stale in directory.glob(f".{request_id}.*.part"):
             stale.unlink(missing_ok=True)  # left by a worker that died mid-way
         partial = directory / f".{request_id}.{uuid.uuid4().hex}.part"
         try:
-            with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+            with sealed_zip(partial, customer_key, request_id, key_class) as (zf, sealer):
                 yield FileArchiveDraft(
-                    ArchiveWriter(zf),
+                    ArchiveWriter(zf, spool_dir=directory),
                     self._signer,
+                    sealer,
                     partial,
                     archive_file(self._data_dir, request_id),
                 )
@@ -184,13 +192,19 @@ class FileArchiveStore:
 
 
 class FileArchiveDraft:
-    """domain.dsr.ports.ArchiveDraft: categories go into the ZIP as they arrive."""
+    """domain.dsr.ports.ArchiveDraft: categories go into the sealed ZIP as they arrive."""
 
     def __init__(
-        self, writer: ArchiveWriter, signer: Ed25519Signer, partial: Path, final: Path
+        self,
+        writer: ArchiveWriter,
+        signer: Ed25519Signer,
+        sealer: SealingWriter,
+        partial: Path,
+        final: Path,
     ) -> None:
         self._writer = writer
         self._signer = signer
+        self._sealer = sealer
         self._partial = partial
         self._final = final
 
@@ -210,19 +224,10 @@ class FileArchiveDraft:
         self._writer.add_file(name, data)
 
     async def finish(self, *, pseudonym: str, generated_at: str) -> WrittenArchive:
-        """Sign the manifest, close the ZIP, make it durable and move it into place."""
+        """Sign the manifest, close and seal the ZIP (fsync), and move it into place. The
+        size and digest are the plaintext ZIP's: what the customer downloads."""
         self._writer.finish(self._signer, pseudonym=pseudonym, generated_at=generated_at)
         self._writer.zf.close()
-        with self._partial.open("rb") as written:
-            os.fsync(written.fileno())
-        os.chmod(self._partial, 0o600)
+        self._sealer.close()
         os.replace(self._partial, self._final)
-        return _digest(self._final)
-
-
-def _digest(path: Path) -> WrittenArchive:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return WrittenArchive(size=path.stat().st_size, sha256=digest.hexdigest())
+        return WrittenArchive(size=self._sealer.size, sha256=self._sealer.sha256)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,10 @@ from domain.dsr.requests import (
 )
 from persistence.audit.tables import AuditEventRow
 from persistence.customer.tables import CustomerRow
-from persistence.dsr.tables import DsrRequestRow
+from persistence.dsr.sealed_archive import delete_customer_archives, open_sealed
+from persistence.dsr.tables import DsrRequestRow, JobRow
+from persistence.jobs import DONE as JOB_DONE
+from persistence.jobs import QUEUED as JOB_QUEUED
 from persistence.jobs import new_job
 from persistence.sealing import utc_in, utc_out, utc_out_optional
 
@@ -63,6 +66,8 @@ def to_request(row: DsrRequestRow) -> DataSubjectRequest:
         extended_at=utc_out_optional(row.extended_at),
         extension_reason=row.extension_reason,
         report=None if row.result is None else json.loads(row.result),
+        erase_after=utc_out_optional(row.erase_after),
+        held_status=CustomerStatus(row.held_status) if row.held_status else None,
     )
 
 
@@ -76,8 +81,9 @@ class SqlDsrRepository:
     async def add_with_job(
         self, request: DataSubjectRequest, *, job_kind: str, single_active: bool
     ) -> bool:
-        """Store the request and its queued job; False when another is already active."""
-        job = new_job(job_kind, request.id, utc_in(request.received_at))
+        """Store the request and its queued job (run from `erase_after` when set, else at
+        once); False when another is already active."""
+        job = new_job(job_kind, request.id, utc_in(request.erase_after or request.received_at))
         row = DsrRequestRow(
             id=request.id,
             customer_id=request.customer_id,
@@ -88,6 +94,8 @@ class SqlDsrRepository:
             received_at=utc_in(request.received_at),
             due_at=utc_in(request.due_at),
             progress=0,
+            erase_after=utc_in(request.erase_after) if request.erase_after else None,
+            held_status=request.held_status.value if request.held_status else None,
             job_id=job.id,
             active_key=active_key(request.customer_id, request.type) if single_active else None,
         )
@@ -127,9 +135,20 @@ class SqlDsrRepository:
         row = await self._session.scalar(query)
         return None if row is None else to_request(row)
 
+    @property
+    def data_dir(self) -> Path:
+        """The data directory the archives live under."""
+        return self._data_dir
+
     def archive_path(self, request: DataSubjectRequest) -> str:
         """The archive file of an export request."""
         return str(archive_file(self._data_dir, request.id))
+
+    def read_archive(
+        self, request: DataSubjectRequest, customer_key: bytes
+    ) -> AsyncIterator[bytes]:
+        """The archive decrypted chunk by chunk (opened when iteration starts)."""
+        return open_sealed(archive_file(self._data_dir, request.id), customer_key, request.id)
 
     async def search(
         self,
@@ -235,6 +254,25 @@ class SqlDsrRepository:
             .values(status=status.value)
         )
 
+    async def cancel_pending(self, request_id: UUID, at: datetime) -> bool:
+        """Cancel a queued request whose job has not started: one conditional update of
+        the job wins against a worker leasing it at the same moment."""
+        row = await self._session.get(DsrRequestRow, request_id)
+        if row is None or row.status != RequestStatus.QUEUED.value or row.job_id is None:
+            return False
+        stopped = await self._session.execute(
+            update(JobRow)
+            .where(JobRow.id == row.job_id, JobRow.status == JOB_QUEUED)
+            .values(status=JOB_DONE, updated_at=utc_in(at))
+        )
+        if getattr(stopped, "rowcount", 0) != 1:
+            return False
+        row.status = RequestStatus.CANCELLED.value
+        row.active_key = None  # a new request may be made later
+        row.completed_at = utc_in(at)
+        await self._session.flush()
+        return True
+
     async def set_progress(self, request_id: UUID, status: RequestStatus, progress: int) -> None:
         """Record how far the request's job got."""
         await self._session.execute(
@@ -293,6 +331,10 @@ class SqlDsrRepository:
                 .where(DsrRequestRow.id.in_(request_ids))
                 .values(status=RequestStatus.EXPIRED.value)
             )
+
+    async def delete_customer_archives(self, customer_id: UUID) -> int:
+        """Delete the customer's archive files and mark the ready exports expired."""
+        return await delete_customer_archives(self._session, self._data_dir, customer_id)
 
     async def fail(self, request_id: UUID) -> None:
         """Mark the request failed (its job gave up); another may be asked for."""

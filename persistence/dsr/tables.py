@@ -81,3 +81,7 @@ class DsrRequestRow(Base):
     completed_at: Mapped[datetime | None] = mapped_column(_TS, info=_EVIDENCE)
     # JSON: what was done (classes destroyed, kept, legal basis); never a personal value.
     result: Mapped[str | None] = mapped_column(Text, info=_EVIDENCE)
+    # An erasure waits until then (the grace period), and can be cancelled before.
+    erase_after: Mapped[datetime | None] = mapped_column(_TS, info=_EVIDENCE)
+    # The customer's status before the grace period restricted processing (restored on cancel).
+    held_status: Mapped[str | None] = mapped_column(String(20), info=_OPS)

@@ -60,11 +60,13 @@ async def create_client(
     client_id: str | None = None,
     hash_password: HashPassword | None = None,
     replace: bool = False,
+    service: bool = False,
 ) -> tuple[OAuthClient, str | None]:
     """Register a client; returns it and its secret (None for public clients).
 
     The secret is stored only as an argon2id hash, so this is the one time it is seen.
-    `replace` re-registers an existing id (demo set-up), with a new secret.
+    `replace` re-registers an existing id (demo set-up), with a new secret. A `service`
+    client (client credentials) may hold service scopes only: InvalidScopes otherwise.
     """
     secret = None if public else new_client_secret()
     hashed = None if secret is None else (hash_password or default_hasher())(secret)
@@ -76,6 +78,7 @@ async def create_client(
         scopes=scopes,
         created_at=datetime.now(UTC),
         secret_hash=hashed,
+        service=service,
     )
     if replace:
         await session.execute(
@@ -173,17 +176,20 @@ async def ensure_demo_identities(
     hasher = hash_password or default_hasher()
     await set_customer_passwords(session, customer_ids, hasher(DEMO_PASSWORD))
     secrets_by_client: dict[str, str | None] = {}
-    for client_id, name, public, uris, scopes in (
-        ("demo-app", "Custodian demo app", True, [DEMO_APP_REDIRECT], CUSTOMER_SCOPES),
+    # The privacy console is an app staff sign in to (authorization code), never a service:
+    # its powers belong to the officer using it.
+    for client_id, name, public, uris, scopes, service in (
+        ("demo-app", "Custodian demo app", True, [DEMO_APP_REDIRECT], CUSTOMER_SCOPES, False),
         (
             "privacy-console",
             "Privacy console",
             False,
             [DEMO_CONSOLE_REDIRECT],
             frozenset({"audit:read", "dsr:admin"}),
+            False,
         ),
-        ("analytics-service", "Analytics service", False, [], frozenset({"analytics:read"})),
-        ("campaign-service", "Campaign service", False, [], frozenset({"campaigns:write"})),
+        ("analytics-service", "Analytics service", False, [], frozenset({"analytics:read"}), True),
+        ("campaign-service", "Campaign service", False, [], frozenset({"campaigns:write"}), True),
     ):
         _, secret = await create_client(
             session,
@@ -194,6 +200,7 @@ async def ensure_demo_identities(
             client_id=client_id,
             hash_password=hasher,
             replace=True,
+            service=service,
         )
         secrets_by_client[client_id] = secret
     for email, role in DEMO_STAFF:

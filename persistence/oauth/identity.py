@@ -17,7 +17,6 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
-    delete,
     select,
 )
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
@@ -36,7 +35,6 @@ from domain.identity import (
     format_scopes,
     parse_scopes,
 )
-from domain.oauth.ports import ThrottleState
 from domain.retention import DataCategory, RetentionClass
 from domain.values import Email
 from persistence.base import Base, declare, sealed
@@ -62,6 +60,9 @@ class OAuthClientRow(Base):
     secret_hash: Mapped[str | None] = mapped_column(String(200), info=OPS)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=OPS)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=OPS)
+    # A service client uses client credentials (service scopes only); every other client
+    # acts for a signed-in person through the authorization code flow.
+    service: Mapped[bool] = mapped_column(Boolean, default=False, info=OPS)
 
 
 class StaffUserRow(Base):
@@ -112,6 +113,8 @@ class LoginThrottleRow(Base):
     )
     failures: Mapped[int] = mapped_column(Integer, info=OPS)
     window_started: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=OPS)
+    # When the latest failure was counted: progressive delays run from it.
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=OPS)
 
 
 def _client(row: OAuthClientRow) -> OAuthClient:
@@ -124,6 +127,7 @@ def _client(row: OAuthClientRow) -> OAuthClient:
         created_at=utc(row.created_at),
         secret_hash=row.secret_hash,
         disabled=row.disabled_at is not None,
+        service=row.service,
     )
 
 
@@ -151,6 +155,7 @@ class SqlClientRepository:
                 scopes=format_scopes(client.scopes),
                 secret_hash=client.secret_hash,
                 created_at=client.created_at,
+                service=client.service,
             )
         )
         await self._session.flush()
@@ -288,37 +293,11 @@ class SqlLoginAccounts:
             await self._credentials.set_hash(principal.id, password_hash, self._now())
 
 
-class SqlLoginThrottle:
-    """Failure counters keyed by a blind index of (kind, identifier)."""
+class ConsentTicketUseRow(Base):
+    """A consent ticket already used to answer a consent screen (kept until it expires)."""
 
-    def __init__(self, session: AsyncSession, keys: IdentityKeys) -> None:
-        self._session = session
-        self._keys = keys
+    __tablename__ = "consent_ticket_uses"
 
-    def _key(self, kind: str, identifier: str) -> str:
-        return self._keys.blind_index(f"throttle/{kind}", identifier)
-
-    async def get(self, kind: str, identifier: str) -> ThrottleState | None:
-        """The counted failures for the key, or None."""
-        row = await self._session.get(LoginThrottleRow, self._key(kind, identifier))
-        return ThrottleState(row.failures, utc(row.window_started)) if row else None
-
-    async def save(self, kind: str, identifier: str, state: ThrottleState) -> None:
-        """Store the state for the key."""
-        key = self._key(kind, identifier)
-        row = await self._session.get(LoginThrottleRow, key)
-        if row is None:
-            self._session.add(
-                LoginThrottleRow(
-                    key=key, failures=state.failures, window_started=state.window_started
-                )
-            )
-        else:
-            row.failures, row.window_started = state.failures, state.window_started
-        await self._session.flush()
-
-    async def clear(self, kind: str, identifier: str) -> None:
-        """Forget the key's failures."""
-        await self._session.execute(
-            delete(LoginThrottleRow).where(LoginThrottleRow.key == self._key(kind, identifier))
-        )
+    # A SHA-256 of the ticket: proves a use, cannot be replayed.
+    ticket_hash: Mapped[str] = mapped_column(String(64), primary_key=True, info=IDS)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=OPS)

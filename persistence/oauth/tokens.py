@@ -31,6 +31,8 @@ class GrantRow(Base):
     scopes: Mapped[str] = mapped_column(Text, info=OPS)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=OPS)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=OPS)
+    # When the person signed in for this family (the access tokens' `auth_time`).
+    auth_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=OPS)
 
 
 class AuthorizationCodeRow(Base):
@@ -82,6 +84,7 @@ def _grant(row: GrantRow) -> Grant:
         subject_id=row.subject_id,
         role=StaffRole(row.role) if row.role else None,
         revoked_at=utc(row.revoked_at) if row.revoked_at else None,
+        auth_time=utc(row.auth_time) if row.auth_time else None,
     )
 
 
@@ -103,6 +106,7 @@ class SqlTokenStore:
                 scopes=format_scopes(grant.scopes),
                 created_at=grant.created_at,
                 revoked_at=grant.revoked_at,
+                auth_time=grant.auth_time,
             )
         )
         await self._session.flush()

@@ -13,6 +13,8 @@ from domain.clock import Clock, SystemClock
 from domain.customer.profile import AcquisitionChannel, Customer, CustomerStatus
 from domain.oauth.ports import (
     ClientRepository,
+    ConsentTicketUses,
+    GrantHolders,
     LoginAccounts,
     LoginThrottleStore,
     StaffRepository,
@@ -23,14 +25,16 @@ from domain.values import Email
 from persistence.audit.sink import SqlAuditSink
 from persistence.crypto import BlindIndexer, MasterKey
 from persistence.customer.tables import CustomerRow, ProfileRow
+from persistence.oauth.holders import SqlGrantHolders
 from persistence.oauth.identity import (
     SqlClientRepository,
     SqlCustomerCredentials,
     SqlLoginAccounts,
-    SqlLoginThrottle,
     SqlStaffRepository,
 )
 from persistence.oauth.keys import IdentityKeys
+from persistence.oauth.throttle import SqlLoginThrottle
+from persistence.oauth.tickets import SqlConsentTickets
 from persistence.oauth.tokens import SqlTokenStore
 
 
@@ -66,6 +70,8 @@ class SqlIdentityUnitOfWork:
     # Declared with the port types: the protocol's attributes are mutable, hence invariant.
     logins: LoginAccounts
     throttle: LoginThrottleStore
+    tickets: ConsentTicketUses
+    holders: GrantHolders
     clients: ClientRepository
     staff: StaffRepository
     tokens: TokenStore
@@ -93,6 +99,8 @@ class SqlIdentityUnitOfWork:
             staff, self.credentials, CustomerByEmail(session, self._indexer), self._clock.now
         )
         self.throttle = SqlLoginThrottle(session, self._keys)
+        self.tickets = SqlConsentTickets(session)
+        self.holders = SqlGrantHolders(session)
         self.clients = SqlClientRepository(session)
         self.tokens = SqlTokenStore(session)
         self.audit = SqlAuditSink(session, self._clock)

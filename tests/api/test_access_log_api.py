@@ -7,6 +7,7 @@ from uuid import UUID
 
 import pytest
 from oauth_harness import CONSOLE_REDIRECT, World
+from self_service_seed import break_glass
 from sqlalchemy import update
 
 from domain.identity import StaffRole
@@ -113,6 +114,10 @@ async def test_restricted_customer_is_refused_except_for_a_legal_claim(world: Wo
     refused = await world.http.get(url, headers=_support_headers(agent))
     assert refused.status_code == 403
     assert refused.json()["type"] == "urn:custodian:problem:processing-restricted"
+    # A stated legal claim alone is refused: it needs an officer's grant for the ticket.
+    claimed = await world.http.get(url, headers=_support_headers(agent, "legal_claim", "LC-1"))
+    assert claimed.status_code == 403
+    await break_glass(world, ada, "LC-1")
     allowed = await world.http.get(url, headers=_support_headers(agent, "legal_claim", "LC-1"))
     assert allowed.status_code == 200, allowed.text
 

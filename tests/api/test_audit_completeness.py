@@ -74,6 +74,9 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/v1/me/erasure/{erasure_id}"): Expect(
         (("erasure.read", "dsr_request"),), "erasure_id"
     ),
+    ("DELETE", "/v1/me/erasure/{erasure_id}"): Expect(
+        (("erasure.cancel", "dsr_request"),), "erasure_id"
+    ),
     # Lifting a restriction that is not in place changes nothing, but the call is audited.
     ("PUT", "/v1/me/restriction"): Expect((("restriction.lift", "customer"),)),
     ("GET", "/v1/me/contact-preferences"): Expect(

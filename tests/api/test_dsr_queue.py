@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from oauth_harness import World
+from oauth_harness import ERASE, World
 from self_service_seed import audit_events, body, last_seq, officer_token, seed_person
 from sqlalchemy import update
 
@@ -19,7 +19,7 @@ async def test_overdue_requests_are_flagged_and_extended_once(world: World) -> N
     ada = await seed_person(world, "ada@example.org")
     bob = await seed_person(world, "bob@example.org")
     late = body(await world.http.post("/v1/me/exports", headers=ada.auth))
-    fresh = body(await world.http.post("/v1/me/erasure", headers=bob.auth))
+    fresh = body(await world.http.post("/v1/me/erasure", json=ERASE, headers=bob.auth))
     async with session_factory(world.engine)() as session:
         await session.execute(
             update(DsrRequestRow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from oauth_harness import World
-from self_service_seed import Person, audit_events, body, last_seq, seed_person
+from self_service_seed import Person, audit_events, body, break_glass, last_seq, seed_person
 from sqlalchemy import select
 
 from domain.identity import StaffRole
@@ -57,6 +57,7 @@ async def test_restriction_blocks_support_except_legal_claims_and_lifts(world: W
     assert [e.action for e in await audit_events(world, before)] == ["restriction.set"]
     refused = await world.http.get(url, headers={**agent, "X-Access-Purpose": "complaint_handling"})
     assert refused.status_code == 403
+    await break_glass(world, ada.id, "TCK-1")
     legal = await world.http.get(url, headers={**agent, "X-Access-Purpose": "legal_claim"})
     assert legal.status_code == 200
     # The customer still reads their own data while restricted.

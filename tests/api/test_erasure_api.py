@@ -14,8 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from oauth_harness import World
-from self_service_seed import BASE, Person, body, seed_person
+from oauth_harness import ERASE, World
+from self_service_seed import BASE, Person, body, break_glass, seed_person
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import make_url
 
@@ -30,6 +30,7 @@ from persistence.audit.sink import verify_log
 from persistence.campaigns.tables import ContactPreferenceRow
 from persistence.customer.tables import AccountRow
 from persistence.database import session_factory
+from persistence.dsr.sealed_archive import open_sealed
 from persistence.keystore import DataKeyRow, DestroyedKeyRow
 from persistence.uow import SqlUnitOfWork
 
@@ -138,9 +139,9 @@ async def test_erasure_leaves_no_canary_anywhere(
     )
     assert preferences.status_code == 200, preferences.text
 
-    created = await world.http.post("/v1/me/erasure", headers=person.auth)
+    created = await world.http.post("/v1/me/erasure", json=ERASE, headers=person.auth)
     assert created.status_code == 202, created.text
-    again = await world.http.post("/v1/me/erasure", headers=person.auth)
+    again = await world.http.post("/v1/me/erasure", json=ERASE, headers=person.auth)
     assert (again.status_code, again.json()["id"]) == (200, created.json()["id"])
     await world.run_jobs()
 
@@ -201,6 +202,7 @@ async def test_erasure_leaves_no_canary_anywhere(
             redirect_uri=SUPPORT_REDIRECT,
         )
     )["access_token"]
+    await break_glass(world, person.id, "LEGAL-1")
     legal = {
         "Authorization": f"Bearer {agent}",
         "X-Access-Purpose": "legal_claim",
@@ -222,7 +224,13 @@ async def test_erasure_leaves_no_canary_anywhere(
     )
     await world.run_jobs()
     [archive_path] = (world.settings.data_dir / "exports").glob("*.zip")
-    archive = zipfile.ZipFile(io.BytesIO(archive_path.read_bytes()))
+    assert not archive_path.read_bytes().startswith(b"PK")  # encrypted at rest
+    async with world.services.units.customer() as uow:
+        # Only retained records remain, sealed under the financial key.
+        key = await uow.keys.key_for(person.id, RetentionClass.FINANCIAL)
+    request_id = uuid.UUID(archive_path.stem)
+    plain = b"".join([chunk async for chunk in open_sealed(archive_path, key, request_id)])
+    archive = zipfile.ZipFile(io.BytesIO(plain))
     everything = b"".join(archive.read(name) for name in archive.namelist())
     assert str(person.account_id).encode() in everything  # financial data is kept
     assert not [c for c in canaries if c.encode() in everything]
@@ -254,7 +262,9 @@ async def test_retention_sweep_destroys_financial_data_only_after_the_period(wor
             )
         await session.commit()
     for person in (closed_long_ago, closed_recently, still_open):
-        assert (await world.http.post("/v1/me/erasure", headers=person.auth)).status_code == 202
+        assert (
+            await world.http.post("/v1/me/erasure", json=ERASE, headers=person.auth)
+        ).status_code == 202
     await world.run_jobs()
     units = session_factory(world.engine)
     swept = await sweep_retention(world.settings, world.services)

@@ -18,6 +18,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from api.oauth.flow_client import obtain_tokens
+from domain.identity import StaffRole
 from persistence.audit.sink import verify_log
 from persistence.audit.tables import AuditEventRow
 from persistence.crypto import MasterKey
@@ -28,6 +30,9 @@ from persistence.oauth.passwords import Argon2PasswordHasher
 pytestmark = pytest.mark.slow
 CUSTODIAN = str(Path(sys.executable).parent / "custodian")
 WRITERS = 32
+OFFICER = "officer@example.com"
+CONSOLE_REDIRECT = "http://127.0.0.1:8766/callback"
+PASSWORD = "correct horse battery staple"  # the harness's password for staff it creates
 
 
 def _free_port() -> int:
@@ -38,19 +43,21 @@ def _free_port() -> int:
 
 
 async def _seed(db_url: str, master_key: MasterKey) -> tuple[UUID, str]:
-    from oauth_harness import add_customer  # noqa: PLC0415
+    from oauth_harness import add_customer, add_staff  # noqa: PLC0415
 
     engine = make_engine(db_url)
     try:
         customer = await add_customer(engine, master_key, "conc@example.com")
+        # dsr:admin belongs to a signed-in officer: a console app and an officer to sign in.
+        await add_staff(engine, master_key, OFFICER, StaffRole.PRIVACY_OFFICER)
         async with session_factory(engine)() as session:
             _, secret = await create_client(
                 session,
-                name="campaigns",
+                name="console",
                 public=False,
-                redirect_uris=(),
+                redirect_uris=(CONSOLE_REDIRECT,),
                 scopes=frozenset({"dsr:admin"}),
-                client_id="campaigns",
+                client_id="console",
                 hash_password=Argon2PasswordHasher().hash_blocking,
             )
             await session.commit()
@@ -108,13 +115,17 @@ def servers(db_url: str, master_key: MasterKey, tmp_path: Path) -> Iterator[dict
 async def _hammer(servers: dict[str, Any]) -> set[str]:
     ports = servers["ports"]
     async with httpx.AsyncClient(timeout=60) as http:
-        token = await http.post(
-            f"http://127.0.0.1:{ports[0]}/oauth/token",
-            data={"grant_type": "client_credentials", "scope": "dsr:admin"},
-            auth=("campaigns", servers["secret"]),
+        http.base_url = httpx.URL(f"http://127.0.0.1:{ports[0]}")
+        tokens = await obtain_tokens(
+            http,
+            client_id="console",
+            redirect_uri=CONSOLE_REDIRECT,
+            scope="dsr:admin",
+            email=OFFICER,
+            password=PASSWORD,
+            client_secret=servers["secret"],
         )
-        assert token.status_code == 200, token.text
-        auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        auth = {"Authorization": f"Bearer {tokens['access_token']}"}
         path = f"/v1/privacy/customers/{servers['customer']}/contactability"
 
         async def one(index: int) -> str:

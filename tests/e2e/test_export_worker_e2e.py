@@ -36,9 +36,11 @@ from domain.customer.accounts import (
 )
 from domain.customer.profile import AcquisitionChannel, Customer, CustomerStatus, Profile
 from domain.dsr.export import request_export
+from domain.retention import RetentionClass
 from domain.values import Email
 from persistence.crypto import MasterKey
 from persistence.database import session_factory
+from persistence.dsr.sealed_archive import open_sealed
 from persistence.dsr.tables import DsrRequestRow
 from persistence.uow import SqlUnitOfWork
 
@@ -171,7 +173,11 @@ async def test_a_killed_worker_export_finishes_after_restart(
             assert loop.time() < deadline, "the export never finished"
             await asyncio.sleep(0.2)
     assert [p.name for p in exports.iterdir()] == [f"{export.id}.zip"]  # one file, no .part
-    content = (exports / f"{export.id}.zip").read_bytes()
+    # Encrypted at rest: open it with the customer's contact key, as the download does.
+    async with SqlUnitOfWork(session_factory(engine), master_key) as uow:
+        key = await uow.keys.key_for(row.customer_id, RetentionClass.CONTACT)
+    sealed = exports / f"{export.id}.zip"
+    content = b"".join([chunk async for chunk in open_sealed(sealed, key, export.id)])
     assert row.archive_size == len(content)
     archive = zipfile.ZipFile(io.BytesIO(content))
     moves = json.loads(archive.read("transactions.json"))

@@ -13,15 +13,16 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.analytics.attributes import add_months, month_of, pseudonym
+from domain.clock import SystemClock
 from domain.customer.access import Access
-from domain.dsr.erasure import request_erasure
+from domain.dsr.deliberate_erasure import CONFIRMATION_PHRASE, ErasurePolicy, ask_for_erasure
 from domain.dsr.restriction import set_restriction
 from persistence.analytics.projection import STATE_ID, projection_key
 from persistence.analytics.rebuild import rebuild_projection
 from persistence.analytics.tables import AnalyticsMemberRow, AnalyticsStateRow
 from persistence.crypto import MasterKey
 from persistence.database import session_factory
-from persistence.uow import SqlUnitOfWork, SystemClock
+from persistence.uow import SqlUnitOfWork
 
 PROJECTION_TABLES = ("analytics_members", "analytics_months", "analytics_contacts")
 NOW = month_of(datetime.now(UTC))
@@ -121,7 +122,14 @@ async def test_restriction_objection_and_erasure_request_remove_the_customer(
     assert await member_count(engine) == 3
     await restrict(ids[1], False, objection=True)
     assert await member_count(engine) == 2
-    await request_erasure(uow_factory, clock, Access(CUSTOMER_ACTOR, ids[2]))
+    await ask_for_erasure(
+        uow_factory,
+        clock,
+        Access(CUSTOMER_ACTOR, ids[2]),
+        auth_time=clock.now(),
+        confirmation=CONFIRMATION_PHRASE,
+        policy=ErasurePolicy(),
+    )
     assert await member_count(engine) == 1
     await set_analytics(uow_factory, ids[2], granted=True)  # re-granting in the grace period
     assert await member_count(engine) == 1  # changes nothing: the erasure is pending

@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from test_analytics_projection import PROJECTION_TABLES, key_of
 
 from domain.analytics.attributes import pseudonym
+from domain.clock import SystemClock
 from persistence.analytics import rebuild as rebuild_module
 from persistence.analytics.rebuild import rebuild_projection
 from persistence.crypto import MasterKey
 from persistence.database import session_factory
-from persistence.uow import SqlUnitOfWork, SystemClock
+from persistence.uow import SqlUnitOfWork
 
 
 @pytest.mark.parametrize("phase", ["before_lock", "under_lock", "while_writing"])

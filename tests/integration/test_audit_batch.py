@@ -14,13 +14,13 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.audit.events import Actor, ActorType, AuditRecord, Outcome
+from domain.clock import SystemClock
 from persistence.audit.batch import BatchingAuditLog
 from persistence.audit.checkpoints import AuditCheckpointRow, verify_checkpoints
 from persistence.audit.sink import SqlAuditSink, verify_log
 from persistence.crypto import MasterKey
 from persistence.database import read_only, session_factory
 from persistence.signatures import checkpoint_signer
-from persistence.uow import SystemClock
 
 SUBJECT = UUID("6f1c2d3e-4b5a-4978-8a6b-5c4d3e2f1a0b")
 

@@ -29,6 +29,7 @@ from domain.audit.events import (
 from domain.audit.merkle import Frontier, verify_consistency, verify_inclusion
 from domain.audit.tree_check import AuditLogBroken
 from domain.audit.tree_heads import NoSuchTreeHead
+from domain.clock import SystemClock
 from persistence.audit.batch import BatchingAuditLog
 from persistence.audit.sink import SqlAuditSink, _row_values
 from persistence.audit.tables import AuditEventRow, AuditTreeHeadRow, AuditTreeNodeRow
@@ -44,7 +45,7 @@ from persistence.crypto import MasterKey
 from persistence.database import make_engine
 from persistence.migrate import upgrade
 from persistence.signatures import checkpoint_signer, verify_jws
-from persistence.uow import SqlUnitOfWork, SystemClock
+from persistence.uow import SqlUnitOfWork
 
 
 def record(n: int) -> AuditRecord:

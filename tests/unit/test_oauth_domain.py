@@ -13,27 +13,53 @@ from domain.identity import (
     ALL_SCOPES,
     CUSTOMER_SCOPES,
     SCOPE_DESCRIPTIONS,
+    SERVICE_SCOPES,
     STAFF_SCOPES,
     Principal,
     StaffRole,
     SubjectKind,
 )
-from domain.oauth.login import ACCOUNT, ThrottlePolicy
 from domain.oauth.ports import ThrottleState
+from domain.oauth.throttle import ACCOUNT, ADDRESS, PAIR, ThrottlePolicy
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-def test_throttle_blocks_at_the_budget_and_reopens_after_the_window() -> None:
-    policy = ThrottlePolicy(per_account=3, window=timedelta(minutes=10))
-    state = None
-    for _ in range(3):
-        assert policy.retry_after(ACCOUNT, state, NOW) == 0
-        state = policy.after_failure(state, NOW)
-    assert policy.retry_after(ACCOUNT, state, NOW) == 600
-    assert policy.retry_after(ACCOUNT, state, NOW + timedelta(minutes=10)) == 0
-    restarted = policy.after_failure(state, NOW + timedelta(minutes=10))
-    assert restarted == ThrottleState(1, NOW + timedelta(minutes=10))
+def test_a_pair_waits_progressively_longer_up_to_the_ceiling() -> None:
+    policy = ThrottlePolicy(
+        pair_free=3, pair_base_delay=timedelta(seconds=2), pair_max_delay=timedelta(minutes=15)
+    )
+    delays = [policy.pair_delay(n).total_seconds() for n in range(1, 15)]
+    assert delays[:2] == [0, 0]
+    assert delays[2:8] == [2, 4, 8, 16, 32, 64]
+    assert max(delays) == 900
+    state = ThrottleState(5, NOW - timedelta(seconds=30), NOW)
+    assert policy.retry_after(PAIR, state, NOW) == 8
+    assert policy.retry_after(PAIR, state, NOW + timedelta(seconds=8)) == 0
+    # A day without failures and the pair starts afresh.
+    assert policy.retry_after(PAIR, ThrottleState(40, NOW, NOW), NOW + timedelta(days=1)) == 0
+
+
+def test_an_account_is_slowed_down_never_refused() -> None:
+    policy = ThrottlePolicy(
+        account_free=10,
+        account_step=timedelta(milliseconds=100),
+        account_max_pause=timedelta(seconds=2),
+    )
+    many = ThrottleState(10_000, NOW, NOW)
+    assert policy.retry_after(ACCOUNT, many, NOW) == 0
+    assert policy.account_pause(ThrottleState(9, NOW, NOW), NOW) == 0
+    assert policy.account_pause(ThrottleState(10, NOW, NOW), NOW) == pytest.approx(0.1)
+    assert policy.account_pause(ThrottleState(14, NOW, NOW), NOW) == pytest.approx(0.5)
+    assert policy.account_pause(many, NOW) == 2.0
+
+
+def test_an_address_over_its_budget_waits_for_the_window() -> None:
+    policy = ThrottlePolicy(per_address=6, address_window=timedelta(minutes=15))
+    assert policy.retry_after(ADDRESS, ThrottleState(5, NOW, NOW), NOW) == 0
+    assert policy.retry_after(ADDRESS, ThrottleState(6, NOW, NOW), NOW) == 900
+    later = NOW + timedelta(minutes=15)
+    assert policy.retry_after(ADDRESS, ThrottleState(6, NOW, NOW), later) == 0
 
 
 @pytest.mark.parametrize(
@@ -58,7 +84,7 @@ def test_customers_get_only_customer_scopes() -> None:
 
 
 def test_every_scope_has_plain_words() -> None:
-    assert set(SCOPE_DESCRIPTIONS) == ALL_SCOPES
+    assert set(SCOPE_DESCRIPTIONS) == ALL_SCOPES == CUSTOMER_SCOPES | STAFF_SCOPES | SERVICE_SCOPES
 
 
 def test_s256_matches_rfc_7636_appendix_b() -> None:

@@ -1,0 +1,1 @@
+"""Storage for support access: officer-approved access grants (break-glass)."""
