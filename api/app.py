@@ -35,6 +35,7 @@ from api.oauth.wiring import (
 )
 from api.openapi_doc import ProblemJsonRenderPlugin, openapi_router
 from api.problems import EXCEPTION_HANDLERS
+from api.request_bodies import handle_recursion_error
 from api.self_service.routes import SELF_SERVICE_HANDLERS, SELF_SERVICE_TAG
 from api.settings import Settings, load_settings
 
@@ -138,7 +139,7 @@ def create_app(
         # Every /v1 route: the access token, then the scopes the route declares.
         middleware=[bearer_guard(oauth_services)],
         dependencies=dependencies,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, RecursionError: handle_recursion_error},
         openapi_config=openapi,
         request_max_body_size=REQUEST_MAX_BODY_BYTES,
         lifespan=[dispose_on_shutdown],
