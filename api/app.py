@@ -49,6 +49,7 @@ from api.oauth.wiring import (
 from api.openapi_doc import ProblemJsonRenderPlugin, openapi_router
 from api.problems import EXCEPTION_HANDLERS
 from api.rate_limit import RateLimit
+from api.request_bodies import handle_recursion_error
 from api.self_service import routes as self_service
 from api.settings import Settings, load_settings
 from api.support import routes as support
@@ -176,7 +177,7 @@ def create_app(
             RateLimit(settings.rate_limit_per_minute, settings.token_rate_limit_per_minute),
         ],
         dependencies=dependencies,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, RecursionError: handle_recursion_error},
         openapi_config=openapi,
         request_max_body_size=REQUEST_MAX_BODY_BYTES,
         lifespan=[dispose_on_shutdown],

@@ -377,33 +377,6 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     return problem_response(request, status=exc.status_code, detail=exc.detail, headers=exc.headers)
 
 
-# Where a request body is decoded: a RecursionError raised there is the client's JSON nested
-# deeper than the decoder can follow, not a bug of ours.
-_BODY_DECODERS = ("litestar.serialization", "msgspec")
-
-
-def _raised_while_decoding(exc: BaseException) -> bool:
-    frame = exc.__traceback__
-    last_module = ""
-    while frame is not None:
-        last_module = str(frame.tb_frame.f_globals.get("__name__", ""))
-        frame = frame.tb_next
-    return last_module.startswith(_BODY_DECODERS)
-
-
-def handle_recursion_error(request: Request[Any, Any, Any], exc: RecursionError) -> Response[bytes]:
-    """A body nested too deeply to decode is a 400; any other RecursionError is a bug."""
-    if not _raised_while_decoding(exc):
-        return handle_unexpected(request, exc)
-    return problem_response(
-        request,
-        status=400,
-        detail="The request body is nested too deeply.",
-        problem_type=VALIDATION_TYPE,
-        errors=[FieldError("body", "is nested too deeply", "body")],
-    )
-
-
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """Anything else is a bug: 500 with a generic sentence; the log gets the type only."""
     _log_server_error(request, exc)
@@ -414,6 +387,5 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ValidationException: handle_validation_error,
     HTTPException: handle_http_exception,
     DomainError: handle_domain_error,
-    RecursionError: handle_recursion_error,
     Exception: handle_unexpected,
 }

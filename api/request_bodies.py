@@ -1,5 +1,8 @@
 """What a JSON request body must be before any of it is decoded.
 
+JSON nested deeper than the decoder can follow raises RecursionError inside it:
+`handle_recursion_error` answers that with 400 (registered by the application factory).
+
 Litestar decodes a body whatever its Content-Type says and converts loosely (`"true"`, `1`
 and `"0"` become booleans). For the writes a customer's data depends on, neither is good
 enough: a body that is not JSON is refused with 415 (`json_body_only`, a route guard, which
@@ -12,11 +15,17 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 import msgspec
-from litestar import Request
+from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from api.problems import VALIDATION_TYPE, FieldError, ProblemException
+from api.problems import (
+    VALIDATION_TYPE,
+    FieldError,
+    ProblemException,
+    handle_unexpected,
+    problem_response,
+)
 
 JSON_MEDIA_TYPES = frozenset({"application/json", "application/merge-patch+json"})
 """The media types a JSON body may be sent as."""
@@ -79,3 +88,30 @@ async def strict_body(request: Request[Any, Any, Any], shape: type[T]) -> T:
             problem_type=VALIDATION_TYPE,
             errors=[FieldError(field, message, "body")],
         ) from None
+
+
+# Where a request body is decoded: a RecursionError raised there is the client's JSON nested
+# deeper than the decoder can follow, not a bug of ours.
+_BODY_DECODERS = ("litestar.serialization", "msgspec")
+
+
+def _raised_while_decoding(exc: BaseException) -> bool:
+    frame = exc.__traceback__
+    last_module = ""
+    while frame is not None:
+        last_module = str(frame.tb_frame.f_globals.get("__name__", ""))
+        frame = frame.tb_next
+    return last_module.startswith(_BODY_DECODERS)
+
+
+def handle_recursion_error(request: Request[Any, Any, Any], exc: RecursionError) -> Response[bytes]:
+    """A body nested too deeply to decode is a 400; any other RecursionError is a bug."""
+    if not _raised_while_decoding(exc):
+        return handle_unexpected(request, exc)
+    return problem_response(
+        request,
+        status=400,
+        detail="The request body is nested too deeply.",
+        problem_type=VALIDATION_TYPE,
+        errors=[FieldError("body", "is nested too deeply", "body")],
+    )
