@@ -245,9 +245,12 @@ async def _transactions(
                 TransactionRow.status == "booked",
             )
         )
+        found = rows.all()
+        if not found:
+            continue  # no transactions, perhaps no financial key at all: nothing to open
         cipher = await keys.cipher_for_reading(customer_id, RetentionClass.FINANCIAL)
         append = source.transactions.append
-        for row_id, account_id, booked_at, sealed_amount, direction, category in rows.all():
+        for row_id, account_id, booked_at, sealed_amount, direction, category in found:
             amount = Decimal(
                 cipher.open_text(
                     sealed_amount, table="transactions", column="amount", row_id=row_id
