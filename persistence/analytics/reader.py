@@ -187,7 +187,7 @@ class SqlAnalyticsReader:
     async def experience(self, dimension: str, first: str, last: str) -> list[Cell]:
         """Contacts by channel and segment over the months."""
         generation = await self._current()
-        key = _dimension(dimension)
+        key = getattr(C, dimension) if dimension in _FACT_DIMENSIONS else _dimension(dimension)
         query = (
             select(
                 C.channel,
@@ -200,7 +200,6 @@ class SqlAnalyticsReader:
             )
             .select_from(C)
             .join(M, M.pseudonym == C.pseudonym)
-            .join(F, and_(F.pseudonym == C.pseudonym, F.month == C.month))
             .where(C.month >= first, C.month <= last, M.generation == generation)
             .group_by(C.channel, key)
         )
