@@ -145,6 +145,10 @@ async def test_incremental_and_rebuilt_projections_give_identical_aggregates(
     assert incremental["segments"]
     assert incremental["movement"]
     assert incremental["experience"]
+    pressure = incremental["pressure"]
+    assert sum(c.customers for c in pressure) == 17  # every member, once, in some band
+    assert {c.key[0] for c in pressure} <= {"0", "<0.5", "0.5-1", "1+"}
+    assert {c.key[1] for c in pressure} == {"stayed"}
     report = await rebuild_projection(session_factory(engine), master_key, SystemClock(), batch=5)
     assert (report.customers, report.members) == (24, 17)
     assert await aggregates(uow_factory) == incremental
