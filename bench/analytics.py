@@ -132,6 +132,8 @@ async def synthetic_projection(url: str, members: int) -> None:
                                 "pseudonym": p,
                                 "month": month,
                                 "channel": rng.choice(("phone", "email", "chat", "app")),
+                                "tier": rows[-1]["tier"],
+                                "balance_band": rows[-1]["balance_band"],
                                 "contacts": rng.randint(1, 3),
                                 "complaints": int(rng.random() < 0.1),
                                 "satisfaction_sum": 4,

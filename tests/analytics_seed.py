@@ -100,6 +100,15 @@ async def seed_population(
     return ids
 
 
+async def add_bare_customer(uow_factory: Callable[[], SqlUnitOfWork]) -> UUID:
+    """A customer with a profile and nothing else (no account, so no financial key)."""
+    customer = _person(random.Random(1), 0, datetime.now(UTC), None)
+    async with uow_factory() as uow:
+        await uow.customers.add(customer, _profile(customer, 1))
+        await uow.commit()
+    return customer.id
+
+
 def _account(customer: Customer, kind: AccountType, balance: int) -> Account:
     return Account(
         id=uuid4(),

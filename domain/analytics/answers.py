@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -104,8 +104,3 @@ def rate(numerator: int, denominator: int) -> str | None:
     if denominator <= 0:
         return None
     return str((Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001")))
-
-
-def lookup(cells: Sequence[Cell]) -> Mapping[tuple[object, ...], Cell]:
-    """The cells by key."""
-    return {c.key: c for c in cells}

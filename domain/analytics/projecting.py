@@ -102,6 +102,8 @@ class ChannelFacts:
     complaints: int
     satisfaction_sum: int
     satisfaction_n: int
+    tier: str
+    balance_band: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,14 +145,15 @@ def project_customer(source: CustomerSource, as_of: date) -> Projected:
         products=sum(1 for a in source.accounts if a.closed_at is None) or len(source.accounts),
     )
     months = [add_months(first, i) for i in range(max(months_between(first, last) + 1, 0))]
+    facts = _month_facts(source, months)
     return Projected(
         attributes=attributes,
         joined_month=month_of(source.created_at),
         left_month=left,
         referred=source.referred,
         referrals_made=len(source.referrals),
-        months=_month_facts(source, months),
-        channels=_channel_facts(source, set(months)),
+        months=facts,
+        channels=_channel_facts(source, {f.month: f for f in facts}),
     )
 
 
@@ -203,7 +206,7 @@ def _month_facts(source: CustomerSource, months: list[str]) -> list[MonthFacts]:
     return facts
 
 
-def _channel_facts(source: CustomerSource, months: set[str]) -> list[ChannelFacts]:
+def _channel_facts(source: CustomerSource, months: dict[str, MonthFacts]) -> list[ChannelFacts]:
     sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for c in source.contacts:
         month = month_of(c.occurred_at)
@@ -216,5 +219,15 @@ def _channel_facts(source: CustomerSource, months: set[str]) -> list[ChannelFact
             entry[2] += c.satisfaction
             entry[3] += 1
     return [
-        ChannelFacts(month, channel, *entry) for (month, channel), entry in sorted(sums.items())
+        ChannelFacts(
+            month,
+            channel,
+            contacts=entry[0],
+            complaints=entry[1],
+            satisfaction_sum=entry[2],
+            satisfaction_n=entry[3],
+            tier=months[month].tier,
+            balance_band=months[month].balance_band,
+        )
+        for (month, channel), entry in sorted(sums.items())
     ]

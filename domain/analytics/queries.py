@@ -19,7 +19,7 @@ from domain.analytics.answers import (
     satisfaction_values,
 )
 from domain.analytics.attributes import months_between
-from domain.analytics.disclosure import Cell
+from domain.analytics.disclosure import Cell, round_money
 from domain.analytics.reader import SEGMENT_DIMENSIONS, AnalyticsReader
 from domain.analytics.value import lifetime_value
 from domain.audit.events import Actor, AuditRecord
@@ -188,7 +188,9 @@ async def customer_flow(
     if start >= k:
         monthly = lost / start / months
         facts["monthly_churn_rate"] = rate(lost, start * months)
-        mean = revenue / start
+        # From the rounded total, like every published amount: an exact mean would let two
+        # spans differing by one customer reveal that customer's revenue.
+        mean = round_money(revenue) / start
         facts["lifetime_value"] = str(lifetime_value(mean, monthly))
     query = f"customers/flow?from={first}&to={last}&segment={by}"
     return await _answer(

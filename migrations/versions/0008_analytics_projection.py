@@ -67,6 +67,8 @@ def upgrade() -> None:
         sa.Column("pseudonym", sa.String(64), nullable=False),
         sa.Column("month", sa.String(7), nullable=False),
         sa.Column("channel", sa.String(20), nullable=False),
+        sa.Column("tier", sa.String(10), nullable=False),
+        sa.Column("balance_band", sa.String(10), nullable=False),
         sa.Column("contacts", sa.Integer(), nullable=False),
         sa.Column("complaints", sa.Integer(), nullable=False),
         sa.Column("satisfaction_sum", sa.Integer(), nullable=False),

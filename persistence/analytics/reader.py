@@ -6,7 +6,6 @@ distinct members; disclosure control is applied by the domain afterwards.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -187,7 +186,7 @@ class SqlAnalyticsReader:
     async def experience(self, dimension: str, first: str, last: str) -> list[Cell]:
         """Contacts by channel and segment over the months."""
         generation = await self._current()
-        key = _dimension(dimension)
+        key = getattr(C, dimension) if dimension in _FACT_DIMENSIONS else _dimension(dimension)
         query = (
             select(
                 C.channel,
@@ -200,7 +199,6 @@ class SqlAnalyticsReader:
             )
             .select_from(C)
             .join(M, M.pseudonym == C.pseudonym)
-            .join(F, and_(F.pseudonym == C.pseudonym, F.month == C.month))
             .where(C.month >= first, C.month <= last, M.generation == generation)
             .group_by(C.channel, key)
         )
@@ -211,27 +209,32 @@ class SqlAnalyticsReader:
         )
 
     async def contact_pressure(self, first: str, last: str) -> list[Cell]:
-        """Members by marketing contacts per month (band) and whether they left."""
+        """Members by marketing contacts per month (band) and whether they left; banded in
+        the database, so ten thousand members come back as a handful of rows."""
         generation = await self._current()
-        query = (
-            select(M.left_month, func.sum(F.marketing_contacts), func.count())
+        per_member = (
+            select(
+                func.sum(F.marketing_contacts).label("contacts"),
+                func.count().label("months"),
+                M.left_month.label("left_month"),
+            )
             .select_from(F)
             .join(M, M.pseudonym == F.pseudonym)
             .where(F.month >= first, F.month <= last, M.generation == generation)
             .group_by(M.pseudonym, M.left_month)
+            .subquery()
         )
-        counts: dict[tuple[str, str], int] = defaultdict(int)
-        for left, contacts, months in await self._rows(query):
-            outcome = "lost" if left is not None and first <= left <= last else "stayed"
-            counts[_pressure_band(int(contacts or 0) / max(int(months), 1)), outcome] += 1
-        return [Cell(key, n) for key, n in counts.items()]
-
-
-def _pressure_band(per_month: float) -> str:
-    if per_month == 0:
-        return "0"
-    if per_month < 0.5:
-        return "<0.5"
-    if per_month < 1:
-        return "0.5-1"
-    return "1+"
+        contacts, months = per_member.c.contacts, per_member.c.months
+        # Integer comparisons: contacts / months < 0.5 is 2 x contacts < months.
+        band = case(
+            (contacts == 0, "0"),
+            (contacts * 2 < months, "<0.5"),
+            (contacts < months, "0.5-1"),
+            else_="1+",
+        )
+        left = per_member.c.left_month
+        outcome = case(
+            (and_(left.is_not(None), left >= first, left <= last), "lost"), else_="stayed"
+        )
+        query = select(band, outcome, func.count()).group_by(band, outcome)
+        return _cells(await self._rows(query), 2, ())

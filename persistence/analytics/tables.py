@@ -113,6 +113,9 @@ class AnalyticsContactRow(Base):
     pseudonym: Mapped[str] = _pseudonym_column()
     month: Mapped[str] = mapped_column(String(7), primary_key=True, info=_TECH)
     channel: Mapped[str] = mapped_column(String(20), primary_key=True, info=_BEHAVIOUR)
+    # The month's tier and balance band again, so experience by tier needs no join.
+    tier: Mapped[str] = mapped_column(String(10), info=_MONEY)
+    balance_band: Mapped[str] = mapped_column(String(10), info=_MONEY)
     contacts: Mapped[int] = mapped_column(Integer, info=_BEHAVIOUR)
     complaints: Mapped[int] = mapped_column(Integer, info=_BEHAVIOUR)
     satisfaction_sum: Mapped[int] = mapped_column(Integer, info=_BEHAVIOUR)

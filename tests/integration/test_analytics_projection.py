@@ -8,7 +8,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from analytics_seed import CANARIES, CUSTOMER_ACTOR, seed_population, set_analytics
+from analytics_seed import (
+    CANARIES,
+    CUSTOMER_ACTOR,
+    add_bare_customer,
+    seed_population,
+    set_analytics,
+)
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -147,6 +153,10 @@ async def test_incremental_and_rebuilt_projections_give_identical_aggregates(
     assert incremental["segments"]
     assert incremental["movement"]
     assert incremental["experience"]
+    pressure = incremental["pressure"]
+    assert sum(c.customers for c in pressure) == 17  # every member, once, in some band
+    assert {c.key[0] for c in pressure} <= {"0", "<0.5", "0.5-1", "1+"}
+    assert {c.key[1] for c in pressure} == {"stayed"}
     report = await rebuild_projection(session_factory(engine), master_key, SystemClock(), batch=5)
     assert (report.customers, report.members) == (24, 17)
     assert await aggregates(uow_factory) == incremental
@@ -189,3 +199,11 @@ async def test_no_identifying_value_enters_the_projection(
             found += [c for c in cells for canary in CANARIES if canary.lower() in c.lower()]
             found += [c for c in cells for i in ids if str(i) in c or i.hex in c]
     assert found == []
+
+
+async def test_a_customer_with_no_accounts_joins_with_attributes_only(
+    uow_factory: Callable[[], SqlUnitOfWork], engine: AsyncEngine
+) -> None:
+    customer_id = await add_bare_customer(uow_factory)  # a profile, no account ever opened
+    await set_analytics(uow_factory, customer_id, granted=True)
+    assert await member_count(engine) == 1
