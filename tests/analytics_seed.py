@@ -7,12 +7,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import cast
 from uuid import UUID, uuid4
 
 from domain.analytics.membership import ANALYTICS_PURPOSE
 from domain.audit.events import Actor, ActorType
-from domain.consent.change import ConsentUnitOfWork, change_consent
+from domain.consent.change import change_consent
 from domain.customer.accounts import (
     Account,
     AccountStatus,
@@ -168,7 +167,7 @@ async def set_analytics(
     async with uow_factory() as uow:
         notices = {n.purpose: n for n in await uow.consents.notices()}
     await change_consent(
-        cast("ConsentUnitOfWork", uow_factory()),
+        uow_factory(),
         customer_id,
         ANALYTICS_PURPOSE,
         granted=granted,

@@ -3,7 +3,8 @@
 GET /v1/me/access-log (access-log:read): who accessed my data, newest first.
 GET /v1/privacy/audit-events (audit:read): search every event, newest first.
 GET /v1/privacy/audit-events/export (audit:read): JSON Lines, streamed in chain order.
-GET /v1/privacy/audit/verification (audit:read): chain walk + checkpoint signatures.
+GET /v1/privacy/audit/verification (audit:read): chain walk, Merkle tree against every signed
+tree head, checkpoint signatures.
 """
 
 from __future__ import annotations
@@ -220,7 +221,7 @@ async def export_events(
     opt={"scopes": ("audit:read",)},
     security=[{"oauth2": ["audit:read"]}],
     responses=problems(400),
-    summary="Verify the whole audit chain and every signed checkpoint",
+    summary="Verify the whole audit log, every signed tree head and checkpoint",
 )
 async def get_verification(
     request: Request[Any, Any, State],
