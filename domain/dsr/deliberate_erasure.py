@@ -16,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from domain.audit.events import ActorType, Outcome
+from domain.audit.events import Outcome
 from domain.clock import Clock
 from domain.customer.access import Access, deny_not_found, parse_id, record_access
 from domain.customer.profile import CustomerStatus
 from domain.dsr.erasure import ERASURE_JOB
+from domain.dsr.own_request import open_request
 from domain.dsr.requests import (
-    RESPONSE_TIME,
     DataSubjectRequest,
     DsrUnitOfWork,
     RequestStatus,
@@ -97,42 +97,40 @@ async def ask_for_erasure(
     NotFound for an unknown customer, Conflict for one already erased."""
     now = clock.now()
     check_deliberate(now=now, auth_time=auth_time, confirmation=confirmation, policy=policy)
-    for _ in range(2):  # a concurrent request may win between our check and our insert
-        async with uow_factory() as uow:
-            running = await uow.dsr.active(access.subject_id, RequestType.ERASURE)
-            if running is not None:
-                await record_access(uow, access, "erasure.request", "dsr_request", running.id)
-                await uow.commit()
-                return running, False
-            customer = await uow.customers.get(access.subject_id)
-            if customer is None:
-                raise NotFound("no such customer")
-            if customer.status is CustomerStatus.ERASED:
-                raise Conflict("this customer's data was erased")
-            request = DataSubjectRequest(
-                id=uuid.uuid4(),
-                customer_id=access.subject_id,
-                type=RequestType.ERASURE,
-                status=RequestStatus.QUEUED,
-                requested_by=access.actor.type.value,
-                requested_by_id=None
-                if access.actor.type is ActorType.CUSTOMER
-                else access.actor.id,
-                received_at=now,
-                due_at=now + RESPONSE_TIME,
-                erase_after=now + policy.grace,
-                held_status=customer.status,
-            )
-            if await uow.dsr.add_with_job(request, job_kind=ERASURE_JOB, single_active=True):
-                if policy.grace:
-                    # Art. 18 for the grace period: nothing but keeping the data happens.
-                    await uow.dsr.set_customer_status(access.subject_id, CustomerStatus.RESTRICTED)
-                # Out of the analytics projection from the request on, in its transaction.
-                await uow.projection.remove(access.subject_id)
-                await record_access(uow, access, "erasure.request", "dsr_request", request.id)
-                await uow.commit()
-                return request, True
-    raise RuntimeError("could not queue the erasure")  # pragma: no cover
+
+    async def prepare(uow: DsrUnitOfWork, request: DataSubjectRequest) -> DataSubjectRequest:
+        customer = await uow.customers.get(access.subject_id)
+        if customer is None:
+            raise NotFound("no such customer")
+        if customer.status is CustomerStatus.ERASED:
+            raise Conflict("this customer's data was erased")
+        return replace(
+            request, erase_after=request.received_at + policy.grace, held_status=customer.status
+        )
+
+    async def on_created(uow: DsrUnitOfWork) -> None:
+        if policy.grace:
+            # Art. 18 for the grace period: nothing but keeping the data happens.
+            await uow.dsr.set_customer_status(access.subject_id, CustomerStatus.RESTRICTED)
+        # Out of the analytics projection from the request on, in its transaction.
+        await uow.projection.remove(access.subject_id)
+
+    async def record(uow: DsrUnitOfWork, request_id: uuid.UUID) -> None:
+        await record_access(uow, access, "erasure.request", "dsr_request", request_id)
+
+    opened = await open_request(
+        uow_factory,
+        clock,
+        access,
+        RequestType.ERASURE,
+        job_kind=ERASURE_JOB,
+        record=record,
+        prepare=prepare,
+        on_created=on_created,
+    )
+    if opened is None:
+        raise Conflict("an erasure is already being prepared")
+    return opened
 
 
 async def cancel_erasure(

@@ -46,10 +46,15 @@ async def open_request(
     *,
     job_kind: str,
     record: Callable[[DsrUnitOfWork, uuid.UUID], Awaitable[None]],
+    prepare: Callable[[DsrUnitOfWork, DataSubjectRequest], Awaitable[DataSubjectRequest]]
+    | None = None,
+    on_created: Callable[[DsrUnitOfWork], Awaitable[None]] | None = None,
 ) -> tuple[DataSubjectRequest, bool] | None:
     """Queue a request of `kind` (and its job) for the customer, or return the one already
-    in progress; `record` appends the audit event (and whatever else must happen with the
-    request) in the same transaction.
+    in progress; `record` appends the audit event in the same transaction either way.
+
+    `prepare` may check the customer (raising a domain error) and complete a new request
+    before it is stored; `on_created` runs in its transaction only when one was created.
 
     Returns (request, created), or None when concurrent callers kept winning the race
     between the check and the insert (the store allows one active request per kind)."""
@@ -72,7 +77,11 @@ async def open_request(
                 received_at=now,
                 due_at=now + RESPONSE_TIME,
             )
+            if prepare is not None:
+                request = await prepare(uow, request)
             if await uow.dsr.add_with_job(request, job_kind=job_kind, single_active=True):
+                if on_created is not None:
+                    await on_created(uow)
                 await record(uow, request.id)
                 await uow.commit()
                 return request, True
