@@ -208,6 +208,18 @@ def build_services(
     )
 
 
+def engine_for(database_url: str) -> AsyncEngine:
+    """An engine on `database_url`, for the command line's tasks that are given a URL (the
+    audit commands); the caller disposes of it."""
+    _ensure_sqlite_directory(database_url)
+    return make_engine(database_url)
+
+
+def sessions_for(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on `engine`, configured as the application's are."""
+    return session_factory(engine)
+
+
 @asynccontextmanager
 async def running_services(settings: Settings) -> AsyncIterator[Services]:
     """Services for one command-line run, disposed of when it ends."""

@@ -18,13 +18,13 @@ from typing import TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.cli.witness import describe_tree_report, run_witness, verify_against
+from api.composition import engine_for, sessions_for
 from api.settings import load_settings
 from domain.audit.checkpoints import Checkpoint
 from persistence.audit.checkpoints import checkpoint_now, verify_checkpoints
 from persistence.audit.sink import VerificationReport, verify_log
 from persistence.audit.tree_verify import verify_tree
 from persistence.crypto import MasterKey
-from persistence.database import make_engine, session_factory
 from persistence.signatures import checkpoint_signer
 
 EXIT_INTACT = 0
@@ -176,9 +176,9 @@ def run_audit_checkpoint(
 
 
 async def _checkpoint(database_url: str, master_key: MasterKey) -> Checkpoint | None:
-    engine = make_engine(database_url)
+    engine = engine_for(database_url)
     try:
-        async with session_factory(engine)() as session:
+        async with sessions_for(engine)() as session:
             made = await checkpoint_now(session, checkpoint_signer(master_key), datetime.now(UTC))
             await session.commit()
             return made
@@ -223,7 +223,7 @@ def describe_report(report: VerificationReport) -> str:
 async def _verify(
     database_url: str, out: TextIO, err: TextIO, master_key: MasterKey | None = None
 ) -> int:
-    engine = make_engine(database_url)
+    engine = engine_for(database_url)
     checkpoint_failure = None
     tree = None
     try:

@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.composition import engine_for, sessions_for
 from api.settings import Settings
 from domain.identity import format_scopes
 from persistence.crypto import MasterKey
-from persistence.database import make_engine, session_factory
 from persistence.oauth.operators import (
     disable_client,
     disable_staff,
@@ -65,9 +65,9 @@ def _in_session(
     settings: Settings, work: Callable[[AsyncSession], Awaitable[T]], *, commit: bool = False
 ) -> T:
     async def run() -> T:
-        engine = make_engine(settings.database_url)
+        engine = engine_for(settings.database_url)
         try:
-            async with session_factory(engine)() as session:
+            async with sessions_for(engine)() as session:
                 result = await work(session)
                 if commit:
                     await session.commit()

@@ -21,13 +21,13 @@ from typing import Any, TextIO
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.composition import engine_for, sessions_for
 from domain.audit.merkle import ProofError, verify_consistency
 from domain.audit.tree_heads import NoSuchTreeHead, TreeHead
 from persistence.audit.tree import consistency_proof, sign_tree_head
 from persistence.audit.tree_verify import TreeReport, signed_head_failure, verify_tree
 from persistence.audit.verify import VerificationReport
 from persistence.crypto import MasterKey
-from persistence.database import make_engine, session_factory
 from persistence.signatures import checkpoint_signer
 
 EXIT_INTACT = 0
@@ -112,9 +112,9 @@ def run_witness(
 async def _witness(
     database_url: str, key: MasterKey, file: Path, witnessed: list[TreeHead], out: TextIO
 ) -> int:
-    engine = make_engine(database_url)
+    engine = engine_for(database_url)
     try:
-        async with session_factory(engine)() as session:
+        async with sessions_for(engine)() as session:
             newest = await sign_tree_head(session, checkpoint_signer(key), datetime.now(UTC))
             await session.commit()
             if newest is None:
@@ -202,7 +202,7 @@ def verify_against(
 
 
 async def _verify(database_url: str, jwk: dict[str, str], witnessed: list[TreeHead]) -> TreeReport:
-    engine = make_engine(database_url)
+    engine = engine_for(database_url)
     try:
         return await verify_tree(engine, jwk, witnessed=witnessed)
     finally:
