@@ -127,6 +127,16 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 CATEGORIES: tuple[str, ...] = tuple(COLUMNS)
 """The categories, in the order they appear in the archive."""
 
+RETAINED_CATEGORIES: tuple[str, ...] = (
+    "accounts",
+    "transactions",
+    "consents",
+    "access_log",
+    "processing",
+)
+"""What a legal-claim export of a restricted or erased customer holds: the financial records
+kept under legal hold and the evidence, nothing of the contact or interactions classes."""
+
 SOURCES: tuple[str, ...] = (
     "you, when you opened an account and when you edit your profile",
     "our own records of your accounts, transactions and contacts with us",

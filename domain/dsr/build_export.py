@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from domain.audit.access_log import AuditQuery
-from domain.audit.events import SYSTEM_ACTOR, AuditRecord
+from domain.audit.events import SYSTEM_ACTOR, ActorType, AuditRecord
 from domain.campaigns.preferences import preferences_record
 from domain.clock import Clock
+from domain.customer.profile import CustomerStatus
 from domain.dsr import archive as records
 from domain.dsr.ports import ArchiveDraft, ArchiveStore, ExportUnitOfWork, Progress
 from domain.retention import RetentionClass
@@ -42,9 +43,16 @@ async def build_export(
     Raises LookupError when the request does not exist (the job then fails for good)."""
     async with units() as uow:
         request = await uow.dsr.get(request_id)
+        customer = None if request is None else await uow.customers.get(request.customer_id)
     if request is None:
         raise LookupError("the export request is gone")
     customer_id = request.customer_id
+    # Staff export a restricted or erased customer only for a legal claim, and then only what
+    # is kept for it: the financial records and the evidence, nothing of contact or contacts.
+    held = request.requested_by != ActorType.CUSTOMER.value and (
+        customer is None or customer.status is not CustomerStatus.ACTIVE
+    )
+    categories = records.RETAINED_CATEGORIES if held else records.CATEGORIES
     await progress(1)
     async with read_units() as uow:
         # Sealed under the customer's contact key, so erasure shreds it; once erased, only
@@ -54,7 +62,7 @@ async def build_export(
             key_class = RetentionClass.FINANCIAL
         customer_key = await uow.keys.key_for(customer_id, key_class)
         async with archives.draft(request_id, customer_key, key_class) as draft:
-            await _write(uow, draft, customer_id, progress)
+            await _write(uow, draft, customer_id, progress, categories)
             archive = await draft.finish(
                 pseudonym=uow.receipts.pseudonym(customer_id),
                 generated_at=records.utc_text(clock.now()) or "",
@@ -72,7 +80,7 @@ async def build_export(
                 resource_type="dsr_request",
                 subject_id=customer_id,
                 resource_id=str(request_id),
-                fields=records.CATEGORIES,
+                fields=categories,
                 purpose="rights_fulfilment",
             )
         )
@@ -80,29 +88,38 @@ async def build_export(
 
 
 async def _write(
-    uow: ExportUnitOfWork, draft: ArchiveDraft, customer_id: UUID, progress: Progress
+    uow: ExportUnitOfWork,
+    draft: ArchiveDraft,
+    customer_id: UUID,
+    progress: Progress,
+    categories: Sequence[str],
 ) -> None:
-    columns = records.COLUMNS
-    await draft.category("profile", columns["profile"], _profile(uow, customer_id), single=True)
-    await draft.category("profile_history", columns["profile_history"], _history(uow, customer_id))
-    await draft.category("accounts", columns["accounts"], _accounts(uow, customer_id))
-    await progress(5)
     total = await uow.transactions.count_for_customer(customer_id)
-    await draft.category(
-        "transactions", columns["transactions"], _transactions(uow, customer_id, total, progress)
-    )
-    await draft.category("interactions", columns["interactions"], _interactions(uow, customer_id))
-    await draft.category("consents", columns["consents"], _consents(uow, customer_id))
-    await draft.category(
-        "contact_preferences",
-        columns["contact_preferences"],
-        _contact_preferences(uow, customer_id),
-        single=True,
-    )
-    await draft.category("corrections", columns["corrections"], _corrections(uow, customer_id))
-    await draft.category("access_log", columns["access_log"], _access_log(uow, customer_id))
-    await uow.access_log_proofs.add_to(draft.add_file, customer_id)
-    await draft.category("processing", columns["processing"], _processing(uow))
+    readers: dict[str, Callable[[], AsyncIterator[dict[str, Any]]]] = {
+        "profile": lambda: _profile(uow, customer_id),
+        "profile_history": lambda: _history(uow, customer_id),
+        "accounts": lambda: _accounts(uow, customer_id),
+        "transactions": lambda: _transactions(uow, customer_id, total, progress),
+        "interactions": lambda: _interactions(uow, customer_id),
+        "consents": lambda: _consents(uow, customer_id),
+        "contact_preferences": lambda: _contact_preferences(uow, customer_id),
+        "corrections": lambda: _corrections(uow, customer_id),
+        "access_log": lambda: _access_log(uow, customer_id),
+        "processing": lambda: _processing(uow),
+    }
+    for name in records.CATEGORIES:
+        if name not in categories:
+            continue
+        single = name in _SINGLE_RECORD
+        await draft.category(name, records.COLUMNS[name], readers[name](), single=single)
+        if name == "accounts":
+            await progress(5)
+        if name == "access_log":
+            await uow.access_log_proofs.add_to(draft.add_file, customer_id)
+
+
+_SINGLE_RECORD = frozenset({"profile", "contact_preferences"})
+"""Categories that are one record, not a list."""
 
 
 async def expire_exports(

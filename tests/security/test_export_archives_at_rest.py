@@ -174,3 +174,12 @@ async def test_an_officer_exports_a_held_customer_only_for_a_legal_claim(world: 
     exports = [e for e in log["items"] if e["action"] == "export.request"]
     assert [e["outcome"] for e in exports].count("denied") == 3
     assert any("LEGAL-7" in json.dumps(e) for e in exports if e["outcome"] == "allowed")
+    # It holds only what is kept for the claim: financial records and the evidence.
+    await world.run_jobs()
+    stored = world.settings.data_dir / "exports" / f"{allowed.json()['id']}.zip"
+    async with world.services.units.customer() as uow:
+        key = await uow.keys.key_for(held.id, RetentionClass.CONTACT)
+    plain = b"".join([c async for c in open_sealed(stored, key, uuid.UUID(stored.stem))])
+    names = set(zipfile.ZipFile(io.BytesIO(plain)).namelist())
+    assert {"accounts.json", "transactions.json", "consents.json", "access_log.json"} <= names
+    assert not names & {"profile.json", "profile_history.json", "interactions.json"}
