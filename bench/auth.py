@@ -187,6 +187,9 @@ def main() -> None:
         "CUSTODIAN_DATABASE_URL": f"sqlite+aiosqlite:///{data}/bench.db",
         "CUSTODIAN_DATA_DIR": str(data),
         "CUSTODIAN_ISSUER": base,
+        # The load is one client: the per-client rate limit would measure itself.
+        "CUSTODIAN_RATE_LIMIT": "0",
+        "CUSTODIAN_TOKEN_RATE_LIMIT": "0",
         "CUSTODIAN_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
     }
     asyncio.run(_prepare(env))

@@ -220,6 +220,9 @@ def run_one(name: str, url: str, args: argparse.Namespace) -> None:
         "CUSTODIAN_DATABASE_URL": url,
         "CUSTODIAN_DATA_DIR": str(data),
         "CUSTODIAN_ISSUER": base,
+        # The load is one client: the per-client rate limit would measure itself.
+        "CUSTODIAN_RATE_LIMIT": "0",
+        "CUSTODIAN_TOKEN_RATE_LIMIT": "0",
         "CUSTODIAN_MASTER_KEY": master.to_base64(),
         "PYTHONPATH": str(ROOT),
     }
