@@ -3,8 +3,7 @@ GET /v1/me/processing. Every call is audited before the answer is sent."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -27,7 +26,6 @@ from domain.identity import Caller
 from domain.pagination import DEFAULT_LIMIT
 
 DsrUnits = NamedDependency[Callable[[], DsrUnitOfWork]]
-CHUNK = 64 * 1024
 _WORDED = {
     404: "No such request for this customer (missing, someone else's or malformed id)",
     410: "The archive has expired and was deleted; ask for a new export",
@@ -46,12 +44,6 @@ _ARCHIVE_HEADERS = [
         name="ETag", description="The archive's SHA-256, quoted.", documentation_only=True
     ),
 ]
-
-
-async def _chunks(path: str) -> AsyncIterator[bytes]:
-    async with await anyio.open_file(Path(path), "rb") as stream:
-        while chunk := await stream.read(CHUNK):
-            yield chunk
 
 
 class DataSubjectRequests(Controller):
@@ -167,7 +159,7 @@ class DataSubjectRequests(Controller):
             # Deleted by the expiry sweep between the status check and now.
             raise ArchiveExpired("the archive has expired; ask for a new export")
         return Stream(
-            archive.chunks if archive.chunks is not None else _chunks(archive.path),
+            archive.chunks,
             media_type="application/zip",
             headers={
                 "Content-Length": str(archive.size),

@@ -100,7 +100,7 @@ class ArchiveFile:
     sha256: str
     filename: str
     # The decrypted archive, chunk by chunk (archives are encrypted at rest).
-    chunks: AsyncIterator[bytes] | None = field(default=None, repr=False)
+    chunks: AsyncIterator[bytes] = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -273,14 +273,6 @@ class SqlDsrRepository:
         await self._session.flush()
         return True
 
-    async def set_progress(self, request_id: UUID, status: RequestStatus, progress: int) -> None:
-        """Record how far the request's job got."""
-        await self._session.execute(
-            update(DsrRequestRow)
-            .where(DsrRequestRow.id == request_id)
-            .values(status=status.value, progress=progress)
-        )
-
     async def finish_export(
         self, request_id: UUID, *, size: int, sha256: str, at: datetime, expires_at: datetime
     ) -> None:

@@ -185,16 +185,6 @@ async def open_sealed(path: Path, customer_key: bytes, request_id: UUID) -> Asyn
             pending, counter = following, counter + 1
 
 
-def key_class_of(path: Path) -> RetentionClass:
-    """Which of the customer's keys wraps the archive's key."""
-    with path.open("rb") as stream:
-        header = stream.read(len(MAGIC) + 1)
-    for retention_class, marker in _CLASSES.items():
-        if header == MAGIC + marker:
-            return retention_class
-    raise ArchiveUnreadable("not a sealed export archive")
-
-
 async def delete_customer_archives(session: AsyncSession, data_dir: Path, customer_id: UUID) -> int:
     """Delete every export archive (and half-written file) of the customer and mark the
     ready ones expired; returns how many files were removed. The caller commits."""
