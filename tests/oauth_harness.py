@@ -217,6 +217,7 @@ async def running_world(
     tmp_path: Path,
     throttle: ThrottlePolicy | None = None,
     erasure_grace_days: int = 0,
+    issuer: str = ISSUER,
     **settings_options: Any,
 ) -> AsyncIterator[World]:
     """The application on the test's database with demo-app, privacy-console,
@@ -226,7 +227,7 @@ async def running_world(
         database_url=db_url,
         data_dir=tmp_path,
         master_key=raw_key(master_key),
-        issuer=ISSUER,
+        issuer=issuer,
         erasure_grace_days=erasure_grace_days,
         **settings_options,
     )
@@ -237,7 +238,7 @@ async def running_world(
     # ASGITransport runs the app on the test's own event loop, so the engine's pooled
     # connections (used by the app and by the set-up helpers) never cross loops.
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as http:
+    async with httpx.AsyncClient(transport=transport, base_url=issuer) as http:
         world = World(http, oauth, clock, engine, master_key, settings, services)
         await world.add_client(
             "demo-app", public=True, scopes=CUSTOMER_SCOPE, redirect_uris=(APP_REDIRECT,)

