@@ -24,6 +24,7 @@ from api.health import Readiness, ReadinessProbe
 from api.oauth.access_tokens import AccessTokenCodec
 from api.oauth.server import OAuthSettings
 from api.oauth.services import OAuthServices
+from api.oauth.verified_tokens import VerifiedTokens
 from api.settings import Settings
 from domain.analytics.queries import AnalyticsUnitOfWork
 from domain.audit.access_log import AuditReadUnitOfWork
@@ -249,6 +250,10 @@ def build_oauth_services(
     if not settings.is_production:
         keys.ensure(clock.now())
     issuer = settings.issuer.rstrip("/")
+    codec = AccessTokenCodec(
+        keys, issuer=issuer, audience=f"{issuer}/v1", ttl=settings.access_token_ttl
+    )
+    is_revoked = RevocationReader(settings.database_url, services.engine)
     return OAuthServices(
         settings=OAuthSettings(
             issuer=issuer,
@@ -256,15 +261,14 @@ def build_oauth_services(
             access_token_ttl=settings.access_token_ttl,
             trusted_proxies=settings.trusted_proxies,
         ),
-        codec=AccessTokenCodec(
-            keys, issuer=issuer, audience=f"{issuer}/v1", ttl=settings.access_token_ttl
-        ),
+        codec=codec,
         hasher=hasher or Argon2PasswordHasher(),
         uow_factory=services.units.identity,
         clock=clock,
         throttle=throttle or ThrottlePolicy(),
         page_key=services.master_key.derive("oauth/pages"),
-        is_revoked=RevocationReader(settings.database_url, services.engine),
+        is_revoked=is_revoked,
+        verified=VerifiedTokens(codec, is_revoked, recheck=settings.revocation_check_ms / 1000),
     )
 
 

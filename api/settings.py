@@ -64,6 +64,10 @@ class Settings:
     # in code (tests, tools) have none; the environment's defaults are 600 and 60.
     rate_limit_per_minute: int = 0
     token_rate_limit_per_minute: int = 0
+    # How stale the resource guard's "this token is not revoked" may be, in milliseconds: a
+    # revoked token is refused by every server process within this bound. Settings built in
+    # code ask the database on every request (0); the environment's default is 1000.
+    revocation_check_ms: int = 0
     # Proxies whose X-Forwarded-For is believed (addresses or CIDR blocks); none by default.
     trusted_proxies: tuple[str, ...] = ()
     # Erasure needs a sign-in this recent, then waits this many days (cancellable; 0: none).
@@ -261,6 +265,7 @@ KNOWN_VARIABLES = frozenset(
         "WORKER",
         "RATE_LIMIT",
         "TOKEN_RATE_LIMIT",
+        "REVOCATION_CHECK_MS",
         "TREE_HEAD_INTERVAL",
         "MARKETING_WEEKLY_LIMIT",
         "MARKETING_MONTHLY_LIMIT",
@@ -386,6 +391,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         log_format="console" if log_format == "console" else "json",
         rate_limit_per_minute=rate_limit,
         token_rate_limit_per_minute=token_rate_limit,
+        revocation_check_ms=_integer(environ, "REVOCATION_CHECK_MS", 1000, 0, 60_000),
         trusted_proxies=_trusted_proxies(environ),
         erasure_reauth_seconds=_integer(environ, "ERASURE_REAUTH_SECONDS", 300, 30, 86_400),
         # At most 25 days: the erasure must still be done within the legal month.

@@ -58,12 +58,13 @@ class KeyPurpose(StrEnum):
 class MasterKey:
     """The 32-byte root secret. Its repr never shows it; use `derive` to get per-job keys."""
 
-    __slots__ = ("__key",)
+    __slots__ = ("__derived", "__key")
 
     def __init__(self, key: bytes) -> None:
         if len(key) != KEY_BYTES:
             raise ValueError(f"a master key is {KEY_BYTES} bytes, got {len(key)}")
         self.__key = bytes(key)
+        self.__derived: dict[str, bytes] = {}
 
     @classmethod
     def generate(cls) -> MasterKey:
@@ -95,13 +96,17 @@ class MasterKey:
         """
         if not purpose:
             raise ValueError("a key purpose is required")
-        hkdf = HKDF(
-            algorithm=hashes.SHA256(),
-            length=KEY_BYTES,
-            salt=None,
-            info=f"custodian/{purpose}".encode(),
-        )
-        return hkdf.derive(self.__key)
+        derived = self.__derived.get(purpose)
+        if derived is None:
+            hkdf = HKDF(
+                algorithm=hashes.SHA256(),
+                length=KEY_BYTES,
+                salt=None,
+                info=f"custodian/{purpose}".encode(),
+            )
+            # Remembered: every unit of work derives its wrapping and index keys again.
+            derived = self.__derived[purpose] = hkdf.derive(self.__key)
+        return derived
 
     def __repr__(self) -> str:
         return "MasterKey(<redacted>)"

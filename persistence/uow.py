@@ -49,6 +49,12 @@ def _signers(master_key: MasterKey) -> tuple[ReceiptKeys, Ed25519Signer]:
 
 
 @functools.lru_cache(maxsize=8)
+def _key_wrapping(master_key: MasterKey) -> tuple[KeyWrapper, BlindIndexer]:
+    # Their keys are derived from the master key: once per process, not per unit of work.
+    return KeyWrapper(master_key), BlindIndexer(master_key)
+
+
+@functools.lru_cache(maxsize=8)
 def _export_signer(master_key: MasterKey) -> Ed25519Signer:
     return export_signer(master_key)
 
@@ -167,8 +173,9 @@ class SqlUnitOfWork:
             raise RuntimeError("a unit of work cannot be entered twice")
         session = self._open_session()
         self._session = session
-        self.keys = SqlKeyRing(session, KeyWrapper(self._master_key))
-        self.customers = SqlCustomerRepository(session, self.keys, BlindIndexer(self._master_key))
+        wrapper, blind_index = _key_wrapping(self._master_key)
+        self.keys = SqlKeyRing(session, wrapper)
+        self.customers = SqlCustomerRepository(session, self.keys, blind_index)
         self.accounts = SqlAccountRepository(session, self.keys)
         self.transactions = SqlTransactionRepository(session, self.keys)
         self.interactions = SqlInteractionRepository(session, self.keys)

@@ -16,6 +16,7 @@ from api.oauth.context import (
     RevokeGrant,
     RotateRefreshToken,
 )
+from api.oauth.verified_tokens import VerifiedTokens
 from domain.audit.events import Actor, ActorType, AuditRecord, Outcome
 from domain.oauth.ports import IdentityUnitOfWork
 
@@ -70,5 +71,20 @@ async def _apply(uow: IdentityUnitOfWork, ctx: Prefetched, effects: Sequence[Eff
                 await uow.tokens.revoke_access_token(jti, grant_id, expires_at)
             case Audit(record):
                 await uow.audit.append(record)
+            case _:
+                pass
+
+
+def forget_revoked(verified: VerifiedTokens, ctx: Prefetched, *, replayed: bool) -> None:
+    """Make this process's resource guard refuse at once what `apply_effects` revoked: the
+    families and tokens revoked, or on a replay the family of the reused credential."""
+    for effect in ctx.effects:
+        match effect:
+            case RevokeGrant(grant_id):
+                verified.forget(grant_id=grant_id)
+            case RevokeAccessToken(jti, _, _):
+                verified.forget(jti=jti)
+            case ConsumeCode() | RotateRefreshToken() if replayed:
+                verified.forget(grant_id=effect.grant_id)
             case _:
                 pass

@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from api.oauth.context import AuthlibResponse, HttpRequest, Prefetched
-from api.oauth.effects import apply_effects
+from api.oauth.effects import apply_effects, forget_revoked
 from api.oauth.openapi_spec import INTROSPECT, REVOKE, TOKEN, documented
 from api.oauth.prefetch import prefetch_presented_token, prefetch_token
 from api.oauth.services import OAuthServices
@@ -55,7 +55,9 @@ async def _handle(
         async with oauth.uow_factory() as uow:
             await loader(uow, oauth, ctx, oauth_request.payload.data, headers)
             answer = run(oauth.server(ctx), oauth_request)
-            if not await apply_effects(uow, ctx):
+            applied = await apply_effects(uow, ctx)
+            forget_revoked(oauth.verified, ctx, replayed=not applied)
+            if not applied:
                 return oauth_json(
                     400,
                     {"error": "invalid_grant", "error_description": "The grant was already used."},

@@ -36,7 +36,6 @@ from litestar.types import (
 )
 
 from api.middleware import request_id_of
-from api.oauth.access_tokens import TokenRejected
 from api.oauth.services import OAuthServices
 from domain.customer.access import Access, record_denied
 from domain.identity import Caller, SubjectKind
@@ -151,13 +150,7 @@ class BearerGuard(ASGIMiddleware):
         token = bearer_token(scope)
         if token is None:
             return None
-        try:
-            claims = self.oauth.codec.verify(token, now=int(self.oauth.now().timestamp()))
-        except TokenRejected:
-            return None
-        if await self.oauth.is_revoked(claims.grant_id, claims.jti):
-            return None
-        return claims.caller
+        return await self.oauth.verified.caller(token, now=int(self.oauth.now().timestamp()))
 
 
 def _uow_factory(scope: Scope) -> Callable[[], UnitOfWork] | None:

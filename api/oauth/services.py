@@ -5,31 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
-from uuid import UUID
 
 from api.oauth.access_tokens import AccessTokenCodec
 from api.oauth.context import Prefetched
 from api.oauth.server import CustodianServer, OAuthSettings
+from api.oauth.verified_tokens import RevocationLookup, VerifiedTokens
 from domain.clock import Clock
 from domain.oauth.login import ThrottlePolicy
 from domain.oauth.ports import IdentityUnitOfWork, PasswordHasher
 
 
-class RevocationLookup(Protocol):
-    async def __call__(self, grant_id: UUID, jti: str) -> bool:
-        """Whether the token's family or the token itself was revoked."""
-        ...
-
-    async def aclose(self) -> None:
-        """Release what the lookup holds (connections)."""
-        ...
-
-
 @dataclass(frozen=True, slots=True)
 class OAuthServices:
     """The authorization server's collaborators. `page_key` signs CSRF and consent tickets;
-    `is_revoked` is the guard's lock-free revocation lookup."""
+    `is_revoked` is the guard's lock-free revocation lookup, `verified` the guard's memory of
+    tokens it verified (shared with the revocation endpoint, which makes it forget)."""
 
     settings: OAuthSettings
     codec: AccessTokenCodec
@@ -39,6 +29,7 @@ class OAuthServices:
     throttle: ThrottlePolicy
     page_key: bytes
     is_revoked: RevocationLookup
+    verified: VerifiedTokens
 
     def server(self, ctx: Prefetched) -> CustodianServer:
         """An Authlib server bound to one request's records."""

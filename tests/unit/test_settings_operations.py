@@ -68,6 +68,14 @@ def test_rate_limits_default_and_bounds(tmp_path: Path) -> None:
     assert "not an integer" in config_error(env(tmp_path, RATE_LIMIT="lots"))
 
 
+def test_the_revocation_bound_defaults_to_one_second(tmp_path: Path) -> None:
+    assert load_settings(env(tmp_path)).revocation_check_ms == 1000
+    assert load_settings(env(tmp_path, REVOCATION_CHECK_MS="0")).revocation_check_ms == 0
+    assert "CUSTODIAN_REVOCATION_CHECK_MS" in config_error(
+        env(tmp_path, REVOCATION_CHECK_MS="600000")
+    )
+
+
 def test_the_issuer_follows_host_and_port_unless_set(tmp_path: Path) -> None:
     assert load_settings({**env(tmp_path), "PORT": "8100"}).issuer == "http://127.0.0.1:8100"
     moved = {**env(tmp_path), "HOST": "localhost", "PORT": "9000"}
