@@ -53,9 +53,16 @@ READ_ONLY_OPTION = "custodian_read_only"
 
 
 def read_only(engine: AsyncEngine) -> AsyncEngine:
-    """`engine` (same pool) for transactions that only read. On SQLite they open with a
-    deferred `BEGIN`, taking no write lock, so reads run beside each other and beside a
-    writer (WAL); writing in one may fail at once with SQLITE_BUSY. Other databases: as is."""
+    """`engine` (same pool) for units of work that only read.
+
+    SQLite: they open with a deferred `BEGIN`, taking no write lock, so reads run beside each
+    other and beside a writer (WAL); writing in one may fail at once with SQLITE_BUSY.
+    PostgreSQL: they run without a transaction block (autocommit), which saves the `BEGIN`
+    and `ROLLBACK` round trips of every read. In READ COMMITTED each statement sees its own
+    snapshot inside a block too, so the reads see exactly what they saw before.
+    """
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT", **{READ_ONLY_OPTION: True})
     return engine.execution_options(**{READ_ONLY_OPTION: True})
 
 

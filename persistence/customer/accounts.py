@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import Row, Table, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.customer.accounts import (
@@ -107,6 +107,11 @@ class SqlAccountRepository:
         return [_account(row, RowSealer(cipher, _ACCOUNTS, row.id)) for row in rows]
 
 
+# Transactions are read as plain rows (Core), not ORM objects: a page decrypts 50 of them,
+# and building and tracking 50 mapped instances cost more than the query.
+_TRANSACTIONS_TABLE: Table = TransactionRow.__table__  # type: ignore[assignment]
+
+
 class SqlTransactionRepository:
     """domain.ports.TransactionRepository: amount, description, merchant and reference sealed;
     times, status, currency, direction and category plaintext for filtering and paging."""
@@ -145,11 +150,13 @@ class SqlTransactionRepository:
 
     async def get(self, customer_id: UUID, transaction_id: UUID) -> Transaction | None:
         """The customer's transaction, or None when missing, someone else's, or erased."""
-        row = await self._session.scalar(
-            select(TransactionRow).where(
-                TransactionRow.id == transaction_id, TransactionRow.customer_id == customer_id
+        row = (
+            await self._session.execute(
+                select(_TRANSACTIONS_TABLE).where(
+                    TransactionRow.id == transaction_id, TransactionRow.customer_id == customer_id
+                )
             )
-        )
+        ).first()
         if row is None:
             return None
         found = await self._decrypt(customer_id, [row])
@@ -172,7 +179,7 @@ class SqlTransactionRepository:
         paging); `booked_from` is inclusive, `booked_to` exclusive. Another customer's account
         gives an empty list, like an account without transactions.
         """
-        query = select(TransactionRow).where(
+        query = select(_TRANSACTIONS_TABLE).where(
             TransactionRow.customer_id == customer_id, TransactionRow.account_id == account_id
         )
         if before is not None:
@@ -187,7 +194,7 @@ class SqlTransactionRepository:
         if status is not None:
             query = query.where(TransactionRow.status == status.value)
         rows = (
-            await self._session.scalars(
+            await self._session.execute(
                 query.order_by(TransactionRow.booked_at.desc(), TransactionRow.id.desc()).limit(
                     limit
                 )
@@ -195,9 +202,7 @@ class SqlTransactionRepository:
         ).all()
         return await self._decrypt(customer_id, rows)
 
-    async def _decrypt(
-        self, customer_id: UUID, rows: Sequence[TransactionRow]
-    ) -> list[Transaction]:
+    async def _decrypt(self, customer_id: UUID, rows: Sequence[Row[Any]]) -> list[Transaction]:
         if not rows:
             return []
         try:
@@ -241,7 +246,7 @@ def _transaction_values(transaction: Transaction, cipher: FieldCipher) -> dict[s
     }
 
 
-def _transaction(row: TransactionRow, sealer: RowSealer) -> Transaction:
+def _transaction(row: Row[Any], sealer: RowSealer) -> Transaction:
     return Transaction(
         id=row.id,
         customer_id=row.customer_id,

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import Row, Table, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,7 @@ from persistence.keystore import KeyDestroyed, SqlKeyRing
 from persistence.sealing import RowSealer, utc_in, utc_out
 
 _PROFILES = ProfileRow.__tablename__
+_PROFILES_TABLE: Table = ProfileRow.__table__  # type: ignore[assignment]
 _CHANGES = ProfileChangeRow.__tablename__
 _CONTACT = RetentionClass.CONTACT
 
@@ -76,11 +77,12 @@ class SqlCustomerRepository:
 
         Raises IntegrityError when a stored field does not authenticate.
         """
-        row = await self._session.scalar(
-            select(ProfileRow)
-            .where(ProfileRow.customer_id == customer_id)
-            .execution_options(populate_existing=True)
-        )
+        # A plain row (Core), not a mapped instance: nothing here is changed through the ORM.
+        row = (
+            await self._session.execute(
+                select(_PROFILES_TABLE).where(ProfileRow.customer_id == customer_id)
+            )
+        ).first()
         if row is None:
             return None
         try:
@@ -234,7 +236,7 @@ def _customer(row: CustomerRow) -> Customer:
     )
 
 
-def _profile(row: ProfileRow, sealer: RowSealer) -> Profile:
+def _profile(row: Row[Any], sealer: RowSealer) -> Profile:
     line1 = sealer.optional("address_line1", row.address_line1)
     address = None
     if line1 is not None:
