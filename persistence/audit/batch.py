@@ -8,6 +8,10 @@ transaction (one lock, consecutive seqs, one commit) and then answers every call
 therefore still returns only once its event is committed, and a failed batch fails every
 caller in it.
 
+On PostgreSQL a batch first tries `OneStatementAppender` (one round trip, no transaction
+block, when the head is still where this process left it) and takes the lock as above only
+when that fails.
+
 Events that go with a data change are still appended by `SqlAuditSink` in that change's own
 transaction (the unit of work's `audit`).
 """
@@ -18,11 +22,12 @@ import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain.audit.events import AuditEvent, AuditRecord
 from domain.clock import Clock
 from persistence.audit.checkpoints import DEFAULT_CHECKPOINT_EVERY, CheckpointWriter
+from persistence.audit.one_statement import OneStatementAppender
 from persistence.audit.sink import SqlAuditSink, check_record_lengths
 from persistence.audit.timing import AUDIT_APPEND_SECONDS
 from persistence.signatures import Ed25519Signer
@@ -50,6 +55,7 @@ class BatchingAuditLog:
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         checkpoint_max_age: timedelta | None = None,
         max_batch: int = MAX_BATCH,
+        one_statement: bool = True,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -61,7 +67,17 @@ class BatchingAuditLog:
         self._flusher: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.batches = 0
-        """Transactions committed so far (for tests and benchmarks)."""
+        """Batches committed so far (for tests and benchmarks)."""
+        bind = sessions.kw.get("bind")
+        self.one_statement = (
+            OneStatementAppender(bind, clock, checkpoint_every=checkpoint_every)
+            if one_statement
+            and checkpoint_max_age is None
+            and isinstance(bind, AsyncEngine)
+            and bind.dialect.name == "postgresql"
+            else None
+        )
+        """The one-statement path, on PostgreSQL (None elsewhere, or when switched off)."""
 
     async def record(self, record: AuditRecord) -> AuditEvent:
         """Chain `record` onto the log; returns once the transaction holding it committed.
@@ -122,6 +138,11 @@ class BatchingAuditLog:
                 future.set_result(event)
 
     async def _append(self, records: list[AuditRecord]) -> list[AuditEvent]:
+        if self.one_statement is not None:
+            stored = await self.one_statement.try_append(records)
+            if stored is not None:
+                return stored
+            self.one_statement.forget_head()
         async with self._sessions() as session:
             checkpoints = CheckpointWriter(
                 session, self._signer, self._checkpoint_every, self._checkpoint_max_age

@@ -24,7 +24,14 @@ from persistence.audit.tables import HEAD_ROW_ID, AuditEventRow, AuditHeadRow, A
 from persistence.audit.timing import AUDIT_APPEND_SECONDS
 from persistence.audit.verify import VerificationReport, verify_log
 
-__all__ = ["SqlAuditSink", "VerificationReport", "check_record_lengths", "verify_log"]
+__all__ = [
+    "SqlAuditSink",
+    "VerificationReport",
+    "chain",
+    "check_record_lengths",
+    "row_values",
+    "verify_log",
+]
 
 
 def _column_limit(name: str) -> int:
@@ -142,17 +149,9 @@ class SqlAuditSink:
             frontier = Frontier.decode(first_seq - 1, bytes(stored_frontier or b""))
         except ValueError:
             raise AuditLogBroken("the recorded tree frontier does not match the log") from None
-        prev = bytes(prev_hash)
-        events: list[AuditEvent] = []
-        nodes: list[dict[str, object]] = []
-        for seq, record in enumerate(records, start=first_seq):
-            # The time is read under the lock, so event times never go backwards along the
-            # chain (on one clock). Stored as UTC: SQLite drops the offset.
-            event = seal(seq, uuid4(), _as_utc(self._clock.now()), record, prev)
-            events.append(event)
-            prev = event.hash
-            for node, digest in frontier.append(event_leaf_hash(event)):
-                nodes.append({"level": node.level, "idx": node.index, "hash": digest})
+        # The time is read under the lock, so event times never go backwards along the chain
+        # (on one clock).
+        events, nodes = chain(records, first_seq, bytes(prev_hash), frontier, self._clock)
         await connection.execute(_INSERT_EVENT, [_row_values(event) for event in events])
         try:
             await connection.execute(_INSERT_NODES, nodes)
@@ -160,7 +159,7 @@ class SqlAuditSink:
             # Only a tree node left behind by events removed from the log collides here.
             raise AuditLogBroken("the tree already holds nodes past the log's head") from error
         await connection.execute(
-            _RECORD_HEAD, {"new_hash": prev, "new_frontier": frontier.encode()}
+            _RECORD_HEAD, {"new_hash": events[-1].hash, "new_frontier": frontier.encode()}
         )
         if self._checkpoints is not None:
             # Still under the chain lock: checkpoints and tree heads commit with the events.
@@ -168,6 +167,28 @@ class SqlAuditSink:
                 await self._checkpoints.after_append(event)
             await self._checkpoints.after_tree_append(len(events), frontier.size, frontier.root())
         return events
+
+
+def chain(
+    records: Sequence[AuditRecord], first_seq: int, prev: bytes, frontier: Frontier, clock: Clock
+) -> tuple[list[AuditEvent], list[dict[str, object]]]:
+    """Seal `records` as events `first_seq`, ... chained onto `prev`, and append their leaves
+    to `frontier` (in place); the events and the tree nodes they completed (as row values)."""
+    events: list[AuditEvent] = []
+    nodes: list[dict[str, object]] = []
+    for seq, record in enumerate(records, start=first_seq):
+        # Stored as UTC: SQLite drops the offset.
+        event = seal(seq, uuid4(), _as_utc(clock.now()), record, prev)
+        events.append(event)
+        prev = event.hash
+        for node, digest in frontier.append(event_leaf_hash(event)):
+            nodes.append({"level": node.level, "idx": node.index, "hash": digest})
+    return events, nodes
+
+
+def row_values(event: AuditEvent) -> dict[str, object]:
+    """The `audit_events` row of `event`."""
+    return _row_values(event)
 
 
 def _as_utc(moment: datetime) -> datetime:

@@ -5,7 +5,7 @@ land on their seqs, and a failed batch fails every caller in it."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -14,10 +14,14 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.audit.events import Actor, ActorType, AuditRecord, Outcome
+from domain.audit.merkle import Frontier
 from domain.clock import SystemClock
 from persistence.audit.batch import BatchingAuditLog
 from persistence.audit.checkpoints import AuditCheckpointRow, verify_checkpoints
 from persistence.audit.sink import SqlAuditSink, verify_log
+from persistence.audit.tables import AuditTreeNodeRow
+from persistence.audit.tree import sign_tree_head
+from persistence.audit.tree_verify import verify_tree
 from persistence.crypto import MasterKey
 from persistence.database import read_only, session_factory
 from persistence.signatures import checkpoint_signer
@@ -143,3 +147,67 @@ async def test_a_read_only_engine_reads_beside_a_writer(
         event = await asyncio.wait_for(log.record(record(1)), timeout=10)
         await reader.rollback()
     assert event.seq == 1
+
+
+async def _stored_tree_is_the_tree_of_its_leaves(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                select(AuditTreeNodeRow.level, AuditTreeNodeRow.index, AuditTreeNodeRow.hash)
+            )
+        ).all()
+    stored = {(level, index): bytes(digest) for level, index, digest in rows}
+    leaves = [stored[(0, i)] for i in range(len([k for k in stored if k[0] == 0]))]
+    rebuilt: dict[tuple[int, int], bytes] = {}
+    frontier = Frontier(0, [])
+    for leaf in leaves:
+        for node, digest in frontier.append(leaf):
+            rebuilt[(node.level, node.index)] = digest
+    assert stored == rebuilt
+
+
+async def test_a_batch_is_one_statement_on_postgresql_unless_the_head_moved(
+    engine: AsyncEngine, master_key: MasterKey
+) -> None:
+    log = trail(engine, master_key)
+    postgresql = engine.dialect.name == "postgresql"
+    # SQLite has no data-modifying WITH: every batch takes the lock there.
+    assert (log.one_statement is not None) is postgresql
+    await log.record(record(1))
+    await asyncio.gather(log.record(record(2)), log.record(record(3)))
+    # Another writer (a data change's transaction, or another process) moves the head: the
+    # remembered head no longer matches, nothing is written, the head is read again.
+    async with session_factory(engine)() as session:
+        await SqlAuditSink(session).append(record(4))
+        await session.commit()
+    await log.record(record(5))
+    if log.one_statement is not None:
+        assert log.one_statement.appended == log.batches
+
+    report = await verify_log(engine)
+    assert report.intact
+    assert report.events_checked == 5
+    await _stored_tree_is_the_tree_of_its_leaves(engine)
+    signer = checkpoint_signer(master_key)
+    async with session_factory(engine)() as session:
+        await sign_tree_head(session, signer, datetime.now(UTC))
+        await session.commit()
+    tree = await verify_tree(engine, signer.jwk())
+    assert tree.intact
+    assert tree.tree_heads_checked == 1
+
+
+async def test_two_processes_racing_build_one_chain_and_one_tree(
+    engine: AsyncEngine, master_key: MasterKey
+) -> None:
+    # Two logs on one database behave as two server processes do: each remembers its own
+    # head, loses races to the other, re-reads or takes the lock, and never forks the chain.
+    first, second = trail(engine, master_key), trail(engine, master_key)
+    events = await asyncio.gather(
+        *(log.record(record(n)) for n in range(60) for log in ((first, second)[n % 2],))
+    )
+    assert sorted(e.seq for e in events) == list(range(1, 61))
+    report = await verify_log(engine)
+    assert report.intact
+    assert report.events_checked == 60
+    await _stored_tree_is_the_tree_of_its_leaves(engine)
