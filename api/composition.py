@@ -40,7 +40,7 @@ from domain.dsr.ports import ErasureUnitOfWork, ExportUnitOfWork, Progress
 from domain.dsr.requests import DsrUnitOfWork
 from domain.oauth.login import ThrottlePolicy
 from domain.oauth.ports import IdentityUnitOfWork, PasswordHasher
-from domain.ports import UnitOfWork
+from domain.ports import DurableAuditLog, UnitOfWork
 from domain.support.grants import GrantUnitOfWork
 from persistence.audit.batch import BatchingAuditLog
 from persistence.audit.tree import TreeHeadTimer
@@ -154,11 +154,17 @@ def _ensure_sqlite_directory(url: str) -> None:
 
 
 def build_services(
-    settings: Settings, *, engine: AsyncEngine | None = None, clock: Clock | None = None
+    settings: Settings,
+    *,
+    engine: AsyncEngine | None = None,
+    clock: Clock | None = None,
+    audit_trail: DurableAuditLog | None = None,
 ) -> Services:
     """Services for `settings`. Opens no connection: the pool fills on first use.
 
-    Pass `engine` to share one that already exists (tests), `clock` to control the time.
+    Pass `engine` to share one that already exists (tests), `clock` to control the time,
+    `audit_trail` to replace the group-commit log of reads (the read-path benchmark measures
+    against one that stores nothing).
     """
     if engine is None:
         _ensure_sqlite_directory(settings.database_url)
@@ -167,7 +173,10 @@ def build_services(
     master_key = MasterKey(settings.master_key)
     clock = clock or SystemClock()
     # One per process, so concurrent reads share the audit chain's lock and commit.
-    audit_trail = BatchingAuditLog(sessions, clock, checkpoint_signer(master_key))
+    batching = (
+        None if audit_trail else BatchingAuditLog(sessions, clock, checkpoint_signer(master_key))
+    )
+    audit_trail = audit_trail or batching
 
     def unit() -> SqlUnitOfWork:
         uow = SqlUnitOfWork(
@@ -205,7 +214,7 @@ def build_services(
         clock=clock,
         units=units,
         readiness=DatabaseReadiness(engine),
-        audit_trail=audit_trail,
+        audit_trail=batching,
     )
 
 

@@ -82,12 +82,13 @@ def make_engine(url: str | URL, *, enforce_foreign_keys: bool = True) -> AsyncEn
         return engine
     engine = create_async_engine(
         resolved,
-        # Room for every request of a busy process (each holds one connection, and the guard
-        # briefly another) without overflow: overflow connections are closed on return, so
-        # under load every request paid for a new connection (TLS attempt, auth, cold
-        # statement cache).
+        # A fixed set of connections and no overflow: overflow connections are closed on
+        # return, so under load (hundreds of concurrent requests) every request paid for a
+        # new connection (TLS attempt, auth, cold statement cache) and throughput collapsed.
+        # Requests beyond the pool wait their turn instead; each holds a connection only
+        # while it reads or writes (the audit append of a read takes its own, briefly).
         pool_size=20,
-        max_overflow=10,
+        max_overflow=0,
         pool_timeout=30,
         pool_recycle=1800,
         connect_args={"server_settings": {"application_name": "custodian"}},

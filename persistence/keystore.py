@@ -15,7 +15,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, Uuid, delete, insert, select
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    LargeBinary,
+    ScalarSelect,
+    String,
+    Uuid,
+    delete,
+    insert,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -111,17 +121,21 @@ class SqlKeyRing:
         return cached
 
     async def cipher_for_reading(
-        self, customer_id: UUID, retention_class: RetentionClass
+        self, customer_id: UUID, retention_class: RetentionClass, *, wrapped: bytes | None = None
     ) -> FieldCipher:
         """A FieldCipher for data that exists: never creates a key.
 
+        `wrapped` is the stored key when the caller already selected it (`wrapped_key_of`).
         Raises KeyDestroyed when the class was erased, IntegrityError when the key is missing
         without having been destroyed (the data can then not be authentic).
         """
         cached = self._ciphers.get((customer_id, _encrypted(retention_class)))
         if cached is not None:
             return cached
-        stored = await self._load(customer_id, retention_class)
+        if wrapped is not None:
+            stored: bytes | None = self._wrapper.unwrap(wrapped, customer_id, retention_class)
+        else:
+            stored = await self._load(customer_id, retention_class)
         if stored is None:
             if await self._is_destroyed(customer_id, retention_class):
                 raise KeyDestroyed(f"{retention_class.value} data of this customer was erased")
@@ -129,6 +143,21 @@ class SqlKeyRing:
         cipher = FieldCipher(stored)
         self._ciphers[(customer_id, retention_class)] = cipher
         return cipher
+
+    def wrapped_key_of(
+        self, customer_id: UUID, retention_class: RetentionClass
+    ) -> ScalarSelect[bytes]:
+        """A scalar subquery giving the customer's stored (wrapped) data key for the class:
+        selected beside the rows it opens, it saves the key's own round trip. Hand what it
+        gives to `cipher_for_reading(..., wrapped=...)`."""
+        return (
+            select(DataKeyRow.wrapped_key)
+            .where(
+                DataKeyRow.customer_id == customer_id,
+                DataKeyRow.retention_class == _encrypted(retention_class).value,
+            )
+            .scalar_subquery()
+        )
 
     async def has_key(self, customer_id: UUID, retention_class: RetentionClass) -> bool:
         """Whether the customer's data key for the class exists (not yet created or destroyed

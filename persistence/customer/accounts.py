@@ -179,7 +179,9 @@ class SqlTransactionRepository:
         paging); `booked_from` is inclusive, `booked_to` exclusive. Another customer's account
         gives an empty list, like an account without transactions.
         """
-        query = select(_TRANSACTIONS_TABLE).where(
+        # The data key comes with the rows: one round trip, not two.
+        key = self._keys.wrapped_key_of(customer_id, _FINANCIAL)
+        query = select(_TRANSACTIONS_TABLE, key).where(
             TransactionRow.customer_id == customer_id, TransactionRow.account_id == account_id
         )
         if before is not None:
@@ -200,13 +202,16 @@ class SqlTransactionRepository:
                 )
             )
         ).all()
-        return await self._decrypt(customer_id, rows)
+        # Every row carries the stored data key in its last column.
+        return await self._decrypt(customer_id, rows, wrapped=rows[0][-1] if rows else None)
 
-    async def _decrypt(self, customer_id: UUID, rows: Sequence[Row[Any]]) -> list[Transaction]:
+    async def _decrypt(
+        self, customer_id: UUID, rows: Sequence[Row[Any]], *, wrapped: bytes | None = None
+    ) -> list[Transaction]:
         if not rows:
             return []
         try:
-            cipher = await self._keys.cipher_for_reading(customer_id, _FINANCIAL)
+            cipher = await self._keys.cipher_for_reading(customer_id, _FINANCIAL, wrapped=wrapped)
         except KeyDestroyed:
             return []
         return [_transaction(row, RowSealer(cipher, _TRANSACTIONS, row.id)) for row in rows]

@@ -78,15 +78,18 @@ class SqlCustomerRepository:
         Raises IntegrityError when a stored field does not authenticate.
         """
         # A plain row (Core), not a mapped instance: nothing here is changed through the ORM.
+        # The data key comes with the row: one round trip, not two.
         row = (
             await self._session.execute(
-                select(_PROFILES_TABLE).where(ProfileRow.customer_id == customer_id)
+                select(_PROFILES_TABLE, self._keys.wrapped_key_of(customer_id, _CONTACT)).where(
+                    ProfileRow.customer_id == customer_id
+                )
             )
         ).first()
         if row is None:
             return None
         try:
-            cipher = await self._keys.cipher_for_reading(customer_id, _CONTACT)
+            cipher = await self._keys.cipher_for_reading(customer_id, _CONTACT, wrapped=row[-1])
         except KeyDestroyed:
             return None
         return _profile(row, RowSealer(cipher, _PROFILES, customer_id))
