@@ -7,18 +7,10 @@ from enum import StrEnum
 
 import msgspec
 
+from api.actor import Actor, actor_of, full_actor
 from domain.audit.checkpoints import AuditReport, Checkpoint
 from domain.audit.events import AuditEvent
 from domain.support.access import split_purpose
-
-
-class ActorTypeFilter(StrEnum):
-    """Who acted."""
-
-    CUSTOMER = "customer"
-    STAFF = "staff"
-    SERVICE = "service"
-    SYSTEM = "system"
 
 
 class OutcomeFilter(StrEnum):
@@ -28,21 +20,13 @@ class OutcomeFilter(StrEnum):
     DENIED = "denied"
 
 
-class Accessor(msgspec.Struct):
-    """Who accessed: the actor type, a staff member's role and id, or the client (app or
-    service). Never a colleague's name or contact details."""
-
-    type: str
-    role: str | None
-    staff_id: str | None
-    client: str | None
-
-
 class AccessLogEntry(msgspec.Struct):
     """One access to the customer's data."""
 
     at: datetime
-    who: Accessor
+    actor: Actor
+    """Who accessed: the kind of actor, a staff member's role and id, the app or service
+    client. Never a colleague's name or contact details."""
     action: str
     resource_type: str
     resource_id: str | None
@@ -67,10 +51,7 @@ class AuditEventOut(msgspec.Struct):
     seq: int
     id: str
     at: datetime
-    actor_type: str
-    actor_id: str | None
-    actor_role: str | None
-    client_id: str | None
+    actor: Actor
     subject_id: str | None
     action: str
     resource_type: str
@@ -133,16 +114,17 @@ def access_log_entry(event: AuditEvent) -> AccessLogEntry:
     record = event.record
     actor = record.actor
     staff = actor.type.value == "staff"
-    who = Accessor(
-        type=actor.type.value,
+    # Only a staff member's id: a service's or the system's name is the officers' to read.
+    who = actor_of(
+        actor.type.value,
+        actor_id=actor.id if staff else None,
         role=actor.role,
-        staff_id=actor.id if staff else None,
         client=actor.client_id,
     )
     purpose, ticket = split_purpose(record.purpose)
     return AccessLogEntry(
         at=_utc(event.at),
-        who=who,
+        actor=who,
         action=record.action,
         resource_type=record.resource_type,
         resource_id=record.resource_id,
@@ -161,10 +143,7 @@ def audit_event_out(event: AuditEvent) -> AuditEventOut:
         seq=event.seq,
         id=str(event.id),
         at=_utc(event.at),
-        actor_type=record.actor.type.value,
-        actor_id=record.actor.id,
-        actor_role=record.actor.role,
-        client_id=record.actor.client_id,
+        actor=full_actor(record.actor),
         subject_id=str(record.subject_id) if record.subject_id else None,
         action=record.action,
         resource_type=record.resource_type,

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import msgspec
 
+from api.actor import Actor, actor_of
 from domain.consent.ledger import ConsentEvent, ConsentState
 from domain.consent.purposes import PurposeNotice
 
@@ -59,8 +60,8 @@ class ConsentReceipt(msgspec.Struct):
     notice_version: str
     recorded_at: datetime
     position: int
-    actor_type: str
-    client_id: str | None
+    actor: Actor
+    """Who recorded the decision: the kind of actor and the app it came through."""
     receipt: str
 
 
@@ -107,7 +108,6 @@ def consent_receipt(event: ConsentEvent) -> ConsentReceipt:
         notice_version=event.notice_version,
         recorded_at=event.recorded_at,
         position=event.position,
-        actor_type=event.actor.type.value,
-        client_id=event.actor.client_id,
+        actor=actor_of(event.actor.type.value, client=event.actor.client_id),
         receipt=event.receipt,
     )

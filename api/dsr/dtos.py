@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from api.actor import Actor, actor_of
 from api.consent.dtos import Purpose, purpose_out
 from api.self_service.dtos import NON_BLANK
 from domain.dsr.processing import ProcessingFacts
@@ -172,7 +173,8 @@ class RequestOut(msgspec.Struct):
     type: str
     status: str
     progress: int
-    requested_by: str
+    requested_by: Actor
+    """Who asked: the customer, or the kind of staff member or client who took it."""
     received_at: datetime
     due_at: datetime
     overdue: bool
@@ -192,12 +194,11 @@ class RequestPage(msgspec.Struct):
 
 
 class TimelineOut(msgspec.Struct):
-    """One event of a request (from the audit log): when, what, who (role and id)."""
+    """One event of a request (from the audit log): when, what, who (kind and id)."""
 
     at: datetime
     action: str
-    actor_type: str
-    actor_id: str | None
+    actor: Actor
     outcome: str
 
 
@@ -225,7 +226,7 @@ def request_out(request: DataSubjectRequest, now: datetime) -> RequestOut:
         type=request.type.value,
         status=request.shown_status(now).value,
         progress=request.progress,
-        requested_by=request.requested_by,
+        requested_by=actor_of(request.requested_by),
         received_at=request.received_at,
         due_at=request.due_at,
         overdue=is_overdue(request, now),
@@ -251,8 +252,7 @@ def detail_out(detail: RequestDetail, now: datetime) -> RequestDetailOut:
             TimelineOut(
                 at=e.at,
                 action=e.action,
-                actor_type=e.actor_type,
-                actor_id=e.actor_id,
+                actor=actor_of(e.actor_type, actor_id=e.actor_id),
                 outcome=e.outcome,
             )
             for e in detail.timeline

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from api.actor import Actor, actor_of
 from domain.customer.accounts import Account, Transaction
 from domain.customer.corrections import CorrectionRequest
 from domain.customer.interactions import Interaction
@@ -47,7 +48,8 @@ class ProfileChangeOut(msgspec.Struct):
     field: str
     old_value: str | None
     new_value: str | None
-    actor: str
+    actor: Actor
+    """Who made the change: the customer, a staff member or Custodian (the kind only)."""
     at: datetime
 
 
@@ -244,7 +246,7 @@ def change_out(change: ProfileChange) -> ProfileChangeOut:
         field=change.field,
         old_value=change.old_value,
         new_value=change.new_value,
-        actor=change.actor.value,
+        actor=actor_of(change.actor.value),
         at=change.at,
     )
 

@@ -94,6 +94,9 @@ async def test_grant_withdraw_regrant_with_complete_ordered_history(world: World
     assert [h["receipt_id"] for h in history] == receipts
     assert [h["granted"] for h in history] == decisions
     assert [h["position"] for h in history] == [1, 2, 3]
+    # Who decided: the kind of actor and the app, nothing more.
+    ada = {"type": "customer", "id": None, "role": None, "client": "demo-app"}
+    assert [h["actor"] for h in history] == [ada, ada, ada]
 
 
 async def test_receipt_verifies_with_published_key_and_fails_on_one_changed_byte(
