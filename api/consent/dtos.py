@@ -34,9 +34,18 @@ class Purpose(msgspec.Struct):
 
 
 class ConsentStatus(msgspec.Struct):
-    """One purpose and the customer's current decision about it."""
+    """One purpose (its code and current notice, inline) and the customer's current decision
+    about it: `notice_version` is the notice shown now, `consented_notice_version` the one the
+    last decision was made under."""
 
-    purpose: Purpose
+    purpose: str
+    notice_version: str
+    legal_basis: str
+    description: str
+    data_categories: list[str]
+    recipients: list[str]
+    retention: str
+    withdrawable: bool
     granted: bool
     consented_notice_version: str | None
     decided_at: datetime | None
@@ -89,8 +98,16 @@ def purpose_out(notice: PurposeNotice) -> Purpose:
 def consent_status(state: ConsentState) -> ConsentStatus:
     """A purpose's current state as the API shows it."""
     latest = state.latest
+    notice = state.notice
     return ConsentStatus(
-        purpose=purpose_out(state.notice),
+        purpose=notice.purpose,
+        notice_version=notice.notice_version,
+        legal_basis=notice.legal_basis,
+        description=notice.description,
+        data_categories=list(notice.data_categories),
+        recipients=list(notice.recipients),
+        retention=notice.retention,
+        withdrawable=notice.withdrawable,
         granted=state.granted,
         consented_notice_version=latest.notice_version if latest else None,
         decided_at=latest.recorded_at if latest else None,

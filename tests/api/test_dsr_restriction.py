@@ -36,7 +36,7 @@ async def agent_headers(world: World) -> dict[str, str]:
 
 async def granted(world: World, person: Person) -> dict[str, bool]:
     listed = body(await world.http.get("/v1/me/consents", headers=person.auth))
-    return {item["purpose"]["purpose"]: item["granted"] for item in listed["items"]}
+    return {item["purpose"]: item["granted"] for item in listed["items"]}
 
 
 async def test_restriction_blocks_support_except_legal_claims_and_lifts(world: World) -> None:
