@@ -60,6 +60,14 @@ class ConsentList(msgspec.Struct):
     next_cursor: str | None = None
 
 
+SIGNED_RECEIPT = (
+    "The decision's consent receipt (Kantara Consent Receipt v1.1) as a compact JWS signed "
+    "with EdDSA: verify it with the key named by its `kid` in /.well-known/jwks.json. Its "
+    "claims repeat `receipt_id` (`consentReceiptID`), the purpose, notice version and "
+    "decision, with a pseudonymous id of the customer."
+)
+
+
 class ConsentReceipt(msgspec.Struct):
     """One ledger entry with its signed receipt (compact JWS, EdDSA; key in JWKS)."""
 
@@ -71,7 +79,7 @@ class ConsentReceipt(msgspec.Struct):
     position: int
     actor: Actor
     """Who recorded the decision: the kind of actor and the app it came through."""
-    receipt: str
+    signed_receipt: Annotated[str, msgspec.Meta(description=SIGNED_RECEIPT)]
 
 
 class ConsentHistory(msgspec.Struct):
@@ -126,5 +134,5 @@ def consent_receipt(event: ConsentEvent) -> ConsentReceipt:
         recorded_at=event.recorded_at,
         position=event.position,
         actor=actor_of(event.actor.type.value, client=event.actor.client_id),
-        receipt=event.receipt,
+        signed_receipt=event.receipt,
     )

@@ -110,7 +110,7 @@ async def test_receipt_verifies_with_published_key_and_fails_on_one_changed_byte
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
     body = (await _put(world, auth, "analytics", True)).json()
     jwks = (await world.http.get("/.well-known/jwks.json")).json()
-    claims = _verify(body["receipt"], jwks)
+    claims = _verify(body["signed_receipt"], jwks)
     assert claims["consentReceiptID"] == body["receipt_id"]
     assert claims["version"] == "KI-CR-v1.1.0"
     [purpose] = claims["services"][0]["purposes"]
@@ -122,7 +122,7 @@ async def test_receipt_verifies_with_published_key_and_fails_on_one_changed_byte
     # The principal is pseudonymous: not the customer id in any form.
     assert str(customer) not in json.dumps(claims)
     assert customer.hex not in json.dumps(claims)
-    header, payload, signature = body["receipt"].split(".")
+    header, payload, signature = body["signed_receipt"].split(".")
     tampered_claims = dict(claims, services=[{"purposes": [dict(purpose, granted=False)]}])
     forged_payload = (
         base64.urlsafe_b64encode(json.dumps(tampered_claims).encode()).rstrip(b"=").decode()
