@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -99,8 +99,8 @@ class KeptOut(msgspec.Struct):
     until_rule: str
 
 
-class ErasureReport(msgspec.Struct):
-    """What the erasure destroyed and what is kept."""
+class ErasureReport(msgspec.Struct, tag_field="type", tag="erasure"):
+    """What the erasure destroyed and what is kept (`type`: always `erasure`)."""
 
     erased_at: datetime
     destroyed: list[DestroyedOut]
@@ -202,12 +202,31 @@ class TimelineOut(msgspec.Struct):
     outcome: str
 
 
-class RequestDetailOut(msgspec.Struct):
-    """A request, its extension, its report (value-free) and its timeline."""
+class RestrictionReport(msgspec.Struct, tag_field="type", tag="restriction"):
+    """What a restriction request did: processing restricted (true) or the restriction
+    lifted (false), and the Art. 18(1) ground given (null: none given, or lifted)."""
 
-    request: RequestOut
+    restricted: bool
+    ground: str | None
+
+
+class ObjectionReport(msgspec.Struct, tag_field="type", tag="objection"):
+    """What an objection to direct marketing did: the purposes it withdrew."""
+
+    purposes_withdrawn: list[str]
+
+
+RequestReport = ErasureReport | RestrictionReport | ObjectionReport
+"""What a completed request did, told apart by `type` (the request's type): an erasure's
+report (destroyed and kept), a restriction's or an objection's; exports have none (their
+archive is the result)."""
+
+
+class RequestDetailOut(RequestOut, kw_only=True):
+    """A request with its extension, its report (value-free) and its timeline."""
+
     extension_reason: str | None
-    report: dict[str, Any] | None
+    report: RequestReport | None
     timeline: list[TimelineOut]
 
 
@@ -242,12 +261,34 @@ def request_out(request: DataSubjectRequest, now: datetime) -> RequestOut:
     )
 
 
+def report_out(request: DataSubjectRequest) -> RequestReport | None:
+    """The stored report of `request` in the typed shape of its kind."""
+    stored = request.report
+    if stored is None:
+        return None
+    if request.type is RequestType.ERASURE:
+        return msgspec.convert(stored, ErasureReport)
+    if request.type is RequestType.RESTRICTION:
+        ground = stored.get("ground")
+        return RestrictionReport(
+            restricted=bool(stored.get("restricted")),
+            ground=None if ground is None else str(ground),
+        )
+    if request.type is RequestType.OBJECTION:
+        return ObjectionReport(
+            purposes_withdrawn=[str(p) for p in stored.get("purposes_withdrawn", [])]
+        )
+    return None
+
+
 def detail_out(detail: RequestDetail, now: datetime) -> RequestDetailOut:
-    """A request with its timeline, as sent."""
+    """A request with its timeline, as sent: the queue entry's fields at the top level."""
+    entry = request_out(detail.request, now)
+    fields = {name: getattr(entry, name) for name in RequestOut.__struct_fields__}
     return RequestDetailOut(
-        request=request_out(detail.request, now),
+        **fields,
         extension_reason=detail.request.extension_reason,
-        report=detail.request.report,
+        report=report_out(detail.request),
         timeline=[
             TimelineOut(
                 at=e.at,

@@ -83,7 +83,9 @@ async def test_overdue_requests_are_flagged_and_extended_once(world: World) -> N
     assert requested["actor"] == {"type": "customer", "id": None, "role": None, "client": None}
     assert extension["actor"]["type"] == "staff"
     uuid.UUID(extension["actor"]["id"])  # the officer's staff id
-    assert detail["request"]["requested_by"] == {
+    assert (detail["id"], detail["type"], detail["extended"]) == (late["id"], "export", True)
+    assert detail["report"] is None  # an export's result is its archive
+    assert detail["requested_by"] == {
         "type": "customer",
         "id": None,
         "role": None,
