@@ -34,7 +34,7 @@ class ContactabilityOut(msgspec.Struct):
     contactable: bool
     reasons: list[str]
     consent_granted: bool | None
-    consent_notice_version: str | None
+    consented_notice_version: str | None
     consent_decided_at: datetime | None
     outdated_notice: bool
     reason_codes: list[str]
@@ -86,7 +86,7 @@ async def get_contactability(
         contactable=answer.contactable,
         reasons=list(answer.reasons),
         consent_granted=consent.granted if consent else None,
-        consent_notice_version=consent.notice_version if consent else None,
+        consented_notice_version=consent.notice_version if consent else None,
         consent_decided_at=consent.recorded_at if consent else None,
         outdated_notice=answer.outdated_notice,
         reason_codes=[reason.code.value for reason in decision.reasons],

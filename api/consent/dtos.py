@@ -49,7 +49,7 @@ class ConsentStatus(msgspec.Struct):
     granted: bool
     consented_notice_version: str | None
     decided_at: datetime | None
-    outdated: bool
+    outdated_notice: bool
     receipt_id: str | None
 
 
@@ -119,7 +119,7 @@ def consent_status(state: ConsentState) -> ConsentStatus:
         granted=state.granted,
         consented_notice_version=latest.notice_version if latest else None,
         decided_at=latest.recorded_at if latest else None,
-        outdated=state.outdated,
+        outdated_notice=state.outdated,
         receipt_id=str(latest.id) if latest else None,
     )
 

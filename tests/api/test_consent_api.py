@@ -73,6 +73,7 @@ async def test_every_purpose_listed_opt_in_except_the_contract(world: World) -> 
     for name in list(items)[1:]:
         assert items[name]["granted"] is False
         assert items[name]["consented_notice_version"] is None
+        assert items[name]["outdated_notice"] is False
         assert items[name]["notice_version"] == "1"
         assert items[name]["description"]
         assert items[name]["data_categories"]

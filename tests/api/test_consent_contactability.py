@@ -42,7 +42,8 @@ async def test_contactable_only_with_consent_and_while_active(world: World) -> N
     )
     email = await check("email")
     assert email["contactable"] is True
-    assert email["consent_notice_version"] == "1"
+    assert email["consented_notice_version"] == "1"
+    assert email["outdated_notice"] is False
     assert (await check("sms"))["contactable"] is False  # consent is per channel
     async with world.engine.begin() as connection:
         await connection.execute(
