@@ -8,8 +8,9 @@ from enum import StrEnum
 import msgspec
 
 from api.actor import Actor, actor_of, full_actor
-from domain.audit.checkpoints import AuditReport, Checkpoint
-from domain.audit.events import AuditEvent
+from domain.audit.checkpoints import AuditReport
+from domain.audit.checkpoints import Checkpoint as DomainCheckpoint
+from domain.audit.events import AuditEvent as DomainAuditEvent
 from domain.support.access import split_purpose
 
 
@@ -45,7 +46,7 @@ class AccessLog(msgspec.Struct):
     next_cursor: str | None
 
 
-class AuditEventOut(msgspec.Struct):
+class AuditEvent(msgspec.Struct):
     """An audit event as stored, with its place in the hash chain."""
 
     seq: int
@@ -67,7 +68,7 @@ class AuditEventOut(msgspec.Struct):
 class AuditEventPage(msgspec.Struct):
     """A page of audit events, newest first."""
 
-    items: list[AuditEventOut]
+    items: list[AuditEvent]
     next_cursor: str | None
 
 
@@ -79,7 +80,7 @@ class ChainFailure(msgspec.Struct):
     event_id: str | None = None
 
 
-class CheckpointOut(msgspec.Struct):
+class Checkpoint(msgspec.Struct):
     """A signed checkpoint: verify `signature` (EdDSA JWS) with the JWKS key `kid`."""
 
     seq: int
@@ -100,7 +101,7 @@ class Verification(msgspec.Struct):
     first_failure: ChainFailure | None
     checkpoints_checked: int
     checkpoint_failure: ChainFailure | None
-    latest_checkpoint: CheckpointOut | None
+    latest_checkpoint: Checkpoint | None
     tree_heads_checked: int = 0
     tree_failure: ChainFailure | None = None
 
@@ -109,7 +110,7 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def access_log_entry(event: AuditEvent) -> AccessLogEntry:
+def access_log_entry(event: DomainAuditEvent) -> AccessLogEntry:
     """What the customer sees of an event: staff by role and id, apps by client id."""
     record = event.record
     actor = record.actor
@@ -136,10 +137,10 @@ def access_log_entry(event: AuditEvent) -> AccessLogEntry:
     )
 
 
-def audit_event_out(event: AuditEvent) -> AuditEventOut:
+def audit_event_out(event: DomainAuditEvent) -> AuditEvent:
     """The full stored event, for officers."""
     record = event.record
-    return AuditEventOut(
+    return AuditEvent(
         seq=event.seq,
         id=str(event.id),
         at=_utc(event.at),
@@ -157,9 +158,9 @@ def audit_event_out(event: AuditEvent) -> AuditEventOut:
     )
 
 
-def checkpoint_out(checkpoint: Checkpoint) -> CheckpointOut:
+def checkpoint_out(checkpoint: DomainCheckpoint) -> Checkpoint:
     """A checkpoint as the API (and `audit checkpoint --export`) shows it."""
-    return CheckpointOut(
+    return Checkpoint(
         seq=checkpoint.seq,
         event_count=checkpoint.seq,
         head_hash=checkpoint.head_hash.hex(),

@@ -25,7 +25,7 @@ from domain.errors import NotFound
 from domain.identity import Caller
 
 
-class ContactabilityOut(msgspec.Struct):
+class Contactability(msgspec.Struct):
     """Whether marketing may be sent now, and why not when it may not."""
 
     customer_id: str
@@ -61,7 +61,7 @@ async def get_contactability(
     rules: NamedDependency[ContactRules],
     customer_id: FromPath[str],
     channel: Annotated[MarketingChannel, QueryParameter(description="email or sms")],
-) -> ContactabilityOut:
+) -> Contactability:
     """Answered by the contact policy (consent, restriction, objection, pending erasure,
     preferences, frequency caps, complaint cool-off); the check is audited."""
     try:
@@ -79,7 +79,7 @@ async def get_contactability(
     )
     decision = answer.decision
     consent = answer.consent
-    return ContactabilityOut(
+    return Contactability(
         customer_id=str(answer.customer_id),
         channel=answer.channel,
         purpose=answer.purpose,

@@ -15,10 +15,10 @@ from api.request_bodies import json_body_only
 from api.routes import Cursor, Limit, customer_access, guarded, problems
 from api.self_service import TAG
 from api.self_service.dtos import (
-    CorrectionIn,
-    CorrectionOut,
+    Correction,
+    CorrectionDecision,
     CorrectionPage,
-    DecisionIn,
+    CorrectionRequest,
     correction_out,
 )
 from domain.clock import Clock
@@ -60,8 +60,8 @@ class MyCorrections(Controller):
         request: Request[Any, Any, Any],
         uow_factory: Uow,
         clock: NamedDependency[Clock],
-        data: Annotated[CorrectionIn, Body(schema_extra=CLOSED)],
-    ) -> CorrectionOut:
+        data: Annotated[CorrectionRequest, Body(schema_extra=CLOSED)],
+    ) -> Correction:
         """The request as recorded, due one month after receipt."""
         target = data.target
         ask = CorrectionAsk(
@@ -110,7 +110,7 @@ class MyCorrections(Controller):
         request: Request[Any, Any, Any],
         uow_factory: Uow,
         correction_id: FromPath[str],
-    ) -> CorrectionOut:
+    ) -> Correction:
         """The request, its status and, once decided, the outcome."""
         found = await read_correction(uow_factory, customer_access(caller, request), correction_id)
         return correction_out(found)
@@ -137,8 +137,8 @@ class CorrectionDecisions(Controller):
         uow_factory: Uow,
         clock: NamedDependency[Clock],
         correction_id: FromPath[str],
-        data: Annotated[DecisionIn, Body(schema_extra=CLOSED)],
-    ) -> CorrectionOut:
+        data: Annotated[CorrectionDecision, Body(schema_extra=CLOSED)],
+    ) -> Correction:
         """Applying changes the record and keeps the replaced value on the request."""
         decided = await decide_correction(
             uow_factory,
