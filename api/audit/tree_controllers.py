@@ -45,7 +45,12 @@ TreeSize = Annotated[int, QueryParameter(ge=1, le=2**53, description="A signed t
     tags=[ACCESS_LOG_TAG],
     opt={"scopes": ("access-log:read",)},
     security=[{"oauth2": ["access-log:read"]}],
-    responses=problems(400, 404, 409),
+    responses=problems(
+        400,
+        404,
+        409,
+        worded={409: "No signed tree head covers the entry yet; retry after `Retry-After`"},
+    ),
     summary="Proof that one of my access-log entries is in the audited log",
 )
 async def get_access_log_proof(

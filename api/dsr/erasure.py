@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath
@@ -77,6 +78,14 @@ class ErasureRequests(Controller):
                 },
             ),
         },
+        response_headers=[
+            ResponseHeader(
+                name="Location",
+                description="Where to follow the erasure (GET, or DELETE to cancel), on 202 "
+                "and 200 alike.",
+                documentation_only=True,
+            )
+        ],
         guards=[json_body_only],
         **guarded(ERASE_SCOPE, "erasure.request", "dsr_request", tag=TAG),
     )
@@ -100,7 +109,11 @@ class ErasureRequests(Controller):
             confirmation=confirmation,
             policy=policy_of(settings),
         )
-        return Response(erasure_out(erasure), status_code=202 if created else 200)
+        return Response(
+            erasure_out(erasure),
+            status_code=202 if created else 200,
+            headers={"Location": f"/v1/me/erasure/{erasure.id}"},
+        )
 
     @get(
         "/{erasure_id:str}",

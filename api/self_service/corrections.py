@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import Body, FromPath
 
@@ -50,6 +51,13 @@ class MyCorrections(Controller):
         status_code=201,
         summary="Ask for a correction of data I cannot edit myself",
         responses=problems(400, 404, 409, 415, 422),
+        response_headers=[
+            ResponseHeader(
+                name="Location",
+                description="The new correction request (GET).",
+                documentation_only=True,
+            )
+        ],
         guards=[json_body_only],
         **guarded("corrections:write", "correction.create", "correction", tag=TAG),
     )
@@ -61,7 +69,7 @@ class MyCorrections(Controller):
         uow_factory: Uow,
         clock: NamedDependency[Clock],
         data: Annotated[CorrectionRequest, Body(schema_extra=CLOSED)],
-    ) -> Correction:
+    ) -> Response[Correction]:
         """The request as recorded, due one month after receipt."""
         target = data.target
         ask = CorrectionAsk(
@@ -72,7 +80,11 @@ class MyCorrections(Controller):
             reason=data.reason,
         )
         created = await submit_correction(uow_factory, clock, customer_access(caller, request), ask)
-        return correction_out(created)
+        return Response(
+            correction_out(created),
+            status_code=201,
+            headers={"Location": f"/v1/me/corrections/{created.id}"},
+        )
 
     @get(
         "/",

@@ -116,6 +116,9 @@ async def test_correction_request_lifecycle(world: World, ada: Person) -> None:
     assert created.status_code == 201, created.text
     request = created.json()
     assert request["status"] == "submitted"
+    assert created.headers["location"] == f"/v1/me/corrections/{request['id']}"
+    followed = await world.http.get(created.headers["location"], headers=ada.auth)
+    assert followed.json() == request
     assert request["current_value"].startswith("Purchase")
     assert request["due_at"][:10] > request["received_at"][:10]
     duplicate = await world.http.post("/v1/me/corrections", json=ask, headers=ada.auth)
