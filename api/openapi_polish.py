@@ -53,7 +53,7 @@ TAG_DESCRIPTIONS: dict[str, str] = {
 CONTACT = {"name": "Custodian maintainers"}
 RATE_LIMITED_PREFIXES = ("/v1/", "/oauth/token")
 """Where the per-client rate limit answers 429 (see `api.rate_limit`)."""
-RETRY_AFTER_ON = {"downloadMyExport": ("409",)}
+RETRY_AFTER_ON = {"downloadMyExport": ("409",), "getMyAccessLogProof": ("409",)}
 """Responses (by operation id) that also say when to try again."""
 _RETRY_AFTER_HEADER = {
     "description": "Seconds to wait before trying again.",

@@ -22,6 +22,7 @@ from litestar.types import ExceptionHandlersMap
 
 from api.logging import describe_exception, get_logger
 from api.middleware import current_request_id, request_id_of
+from domain.audit.proofs import NotYetSigned
 from domain.audit.tree_check import AuditLogBroken
 from domain.consent.purposes import NotWithdrawable, OutdatedNotice
 from domain.dsr.deliberate_erasure import RecentSignInRequired
@@ -246,6 +247,14 @@ DOMAIN_PROBLEMS: Mapping[type[DomainError], ProblemSpec] = {
         "The request conflicts with the current state.",
         expose_message=True,
         headers=_retry_after(5),
+    ),
+    # A signed tree head comes at least once a minute while events arrive (by default).
+    NotYetSigned: ProblemSpec(
+        409,
+        "urn:custodian:problem:conflict",
+        "The request conflicts with the current state.",
+        expose_message=True,
+        headers=_retry_after(60),
     ),
     ArchiveExpired: ProblemSpec(
         410,

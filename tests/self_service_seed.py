@@ -204,12 +204,10 @@ async def successful_call(
         kwargs["json"] = {"restricted": False}
     elif (method, path) == ("PUT", "/v1/me/consents/{purpose}"):
         consents = body(await world.http.get("/v1/me/consents", headers=person.auth))
-        current = next(
-            item for item in consents["items"] if item["purpose"]["purpose"] == ids["purpose"]
-        )
+        current = next(item for item in consents["items"] if item["purpose"] == ids["purpose"])
         kwargs["json"] = {
             "granted": not current["granted"],
-            "notice_version": current["purpose"]["notice_version"],
+            "notice_version": current["notice_version"],
         }
     return url_for(path, ids), kwargs
 

@@ -20,9 +20,9 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
+from api.actor import ActorType
 from api.audit.dtos import (
     AccessLog,
-    ActorTypeFilter,
     AuditEventPage,
     OutcomeFilter,
     Verification,
@@ -48,7 +48,7 @@ JSON_LINES = "application/jsonl"
 
 Text = Annotated[str | None, QueryParameter(max_length=128)]
 Subject = Annotated[UUID | None, QueryParameter(description="The customer the events are about")]
-ActorType = Annotated[ActorTypeFilter | None, QueryParameter()]
+ActorTypeQuery = Annotated[ActorType | None, QueryParameter()]
 Outcome = Annotated[OutcomeFilter | None, QueryParameter()]
 
 
@@ -68,7 +68,7 @@ async def get_access_log(
     audit_units: NamedDependency[Callable[[], AuditReadUnitOfWork]],
     from_: From = None,
     to: To = None,
-    actor_type: ActorType = None,
+    actor_type: ActorTypeQuery = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> AccessLog:

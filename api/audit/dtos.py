@@ -7,18 +7,11 @@ from enum import StrEnum
 
 import msgspec
 
-from domain.audit.checkpoints import AuditReport, Checkpoint
-from domain.audit.events import AuditEvent
+from api.actor import Actor, actor_of, full_actor
+from domain.audit.checkpoints import AuditReport
+from domain.audit.checkpoints import Checkpoint as DomainCheckpoint
+from domain.audit.events import AuditEvent as DomainAuditEvent
 from domain.support.access import split_purpose
-
-
-class ActorTypeFilter(StrEnum):
-    """Who acted."""
-
-    CUSTOMER = "customer"
-    STAFF = "staff"
-    SERVICE = "service"
-    SYSTEM = "system"
 
 
 class OutcomeFilter(StrEnum):
@@ -28,21 +21,13 @@ class OutcomeFilter(StrEnum):
     DENIED = "denied"
 
 
-class Accessor(msgspec.Struct):
-    """Who accessed: the actor type, a staff member's role and id, or the client (app or
-    service). Never a colleague's name or contact details."""
-
-    type: str
-    role: str | None
-    staff_id: str | None
-    client: str | None
-
-
 class AccessLogEntry(msgspec.Struct):
     """One access to the customer's data."""
 
     at: datetime
-    who: Accessor
+    actor: Actor
+    """Who accessed: the kind of actor, a staff member's role and id, the app or service
+    client. Never a colleague's name or contact details."""
     action: str
     resource_type: str
     resource_id: str | None
@@ -61,16 +46,13 @@ class AccessLog(msgspec.Struct):
     next_cursor: str | None
 
 
-class AuditEventOut(msgspec.Struct):
+class AuditEvent(msgspec.Struct):
     """An audit event as stored, with its place in the hash chain."""
 
     seq: int
     id: str
     at: datetime
-    actor_type: str
-    actor_id: str | None
-    actor_role: str | None
-    client_id: str | None
+    actor: Actor
     subject_id: str | None
     action: str
     resource_type: str
@@ -86,7 +68,7 @@ class AuditEventOut(msgspec.Struct):
 class AuditEventPage(msgspec.Struct):
     """A page of audit events, newest first."""
 
-    items: list[AuditEventOut]
+    items: list[AuditEvent]
     next_cursor: str | None
 
 
@@ -98,7 +80,7 @@ class ChainFailure(msgspec.Struct):
     event_id: str | None = None
 
 
-class CheckpointOut(msgspec.Struct):
+class Checkpoint(msgspec.Struct):
     """A signed checkpoint: verify `signature` (EdDSA JWS) with the JWKS key `kid`."""
 
     seq: int
@@ -119,7 +101,7 @@ class Verification(msgspec.Struct):
     first_failure: ChainFailure | None
     checkpoints_checked: int
     checkpoint_failure: ChainFailure | None
-    latest_checkpoint: CheckpointOut | None
+    latest_checkpoint: Checkpoint | None
     tree_heads_checked: int = 0
     tree_failure: ChainFailure | None = None
 
@@ -128,21 +110,22 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def access_log_entry(event: AuditEvent) -> AccessLogEntry:
+def access_log_entry(event: DomainAuditEvent) -> AccessLogEntry:
     """What the customer sees of an event: staff by role and id, apps by client id."""
     record = event.record
     actor = record.actor
     staff = actor.type.value == "staff"
-    who = Accessor(
-        type=actor.type.value,
+    # Only a staff member's id: a service's or the system's name is the officers' to read.
+    who = actor_of(
+        actor.type.value,
+        actor_id=actor.id if staff else None,
         role=actor.role,
-        staff_id=actor.id if staff else None,
         client=actor.client_id,
     )
     purpose, ticket = split_purpose(record.purpose)
     return AccessLogEntry(
         at=_utc(event.at),
-        who=who,
+        actor=who,
         action=record.action,
         resource_type=record.resource_type,
         resource_id=record.resource_id,
@@ -154,17 +137,14 @@ def access_log_entry(event: AuditEvent) -> AccessLogEntry:
     )
 
 
-def audit_event_out(event: AuditEvent) -> AuditEventOut:
+def audit_event_out(event: DomainAuditEvent) -> AuditEvent:
     """The full stored event, for officers."""
     record = event.record
-    return AuditEventOut(
+    return AuditEvent(
         seq=event.seq,
         id=str(event.id),
         at=_utc(event.at),
-        actor_type=record.actor.type.value,
-        actor_id=record.actor.id,
-        actor_role=record.actor.role,
-        client_id=record.actor.client_id,
+        actor=full_actor(record.actor),
         subject_id=str(record.subject_id) if record.subject_id else None,
         action=record.action,
         resource_type=record.resource_type,
@@ -178,9 +158,9 @@ def audit_event_out(event: AuditEvent) -> AuditEventOut:
     )
 
 
-def checkpoint_out(checkpoint: Checkpoint) -> CheckpointOut:
+def checkpoint_out(checkpoint: DomainCheckpoint) -> Checkpoint:
     """A checkpoint as the API (and `audit checkpoint --export`) shows it."""
-    return CheckpointOut(
+    return Checkpoint(
         seq=checkpoint.seq,
         event_count=checkpoint.seq,
         head_hash=checkpoint.head_hash.hex(),

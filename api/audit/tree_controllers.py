@@ -18,8 +18,8 @@ from litestar.params import FromPath, QueryParameter
 
 from api.audit.controllers import ACCESS_LOG_TAG, AUDIT_TAG
 from api.audit.tree_dtos import (
-    ConsistencyProofOut,
-    InclusionProofOut,
+    ConsistencyProof,
+    InclusionProof,
     TreeHeadPage,
     consistency_proof_out,
     inclusion_proof_out,
@@ -45,7 +45,12 @@ TreeSize = Annotated[int, QueryParameter(ge=1, le=2**53, description="A signed t
     tags=[ACCESS_LOG_TAG],
     opt={"scopes": ("access-log:read",)},
     security=[{"oauth2": ["access-log:read"]}],
-    responses=problems(400, 404, 409),
+    responses=problems(
+        400,
+        404,
+        409,
+        worded={409: "No signed tree head covers the entry yet; retry after `Retry-After`"},
+    ),
     summary="Proof that one of my access-log entries is in the audited log",
 )
 async def get_access_log_proof(
@@ -54,7 +59,7 @@ async def get_access_log_proof(
     caller: NamedDependency[Caller],
     tree_units: NamedDependency[Callable[[], TreeUnitOfWork]],
     event_id: FromPath[str],
-) -> InclusionProofOut:
+) -> InclusionProof:
     """The entry's bytes, leaf hash and audit path to the newest signed tree head; 404 for
     someone else's entry, 409 while no signed head covers it yet."""
     event, proof = await prove_access_log_entry(
@@ -111,7 +116,7 @@ async def get_consistency(
     tree_units: NamedDependency[Callable[[], TreeUnitOfWork]],
     first: TreeSize,
     second: TreeSize,
-) -> ConsistencyProofOut:
+) -> ConsistencyProof:
     """Both signed heads and the proof; 404 when either size has no signed head."""
     proof = await prove_consistency(
         tree_units(), caller.as_actor(), first, second, request_id_of(request.scope)

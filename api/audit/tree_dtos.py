@@ -6,11 +6,14 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from domain.audit.events import AuditEvent, canonical_bytes
-from domain.audit.tree_heads import ConsistencyProof, InclusionProof, TreeHead
+from domain.audit.events import AuditEvent as DomainAuditEvent
+from domain.audit.events import canonical_bytes
+from domain.audit.tree_heads import ConsistencyProof as DomainConsistencyProof
+from domain.audit.tree_heads import InclusionProof as DomainInclusionProof
+from domain.audit.tree_heads import TreeHead as DomainTreeHead
 
 
-class TreeHeadOut(msgspec.Struct):
+class TreeHead(msgspec.Struct):
     """A signed tree head: the RFC 9162 root of the first `tree_size` audit events.
 
     `signature` is a compact JWS (EdDSA, key `kid` in /.well-known/jwks.json) over
@@ -27,11 +30,11 @@ class TreeHeadOut(msgspec.Struct):
 class TreeHeadPage(msgspec.Struct):
     """Signed tree heads, newest first."""
 
-    items: list[TreeHeadOut]
+    items: list[TreeHead]
     next_cursor: str | None
 
 
-class InclusionProofOut(msgspec.Struct):
+class InclusionProof(msgspec.Struct):
     """Proof that one access-log entry is leaf `leaf_index` of the tree of `tree_head`.
 
     `leaf_data` is the event's canonical JSON; its leaf hash is SHA-256(0x00 || leaf_data)
@@ -44,22 +47,22 @@ class InclusionProofOut(msgspec.Struct):
     leaf_data: str
     leaf_hash: str
     audit_path: list[str]
-    tree_head: TreeHeadOut
+    tree_head: TreeHead
 
 
-class ConsistencyProofOut(msgspec.Struct):
+class ConsistencyProof(msgspec.Struct):
     """Proof that the tree of `first` is a prefix of the tree of `second` (RFC 9162
     section 2.1.4.2)."""
 
-    first: TreeHeadOut
-    second: TreeHeadOut
+    first: TreeHead
+    second: TreeHead
     proof: list[str]
 
 
-def tree_head_out(head: TreeHead) -> TreeHeadOut:
+def tree_head_out(head: DomainTreeHead) -> TreeHead:
     """A signed tree head as the API shows it."""
     signed = head.signed_at if head.signed_at.tzinfo else head.signed_at.replace(tzinfo=UTC)
-    return TreeHeadOut(
+    return TreeHead(
         tree_size=head.tree_size,
         root_hash=head.root_hash.hex(),
         signed_at=signed.astimezone(UTC),
@@ -68,10 +71,10 @@ def tree_head_out(head: TreeHead) -> TreeHeadOut:
     )
 
 
-def inclusion_proof_out(event: AuditEvent, proof: InclusionProof) -> InclusionProofOut:
+def inclusion_proof_out(event: DomainAuditEvent, proof: DomainInclusionProof) -> InclusionProof:
     """The proof with the event bytes it covers, so the customer can hash them themselves."""
     data = canonical_bytes(event.seq, event.id, event.at, event.record, event.prev_hash)
-    return InclusionProofOut(
+    return InclusionProof(
         event_id=str(event.id),
         seq=event.seq,
         leaf_index=event.seq - 1,
@@ -82,9 +85,9 @@ def inclusion_proof_out(event: AuditEvent, proof: InclusionProof) -> InclusionPr
     )
 
 
-def consistency_proof_out(proof: ConsistencyProof) -> ConsistencyProofOut:
+def consistency_proof_out(proof: DomainConsistencyProof) -> ConsistencyProof:
     """The consistency proof between two signed heads."""
-    return ConsistencyProofOut(
+    return ConsistencyProof(
         first=tree_head_out(proof.first),
         second=tree_head_out(proof.second),
         proof=[node.hex() for node in proof.path],

@@ -17,10 +17,10 @@ from litestar.params import Body, Parameter
 from api.campaigns.dtos import (
     CAMPAIGNS_TAG,
     CLOSED,
-    AudienceCheckIn,
-    AudienceCheckOut,
-    ContactIn,
-    ContactOut,
+    AudienceCheck,
+    AudienceCheckRequest,
+    Contact,
+    SentContact,
     answer_out,
 )
 from api.middleware import request_id_of
@@ -77,8 +77,8 @@ class CampaignApi(Controller):
         clock: NamedDependency[Clock],
         rules: NamedDependency[ContactRules],
         campaign_id: CampaignId,
-        data: Annotated[AudienceCheckIn, Body(schema_extra=CLOSED)],
-    ) -> AudienceCheckOut:
+        data: Annotated[AudienceCheckRequest, Body(schema_extra=CLOSED)],
+    ) -> AudienceCheck:
         """One answer per id, in the order asked: contactable or not, the reasons and, when
         only time stands in the way, the earliest allowed time. An unknown id is answered
         like a customer without consent. Each customer's access log records the check."""
@@ -92,7 +92,7 @@ class CampaignApi(Controller):
             customer_ids=data.customer_ids,
             request_id=request_id_of(request.scope),
         )
-        return AudienceCheckOut(
+        return AudienceCheck(
             campaign_id=campaign_id,
             channel=data.channel.value,
             checked_at=decisions[0].at,
@@ -121,8 +121,8 @@ class CampaignApi(Controller):
         clock: NamedDependency[Clock],
         rules: NamedDependency[ContactRules],
         campaign_id: CampaignId,
-        data: Annotated[ContactIn, Body(schema_extra=CLOSED)],
-    ) -> Response[ContactOut]:
+        data: Annotated[SentContact, Body(schema_extra=CLOSED)],
+    ) -> Response[Contact]:
         """201 with the contact; 200 with the same contact when the key was used for it
         before; 409 `not-contactable` (with `reasons` and `earliest_allowed_at`) when the
         policy refuses it at this moment, and 409 when the key named another contact."""
@@ -153,7 +153,7 @@ class CampaignApi(Controller):
                 },
             ) from None
         contact = recorded.contact
-        body = ContactOut(
+        body = Contact(
             id=contact.id,
             campaign_id=contact.campaign_id,
             customer_id=contact.customer_id,

@@ -24,7 +24,7 @@ def contact_rules(settings: Settings) -> ContactRules:
     )
 
 
-class ReasonOut(msgspec.Struct):
+class RefusalReason(msgspec.Struct):
     """Why not: a stable code and a sentence."""
 
     code: str
@@ -36,7 +36,7 @@ class ChannelAnswer(msgspec.Struct):
 
     customer_id: UUID
     contactable: bool
-    reasons: list[ReasonOut]
+    reasons: list[RefusalReason]
     earliest_allowed_at: datetime | None
 
 
@@ -45,19 +45,19 @@ def answer_out(decision: ContactDecision) -> ChannelAnswer:
     return ChannelAnswer(
         customer_id=decision.customer_id,
         contactable=decision.contactable,
-        reasons=[ReasonOut(r.code.value, r.message) for r in decision.reasons],
+        reasons=[RefusalReason(r.code.value, r.message) for r in decision.reasons],
         earliest_allowed_at=decision.earliest_allowed_at,
     )
 
 
-class AudienceCheckIn(msgspec.Struct, forbid_unknown_fields=True):
+class AudienceCheckRequest(msgspec.Struct, forbid_unknown_fields=True):
     """Which customers, on which channel."""
 
     channel: MarketingChannel
     customer_ids: Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=MAX_AUDIENCE)]
 
 
-class AudienceCheckOut(msgspec.Struct):
+class AudienceCheck(msgspec.Struct):
     """One answer per id asked, in the order asked."""
 
     campaign_id: str
@@ -66,7 +66,7 @@ class AudienceCheckOut(msgspec.Struct):
     items: list[ChannelAnswer]
 
 
-class ContactIn(msgspec.Struct, forbid_unknown_fields=True):
+class SentContact(msgspec.Struct, forbid_unknown_fields=True):
     """A contact the campaign tool sent; the key makes retries safe."""
 
     customer_id: UUID
@@ -74,7 +74,7 @@ class ContactIn(msgspec.Struct, forbid_unknown_fields=True):
     idempotency_key: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 
-class ContactOut(msgspec.Struct):
+class Contact(msgspec.Struct):
     """A recorded contact."""
 
     id: UUID
@@ -88,7 +88,7 @@ class ContactOut(msgspec.Struct):
 _HHMM = msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
-class QuietHoursBody(msgspec.Struct, forbid_unknown_fields=True):
+class QuietHours(msgspec.Struct, forbid_unknown_fields=True):
     """A daily period without marketing, in local time (may span midnight)."""
 
     start: Annotated[str, _HHMM]
@@ -96,11 +96,11 @@ class QuietHoursBody(msgspec.Struct, forbid_unknown_fields=True):
     time_zone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "UTC"
 
 
-class ContactPreferencesIn(msgspec.Struct, forbid_unknown_fields=True):
+class ContactPreferencesUpdate(msgspec.Struct, forbid_unknown_fields=True):
     """The whole preferences document (PUT replaces it)."""
 
     channels: Annotated[list[MarketingChannel], msgspec.Meta(max_length=2)]
-    quiet_hours: QuietHoursBody | None = None
+    quiet_hours: QuietHours | None = None
     weekly_limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
     monthly_limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
 
@@ -126,11 +126,11 @@ class ChannelStatus(msgspec.Struct):
 
     channel: str
     contactable: bool
-    reasons: list[ReasonOut]
+    reasons: list[RefusalReason]
     earliest_allowed_at: datetime | None
 
 
-class ContactStatusOut(msgspec.Struct):
+class ContactStatus(msgspec.Struct):
     """How many marketing contacts in the windows, the limits that apply, per channel now."""
 
     contacts_last_7_days: int
@@ -142,17 +142,17 @@ class ContactStatusOut(msgspec.Struct):
     recent_contacts: list[RecentContact]
 
 
-class ContactPreferencesOut(msgspec.Struct):
+class ContactPreferences(msgspec.Struct):
     """The customer's preferences (version = ETag), the organisation's limits, the status."""
 
     channels: list[str]
-    quiet_hours: QuietHoursBody | None
+    quiet_hours: QuietHours | None
     weekly_limit: int | None
     monthly_limit: int | None
     version: int
     updated_at: datetime | None
     organisation_limits: OrganisationLimits
-    status: ContactStatusOut
+    status: ContactStatus
 
 
 # The bodies refuse unknown members; the document must say so.

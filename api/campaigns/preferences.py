@@ -15,18 +15,20 @@ from api.campaigns.dtos import (
     CAMPAIGNS_TAG,
     CLOSED,
     ChannelStatus,
-    ContactPreferencesIn,
-    ContactPreferencesOut,
-    ContactStatusOut,
+    ContactPreferences,
+    ContactPreferencesUpdate,
+    ContactStatus,
     OrganisationLimits,
-    QuietHoursBody,
-    ReasonOut,
+    QuietHours,
     RecentContact,
+    RefusalReason,
 )
 from api.middleware import request_id_of
 from api.routes import problems
 from domain.campaigns.contact_preferences import (
-    ContactStatus,
+    ContactStatus as DomainContactStatus,
+)
+from domain.campaigns.contact_preferences import (
     etag_of,
     read_contact_preferences,
     update_contact_preferences,
@@ -56,17 +58,17 @@ def _access(caller: Caller, request: Request[Any, Any, Any]) -> Access:
     return Access(caller.as_actor(), caller.customer_id, request_id_of(request.scope))
 
 
-def _out(status: ContactStatus) -> Response[ContactPreferencesOut]:
+def _out(status: DomainContactStatus) -> Response[ContactPreferences]:
     preferences = status.preferences
     quiet = preferences.quiet_hours
     first = status.channels[0]
     waits = [d.earliest_allowed_at for d in status.channels if d.earliest_allowed_at]
     contactable_now = any(d.contactable for d in status.channels)
-    body = ContactPreferencesOut(
+    body = ContactPreferences(
         channels=sorted(preferences.channels),
         quiet_hours=None
         if quiet is None
-        else QuietHoursBody(
+        else QuietHours(
             quiet.start.strftime("%H:%M"), quiet.end.strftime("%H:%M"), quiet.time_zone
         ),
         weekly_limit=preferences.weekly_limit,
@@ -78,7 +80,7 @@ def _out(status: ContactStatus) -> Response[ContactPreferencesOut]:
             status.rules.monthly_limit,
             status.rules.complaint_cool_off.days,
         ),
-        status=ContactStatusOut(
+        status=ContactStatus(
             contacts_last_7_days=first.contacts_last_week,
             contacts_last_30_days=first.contacts_last_month,
             weekly_limit=first.weekly_limit,
@@ -90,7 +92,7 @@ def _out(status: ContactStatus) -> Response[ContactPreferencesOut]:
                 ChannelStatus(
                     channel=d.channel,
                     contactable=d.contactable,
-                    reasons=[ReasonOut(r.code.value, r.message) for r in d.reasons],
+                    reasons=[RefusalReason(r.code.value, r.message) for r in d.reasons],
                     earliest_allowed_at=d.earliest_allowed_at,
                 )
                 for d in status.channels
@@ -124,7 +126,7 @@ class ContactPreferencesController(Controller):
         campaign_units: Units,
         clock: NamedDependency[Clock],
         rules: NamedDependency[ContactRules],
-    ) -> Response[ContactPreferencesOut]:
+    ) -> Response[ContactPreferences]:
         """Preferences (defaults at version 0 when never set) with the ETag, the
         organisation's limits and the contact status per channel now."""
         status = await read_contact_preferences(
@@ -149,14 +151,14 @@ class ContactPreferencesController(Controller):
         campaign_units: Units,
         clock: NamedDependency[Clock],
         rules: NamedDependency[ContactRules],
-        data: Annotated[ContactPreferencesIn, Body(schema_extra=CLOSED)],
+        data: Annotated[ContactPreferencesUpdate, Body(schema_extra=CLOSED)],
         if_match: Annotated[
             str | None,
             HeaderParameter(
                 name="If-Match", description="The ETag of the preferences the change is based on."
             ),
         ] = None,
-    ) -> Response[ContactPreferencesOut]:
+    ) -> Response[ContactPreferences]:
         """Replace the preferences if If-Match is current (428 without it, 412 when stale);
         limits may only be lower than the organisation's (422 otherwise)."""
         quiet = data.quiet_hours

@@ -25,7 +25,7 @@ from domain.errors import NotFound
 from domain.identity import Caller
 
 
-class ContactabilityOut(msgspec.Struct):
+class Contactability(msgspec.Struct):
     """Whether marketing may be sent now, and why not when it may not."""
 
     customer_id: str
@@ -34,7 +34,7 @@ class ContactabilityOut(msgspec.Struct):
     contactable: bool
     reasons: list[str]
     consent_granted: bool | None
-    consent_notice_version: str | None
+    consented_notice_version: str | None
     consent_decided_at: datetime | None
     outdated_notice: bool
     reason_codes: list[str]
@@ -61,7 +61,7 @@ async def get_contactability(
     rules: NamedDependency[ContactRules],
     customer_id: FromPath[str],
     channel: Annotated[MarketingChannel, QueryParameter(description="email or sms")],
-) -> ContactabilityOut:
+) -> Contactability:
     """Answered by the contact policy (consent, restriction, objection, pending erasure,
     preferences, frequency caps, complaint cool-off); the check is audited."""
     try:
@@ -79,14 +79,14 @@ async def get_contactability(
     )
     decision = answer.decision
     consent = answer.consent
-    return ContactabilityOut(
+    return Contactability(
         customer_id=str(answer.customer_id),
         channel=answer.channel,
         purpose=answer.purpose,
         contactable=answer.contactable,
         reasons=list(answer.reasons),
         consent_granted=consent.granted if consent else None,
-        consent_notice_version=consent.notice_version if consent else None,
+        consented_notice_version=consent.notice_version if consent else None,
         consent_decided_at=consent.recorded_at if consent else None,
         outdated_notice=answer.outdated_notice,
         reason_codes=[reason.code.value for reason in decision.reasons],

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import msgspec
 
+from api.actor import Actor, actor_of
 from domain.consent.ledger import ConsentEvent, ConsentState
 from domain.consent.purposes import PurposeNotice
 
@@ -33,13 +34,22 @@ class Purpose(msgspec.Struct):
 
 
 class ConsentStatus(msgspec.Struct):
-    """One purpose and the customer's current decision about it."""
+    """One purpose (its code and current notice, inline) and the customer's current decision
+    about it: `notice_version` is the notice shown now, `consented_notice_version` the one the
+    last decision was made under."""
 
-    purpose: Purpose
+    purpose: str
+    notice_version: str
+    legal_basis: str
+    description: str
+    data_categories: list[str]
+    recipients: list[str]
+    retention: str
+    withdrawable: bool
     granted: bool
     consented_notice_version: str | None
     decided_at: datetime | None
-    outdated: bool
+    outdated_notice: bool
     receipt_id: str | None
 
 
@@ -48,6 +58,14 @@ class ConsentList(msgspec.Struct):
 
     items: list[ConsentStatus]
     next_cursor: str | None = None
+
+
+SIGNED_RECEIPT = (
+    "The decision's consent receipt (Kantara Consent Receipt v1.1) as a compact JWS signed "
+    "with EdDSA: verify it with the key named by its `kid` in /.well-known/jwks.json. Its "
+    "claims repeat `receipt_id` (`consentReceiptID`), the purpose, notice version and "
+    "decision, with a pseudonymous id of the customer."
+)
 
 
 class ConsentReceipt(msgspec.Struct):
@@ -59,9 +77,9 @@ class ConsentReceipt(msgspec.Struct):
     notice_version: str
     recorded_at: datetime
     position: int
-    actor_type: str
-    client_id: str | None
-    receipt: str
+    actor: Actor
+    """Who recorded the decision: the kind of actor and the app it came through."""
+    signed_receipt: Annotated[str, msgspec.Meta(description=SIGNED_RECEIPT)]
 
 
 class ConsentHistory(msgspec.Struct):
@@ -88,12 +106,20 @@ def purpose_out(notice: PurposeNotice) -> Purpose:
 def consent_status(state: ConsentState) -> ConsentStatus:
     """A purpose's current state as the API shows it."""
     latest = state.latest
+    notice = state.notice
     return ConsentStatus(
-        purpose=purpose_out(state.notice),
+        purpose=notice.purpose,
+        notice_version=notice.notice_version,
+        legal_basis=notice.legal_basis,
+        description=notice.description,
+        data_categories=list(notice.data_categories),
+        recipients=list(notice.recipients),
+        retention=notice.retention,
+        withdrawable=notice.withdrawable,
         granted=state.granted,
         consented_notice_version=latest.notice_version if latest else None,
         decided_at=latest.recorded_at if latest else None,
-        outdated=state.outdated,
+        outdated_notice=state.outdated,
         receipt_id=str(latest.id) if latest else None,
     )
 
@@ -107,7 +133,6 @@ def consent_receipt(event: ConsentEvent) -> ConsentReceipt:
         notice_version=event.notice_version,
         recorded_at=event.recorded_at,
         position=event.position,
-        actor_type=event.actor.type.value,
-        client_id=event.actor.client_id,
-        receipt=event.receipt,
+        actor=actor_of(event.actor.type.value, client=event.actor.client_id),
+        signed_receipt=event.receipt,
     )

@@ -15,7 +15,7 @@ from litestar.params import FromPath
 from litestar.response import Stream
 
 from api.dsr import TAG
-from api.dsr.dtos import ExportOut, ExportPage, ProcessingOut, export_out, processing_out
+from api.dsr.dtos import Export, ExportPage, ProcessingFacts, export_out, processing_out
 from api.routes import Cursor, Limit, customer_access, guarded, problems
 from domain.clock import Clock
 from domain.dsr.export import open_archive, read_export, request_export
@@ -58,7 +58,7 @@ class DataSubjectRequests(Controller):
         summary="Ask for a copy of all my data (ZIP archive, prepared in the background)",
         responses={
             200: ResponseSpec(
-                ExportOut, description=("An export is already being prepared: that one is returned")
+                Export, description=("An export is already being prepared: that one is returned")
             ),
             **problems(),
         },
@@ -78,7 +78,7 @@ class DataSubjectRequests(Controller):
         request: Request[Any, Any, Any],
         dsr_units: DsrUnits,
         clock: NamedDependency[Clock],
-    ) -> Response[ExportOut]:
+    ) -> Response[Export]:
         """202 with the queued export; 200 with the running one when there already is one."""
         export, created = await request_export(dsr_units, clock, customer_access(caller, request))
         return Response(
@@ -130,7 +130,7 @@ class DataSubjectRequests(Controller):
         dsr_units: DsrUnits,
         clock: NamedDependency[Clock],
         export_id: FromPath[str],
-    ) -> ExportOut:
+    ) -> Export:
         """The export request of the caller with this id."""
         export = await read_export(dsr_units, customer_access(caller, request), export_id)
         return export_out(export, clock.now())
@@ -183,7 +183,7 @@ class DataSubjectRequests(Controller):
         caller: NamedDependency[Caller],
         request: Request[Any, Any, Any],
         dsr_units: DsrUnits,
-    ) -> ProcessingOut:
+    ) -> ProcessingFacts:
         """Purposes, legal bases, data categories, recipients, retention and sources."""
         facts = await read_processing(dsr_units, customer_access(caller, request))
         return processing_out(facts)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 
+from api.actor import Actor, actor_of
 from api.consent.dtos import Purpose, purpose_out
 from api.self_service.dtos import NON_BLANK
-from domain.dsr.processing import ProcessingFacts
+from domain.dsr.processing import ProcessingFacts as DomainProcessingFacts
 from domain.dsr.queue import RequestDetail, is_overdue
-from domain.dsr.requests import DataSubjectRequest, RequestStatus, RequestType
+from domain.dsr.requests import DataSubjectRequest as DomainDataSubjectRequest
+from domain.dsr.requests import RequestStatus, RequestType
 
 
-class ExportOut(msgspec.Struct):
+class Export(msgspec.Struct):
     """An export request: `status` is queued, running, ready, failed or expired; `progress`
     goes from 0 to 100; `size` and `sha256` describe the archive once it is ready."""
 
@@ -32,11 +34,11 @@ class ExportOut(msgspec.Struct):
 class ExportPage(msgspec.Struct):
     """A page of my export requests, newest first."""
 
-    items: list[ExportOut]
+    items: list[Export]
     next_cursor: str | None
 
 
-class AnalyticsMembershipOut(msgspec.Struct):
+class AnalyticsMembership(msgspec.Struct):
     """Whether the customer is in the pseudonymous analytics population, and since when
     (the consent that admitted them); `since` is null when they are not."""
 
@@ -44,18 +46,18 @@ class AnalyticsMembershipOut(msgspec.Struct):
     since: datetime | None
 
 
-class ProcessingOut(msgspec.Struct):
+class ProcessingFacts(msgspec.Struct):
     """Art. 15 facts: the purposes of processing, where the data comes from, and whether
     the customer is in the analytics population."""
 
     purposes: list[Purpose]
     sources: list[str]
-    analytics: AnalyticsMembershipOut
+    analytics: AnalyticsMembership
 
 
-def export_out(request: DataSubjectRequest, now: datetime) -> ExportOut:
+def export_out(request: DomainDataSubjectRequest, now: datetime) -> Export:
     """An export request as sent (an expired archive reads as expired)."""
-    return ExportOut(
+    return Export(
         id=str(request.id),
         status=request.shown_status(now).value,
         progress=request.progress,
@@ -68,26 +70,26 @@ def export_out(request: DataSubjectRequest, now: datetime) -> ExportOut:
     )
 
 
-def processing_out(facts: ProcessingFacts) -> ProcessingOut:
+def processing_out(facts: DomainProcessingFacts) -> ProcessingFacts:
     """The Art. 15 facts as sent."""
-    return ProcessingOut(
+    return ProcessingFacts(
         purposes=[purpose_out(n) for n in facts.purposes],
         sources=list(facts.sources),
-        analytics=AnalyticsMembershipOut(
+        analytics=AnalyticsMembership(
             member=facts.analytics.member,
             since=None if facts.analytics.since is None else facts.analytics.since.astimezone(UTC),
         ),
     )
 
 
-class DestroyedOut(msgspec.Struct):
+class DestroyedData(msgspec.Struct):
     """A class of data whose key was destroyed: unreadable everywhere, backups included."""
 
     retention_class: str
     covers: str
 
 
-class KeptOut(msgspec.Struct):
+class KeptData(msgspec.Struct):
     """A class of data kept after erasure, why, and until when (`until` null: not yet
     known, see `until_rule`)."""
 
@@ -98,15 +100,15 @@ class KeptOut(msgspec.Struct):
     until_rule: str
 
 
-class ErasureReport(msgspec.Struct):
-    """What the erasure destroyed and what is kept."""
+class ErasureReport(msgspec.Struct, tag_field="type", tag="erasure"):
+    """What the erasure destroyed and what is kept (`type`: always `erasure`)."""
 
     erased_at: datetime
-    destroyed: list[DestroyedOut]
-    kept: list[KeptOut]
+    destroyed: list[DestroyedData]
+    kept: list[KeptData]
 
 
-class ErasureOut(msgspec.Struct):
+class Erasure(msgspec.Struct):
     """An erasure request: `status` queued, running, completed or failed; the report once
     completed."""
 
@@ -121,16 +123,16 @@ class ErasureOut(msgspec.Struct):
     erase_after: datetime | None = None
 
 
-class ErasureIn(msgspec.Struct, forbid_unknown_fields=True):
+class ErasureConfirmation(msgspec.Struct, forbid_unknown_fields=True):
     """The customer's confirmation: the phrase `erase my data`, typed by the person."""
 
     confirmation: Annotated[str, msgspec.Meta(max_length=100)] | None = None
 
 
-def erasure_out(request: DataSubjectRequest) -> ErasureOut:
+def erasure_out(request: DomainDataSubjectRequest) -> Erasure:
     """An erasure request as sent."""
     report = None if request.report is None else msgspec.convert(request.report, ErasureReport)
-    return ErasureOut(
+    return Erasure(
         id=str(request.id),
         status=request.status.value,
         progress=request.progress,
@@ -142,7 +144,7 @@ def erasure_out(request: DataSubjectRequest) -> ErasureOut:
     )
 
 
-class RestrictionIn(msgspec.Struct, forbid_unknown_fields=True):
+class RestrictionUpdate(msgspec.Struct, forbid_unknown_fields=True):
     """Restrict (or lift the restriction of) processing; optionally object to direct
     marketing, which withdraws every marketing purpose at once. `reason`: the Art. 18(1)
     ground for a restriction."""
@@ -155,7 +157,7 @@ class RestrictionIn(msgspec.Struct, forbid_unknown_fields=True):
     object_to_direct_marketing: bool = False
 
 
-class RestrictionOut(msgspec.Struct):
+class Restriction(msgspec.Struct):
     """The customer's processing status after the change and the purposes withdrawn."""
 
     restricted: bool
@@ -163,7 +165,7 @@ class RestrictionOut(msgspec.Struct):
     withdrawn_purposes: list[str]
 
 
-class RequestOut(msgspec.Struct):
+class DataSubjectRequest(msgspec.Struct):
     """A data-subject request in the officer's queue. `overdue`: still in progress after
     `due_at` (received + 1 month, or the extended date)."""
 
@@ -172,7 +174,8 @@ class RequestOut(msgspec.Struct):
     type: str
     status: str
     progress: int
-    requested_by: str
+    requested_by: Actor
+    """Who asked: the customer, or the kind of staff member or client who took it."""
     received_at: datetime
     due_at: datetime
     overdue: bool
@@ -184,48 +187,66 @@ class RequestOut(msgspec.Struct):
     erase_after: datetime | None = None
 
 
-class RequestPage(msgspec.Struct):
+class DataSubjectRequestPage(msgspec.Struct):
     """A page of the queue, newest received first."""
 
-    items: list[RequestOut]
+    items: list[DataSubjectRequest]
     next_cursor: str | None
 
 
-class TimelineOut(msgspec.Struct):
-    """One event of a request (from the audit log): when, what, who (role and id)."""
+class TimelineEntry(msgspec.Struct):
+    """One event of a request (from the audit log): when, what, who (kind and id)."""
 
     at: datetime
     action: str
-    actor_type: str
-    actor_id: str | None
+    actor: Actor
     outcome: str
 
 
-class RequestDetailOut(msgspec.Struct):
-    """A request, its extension, its report (value-free) and its timeline."""
+class RestrictionReport(msgspec.Struct, tag_field="type", tag="restriction"):
+    """What a restriction request did: processing restricted (true) or the restriction
+    lifted (false), and the Art. 18(1) ground given (null: none given, or lifted)."""
 
-    request: RequestOut
+    restricted: bool
+    ground: str | None
+
+
+class ObjectionReport(msgspec.Struct, tag_field="type", tag="objection"):
+    """What an objection to direct marketing did: the purposes it withdrew."""
+
+    purposes_withdrawn: list[str]
+
+
+RequestReport = ErasureReport | RestrictionReport | ObjectionReport
+"""What a completed request did, told apart by `type` (the request's type): an erasure's
+report (destroyed and kept), a restriction's or an objection's; exports have none (their
+archive is the result)."""
+
+
+class DataSubjectRequestDetail(DataSubjectRequest, kw_only=True):
+    """A request with its extension, its report (value-free) and its timeline."""
+
     extension_reason: str | None
-    report: dict[str, Any] | None
-    timeline: list[TimelineOut]
+    report: RequestReport | None
+    timeline: list[TimelineEntry]
 
 
-class ExtensionIn(msgspec.Struct, forbid_unknown_fields=True):
+class DeadlineExtension(msgspec.Struct, forbid_unknown_fields=True):
     """Extend the due date once (Art. 12(3)): by `days` (1 to 61, two months) and why."""
 
     days: Annotated[int, msgspec.Meta(ge=1, le=61)]
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=NON_BLANK)]
 
 
-def request_out(request: DataSubjectRequest, now: datetime) -> RequestOut:
+def request_out(request: DomainDataSubjectRequest, now: datetime) -> DataSubjectRequest:
     """A queue entry as sent."""
-    return RequestOut(
+    return DataSubjectRequest(
         id=str(request.id),
         customer_id=str(request.customer_id),
         type=request.type.value,
         status=request.shown_status(now).value,
         progress=request.progress,
-        requested_by=request.requested_by,
+        requested_by=actor_of(request.requested_by),
         received_at=request.received_at,
         due_at=request.due_at,
         overdue=is_overdue(request, now),
@@ -241,18 +262,39 @@ def request_out(request: DataSubjectRequest, now: datetime) -> RequestOut:
     )
 
 
-def detail_out(detail: RequestDetail, now: datetime) -> RequestDetailOut:
-    """A request with its timeline, as sent."""
-    return RequestDetailOut(
-        request=request_out(detail.request, now),
+def report_out(request: DomainDataSubjectRequest) -> RequestReport | None:
+    """The stored report of `request` in the typed shape of its kind."""
+    stored = request.report
+    if stored is None:
+        return None
+    if request.type is RequestType.ERASURE:
+        return msgspec.convert(stored, ErasureReport)
+    if request.type is RequestType.RESTRICTION:
+        ground = stored.get("ground")
+        return RestrictionReport(
+            restricted=bool(stored.get("restricted")),
+            ground=None if ground is None else str(ground),
+        )
+    if request.type is RequestType.OBJECTION:
+        return ObjectionReport(
+            purposes_withdrawn=[str(p) for p in stored.get("purposes_withdrawn", [])]
+        )
+    return None
+
+
+def detail_out(detail: RequestDetail, now: datetime) -> DataSubjectRequestDetail:
+    """A request with its timeline, as sent: the queue entry's fields at the top level."""
+    entry = request_out(detail.request, now)
+    fields = {name: getattr(entry, name) for name in DataSubjectRequest.__struct_fields__}
+    return DataSubjectRequestDetail(
+        **fields,
         extension_reason=detail.request.extension_reason,
-        report=detail.request.report,
+        report=report_out(detail.request),
         timeline=[
-            TimelineOut(
+            TimelineEntry(
                 at=e.at,
                 action=e.action,
-                actor_type=e.actor_type,
-                actor_id=e.actor_id,
+                actor=actor_of(e.actor_type, actor_id=e.actor_id),
                 outcome=e.outcome,
             )
             for e in detail.timeline

@@ -7,13 +7,14 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath
 
 from api.dsr import TAG
 from api.dsr.controllers import DsrUnits
-from api.dsr.dtos import ErasureIn, ErasureOut, erasure_out
+from api.dsr.dtos import Erasure, ErasureConfirmation, erasure_out
 from api.request_bodies import json_body_only, strict_body
 from api.routes import customer_access, guarded, problems
 from api.settings import Settings
@@ -59,7 +60,7 @@ class ErasureRequests(Controller):
         ),
         responses={
             200: ResponseSpec(
-                ErasureOut, description="An erasure is already pending or running: that one"
+                Erasure, description="An erasure is already pending or running: that one"
             ),
             **problems(
                 400,
@@ -77,6 +78,14 @@ class ErasureRequests(Controller):
                 },
             ),
         },
+        response_headers=[
+            ResponseHeader(
+                name="Location",
+                description="Where to follow the erasure (GET, or DELETE to cancel), on 202 "
+                "and 200 alike.",
+                documentation_only=True,
+            )
+        ],
         guards=[json_body_only],
         **guarded(ERASE_SCOPE, "erasure.request", "dsr_request", tag=TAG),
     )
@@ -88,10 +97,10 @@ class ErasureRequests(Controller):
         dsr_units: DsrUnits,
         clock: NamedDependency[Clock],
         settings: NamedDependency[Settings],
-        data: Annotated[ErasureIn, Body(schema_extra=ERASURE_BODY)],
-    ) -> Response[ErasureOut]:
+        data: Annotated[ErasureConfirmation, Body(schema_extra=ERASURE_BODY)],
+    ) -> Response[Erasure]:
         """202 with the pending request; 200 with the one pending or running already."""
-        confirmation = (await strict_body(request, ErasureIn)).confirmation
+        confirmation = (await strict_body(request, ErasureConfirmation)).confirmation
         erasure, created = await ask_for_erasure(
             dsr_units,
             clock,
@@ -100,7 +109,11 @@ class ErasureRequests(Controller):
             confirmation=confirmation,
             policy=policy_of(settings),
         )
-        return Response(erasure_out(erasure), status_code=202 if created else 200)
+        return Response(
+            erasure_out(erasure),
+            status_code=202 if created else 200,
+            headers={"Location": f"/v1/me/erasure/{erasure.id}"},
+        )
 
     @get(
         "/{erasure_id:str}",
@@ -116,7 +129,7 @@ class ErasureRequests(Controller):
         request: Request[Any, Any, Any],
         dsr_units: DsrUnits,
         erasure_id: FromPath[str],
-    ) -> ErasureOut:
+    ) -> Erasure:
         """The caller's erasure request with this id."""
         found = await read_erasure(dsr_units, customer_access(caller, request), erasure_id)
         return erasure_out(found)
@@ -142,7 +155,7 @@ class ErasureRequests(Controller):
         dsr_units: DsrUnits,
         clock: NamedDependency[Clock],
         erasure_id: FromPath[str],
-    ) -> ErasureOut:
+    ) -> Erasure:
         """The cancelled request."""
         cancelled = await cancel_erasure(
             dsr_units, clock, customer_access(caller, request), erasure_id

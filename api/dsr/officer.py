@@ -16,11 +16,11 @@ from litestar.params import Body, FromPath, HeaderParameter, QueryParameter
 from api.dsr import TAG
 from api.dsr.controllers import DsrUnits
 from api.dsr.dtos import (
-    ExportOut,
-    ExtensionIn,
-    RequestDetailOut,
-    RequestOut,
-    RequestPage,
+    DataSubjectRequest,
+    DataSubjectRequestDetail,
+    DataSubjectRequestPage,
+    DeadlineExtension,
+    Export,
     detail_out,
     export_out,
     request_out,
@@ -74,7 +74,7 @@ class PrivacyRequests(Controller):
         ] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
-    ) -> RequestPage:
+    ) -> DataSubjectRequestPage:
         """Newest received first; each entry says whether it is overdue or was extended."""
         filters = RequestFilter(
             type=None if type_ is None else RequestType(type_),
@@ -91,7 +91,7 @@ class PrivacyRequests(Controller):
             request_id=request_id_of(request.scope),
         )
         now = clock.now()
-        return RequestPage([request_out(r, now) for r in page.items], page.next_cursor)
+        return DataSubjectRequestPage([request_out(r, now) for r in page.items], page.next_cursor)
 
     @get(
         "/requests/{request_id:str}",
@@ -108,7 +108,7 @@ class PrivacyRequests(Controller):
         dsr_units: DsrUnits,
         clock: NamedDependency[Clock],
         request_id: FromPath[str],
-    ) -> RequestDetailOut:
+    ) -> DataSubjectRequestDetail:
         """The request, its report and extension, and who did what when."""
         detail = await read_request(
             dsr_units,
@@ -134,10 +134,10 @@ class PrivacyRequests(Controller):
         dsr_units: DsrUnits,
         clock: NamedDependency[Clock],
         request_id: FromPath[str],
-        data: Annotated[ExtensionIn, Body(schema_extra=CLOSED)],
-    ) -> RequestOut:
+        data: Annotated[DeadlineExtension, Body(schema_extra=CLOSED)],
+    ) -> DataSubjectRequest:
         """The request with its new due date; 409 when already extended or finished."""
-        data = await strict_body(request, ExtensionIn)
+        data = await strict_body(request, DeadlineExtension)
         extended = await extend_request(
             dsr_units,
             clock,
@@ -156,7 +156,7 @@ class PrivacyRequests(Controller):
         summary="Export a customer's data for a request received by letter or phone",
         responses={
             200: ResponseSpec(
-                ExportOut,
+                Export,
                 description=(
                     "An export of this customer is already being prepared: that one is returned"
                 ),
@@ -199,7 +199,7 @@ class PrivacyRequests(Controller):
                 description="The legal-claim ticket (with X-Access-Purpose: legal_claim).",
             ),
         ] = None,
-    ) -> Response[ExportOut]:
+    ) -> Response[Export]:
         """202 with the queued export (audited as `rights_fulfilment`, or as `legal_claim`
         with its ticket for a restricted or erased customer)."""
         export, created = await officer_export(

@@ -12,7 +12,7 @@ from litestar.params import Body
 
 from api.dsr import TAG
 from api.dsr.controllers import DsrUnits
-from api.dsr.dtos import RestrictionIn, RestrictionOut
+from api.dsr.dtos import Restriction, RestrictionUpdate
 from api.request_bodies import strict_body
 from api.routes import customer_access, guarded, problems
 from domain.clock import Clock
@@ -23,7 +23,7 @@ from domain.identity import Caller
 CLOSED: dict[str, Any] = {"additionalProperties": False}
 
 
-class Restriction(Controller):
+class ProcessingRestriction(Controller):
     """The customer's restriction of processing and objection to direct marketing."""
 
     path = "/v1/me/restriction"
@@ -43,11 +43,11 @@ class Restriction(Controller):
         dsr_units: DsrUnits,
         consent_units: NamedDependency[Callable[[], ConsentUnitOfWork]],
         clock: NamedDependency[Clock],
-        data: Annotated[RestrictionIn, Body(schema_extra=CLOSED)],
-    ) -> RestrictionOut:
+        data: Annotated[RestrictionUpdate, Body(schema_extra=CLOSED)],
+    ) -> Restriction:
         """While restricted, data is only stored: no analytics, no marketing contact,
         support reads only for a legal claim."""
-        data = await strict_body(request, RestrictionIn)
+        data = await strict_body(request, RestrictionUpdate)
         state = await set_restriction(
             dsr_units,
             clock,
@@ -57,7 +57,7 @@ class Restriction(Controller):
             object_to_marketing=data.object_to_direct_marketing,
             consent_units=consent_units,
         )
-        return RestrictionOut(
+        return Restriction(
             restricted=state.restricted,
             status=state.status.value,
             withdrawn_purposes=list(state.withdrawn),

@@ -10,12 +10,12 @@ from api.dsr import TAG
 from api.dsr.controllers import DataSubjectRequests
 from api.dsr.erasure import ErasureRequests
 from api.dsr.officer import PrivacyRequests
-from api.dsr.restriction import Restriction
+from api.dsr.restriction import ProcessingRestriction
 
 HANDLERS: list[ControllerRouterHandler] = [
     DataSubjectRequests,
     ErasureRequests,
-    Restriction,
+    ProcessingRestriction,
     PrivacyRequests,
 ]
 TAGS = [

@@ -13,9 +13,9 @@ from litestar.params import FromPath, FromQuery
 from api.routes import Cursor, From, Limit, To, customer_access, guarded, parse_time, problems
 from api.self_service import TAG
 from api.self_service.dtos import (
+    Account,
     AccountList,
-    AccountOut,
-    TransactionOut,
+    Transaction,
     TransactionPage,
     account_out,
     transaction_out,
@@ -68,7 +68,7 @@ class MyAccounts(Controller):
         request: Request[Any, Any, Any],
         uow_factory: Uow,
         account_id: FromPath[str],
-    ) -> AccountOut:
+    ) -> Account:
         """The account; 404 when it is not the caller's."""
         account = await read_account(uow_factory, customer_access(caller, request), account_id)
         return account_out(account)
@@ -120,7 +120,7 @@ class MyAccounts(Controller):
         request: Request[Any, Any, Any],
         uow_factory: Uow,
         transaction_id: FromPath[str],
-    ) -> TransactionOut:
+    ) -> Transaction:
         """The transaction; 404 when it is not the caller's."""
         found = await read_transaction(
             uow_factory, customer_access(caller, request), transaction_id

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import Body, FromPath
 
@@ -15,10 +16,10 @@ from api.request_bodies import json_body_only
 from api.routes import Cursor, Limit, customer_access, guarded, problems
 from api.self_service import TAG
 from api.self_service.dtos import (
-    CorrectionIn,
-    CorrectionOut,
+    Correction,
+    CorrectionDecision,
     CorrectionPage,
-    DecisionIn,
+    CorrectionRequest,
     correction_out,
 )
 from domain.clock import Clock
@@ -50,6 +51,13 @@ class MyCorrections(Controller):
         status_code=201,
         summary="Ask for a correction of data I cannot edit myself",
         responses=problems(400, 404, 409, 415, 422),
+        response_headers=[
+            ResponseHeader(
+                name="Location",
+                description="The new correction request (GET).",
+                documentation_only=True,
+            )
+        ],
         guards=[json_body_only],
         **guarded("corrections:write", "correction.create", "correction", tag=TAG),
     )
@@ -60,8 +68,8 @@ class MyCorrections(Controller):
         request: Request[Any, Any, Any],
         uow_factory: Uow,
         clock: NamedDependency[Clock],
-        data: Annotated[CorrectionIn, Body(schema_extra=CLOSED)],
-    ) -> CorrectionOut:
+        data: Annotated[CorrectionRequest, Body(schema_extra=CLOSED)],
+    ) -> Response[Correction]:
         """The request as recorded, due one month after receipt."""
         target = data.target
         ask = CorrectionAsk(
@@ -72,7 +80,11 @@ class MyCorrections(Controller):
             reason=data.reason,
         )
         created = await submit_correction(uow_factory, clock, customer_access(caller, request), ask)
-        return correction_out(created)
+        return Response(
+            correction_out(created),
+            status_code=201,
+            headers={"Location": f"/v1/me/corrections/{created.id}"},
+        )
 
     @get(
         "/",
@@ -110,7 +122,7 @@ class MyCorrections(Controller):
         request: Request[Any, Any, Any],
         uow_factory: Uow,
         correction_id: FromPath[str],
-    ) -> CorrectionOut:
+    ) -> Correction:
         """The request, its status and, once decided, the outcome."""
         found = await read_correction(uow_factory, customer_access(caller, request), correction_id)
         return correction_out(found)
@@ -137,8 +149,8 @@ class CorrectionDecisions(Controller):
         uow_factory: Uow,
         clock: NamedDependency[Clock],
         correction_id: FromPath[str],
-        data: Annotated[DecisionIn, Body(schema_extra=CLOSED)],
-    ) -> CorrectionOut:
+        data: Annotated[CorrectionDecision, Body(schema_extra=CLOSED)],
+    ) -> Correction:
         """Applying changes the record and keeps the replaced value on the request."""
         decided = await decide_correction(
             uow_factory,

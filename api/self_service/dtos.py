@@ -7,10 +7,13 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from domain.customer.accounts import Account, Transaction
-from domain.customer.corrections import CorrectionRequest
-from domain.customer.interactions import Interaction
-from domain.customer.profile import Profile, ProfileChange
+from api.actor import Actor, actor_of
+from domain.customer.accounts import Account as DomainAccount
+from domain.customer.accounts import Transaction as DomainTransaction
+from domain.customer.corrections import CorrectionRequest as DomainCorrectionRequest
+from domain.customer.interactions import Interaction as DomainInteraction
+from domain.customer.profile import Profile as DomainProfile
+from domain.customer.profile import ProfileChange as DomainProfileChange
 
 Cursor = str | None
 
@@ -26,7 +29,7 @@ class Address(msgspec.Struct):
     region: str | None = None
 
 
-class ProfileOut(msgspec.Struct):
+class Profile(msgspec.Struct):
     """The customer's profile. `version` is also sent as the ETag."""
 
     version: int
@@ -40,25 +43,26 @@ class ProfileOut(msgspec.Struct):
     date_of_birth: date | None
 
 
-class ProfileChangeOut(msgspec.Struct):
+class ProfileChange(msgspec.Struct):
     """One changed field: the version it produced, old and new value, who and when."""
 
     version: int
     field: str
     old_value: str | None
     new_value: str | None
-    actor: str
+    actor: Actor
+    """Who made the change: the customer, a staff member or Custodian (the kind only)."""
     at: datetime
 
 
 class ProfileHistoryPage(msgspec.Struct):
     """A page of profile changes, newest first."""
 
-    items: list[ProfileChangeOut]
+    items: list[ProfileChange]
     next_cursor: Cursor
 
 
-class AccountOut(msgspec.Struct):
+class Account(msgspec.Struct):
     """An account; the number only ever masked (last four digits)."""
 
     id: str
@@ -75,11 +79,11 @@ class AccountOut(msgspec.Struct):
 class AccountList(msgspec.Struct):
     """Every account of the customer (never more than a handful, so one page)."""
 
-    items: list[AccountOut]
+    items: list[Account]
     next_cursor: Cursor = None
 
 
-class TransactionOut(msgspec.Struct):
+class Transaction(msgspec.Struct):
     """A transaction; `amount` is a positive decimal string, `direction` gives the sign."""
 
     id: str
@@ -99,11 +103,11 @@ class TransactionOut(msgspec.Struct):
 class TransactionPage(msgspec.Struct):
     """A page of transactions, newest first."""
 
-    items: list[TransactionOut]
+    items: list[Transaction]
     next_cursor: Cursor
 
 
-class InteractionOut(msgspec.Struct):
+class Interaction(msgspec.Struct):
     """A contact between the customer and the organisation."""
 
     id: str
@@ -120,7 +124,7 @@ class InteractionOut(msgspec.Struct):
 class InteractionPage(msgspec.Struct):
     """A page of interactions, newest first."""
 
-    items: list[InteractionOut]
+    items: list[Interaction]
     next_cursor: Cursor
 
 
@@ -158,7 +162,7 @@ class InteractionTarget(msgspec.Struct, tag_field="type", tag="interaction"):
     field: Literal["summary", "outcome"]
 
 
-class CorrectionIn(msgspec.Struct, forbid_unknown_fields=True):
+class CorrectionRequest(msgspec.Struct, forbid_unknown_fields=True):
     """A correction request: the field of a record, the value wanted, and why."""
 
     target: AccountTarget | TransactionTarget | InteractionTarget
@@ -166,7 +170,7 @@ class CorrectionIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Reason
 
 
-class TargetOut(msgspec.Struct):
+class CorrectionTarget(msgspec.Struct):
     """The record field a correction request names."""
 
     type: str
@@ -174,7 +178,7 @@ class TargetOut(msgspec.Struct):
     field: str
 
 
-class DecisionOut(msgspec.Struct):
+class CorrectionOutcome(msgspec.Struct):
     """The privacy officer's decision."""
 
     outcome: str
@@ -182,40 +186,40 @@ class DecisionOut(msgspec.Struct):
     decided_at: datetime
 
 
-class CorrectionOut(msgspec.Struct):
+class Correction(msgspec.Struct):
     """A correction request and, once decided, its outcome. `previous_value` is the value an
     applied correction replaced."""
 
     id: str
-    target: TargetOut
+    target: CorrectionTarget
     current_value: str | None
     requested_value: str
     reason: str
     status: str
     received_at: datetime
     due_at: datetime
-    decision: DecisionOut | None
+    decision: CorrectionOutcome | None
     previous_value: str | None
 
 
 class CorrectionPage(msgspec.Struct):
     """A page of correction requests, newest first."""
 
-    items: list[CorrectionOut]
+    items: list[Correction]
     next_cursor: Cursor
 
 
-class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+class CorrectionDecision(msgspec.Struct, forbid_unknown_fields=True):
     """Apply or reject a correction request, with the reason the customer will read."""
 
     decision: Literal["apply", "reject"]
     reason: Reason
 
 
-def profile_out(profile: Profile) -> ProfileOut:
+def profile_out(profile: DomainProfile) -> Profile:
     """The profile as sent."""
     address = profile.address
-    return ProfileOut(
+    return Profile(
         version=profile.version,
         given_name=profile.given_name,
         family_name=profile.family_name,
@@ -237,21 +241,21 @@ def profile_out(profile: Profile) -> ProfileOut:
     )
 
 
-def change_out(change: ProfileChange) -> ProfileChangeOut:
+def change_out(change: DomainProfileChange) -> ProfileChange:
     """A profile change as sent."""
-    return ProfileChangeOut(
+    return ProfileChange(
         version=change.version,
         field=change.field,
         old_value=change.old_value,
         new_value=change.new_value,
-        actor=change.actor.value,
+        actor=actor_of(change.actor.value),
         at=change.at,
     )
 
 
-def account_out(account: Account) -> AccountOut:
+def account_out(account: DomainAccount) -> Account:
     """An account as sent: masked number, balance as a decimal string."""
-    return AccountOut(
+    return Account(
         id=str(account.id),
         type=account.type.value,
         name=account.name,
@@ -264,9 +268,9 @@ def account_out(account: Account) -> AccountOut:
     )
 
 
-def transaction_out(transaction: Transaction) -> TransactionOut:
+def transaction_out(transaction: DomainTransaction) -> Transaction:
     """A transaction as sent."""
-    return TransactionOut(
+    return Transaction(
         id=str(transaction.id),
         account_id=str(transaction.account_id),
         booked_at=transaction.booked_at,
@@ -282,9 +286,9 @@ def transaction_out(transaction: Transaction) -> TransactionOut:
     )
 
 
-def interaction_out(interaction: Interaction) -> InteractionOut:
+def interaction_out(interaction: DomainInteraction) -> Interaction:
     """An interaction as sent."""
-    return InteractionOut(
+    return Interaction(
         id=str(interaction.id),
         occurred_at=interaction.occurred_at,
         channel=interaction.channel.value,
@@ -297,18 +301,18 @@ def interaction_out(interaction: Interaction) -> InteractionOut:
     )
 
 
-def correction_out(request: CorrectionRequest) -> CorrectionOut:
+def correction_out(request: DomainCorrectionRequest) -> Correction:
     """A correction request as sent."""
     decision = None
     if request.decided_at is not None:
-        decision = DecisionOut(
+        decision = CorrectionOutcome(
             outcome=request.status.value,
             reason=request.decision_reason,
             decided_at=request.decided_at,
         )
-    return CorrectionOut(
+    return Correction(
         id=str(request.id),
-        target=TargetOut(
+        target=CorrectionTarget(
             type=request.target_type.value, id=str(request.target_id), field=request.field
         ),
         current_value=request.current_value,

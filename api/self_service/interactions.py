@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery
 
 from api.routes import Cursor, From, Limit, To, customer_access, guarded, parse_time, problems
 from api.self_service import TAG
-from api.self_service.dtos import InteractionOut, InteractionPage, interaction_out
+from api.self_service.dtos import Interaction, InteractionPage, interaction_out
 from domain.customer.interactions import Channel, InteractionKind
 from domain.identity import Caller
 from domain.pagination import DEFAULT_LIMIT
@@ -77,7 +77,7 @@ class MyInteractions(Controller):
         request: Request[Any, Any, Any],
         uow_factory: Uow,
         interaction_id: FromPath[str],
-    ) -> InteractionOut:
+    ) -> Interaction:
         """The interaction; 404 when it is not the caller's."""
         found = await read_interaction(
             uow_factory, customer_access(caller, request), interaction_id

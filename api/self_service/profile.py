@@ -14,7 +14,7 @@ from litestar.params import Body, HeaderParameter
 from api.request_bodies import json_body_only
 from api.routes import Cursor, Limit, customer_access, guarded, problems
 from api.self_service import TAG
-from api.self_service.dtos import ProfileHistoryPage, ProfileOut, change_out, profile_out
+from api.self_service.dtos import Profile, ProfileHistoryPage, change_out, profile_out
 from domain.clock import Clock
 from domain.identity import Caller
 from domain.pagination import DEFAULT_LIMIT
@@ -95,7 +95,7 @@ class MyProfile(Controller):
     )
     async def get_profile(
         self, *, caller: NamedDependency[Caller], request: Request[Any, Any, Any], uow_factory: Uow
-    ) -> Response[ProfileOut]:
+    ) -> Response[Profile]:
         """The caller's profile; the ETag is what PATCH needs in If-Match."""
         profile = await read_profile(uow_factory, customer_access(caller, request))
         return Response(profile_out(profile), headers={"ETag": etag_of(profile)})
@@ -138,7 +138,7 @@ class MyProfile(Controller):
                 ),
             ),
         ] = None,
-    ) -> Response[ProfileOut]:
+    ) -> Response[Profile]:
         """Apply the patch if If-Match is current; the answer carries the new ETag."""
         profile = await correct_profile(
             uow_factory,

@@ -20,10 +20,10 @@ from litestar.params import FromPath, HeaderParameter
 from api.middleware import request_id_of
 from api.routes import problems
 from api.self_service.dtos import (
+    Account,
     AccountList,
-    AccountOut,
-    InteractionOut,
-    ProfileOut,
+    Interaction,
+    Profile,
     account_out,
     interaction_out,
     profile_out,
@@ -81,7 +81,7 @@ def _request(
 class SupportInteractionList(msgspec.Struct):
     """The customer's newest interactions."""
 
-    items: list[InteractionOut]
+    items: list[Interaction]
     next_cursor: str | None = None
 
 
@@ -109,7 +109,7 @@ class SupportController(Controller):
         customer_id: FromPath[str],
         purpose: Purpose,
         ticket: Ticket,
-    ) -> ProfileOut:
+    ) -> Profile:
         """The profile; 403 for a restricted customer unless the purpose is legal_claim."""
         read = _request(caller, request, customer_id, purpose, ticket, at=clock.now())
         return profile_out(await support_read_profile(grant_units(), read))
@@ -135,7 +135,7 @@ class SupportController(Controller):
     ) -> AccountList:
         """The accounts; 403 for a restricted customer unless the purpose is legal_claim."""
         read = _request(caller, request, customer_id, purpose, ticket, at=clock.now())
-        accounts: list[AccountOut] = [
+        accounts: list[Account] = [
             account_out(a) for a in await support_read_accounts(grant_units(), read)
         ]
         return AccountList(items=accounts)

@@ -19,12 +19,13 @@ from api.routes import guarded, problems
 from api.support.controllers import SUPPORT_TAG
 from domain.clock import Clock
 from domain.identity import Caller
-from domain.support.grants import AccessGrant, GrantUnitOfWork, active_grants, grant_access
+from domain.support.grants import AccessGrant as DomainAccessGrant
+from domain.support.grants import GrantUnitOfWork, active_grants, grant_access
 
 CLOSED: dict[str, Any] = {"additionalProperties": False}
 
 
-class GrantIn(msgspec.Struct, forbid_unknown_fields=True):
+class AccessGrantRequest(msgspec.Struct, forbid_unknown_fields=True):
     """Which agent (staff id) may read which customer, for which ticket, for how many hours
     (1 to 72)."""
 
@@ -34,7 +35,7 @@ class GrantIn(msgspec.Struct, forbid_unknown_fields=True):
     hours: Annotated[int, msgspec.Meta(ge=1, le=72)]
 
 
-class GrantOut(msgspec.Struct):
+class AccessGrant(msgspec.Struct):
     """An approved access grant."""
 
     id: str
@@ -46,16 +47,16 @@ class GrantOut(msgspec.Struct):
     expires_at: datetime
 
 
-class GrantList(msgspec.Struct):
+class AccessGrantList(msgspec.Struct):
     """Every grant still running, soonest to expire first."""
 
-    items: list[GrantOut]
+    items: list[AccessGrant]
     next_cursor: str | None = None
 
 
-def grant_out(grant: AccessGrant) -> GrantOut:
+def grant_out(grant: DomainAccessGrant) -> AccessGrant:
     """A grant as sent."""
-    return GrantOut(
+    return AccessGrant(
         id=str(grant.id),
         customer_id=str(grant.customer_id),
         staff_id=str(grant.staff_id),
@@ -87,11 +88,11 @@ class AccessGrants(Controller):
         request: Request[Any, Any, Any],
         grant_units: NamedDependency[Callable[[], GrantUnitOfWork]],
         clock: NamedDependency[Clock],
-        data: Annotated[GrantIn, Body(schema_extra=CLOSED)],
-    ) -> GrantOut:
+        data: Annotated[AccessGrantRequest, Body(schema_extra=CLOSED)],
+    ) -> AccessGrant:
         """The grant, audited against the customer (it shows in their access log)."""
         # JSON Schema counts 2.0 as an integer: the DSR decoder accepts it, strictly otherwise.
-        asked = await strict_body(request, GrantIn)
+        asked = await strict_body(request, AccessGrantRequest)
         grant = await grant_access(
             grant_units,
             clock,
@@ -118,9 +119,9 @@ class AccessGrants(Controller):
         request: Request[Any, Any, Any],
         grant_units: NamedDependency[Callable[[], GrantUnitOfWork]],
         clock: NamedDependency[Clock],
-    ) -> GrantList:
+    ) -> AccessGrantList:
         """Every running grant, soonest to expire first (the read is audited)."""
         grants = await active_grants(
             grant_units, clock, caller.as_actor(), request_id_of(request.scope)
         )
-        return GrantList([grant_out(g) for g in grants])
+        return AccessGrantList([grant_out(g) for g in grants])

@@ -67,21 +67,21 @@ async def test_support_read_shows_in_the_customers_log_with_purpose_and_ticket(
     ada_auth = await _bearer(world, "ada@example.com", scope=READ)
     log = await world.http.get("/v1/me/access-log", headers=ada_auth)
     assert log.status_code == 200, log.text
-    staff = [e for e in log.json()["items"] if e["who"]["type"] == "staff"]
+    staff = [e for e in log.json()["items"] if e["actor"]["type"] == "staff"]
     assert [(e["resource_type"], e["purpose"], e["ticket"]) for e in staff] == [
         ("accounts", "fraud_investigation", "FRAUD-9"),
         ("profile", "complaint_handling", "TCK-4711"),
     ]
-    who = staff[0]["who"]
+    who = staff[0]["actor"]
     assert who["role"] == "support_agent"
     assert who["client"] == "support-desk"
-    UUID(who["staff_id"])  # an id, never the colleague's name or email
+    UUID(who["id"])  # an id, never the colleague's name or email
     assert "agent@example.com" not in log.text
 
     bob_auth = await _bearer(world, "bob@example.com", scope=READ)
     bob_log = await world.http.get("/v1/me/access-log", headers=bob_auth)
     assert bob_log.status_code == 200
-    assert all(e["who"]["type"] != "staff" for e in bob_log.json()["items"])
+    assert all(e["actor"]["type"] != "staff" for e in bob_log.json()["items"])
     assert "TCK-4711" not in bob_log.text
 
 
@@ -100,7 +100,7 @@ async def test_missing_or_unknown_purpose_or_ticket_is_400(world: World) -> None
         assert response.headers["content-type"].startswith("application/problem+json")
     ada_auth = await _bearer(world, "ada@example.com", scope=READ)
     log = (await world.http.get("/v1/me/access-log", headers=ada_auth)).json()["items"]
-    assert all(e["who"]["type"] != "staff" for e in log)
+    assert all(e["actor"]["type"] != "staff" for e in log)
 
 
 async def test_restricted_customer_is_refused_except_for_a_legal_claim(world: World) -> None:
@@ -150,9 +150,9 @@ async def test_own_log_reads_are_not_mirrored_but_officer_reads_are(world: World
     )
     assert search.status_code == 200, search.text
     log = (await world.http.get("/v1/me/access-log", headers=ada_auth)).json()["items"]
-    seen = [(e["who"]["type"], e["resource_type"]) for e in log]
+    seen = [(e["actor"]["type"], e["resource_type"]) for e in log]
     assert seen[:2] == [("staff", "audit_events"), ("customer", "consents")]
-    assert log[0]["who"]["role"] == "privacy_officer"
+    assert log[0]["actor"]["role"] == "privacy_officer"
     # Sign-in and the consent read are listed; the customer's own access-log reads are not.
     assert all(resource != "access_log" for _, resource in seen)
 

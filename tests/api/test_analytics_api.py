@@ -158,10 +158,10 @@ async def test_bad_input_is_a_problem(world: World, query: str, status: int) -> 
 
 async def _set_consent(world: World, auth: dict[str, str], granted: bool) -> None:
     consents = (await world.http.get("/v1/me/consents", headers=auth)).json()["items"]
-    analytics = next(i for i in consents if i["purpose"]["purpose"] == "analytics")
+    analytics = next(i for i in consents if i["purpose"] == "analytics")
     response = await world.http.put(
         "/v1/me/consents/analytics",
-        json={"granted": granted, "notice_version": analytics["purpose"]["notice_version"]},
+        json={"granted": granted, "notice_version": analytics["notice_version"]},
         headers=auth,
     )
     assert response.status_code in {200, 201}, response.text

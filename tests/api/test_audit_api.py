@@ -57,6 +57,8 @@ async def test_search_filters_and_pages_newest_first(world: World) -> None:
         "research",
     )
     assert grant["subject_id"] == ada
+    # Officers read everything the log knows about who acted.
+    assert grant["actor"] == {"type": "customer", "id": ada, "role": None, "client": "demo-app"}
     both = await world.http.get(
         EVENTS, headers=officer, params={"subject": ada, "resource_type": "consent", "limit": 1}
     )

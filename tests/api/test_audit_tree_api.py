@@ -115,6 +115,7 @@ async def test_someone_elses_or_an_unknown_entry_is_404_and_an_unsigned_one_409(
     not_yet = await world.http.get(f"/v1/me/access-log/{entry['id']}/proof", headers=ada)
     assert not_yet.status_code == 409
     assert not_yet.headers["content-type"].startswith(PROBLEM)
+    assert not_yet.headers["retry-after"] == "60"  # the next signed tree head
     await _sign(engine, master_key)
     for event_id, auth in ((entry["id"], bob), ("not-a-uuid", ada), (str(bytes(16).hex()), ada)):
         response = await world.http.get(f"/v1/me/access-log/{event_id}/proof", headers=auth)

@@ -83,8 +83,9 @@ async def test_audience_check_answers_yes_no_and_why_without_personal_data(world
     assert len(checks) == 1
     assert checks[0]["purpose"] == "campaign:spring-sale"
     assert checks[0]["resource_id"] == "email"
-    assert checks[0]["who"]["type"] == "service"
-    assert checks[0]["who"]["client"] == "campaign-service"
+    assert checks[0]["actor"]["type"] == "service"
+    assert checks[0]["actor"]["client"] == "campaign-service"
+    assert checks[0]["actor"]["id"] is None  # a service's own id is the officers' to read
 
 
 async def test_contacts_are_capped_across_campaigns_and_appear_in_interactions(

@@ -57,7 +57,7 @@ async def test_every_purpose_listed_opt_in_except_the_contract(world: World) -> 
     auth = await _token(world, "ada@example.com")
     response = await world.http.get("/v1/me/consents", headers=auth)
     assert response.status_code == 200, response.text
-    items = {item["purpose"]["purpose"]: item for item in response.json()["items"]}
+    items = {item["purpose"]: item for item in response.json()["items"]}
     assert list(items) == [
         "service_delivery",
         "marketing_email",
@@ -68,13 +68,17 @@ async def test_every_purpose_listed_opt_in_except_the_contract(world: World) -> 
         "research",
     ]
     assert items["service_delivery"]["granted"] is True
-    assert items["service_delivery"]["purpose"]["withdrawable"] is False
-    assert items["service_delivery"]["purpose"]["legal_basis"] == "contract"
+    assert items["service_delivery"]["withdrawable"] is False
+    assert items["service_delivery"]["legal_basis"] == "contract"
     for name in list(items)[1:]:
         assert items[name]["granted"] is False
         assert items[name]["consented_notice_version"] is None
-        assert items[name]["purpose"]["notice_version"] == "1"
-        assert items[name]["purpose"]["description"]
+        assert items[name]["outdated_notice"] is False
+        assert items[name]["notice_version"] == "1"
+        assert items[name]["description"]
+        assert items[name]["data_categories"]
+        assert items[name]["retention"]
+        assert isinstance(items[name]["recipients"], list)
 
 
 async def test_grant_withdraw_regrant_with_complete_ordered_history(world: World) -> None:
@@ -87,13 +91,16 @@ async def test_grant_withdraw_regrant_with_complete_ordered_history(world: World
         assert response.json()["granted"] is granted
         receipts.append(response.json()["receipt_id"])
     state = await world.http.get("/v1/me/consents", headers=auth)
-    email = next(i for i in state.json()["items"] if i["purpose"]["purpose"] == "marketing_email")
+    email = next(i for i in state.json()["items"] if i["purpose"] == "marketing_email")
     assert email["granted"] is True
     assert email["receipt_id"] == receipts[-1]
     history = (await world.http.get("/v1/me/consents/history", headers=auth)).json()["items"]
     assert [h["receipt_id"] for h in history] == receipts
     assert [h["granted"] for h in history] == decisions
     assert [h["position"] for h in history] == [1, 2, 3]
+    # Who decided: the kind of actor and the app, nothing more.
+    ada = {"type": "customer", "id": None, "role": None, "client": "demo-app"}
+    assert [h["actor"] for h in history] == [ada, ada, ada]
 
 
 async def test_receipt_verifies_with_published_key_and_fails_on_one_changed_byte(
@@ -104,7 +111,7 @@ async def test_receipt_verifies_with_published_key_and_fails_on_one_changed_byte
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
     body = (await _put(world, auth, "analytics", True)).json()
     jwks = (await world.http.get("/.well-known/jwks.json")).json()
-    claims = _verify(body["receipt"], jwks)
+    claims = _verify(body["signed_receipt"], jwks)
     assert claims["consentReceiptID"] == body["receipt_id"]
     assert claims["version"] == "KI-CR-v1.1.0"
     [purpose] = claims["services"][0]["purposes"]
@@ -116,7 +123,7 @@ async def test_receipt_verifies_with_published_key_and_fails_on_one_changed_byte
     # The principal is pseudonymous: not the customer id in any form.
     assert str(customer) not in json.dumps(claims)
     assert customer.hex not in json.dumps(claims)
-    header, payload, signature = body["receipt"].split(".")
+    header, payload, signature = body["signed_receipt"].split(".")
     tampered_claims = dict(claims, services=[{"purposes": [dict(purpose, granted=False)]}])
     forged_payload = (
         base64.urlsafe_b64encode(json.dumps(tampered_claims).encode()).rstrip(b"=").decode()
@@ -189,8 +196,6 @@ async def test_concurrent_changes_all_land_in_the_ledger(world: World) -> None:
     # Each entry changes the state (a repeat records nothing), and the last one is current.
     assert all(a["granted"] != b["granted"] for a, b in itertools.pairwise(history))
     state = await world.http.get("/v1/me/consents", headers=auth)
-    current = next(
-        i for i in state.json()["items"] if i["purpose"]["purpose"] == "personalised_offers"
-    )
+    current = next(i for i in state.json()["items"] if i["purpose"] == "personalised_offers")
     assert current["granted"] is history[-1]["granted"]
     assert current["receipt_id"] == history[-1]["receipt_id"]

@@ -42,7 +42,8 @@ async def test_contactable_only_with_consent_and_while_active(world: World) -> N
     )
     email = await check("email")
     assert email["contactable"] is True
-    assert email["consent_notice_version"] == "1"
+    assert email["consented_notice_version"] == "1"
+    assert email["outdated_notice"] is False
     assert (await check("sms"))["contactable"] is False  # consent is per channel
     async with world.engine.begin() as connection:
         await connection.execute(
@@ -55,7 +56,7 @@ async def test_contactable_only_with_consent_and_while_active(world: World) -> N
     log = (await world.http.get("/v1/me/access-log", headers=customer)).json()["items"]
     checks = [e for e in log if e["action"] == "check_contactability"]
     assert len(checks) == 4
-    assert checks[0]["who"]["role"] == "privacy_officer"
+    assert checks[0]["actor"]["role"] == "privacy_officer"
 
 
 async def test_unknown_customer_or_channel(world: World) -> None:

@@ -102,6 +102,13 @@ async def test_a_pending_erasure_restricts_processing_and_can_be_cancelled(world
     assert asked.status_code == 202, asked.text
     pending = asked.json()
     assert pending["status"] == "queued"
+    assert asked.headers["location"] == f"/v1/me/erasure/{pending['id']}"
+    followed = body(await world.http.get(asked.headers["location"], headers=auth))
+    assert followed["id"] == pending["id"]
+    # Asking again answers the pending one, at the same place.
+    repeated = await world.http.post("/v1/me/erasure", json=ERASE, headers=auth)
+    assert repeated.status_code == 200
+    assert repeated.headers["location"] == asked.headers["location"]
     assert pending["erase_after"].startswith(
         (world.clock.now() + timedelta(days=7)).date().isoformat()
     )

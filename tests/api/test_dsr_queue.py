@@ -79,6 +79,18 @@ async def test_overdue_requests_are_flagged_and_extended_once(world: World) -> N
     detail = body(await world.http.get(f"/v1/privacy/requests/{late['id']}", headers=auth))
     assert detail["extension_reason"].startswith("The archive needs")
     assert [e["action"] for e in detail["timeline"]] == ["export.request", "dsr_request.extend"]
+    requested, extension = detail["timeline"]
+    assert requested["actor"] == {"type": "customer", "id": None, "role": None, "client": None}
+    assert extension["actor"]["type"] == "staff"
+    uuid.UUID(extension["actor"]["id"])  # the officer's staff id
+    assert (detail["id"], detail["type"], detail["extended"]) == (late["id"], "export", True)
+    assert detail["report"] is None  # an export's result is its archive
+    assert detail["requested_by"] == {
+        "type": "customer",
+        "id": None,
+        "role": None,
+        "client": None,
+    }
     missing = await world.http.get(f"/v1/privacy/requests/{uuid.uuid4()}", headers=auth)
     assert missing.status_code == 404
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 from oauth_harness import World
-from self_service_seed import Person, audit_events, body, break_glass, last_seq, seed_person
+from self_service_seed import (
+    Person,
+    audit_events,
+    body,
+    break_glass,
+    last_seq,
+    officer_token,
+    seed_person,
+)
 from sqlalchemy import select
 
 from domain.identity import StaffRole
@@ -36,7 +44,20 @@ async def agent_headers(world: World) -> dict[str, str]:
 
 async def granted(world: World, person: Person) -> dict[str, bool]:
     listed = body(await world.http.get("/v1/me/consents", headers=person.auth))
-    return {item["purpose"]["purpose"]: item["granted"] for item in listed["items"]}
+    return {item["purpose"]: item["granted"] for item in listed["items"]}
+
+
+async def officer_reports(world: World, kind: str) -> list[dict[str, object]]:
+    """The reports of every request of `kind`, as the officer's request detail shows them."""
+    auth = {"Authorization": f"Bearer {await officer_token(world)}"}
+    queue = body(await world.http.get("/v1/privacy/requests", params={"type": kind}, headers=auth))
+    reports = []
+    for entry in queue["items"]:
+        detail = body(await world.http.get(f"/v1/privacy/requests/{entry['id']}", headers=auth))
+        # The detail is the queue entry itself, with its timeline and report next to it.
+        assert {k: detail[k] for k in entry} == entry
+        reports.append(detail["report"])
+    return reports
 
 
 async def test_restriction_blocks_support_except_legal_claims_and_lifts(world: World) -> None:
@@ -76,6 +97,11 @@ async def test_restriction_blocks_support_except_legal_claims_and_lifts(world: W
             )
         ).all()
     assert sorted(kinds) == ["restriction", "restriction"]
+    reports = await officer_reports(world, "restriction")
+    assert sorted(reports, key=lambda r: str(r["restricted"])) == [
+        {"type": "restriction", "restricted": False, "ground": None},
+        {"type": "restriction", "restricted": True, "ground": "accuracy_contested"},
+    ]
 
 
 async def test_objection_withdraws_every_marketing_purpose_and_nothing_else(world: World) -> None:
@@ -101,6 +127,9 @@ async def test_objection_withdraws_every_marketing_purpose_and_nothing_else(worl
     assert state["analytics"]  # not direct marketing: untouched
     history = body(await world.http.get("/v1/me/consents/history", headers=ada.auth))
     assert len(history["items"]) == 5  # three grants, two signed withdrawals
+    assert await officer_reports(world, "objection") == [
+        {"type": "objection", "purposes_withdrawn": ["marketing_email", "marketing_sms"]}
+    ]
 
 
 async def test_a_bad_restriction_body_is_a_problem(world: World) -> None:

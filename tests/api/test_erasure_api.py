@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from oauth_harness import ERASE, World
-from self_service_seed import BASE, Person, body, break_glass, seed_person
+from self_service_seed import BASE, Person, body, break_glass, officer_token, seed_person
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import make_url
 
@@ -163,6 +163,18 @@ async def test_erasure_leaves_no_canary_anywhere(
     kept = {k["retention_class"]: k for k in request.report["kept"]}
     assert "legal obligation" in kept["financial"]["legal_basis"]
     assert kept["financial"]["until_rule"] == "7 years after the last account closed"
+    # The officer reads the same report, typed as an erasure's, in the request's detail.
+    officer = {"Authorization": f"Bearer {await officer_token(world)}"}
+    detail = body(
+        await world.http.get(f"/v1/privacy/requests/{created.json()['id']}", headers=officer)
+    )
+    assert (detail["type"], detail["status"]) == ("erasure", "completed")
+    assert detail["report"]["type"] == "erasure"
+    assert [d["retention_class"] for d in detail["report"]["destroyed"]] == [
+        "contact",
+        "interactions",
+    ]
+    assert detail["report"]["kept"] == request.report["kept"]
 
     # The destroyed keys are gone from the key table; tombstones say so.
     async with session_factory(world.engine)() as session:

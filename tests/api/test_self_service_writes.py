@@ -64,7 +64,12 @@ async def test_patch_changes_fields_and_keeps_the_history(world: World, ada: Per
     changes = {c["field"]: c for c in history["items"]}
     assert changes["given_name"]["old_value"] == "Ada"
     assert changes["given_name"]["new_value"] == "Augusta"
-    assert changes["given_name"]["actor"] == "customer"
+    assert changes["given_name"]["actor"] == {
+        "type": "customer",
+        "id": None,
+        "role": None,
+        "client": None,
+    }
     # The old ETag is stale now.
     again = await _patch(world, ada, {"given_name": "Ada"}, read.headers["etag"])
     assert again.status_code == 412  # type: ignore[attr-defined]
@@ -111,6 +116,9 @@ async def test_correction_request_lifecycle(world: World, ada: Person) -> None:
     assert created.status_code == 201, created.text
     request = created.json()
     assert request["status"] == "submitted"
+    assert created.headers["location"] == f"/v1/me/corrections/{request['id']}"
+    followed = await world.http.get(created.headers["location"], headers=ada.auth)
+    assert followed.json() == request
     assert request["current_value"].startswith("Purchase")
     assert request["due_at"][:10] > request["received_at"][:10]
     duplicate = await world.http.post("/v1/me/corrections", json=ask, headers=ada.auth)

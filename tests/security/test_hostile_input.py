@@ -116,8 +116,8 @@ async def test_the_largest_64_bit_cursor_is_still_a_page(world: World, ada: Pers
 
 async def _current_notice(world: World, who: Person) -> str:
     consents = body(await world.http.get("/v1/me/consents", headers=who.auth))
-    item = next(i for i in consents["items"] if i["purpose"]["purpose"] == "marketing_email")
-    version: str = item["purpose"]["notice_version"]
+    item = next(i for i in consents["items"] if i["purpose"] == "marketing_email")
+    version: str = item["notice_version"]
     return version
 
 
