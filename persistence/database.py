@@ -77,7 +77,10 @@ def make_engine(url: str | URL, *, enforce_foreign_keys: bool = True) -> AsyncEn
     """
     resolved = async_url(url)
     if resolved.get_backend_name() == "sqlite":
-        engine = create_async_engine(resolved)
+        # Each aiosqlite connection is a thread of its own: a fixed set of them, because
+        # overflow connections (closed on return) made a busy server start a thread, open
+        # the file and run the PRAGMAs for most requests.
+        engine = create_async_engine(resolved, pool_size=10, max_overflow=0, pool_timeout=30)
         _configure_sqlite(engine, enforce_foreign_keys=enforce_foreign_keys)
         return engine
     engine = create_async_engine(
