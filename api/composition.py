@@ -188,6 +188,10 @@ def build_services(
     def reading_unit() -> SqlUnitOfWork:
         return unit().reading()
 
+    def snapshot_unit() -> SqlUnitOfWork:
+        # The export reads many statements that must agree, through server-side cursors.
+        return unit().reading(snapshot=True)
+
     def identity_unit() -> SqlIdentityUnitOfWork:
         return SqlIdentityUnitOfWork(sessions, master_key, clock)
 
@@ -204,7 +208,7 @@ def build_services(
         dsr=unit,
         erasure=unit,
         export=unit,
-        export_reading=reading_unit,
+        export_reading=snapshot_unit,
         identity=identity_unit,
     )
     return Services(

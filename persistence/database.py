@@ -49,21 +49,53 @@ def is_sqlite(url: str | URL) -> bool:
 
 
 READ_ONLY_OPTION = "custodian_read_only"
+READ_SNAPSHOT_OPTION = "custodian_read_snapshot"
 """Execution option marking connections whose transactions only read (see `read_only`)."""
 
 
-def read_only(engine: AsyncEngine) -> AsyncEngine:
+def read_only(engine: AsyncEngine, *, snapshot: bool = False) -> AsyncEngine:
     """`engine` (same pool) for units of work that only read.
 
-    SQLite: they open with a deferred `BEGIN`, taking no write lock, so reads run beside each
-    other and beside a writer (WAL); writing in one may fail at once with SQLITE_BUSY.
-    PostgreSQL: they run without a transaction block (autocommit), which saves the `BEGIN`
-    and `ROLLBACK` round trips of every read. In READ COMMITTED each statement sees its own
-    snapshot inside a block too, so the reads see exactly what they saw before.
+    They run without a transaction block: each statement reads a consistent snapshot of its
+    own (on PostgreSQL, READ COMMITTED gives each statement its own snapshot inside a block
+    too), and the `BEGIN` of every read is saved. SQLite: no write lock is taken, so reads run
+    beside each other and beside a writer (WAL); a unit that writes must not use this.
+    PostgreSQL: autocommit, which also saves the `ROLLBACK`.
+
+    `snapshot=True` keeps a transaction block, for a long read that must see one state of
+    the database throughout (SQLite: a deferred `BEGIN`) or stream through a server-side
+    cursor (PostgreSQL opens cursors only inside a block): the export.
     """
+    if snapshot:
+        return engine.execution_options(**{READ_ONLY_OPTION: True, READ_SNAPSHOT_OPTION: True})
     if engine.dialect.name == "postgresql":
         return engine.execution_options(isolation_level="AUTOCOMMIT", **{READ_ONLY_OPTION: True})
     return engine.execution_options(**{READ_ONLY_OPTION: True})
+
+
+class WriteWhileReading(RuntimeError):
+    """A read-only unit of work tried to write (a programming error: nothing was written)."""
+
+
+_READING_STATEMENTS = ("SELECT", "WITH", "BEGIN", "SHOW", "PRAGMA")
+
+
+def _refuse_writes_when_reading(engine: AsyncEngine) -> None:
+    # Read-only units run without a transaction block, where a write would be committed at
+    # once, whatever the unit did next: refuse it before it reaches the database.
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _check(
+        connection: Connection,
+        _cursor: Any,
+        statement: str,
+        _parameters: Any,
+        _context: Any,
+        _executemany: bool,
+    ) -> None:
+        if connection.get_execution_options().get(READ_ONLY_OPTION) and not (
+            statement.lstrip()[:6].upper().startswith(_READING_STATEMENTS)
+        ):
+            raise WriteWhileReading("a read-only unit of work may not write")
 
 
 def make_engine(url: str | URL, *, enforce_foreign_keys: bool = True) -> AsyncEngine:
@@ -82,6 +114,7 @@ def make_engine(url: str | URL, *, enforce_foreign_keys: bool = True) -> AsyncEn
         # the file and run the PRAGMAs for most requests.
         engine = create_async_engine(resolved, pool_size=10, max_overflow=0, pool_timeout=30)
         _configure_sqlite(engine, enforce_foreign_keys=enforce_foreign_keys)
+        _refuse_writes_when_reading(engine)
         return engine
     engine = create_async_engine(
         resolved,
@@ -97,6 +130,7 @@ def make_engine(url: str | URL, *, enforce_foreign_keys: bool = True) -> AsyncEn
         connect_args={"server_settings": {"application_name": "custodian"}},
     )
     _ping_when_idle(engine)
+    _refuse_writes_when_reading(engine)
     return engine
 
 
@@ -147,9 +181,13 @@ def _configure_sqlite(engine: AsyncEngine, *, enforce_foreign_keys: bool) -> Non
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        if connection.get_execution_options().get(READ_ONLY_OPTION):
-            # A transaction that only reads (see `read_only`) needs no write lock.
-            connection.exec_driver_sql("BEGIN")
+        options = connection.get_execution_options()
+        if options.get(READ_ONLY_OPTION):
+            # A unit that only reads (see `read_only`) takes no write lock: a deferred BEGIN
+            # when it needs one snapshot throughout, else none (each statement reads a
+            # snapshot of its own, as on PostgreSQL).
+            if options.get(READ_SNAPSHOT_OPTION):
+                connection.exec_driver_sql("BEGIN")
             return
         # IMMEDIATE takes the write lock at the start: a deferred transaction that reads
         # first and writes later fails with SQLITE_BUSY instead of waiting when another writer

@@ -60,9 +60,9 @@ def _export_signer(master_key: MasterKey) -> Ed25519Signer:
 
 
 @functools.lru_cache(maxsize=8)
-def _read_only(engine: AsyncEngine) -> AsyncEngine:
+def _read_only(engine: AsyncEngine, snapshot: bool) -> AsyncEngine:
     # One read-only view (same pool) per engine, not one per unit of work.
-    return read_only(engine)
+    return read_only(engine, snapshot=snapshot)
 
 
 class SqlUnitOfWork:
@@ -116,6 +116,7 @@ class SqlUnitOfWork:
         self._clock: Clock = clock or SystemClock()
         self._session: AsyncSession | None = None
         self._read_only = False
+        self._snapshot = False
         # The process's shared group-commit log when given (api.composition); otherwise one
         # of this unit's own, made on first use with its checkpoint settings.
         self._audit_trail = audit_trail
@@ -160,12 +161,15 @@ class SqlUnitOfWork:
         """Whether `reading` was called."""
         return self._read_only
 
-    def reading(self) -> Self:
-        """Make this unit, before it is entered, read-only: on SQLite its transaction begins
-        deferred (no write lock), so it must not write. Returns self."""
+    def reading(self, *, snapshot: bool = False) -> Self:
+        """Make this unit, before it is entered, read-only (persistence.database.read_only):
+        no transaction block unless `snapshot` (one state of the database throughout, and
+        server-side cursors), no write lock on SQLite; a statement that writes is refused.
+        Returns self."""
         if self._session is not None:
             raise RuntimeError("reading() must be called before the unit of work is entered")
         self._read_only = True
+        self._snapshot = snapshot
         return self
 
     async def __aenter__(self) -> Self:
@@ -208,7 +212,7 @@ class SqlUnitOfWork:
     def _open_session(self) -> AsyncSession:
         bind = self._sessions.kw.get("bind")
         if self._read_only and isinstance(bind, AsyncEngine):
-            return self._sessions(bind=_read_only(bind))
+            return self._sessions(bind=_read_only(bind, self._snapshot))
         return self._sessions()
 
     async def __aexit__(
