@@ -186,7 +186,11 @@ _FLAT = frozenset({str, type(None), bool, int, float, list, tuple})
 def csv_row(record: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
     """The CSV cells of `record` under `columns` (nested objects flattened)."""
     flat = record if set(map(type, record.values())) <= _FLAT else flatten(record)
-    return list(map(csv_cell, map(flat.get, columns)))
+    # Plain text that needs no apostrophe is the common cell: kept without a call.
+    return [
+        value if type(value) is str and not value.startswith(_FORMULA_START) else csv_cell(value)
+        for value in map(flat.get, columns)
+    ]
 
 
 def utc_text(moment: datetime | None) -> str | None:
