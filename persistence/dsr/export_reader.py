@@ -13,15 +13,18 @@ an IntegrityError, as there.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVarTuple
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncResult, AsyncSession
 
 from domain.customer.accounts import TransactionDirection, TransactionStatus
 from domain.dsr.archive import utc_text
@@ -32,6 +35,7 @@ from persistence.customer.tables import TransactionRow
 STREAM_BATCH = 2000
 """Rows per partition of the stream: what is held in memory at once."""
 
+_Columns = TypeVarTuple("_Columns")
 _TABLE = TransactionRow.__tablename__
 _DIRECTIONS = {member.value: member.value for member in TransactionDirection}
 _STATUSES = {member.value: member.value for member in TransactionStatus}
@@ -76,6 +80,24 @@ class _Opener:
         return value
 
 
+async def _read_ahead(
+    result: AsyncResult[*_Columns], size: int
+) -> AsyncIterator[Sequence[Row[*_Columns]]]:
+    """The partitions of `result`, the next one asked for before this one is handed over, so
+    that the database produces it while the caller works on this one."""
+    ahead = asyncio.ensure_future(result.fetchmany(size))
+    try:
+        while rows := await ahead:
+            ahead = asyncio.ensure_future(result.fetchmany(size))
+            await asyncio.sleep(0)  # lets the request go out
+            yield rows
+    finally:
+        if not ahead.done():
+            ahead.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ahead
+
+
 async def transaction_records(
     session: AsyncSession,
     customer_id: UUID,
@@ -111,7 +133,14 @@ async def transaction_records(
     connection = await session.connection()
     result = await connection.stream(query)
     try:
-        async for rows in result.partitions():
+        # Reading ahead overlaps the work of a database server with ours; SQLite runs in this
+        # process, under the same interpreter lock, and only slows down.
+        partitions = (
+            result.partitions()
+            if connection.dialect.name == "sqlite"
+            else _read_ahead(result, batch)
+        )
+        async for rows in partitions:
             records = []
             for (
                 row_id,
