@@ -110,11 +110,11 @@ async def transaction_records(
 
     IntegrityError when a sealed value does not authenticate (or a stored enum is unknown)."""
     opener = _Opener(data_key)
+    account = str(account_id)  # the query asks for this account's rows only
     open_optional, open_text = opener.open, opener.text
     query = (
         select(
             TransactionRow.id,
-            TransactionRow.account_id,
             TransactionRow.booked_at,
             TransactionRow.value_date,
             TransactionRow.amount,
@@ -144,7 +144,6 @@ async def transaction_records(
             records = []
             for (
                 row_id,
-                row_account,
                 booked_at,
                 value_date,
                 amount,
@@ -165,7 +164,7 @@ async def transaction_records(
                 records.append(
                     {
                         "id": str(row_id),
-                        "account_id": str(row_account),
+                        "account_id": account,
                         "booked_at": utc_text(booked_at),
                         "value_date": value_date.isoformat(),
                         "amount": str(Decimal(open_text(amount, "amount", row))),
