@@ -92,10 +92,10 @@ async def _read_ahead(
             await asyncio.sleep(0)  # lets the request go out
             yield rows
     finally:
-        if not ahead.done():
-            ahead.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ahead
+        # Stopped early (a failure downstream): let the request in flight finish rather than
+        # cancel it half-way through the connection's protocol; its rows are dropped.
+        with contextlib.suppress(Exception):
+            await ahead
 
 
 async def transaction_records(

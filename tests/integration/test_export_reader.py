@@ -144,3 +144,17 @@ async def test_a_flipped_byte_or_a_foreign_key_fails_the_export_loudly(
                     uow.session, account.customer_id, account.id, wrong_key
                 )
             ]
+
+
+async def test_a_stream_stopped_early_leaves_its_unit_of_work_usable(
+    uow_factory: UowFactory,
+) -> None:
+    account, transactions = await _seed(uow_factory, 7)
+    async with uow_factory() as uow:
+        key = await uow.keys.key_for(account.customer_id, RetentionClass.FINANCIAL)
+        stream = transaction_records(uow.session, account.customer_id, account.id, key, batch=2)
+        first = await anext(stream)
+        await stream.aclose()  # what a failure in the archive writer does to it
+        listed = await uow.transactions.list_for_account(account.customer_id, account.id, limit=100)
+    assert [record["id"] for record in first] == [str(t.id) for t in listed[:2]]
+    assert len(listed) == len(transactions)
