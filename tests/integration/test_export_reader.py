@@ -158,3 +158,31 @@ async def test_a_stream_stopped_early_leaves_its_unit_of_work_usable(
         listed = await uow.transactions.list_for_account(account.customer_id, account.id, limit=100)
     assert [record["id"] for record in first] == [str(t.id) for t in listed[:2]]
     assert len(listed) == len(transactions)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda sealed: b"",  # emptied
+        lambda sealed: sealed[:5],  # truncated inside the nonce
+        lambda sealed: sealed[:20],  # truncated inside the tag
+        lambda sealed: bytes([sealed[0] + 1]) + sealed[1:],  # an unknown format version
+    ],
+    ids=["empty", "short-nonce", "short-tag", "version"],
+)
+async def test_a_damaged_value_fails_the_export_loudly(
+    engine: AsyncEngine, uow_factory: UowFactory, damage: Callable[[bytes], bytes]
+) -> None:
+    account, transactions = await _seed(uow_factory, 2)
+    async with engine.begin() as connection:
+        merchant = await connection.scalar(
+            select(TransactionRow.merchant).where(TransactionRow.id == transactions[0].id)
+        )
+        await connection.execute(
+            update(TransactionRow)
+            .where(TransactionRow.id == transactions[0].id)
+            .values(merchant=damage(merchant))
+        )
+    async with uow_factory() as uow:
+        with pytest.raises(IntegrityError):
+            await _streamed(uow, account.customer_id, account.id, batch=10)
