@@ -198,6 +198,8 @@ async def _transactions(
             if done - reported >= PROGRESS_EVERY:
                 reported = done
                 await progress(5 + (85 * done) // max(total, 1))
+    if done > reported:
+        await progress(5 + (85 * done) // max(total, 1))
 
 
 async def _interactions(uow: ExportUnitOfWork, customer_id: UUID) -> AsyncIterator[dict[str, Any]]:
