@@ -7,7 +7,7 @@ is what the API shows them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -153,9 +153,13 @@ def csv_cell(value: Any) -> str:
     Cells starting with = + - @ (or tab / carriage return) are prefixed with an apostrophe
     (OWASP CSV injection); None is the empty cell; everything else is its JSON text form.
     """
-    if value is None:
+    kind = type(value)  # exact types first: this runs for every cell of the archive
+    text: str
+    if kind is str:
+        text = value
+    elif value is None:
         return ""
-    if isinstance(value, bool):
+    elif kind is bool:
         text = "true" if value else "false"
     elif isinstance(value, list | tuple):
         text = "; ".join(str(item) for item in value)
@@ -173,6 +177,20 @@ def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[f"{prefix}{key}"] = value
     return flat
+
+
+_FLAT = frozenset({str, type(None), bool, int, float, list, tuple})
+"""Value types that are never nested objects."""
+
+
+def csv_row(record: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
+    """The CSV cells of `record` under `columns` (nested objects flattened)."""
+    flat = record if set(map(type, record.values())) <= _FLAT else flatten(record)
+    # Plain text that needs no apostrophe is the common cell: kept without a call.
+    return [
+        value if type(value) is str and not value.startswith(_FORMULA_START) else csv_cell(value)
+        for value in map(flat.get, columns)
+    ]
 
 
 def utc_text(moment: datetime | None) -> str | None:

@@ -134,6 +134,18 @@ class AccessLogProofs(Protocol):
         ...
 
 
+class ExportRequests(DsrRepository, Protocol):
+    """The request store of an export, which also streams the bulk of the archive."""
+
+    def transaction_records(
+        self, customer_id: UUID, account_id: UUID, data_key: bytes
+    ) -> AsyncIterator[Sequence[dict[str, Any]]]:
+        """The account's transactions as archive records (`archive.transaction_record`),
+        newest first, in batches, in constant memory; `data_key` is the customer's financial
+        data key. IntegrityError when a value does not authenticate."""
+        ...
+
+
 class ExportUnitOfWork(UnitOfWorkBase, Protocol):
     """What building an export archive reads and records."""
 
@@ -160,6 +172,6 @@ class ExportUnitOfWork(UnitOfWorkBase, Protocol):
     @property
     def receipts(self) -> ReceiptSigner: ...
     @property
-    def dsr(self) -> DsrRepository: ...
+    def dsr(self) -> ExportRequests: ...
     @property
     def audit(self) -> AuditSink: ...

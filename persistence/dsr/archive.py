@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from domain.dsr.archive import README, SCHEMA_VERSION, csv_cell, flatten
+from domain.dsr.archive import README, SCHEMA_VERSION, csv_row
 from domain.dsr.ports import WrittenArchive
 from domain.retention import RetentionClass
 from persistence.crypto import MasterKey
@@ -35,6 +35,13 @@ from persistence.dsr.sealed_archive import SealingWriter, private_directory, sea
 from persistence.signatures import Ed25519Signer
 
 EXPORT_KEY_PURPOSE = "export-manifest-signing"
+WRITE_BATCH = 1000
+"""Records written to the ZIP (and the CSV spool) in one go."""
+WRITE_CHUNK = 1024 * 1024
+"""Bytes per copy of a CSV spool into the ZIP."""
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+"""`json.dumps(record, ensure_ascii=False)`, without building an encoder per record."""
 
 
 def export_signer(master_key: MasterKey) -> Ed25519Signer:
@@ -90,21 +97,25 @@ class ArchiveWriter:
     ) -> int:
         """Write `name`.json and `name`.csv; returns how many records were written."""
         count = 0
-        with tempfile.TemporaryFile(
-            "w+", encoding="utf-8", newline="", dir=self.spool_dir
-        ) as spool:
-            rows = csv.writer(spool, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+        with tempfile.TemporaryFile("w+b", dir=self.spool_dir) as spool:
+            text = io.TextIOWrapper(spool, encoding="utf-8", newline="", write_through=False)
+            rows = csv.writer(text, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
             rows.writerow(columns)
             with self.zf.open(f"{name}.json", "w", force_zip64=True) as entry:
                 out = _HashingWriter(entry)
                 out.write(b"" if single else b"[")
+                pending: list[dict[str, Any]] = []
                 async for record in records:
-                    text = json.dumps(record, ensure_ascii=False, sort_keys=False)
-                    prefix = b"" if single or count == 0 else b","
-                    out.write(prefix + b"\n" + text.encode("utf-8"))
-                    flat = flatten(record)
-                    rows.writerow([csv_cell(flat.get(column)) for column in columns])
-                    count += 1
+                    pending.append(record)
+                    if len(pending) == WRITE_BATCH:
+                        self._write_batch(
+                            out, rows, columns, pending, first=count == 0, single=single
+                        )
+                        count += len(pending)
+                        pending.clear()
+                if pending:
+                    self._write_batch(out, rows, columns, pending, first=count == 0, single=single)
+                    count += len(pending)
                 if single and count == 0:
                     out.write(b"null")
                 out.write(b"\n" if single else b"\n]\n")
@@ -116,13 +127,12 @@ class ArchiveWriter:
                     "records": count,
                 }
             )
+            text.flush()
+            text.detach()
             spool.seek(0)
             with self.zf.open(f"{name}.csv", "w", force_zip64=True) as entry:
                 out = _HashingWriter(entry)
-                encoded = io.TextIOWrapper(out, encoding="utf-8", newline="")  # type: ignore[type-var]
-                shutil.copyfileobj(spool, encoded, 64 * 1024)
-                encoded.flush()
-                encoded.detach()
+                shutil.copyfileobj(spool, out, WRITE_CHUNK)
             self.files.append(
                 {
                     "name": f"{name}.csv",
@@ -132,6 +142,23 @@ class ArchiveWriter:
                 }
             )
         return count
+
+    @staticmethod
+    def _write_batch(
+        out: _HashingWriter,
+        rows: Any,
+        columns: Sequence[str],
+        batch: Sequence[dict[str, Any]],
+        *,
+        first: bool,
+        single: bool,
+    ) -> None:
+        """One write per batch into the JSON entry, one `writerows` into the CSV spool: each
+        record on a line of its own, as `json.dumps` writes it."""
+        separator = "\n" if single else ",\n"
+        lead = "\n" if first or single else ",\n"
+        out.write((lead + separator.join(map(_ENCODE, batch))).encode("utf-8"))
+        rows.writerows([csv_row(record, columns) for record in batch])
 
     def finish(self, signer: Ed25519Signer, *, pseudonym: str, generated_at: str) -> None:
         """Add README.txt, manifest.json (every file and its digest) and signature.json."""

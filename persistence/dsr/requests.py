@@ -24,6 +24,7 @@ from domain.dsr.requests import (
 )
 from persistence.audit.tables import AuditEventRow
 from persistence.customer.tables import CustomerRow
+from persistence.dsr.export_reader import transaction_records as export_transaction_records
 from persistence.dsr.sealed_archive import delete_customer_archives, open_sealed
 from persistence.dsr.tables import DsrRequestRow, JobRow
 from persistence.jobs import DONE as JOB_DONE
@@ -149,6 +150,13 @@ class SqlDsrRepository:
     ) -> AsyncIterator[bytes]:
         """The archive decrypted chunk by chunk (opened when iteration starts)."""
         return open_sealed(archive_file(self._data_dir, request.id), customer_key, request.id)
+
+    def transaction_records(
+        self, customer_id: UUID, account_id: UUID, data_key: bytes
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """domain.dsr.ports.ExportRequests: the account's transactions as archive records,
+        streamed (persistence.dsr.export_reader)."""
+        return export_transaction_records(self._session, customer_id, account_id, data_key)
 
     async def search(
         self,
