@@ -234,6 +234,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "serve":
         asyncio.run(_require_migrated(settings))
+        os.environ.update(per_process_limits(settings, args.workers))
         _serve(host=args.host, port=args.port, workers=args.workers, log_format=settings.log_format)
         return EXIT_OK
     raise CommandFailed(f"unknown command {args.command!r}")  # argparse prevents this
@@ -308,6 +309,25 @@ def print_demo_summary(
         for line in credentials.lines():
             print(line, file=out)
         print(f"get a customer token: {PROG} token --demo  (see README.md)", file=out)
+
+
+def per_process_limits(settings: Settings, workers: int) -> dict[str, str]:
+    """The rate limits each of `workers` processes enforces, as environment overrides.
+
+    The per-client buckets live in each process's memory (api/rate_limit.py), and the kernel
+    spreads connections over the processes, so each enforces its share: the configured limit
+    divided by the process count, rounded down (never below 1 while a limit is on). Across
+    the processes of one `serve` a client thus never gets more than the configured limit; a
+    client that keeps one connection open reaches one process and gets only its share. With
+    one process nothing changes.
+    """
+    if workers <= 1:
+        return {}
+    limits = {
+        "CUSTODIAN_RATE_LIMIT": settings.rate_limit_per_minute,
+        "CUSTODIAN_TOKEN_RATE_LIMIT": settings.token_rate_limit_per_minute,
+    }
+    return {name: str(max(1, value // workers) if value else 0) for name, value in limits.items()}
 
 
 def _serve(*, host: str, port: int, workers: int, log_format: str = "json") -> None:
