@@ -45,6 +45,8 @@ PROG = "custodian"
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+WORKER_HEALTHCHECK_SECONDS = 30
+"""How long `serve --workers N`'s supervisor waits for a worker to answer before replacing it."""
 SIGN_INS_SHOWN = 10
 """How many demo customers `demo` lists; the rest follow the same pattern."""
 
@@ -352,6 +354,11 @@ def _serve(*, host: str, port: int, workers: int, log_format: str = "json") -> N
         # uvicorn would take X-Forwarded-For from loopback peers as the client address;
         # Custodian decides itself, from CUSTODIAN_TRUSTED_PROXIES only.
         proxy_headers=False,
+        # With --workers, the supervisor replaces a worker that died; a replacement that has
+        # not answered its health check in time is killed and replaced again. On a busy host
+        # starting a worker (a fresh interpreter importing the app) can take longer than
+        # uvicorn's 5 s, and the replacements would churn while one process carries the load.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 
