@@ -164,6 +164,9 @@ class Load:
             status, content_type = -1, ""
         except httpx.TransportError as failure:
             status, content_type, error = 0, "", type(failure).__name__
+        if status <= 0:  # a connection cut or abandoned mid-request: start afresh
+            customer.http = None
+            await http.aclose()
         if self.recording:
             self.records.append(
                 Record(op, status, start, self.now() - start, content_type, request_id, error)
