@@ -64,6 +64,8 @@ class Settings:
     # in code (tests, tools) have none; the environment's defaults are 600 and 60.
     rate_limit_per_minute: int = 0
     token_rate_limit_per_minute: int = 0
+    # PostgreSQL connections each process keeps (plus half as many again at peaks).
+    db_pool_size: int = 20
     # Proxies whose X-Forwarded-For is believed (addresses or CIDR blocks); none by default.
     trusted_proxies: tuple[str, ...] = ()
     # Erasure needs a sign-in this recent, then waits this many days (cancellable; 0: none).
@@ -269,6 +271,7 @@ KNOWN_VARIABLES = frozenset(
         "ERASURE_REAUTH_SECONDS",
         "ERASURE_GRACE_DAYS",
         "MIGRATION_DATABASE_URL",
+        "DB_POOL_SIZE",
     }
 )
 """Every `CUSTODIAN_*` variable the service reads (without the prefix)."""
@@ -387,6 +390,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         rate_limit_per_minute=rate_limit,
         token_rate_limit_per_minute=token_rate_limit,
         trusted_proxies=_trusted_proxies(environ),
+        db_pool_size=_integer(environ, "DB_POOL_SIZE", 20, 1, 1000),
         erasure_reauth_seconds=_integer(environ, "ERASURE_REAUTH_SECONDS", 300, 30, 86_400),
         # At most 25 days: the erasure must still be done within the legal month.
         erasure_grace_days=_integer(environ, "ERASURE_GRACE_DAYS", 7, 0, 25),

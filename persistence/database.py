@@ -59,12 +59,15 @@ def read_only(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(**{READ_ONLY_OPTION: True})
 
 
-def make_engine(url: str | URL, *, enforce_foreign_keys: bool = True) -> AsyncEngine:
+def make_engine(
+    url: str | URL, *, enforce_foreign_keys: bool = True, pool_size: int = 20
+) -> AsyncEngine:
     """An AsyncEngine for `url`, with this project's connection settings applied.
 
     SQLite: WAL journal, foreign keys enforced, a 30 s busy timeout, and every transaction
     opened with `BEGIN IMMEDIATE` (see `_configure_sqlite`) unless made with `read_only`.
-    PostgreSQL: a pool sized for one API process, idle connections pinged before use.
+    PostgreSQL: a pool of `pool_size` connections (and half as many again at peaks) for one
+    process, idle connections pinged before use.
     `enforce_foreign_keys=False` is for migrations only (SQLite batch mode rebuilds tables,
     which must not cascade or fail half-way).
     """
@@ -79,8 +82,8 @@ def make_engine(url: str | URL, *, enforce_foreign_keys: bool = True) -> AsyncEn
         # briefly another) without overflow: overflow connections are closed on return, so
         # under load every request paid for a new connection (TLS attempt, auth, cold
         # statement cache).
-        pool_size=20,
-        max_overflow=10,
+        pool_size=pool_size,
+        max_overflow=pool_size // 2,
         pool_timeout=30,
         pool_recycle=1800,
         connect_args={"server_settings": {"application_name": "custodian"}},
