@@ -325,7 +325,14 @@ async def _prepare_customer(load: Load, customer: Customer) -> None:
     profile = await read("/v1/me/profile")
     customer.etag = profile.headers.get("etag")
     customer.preferred_name_before = profile.json().get("preferred_name")
-    customer.ledger_before, granted = await _consent_history(load, customer)
+    for attempt in range(20):
+        try:
+            customer.ledger_before, granted = await _consent_history(load, customer)
+            break
+        except httpx.HTTPError:
+            if attempt == 19:
+                raise
+            await asyncio.sleep(1)
     customer.consent_granted = bool(granted)
 
 
@@ -736,6 +743,9 @@ async def run(args: argparse.Namespace) -> int:
         "CUSTODIAN_TOKEN_RATE_LIMIT": "0",
         "CUSTODIAN_ACCESS_TOKEN_TTL": "3600",
         "CUSTODIAN_LOG_FORMAT": "json",
+        # Three processes (two API workers, one job worker) share a PostgreSQL that may
+        # serve others too: each keeps this many connections, half again at peaks.
+        "CUSTODIAN_DB_POOL_SIZE": str(args.pool_size),
     }
     processes: list[subprocess.Popen[bytes]] = []
     try:
@@ -851,6 +861,9 @@ def main() -> None:
     parser.add_argument("--outage", type=float, default=2.0, help="database refusal, s (2)")
     parser.add_argument(
         "--timeout", type=float, default=10.0, help="client timeout per request, s (10)"
+    )
+    parser.add_argument(
+        "--pool-size", type=int, default=10, help="CUSTODIAN_DB_POOL_SIZE per process (10)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     sys.exit(asyncio.run(run(parser.parse_args())))
