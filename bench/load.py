@@ -438,11 +438,12 @@ async def _watch_lag(load: Load, until: float, lags: list[float]) -> None:
 async def _probe_ready(load: Load, until: float, seen: list[tuple[float, int]]) -> None:
     async with httpx.AsyncClient(base_url=load.base, timeout=5) as http:
         while load.now() < until:
+            asked = load.now()
             try:
                 status = (await http.get("/readyz")).status_code
             except httpx.HTTPError:
                 status = 0
-            seen.append((load.now(), status))
+            seen.append((asked, status))
             await asyncio.sleep(0.25)
 
 
@@ -452,7 +453,7 @@ async def _faults(
     faults: dict[str, Any] = {}
     start = load.now()
     await asyncio.sleep(args.seconds / 3)
-    workers = _server_workers(server.pid)
+    workers = await asyncio.to_thread(_server_workers, server.pid)
     if workers:
         victim = workers[0]
         faults["kill"] = load.now()
@@ -470,7 +471,7 @@ async def _faults(
     await asyncio.sleep(args.outage)
     await _admin(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
     faults["db_back"] = load.now()
-    faults["workers_after"] = _server_workers(server.pid)
+    faults["workers_after"] = await asyncio.to_thread(_server_workers, server.pid)
     return faults
 
 
@@ -480,11 +481,13 @@ def _pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] * 1000
 
 
-def _window(faults: dict[str, Any], at: float) -> str | None:
-    """Which fault window `at` falls in, if any (a later fault ends the earlier's window)."""
-    if faults["db"] - 0.5 <= at <= faults["db_back"] + FAULT_WINDOW:
+def _window(faults: dict[str, Any], record: Record) -> str | None:
+    """Which fault window the request overlaps, if any: in flight when the fault struck, or
+    started within FAULT_WINDOW after it (after the outage, for the database)."""
+    start, end = record.start, record.start + record.seconds
+    if end >= faults["db"] - 0.5 and start <= faults["db_back"] + FAULT_WINDOW:
         return "db"
-    if "kill" in faults and faults["kill"] - 0.5 <= at <= faults["kill"] + FAULT_WINDOW:
+    if "kill" in faults and end >= faults["kill"] - 0.5 and start <= faults["kill"] + FAULT_WINDOW:
         return "kill"
     return None
 
@@ -511,21 +514,21 @@ def report_requests(load: Load, faults: dict[str, Any], seconds: float) -> list[
             f"{op:<16}{len(records):>9}{len(records) / seconds:>8.1f}"
             f"{_pct(times, 50):>9.1f}{_pct(times, 99):>9.1f}  {shown}"
         )
-    outside = [r for r in load.records if _bad(r) and _window(faults, r.start) is None]
-    inside = [r for r in load.records if _bad(r) and _window(faults, r.start) is not None]
+    outside = [r for r in load.records if _bad(r) and _window(faults, r) is None]
+    inside = [r for r in load.records if _bad(r) and _window(faults, r) is not None]
     wrong = [
         r
         for r in inside
         if r.status == -1
         or (r.status > 0 and (r.status != 503 or "problem+json" not in r.content_type))
-        or (r.status == 0 and _window(faults, r.start) != "kill")
+        or (r.status == 0 and _window(faults, r) != "kill")
     ]
-    dropped = [r for r in inside if r.status == 0 and _window(faults, r.start) == "kill"]
+    dropped = [r for r in inside if r.status == 0 and _window(faults, r) == "kill"]
     for name in ("kill", "db"):
         if name not in faults:
             continue
         origin = faults[name] if name == "kill" else faults["db_back"]
-        errors = [r for r in inside if _window(faults, r.start) == name]
+        errors = [r for r in inside if _window(faults, r) == name]
         last = max((r.start + r.seconds for r in errors), default=origin)
         kinds = Counter("dropped connection" if r.status == 0 else str(r.status) for r in errors)
         label = "SIGKILL of a server worker" if name == "kill" else "database outage"
@@ -537,7 +540,8 @@ def report_requests(load: Load, faults: dict[str, Any], seconds: float) -> list[
         )
     print(
         f"faults: {faults.get('terminated', 0)} database connections terminated; server "
-        f"workers after the run: {len(faults.get('workers_after', []))}"
+        f"worker processes: killed {faults.get('killed_pid')}, after the outage "
+        f"{faults.get('workers_after')}"
     )
     if outside:
         sample = [(r.op, r.status, r.error, round(r.start, 1)) for r in outside[:8]]
@@ -549,7 +553,7 @@ def report_requests(load: Load, faults: dict[str, Any], seconds: float) -> list[
         )
     slow = [r for r in load.records if r.status == -1]
     if slow:
-        where = Counter(_window(faults, r.start) or "no fault" for r in slow)
+        where = Counter(_window(faults, r) or "no fault" for r in slow)
         failures.append(
             f"{len(slow)} requests not answered within the {load.timeout:g} s timeout "
             f"({dict(where)})"
