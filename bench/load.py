@@ -463,11 +463,12 @@ async def _faults(
     faults["db"] = load.now()
     await _admin(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
     terminated = await _admin(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
         "WHERE datname = $1 AND pid <> pg_backend_pid()",
         database,
     )
     faults["terminated"] = len(terminated)
+    # (with a timeout, pg_terminate_backend waits until each backend has exited)
     faults["db_cut"] = load.now()  # from here on the database is away
     await asyncio.sleep(args.outage)
     await _admin(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
