@@ -26,8 +26,9 @@ async def _admin(statement: str, *args: object) -> None:
 
 
 async def _terminate(database: str) -> None:
+    # With a timeout, pg_terminate_backend returns once each backend has exited.
     await _admin(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
         "WHERE datname = $1 AND pid <> pg_backend_pid()",
         database,
     )
