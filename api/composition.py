@@ -168,7 +168,7 @@ def build_services(
     """
     if engine is None:
         _ensure_sqlite_directory(settings.database_url)
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = session_factory(engine)
     master_key = MasterKey(settings.master_key)
     clock = clock or SystemClock()

@@ -5,6 +5,11 @@ exception handlers here turn them, and Litestar's own HTTP exceptions (404 for a
 route, 405, 413, request validation), into problem documents. `DOMAIN_PROBLEMS` is the one
 table mapping domain errors to HTTP. Server errors never reveal internals: the client gets a
 generic sentence and the request id; the log gets the exception type and raise site.
+
+One kind of unexpected error is not a bug: the database going away under a request (its
+connection terminated, a restart, a refused connection, an exhausted pool). That is a 503
+problem with `Retry-After`, never a 500: the pool throws the broken connections away and the
+next request gets a fresh one, so a client that retries is answered once the database is back.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from http import HTTPStatus
 from typing import Any
 
 import msgspec
+import sqlalchemy.exc
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
@@ -386,8 +392,59 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     return problem_response(request, status=exc.status_code, detail=exc.detail, headers=exc.headers)
 
 
+DATABASE_UNAVAILABLE_TYPE = "urn:custodian:problem:database-unavailable"
+DATABASE_RETRY_AFTER = "1"
+# SQLSTATE classes that mean "the database cannot serve this now", not "the query is wrong":
+# 08 connection exception, 53 insufficient resources (too many connections), 57P operator
+# intervention (the connection terminated by an administrator, a shutdown, a server starting).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+# A database that refuses new connections for a while (ALLOW_CONNECTIONS false) answers
+# 55000 with this text; 55000 otherwise names query errors, which stay 500s.
+_NOT_ACCEPTING = "not currently accepting connections"
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc`, or an error it wraps or was caused by, says the database is
+    unreachable right now."""
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, sqlalchemy.exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, sqlalchemy.exc.TimeoutError | ConnectionError | TimeoutError):
+            return True  # (the pool's wait for a connection; a refused or reset socket)
+        state = str(getattr(current, "sqlstate", "") or "")
+        if state.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        if state == "55000" and _NOT_ACCEPTING in str(current):
+            return True
+        for linked in (getattr(current, "orig", None), current.__cause__, current.__context__):
+            if isinstance(linked, BaseException):
+                pending.append(linked)
+    return False
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    """Anything else is a bug: 500 with a generic sentence; the log gets the type only."""
+    """Anything else is a bug: 500 with a generic sentence; the log gets the type only.
+    Except a database that went away: 503 with Retry-After (see the module docstring)."""
+    if database_unavailable(exc):
+        event: dict[str, Any] = {
+            "method": request.method,
+            "route": request.scope.get("path_template"),
+        }
+        describe_exception(event, exc)
+        _log.warning("database unavailable", **event)
+        return problem_response(
+            request,
+            status=503,
+            detail="The database is unavailable for a moment; retry shortly.",
+            problem_type=DATABASE_UNAVAILABLE_TYPE,
+            headers={"Retry-After": DATABASE_RETRY_AFTER},
+        )
     _log_server_error(request, exc)
     return problem_response(request, status=500, detail=SERVER_ERROR_DETAIL)
 

@@ -7,9 +7,13 @@ names (HTTP Basic user or the `client_id` form field) together with the caller's
 a stranger naming someone else's client id only spends their own bucket. A refused request
 gets 429 problem+json with `Retry-After` (whole seconds).
 
-The buckets live in each process's memory: with N API processes a client may make up to N
-times the limit. That keeps the check free of database writes on every request; a
-deployment that needs one global limit puts it in front of the processes (the load balancer).
+The buckets live in each process's memory ("per process"), which keeps the check free of
+database writes on every request. `custodian serve --workers N` therefore hands each of its
+processes the limit divided by N (`api.cli.main.per_process_limits`), so the processes of one
+server together never allow more than the limit. Separate servers each enforce their own; a
+deployment that needs one global limit puts it in front of them (the load balancer). The
+sign-in throttle, which must hold against a distributed guesser, is different: its counters
+are rows in the database, shared by every process (persistence.oauth.throttle).
 """
 
 from __future__ import annotations

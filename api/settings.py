@@ -68,6 +68,8 @@ class Settings:
     # revoked token is refused by every server process within this bound. Settings built in
     # code ask the database on every request (0); the environment's default is 1000.
     revocation_check_ms: int = 0
+    # PostgreSQL connections each process keeps (a fixed pool, no overflow).
+    db_pool_size: int = 20
     # Proxies whose X-Forwarded-For is believed (addresses or CIDR blocks); none by default.
     trusted_proxies: tuple[str, ...] = ()
     # Erasure needs a sign-in this recent, then waits this many days (cancellable; 0: none).
@@ -274,6 +276,7 @@ KNOWN_VARIABLES = frozenset(
         "ERASURE_REAUTH_SECONDS",
         "ERASURE_GRACE_DAYS",
         "MIGRATION_DATABASE_URL",
+        "DB_POOL_SIZE",
     }
 )
 """Every `CUSTODIAN_*` variable the service reads (without the prefix)."""
@@ -393,6 +396,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         token_rate_limit_per_minute=token_rate_limit,
         revocation_check_ms=_integer(environ, "REVOCATION_CHECK_MS", 1000, 0, 60_000),
         trusted_proxies=_trusted_proxies(environ),
+        db_pool_size=_integer(environ, "DB_POOL_SIZE", 20, 1, 1000),
         erasure_reauth_seconds=_integer(environ, "ERASURE_REAUTH_SECONDS", 300, 30, 86_400),
         # At most 25 days: the erasure must still be done within the legal month.
         erasure_grace_days=_integer(environ, "ERASURE_GRACE_DAYS", 7, 0, 25),

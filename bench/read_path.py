@@ -10,6 +10,12 @@ process (uvicorn, one worker, like `custodian serve`) on demo data measures:
   (d) GET /v1/me/accounts/{id}/transactions  a 50-item page (decrypting 50 rows) + audit
 and prints req/s, p50, p99 and the ratios c/a, c/b, d/b.
 
+On PostgreSQL it then measures scale-out: (c) through the real `custodian serve --workers 1`
+and `--workers 2` (the in-process job worker off) on the same database, and prints both and
+their ratio (2 workers / 1 worker). On this 2-core machine the load generator shares the
+cores with the server processes and PostgreSQL, so the ratio stays well under 2; it is the
+figure to compare between commits, not a promise of linear scaling.
+
 The server is the product app plus the (b) route, so it starts through a uvicorn factory in
 this module rather than `custodian serve` (same server, same settings, one worker).
 Load generator: wrk (Debian package `wrk`: `apt-get install -y wrk`); without it, a Python
@@ -18,6 +24,7 @@ same 2 cores, so its absolute figures are lower, the ratios still comparable).
 
 Run: .venv/bin/python bench/read_path.py [--seconds 5] [--connections 16] [--customers 20]
      [--profile]   (py-spy samples the server under load during (c) and (d))
+     [--no-scale-out]  (skip the 1-vs-2 worker comparison on PostgreSQL)
 """
 
 from __future__ import annotations
@@ -270,6 +277,46 @@ def run_one(name: str, url: str, args: argparse.Namespace) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+    if name == "PostgreSQL" and args.scale_out:
+        run_scale_out(env, email, args)
+
+
+def run_scale_out(env: dict[str, str], email: str, args: argparse.Namespace) -> None:
+    """(c) through `custodian serve --workers 1` and `--workers 2`: req/s and the ratio."""
+    print("\n== PostgreSQL scale-out: (c) GET /v1/me/profile through `custodian serve --workers N`")
+    custodian = str(Path(sys.executable).parent / "custodian")
+    rates: dict[int, float] = {}
+    for workers in (1, 2):
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        server_env = {**env, "CUSTODIAN_ISSUER": base, "CUSTODIAN_WORKER": "off"}
+        server = subprocess.Popen(
+            [custodian, "serve", "--port", str(port), "--workers", str(workers)],
+            env=server_env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            for _ in range(300):
+                try:
+                    if httpx.get(f"{base}/readyz").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.2)
+            auth = {"Authorization": f"Bearer {_token(base, email)}"}
+            target = f"{base}/v1/me/profile"
+            _measure(target, 1, args.connections, auth)  # warm-up (every worker)
+            rate, p50, p99 = _measure(target, args.seconds, args.connections, auth)
+            rates[workers] = rate
+            print(
+                f"  (workers {workers}) {rate:9.0f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms"
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    print(f"  ratio: 2 workers / 1 worker {rates[2] / rates[1]:.2f}")
 
 
 def _profile(pid: int, url: str, connections: int, headers: dict[str, str]) -> None:
@@ -378,6 +425,12 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=20)
     parser.add_argument(
         "--profile", action="store_true", help="sample the server with py-spy during (c) and (d)"
+    )
+    parser.add_argument(
+        "--no-scale-out",
+        dest="scale_out",
+        action="store_false",
+        help="skip the 1-vs-2 worker comparison on PostgreSQL",
     )
     args = parser.parse_args()
     print(

@@ -98,12 +98,15 @@ def _refuse_writes_when_reading(engine: AsyncEngine) -> None:
             raise WriteWhileReading("a read-only unit of work may not write")
 
 
-def make_engine(url: str | URL, *, enforce_foreign_keys: bool = True) -> AsyncEngine:
+def make_engine(
+    url: str | URL, *, enforce_foreign_keys: bool = True, pool_size: int = 20
+) -> AsyncEngine:
     """An AsyncEngine for `url`, with this project's connection settings applied.
 
     SQLite: WAL journal, foreign keys enforced, a 30 s busy timeout, and every transaction
     opened with `BEGIN IMMEDIATE` (see `_configure_sqlite`) unless made with `read_only`.
-    PostgreSQL: a pool sized for one API process, idle connections pinged before use.
+    PostgreSQL: a fixed pool of `pool_size` connections (no overflow) for one
+    process, idle connections pinged before use.
     `enforce_foreign_keys=False` is for migrations only (SQLite batch mode rebuilds tables,
     which must not cascade or fail half-way).
     """
@@ -123,7 +126,7 @@ def make_engine(url: str | URL, *, enforce_foreign_keys: bool = True) -> AsyncEn
         # new connection (TLS attempt, auth, cold statement cache) and throughput collapsed.
         # Requests beyond the pool wait their turn instead; each holds a connection only
         # while it reads or writes (the audit append of a read takes its own, briefly).
-        pool_size=20,
+        pool_size=pool_size,
         max_overflow=0,
         pool_timeout=30,
         pool_recycle=1800,

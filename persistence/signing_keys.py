@@ -3,8 +3,10 @@
 Layout: one PEM file per key (mode 0600) and `manifest.json` listing each key's id, when it
 was created and when it was retired. The newest key signs; retired keys keep verifying (and
 stay published in JWKS) for `keep_retired` after retirement, so tokens signed just before a
-rotation remain valid until they expire. Several processes share the directory: each reloads
-the manifest when its modification time changes.
+rotation remain valid until they expire. Several processes share the directory: each looks at
+the manifest's modification time on every use (one `stat`, no read) and reloads it when it
+changed, so a token signed with a key that another process (or `custodian keys rotate`) just
+made verifies everywhere at once, with no window in which the new `kid` is unknown.
 """
 
 from __future__ import annotations
@@ -13,15 +15,12 @@ import json
 import os
 import secrets
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-
-_RECHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +50,7 @@ class SigningKeyStore:
         self.keep_retired = keep_retired
         self._lock = threading.Lock()
         self._cache: list[SigningKey] = []
-        self._mtime = -1.0
-        self._checked = 0.0
+        self._mtime = -1
 
     @property
     def _manifest(self) -> Path:
@@ -81,16 +79,15 @@ class SigningKeyStore:
 
     def available(self) -> list[SigningKey]:
         """Every usable key, the signing key last; reloaded when another process rotated."""
-        now = time.monotonic()
-        if self._cache and now - self._checked < _RECHECK_SECONDS:
+        try:
+            mtime = self._manifest.stat().st_mtime_ns
+        except FileNotFoundError:
+            return self._cache
+        if self._cache and mtime == self._mtime:
             return self._cache
         with self._lock:
-            self._checked = now
-            try:
-                mtime = self._manifest.stat().st_mtime
-            except FileNotFoundError:
-                return self._cache
             if mtime != self._mtime:
+                # The manifest is replaced by a rename, so it is read whole or not at all.
                 self._cache, self._mtime = self._read_manifest(), mtime
             return self._cache
 
@@ -134,8 +131,7 @@ class SigningKeyStore:
         temporary = self.directory / f".manifest.{secrets.token_hex(4)}.tmp"
         temporary.write_text(json.dumps(document, indent=2))
         temporary.replace(self._manifest)
-        self._cache, self._checked = keys, 0.0
-        self._mtime = -1.0
+        self._cache, self._mtime = keys, -1
 
 
 def _retire(key: SigningKey, now: datetime) -> SigningKey:

@@ -45,6 +45,8 @@ PROG = "custodian"
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+WORKER_HEALTHCHECK_SECONDS = 30
+"""How long `serve --workers N`'s supervisor waits for a worker to answer before replacing it."""
 SIGN_INS_SHOWN = 10
 """How many demo customers `demo` lists; the rest follow the same pattern."""
 
@@ -234,6 +236,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "serve":
         asyncio.run(_require_migrated(settings))
+        os.environ.update(per_process_limits(settings, args.workers))
         _serve(host=args.host, port=args.port, workers=args.workers, log_format=settings.log_format)
         return EXIT_OK
     raise CommandFailed(f"unknown command {args.command!r}")  # argparse prevents this
@@ -310,6 +313,25 @@ def print_demo_summary(
         print(f"get a customer token: {PROG} token --demo  (see README.md)", file=out)
 
 
+def per_process_limits(settings: Settings, workers: int) -> dict[str, str]:
+    """The rate limits each of `workers` processes enforces, as environment overrides.
+
+    The per-client buckets live in each process's memory (api/rate_limit.py), and the kernel
+    spreads connections over the processes, so each enforces its share: the configured limit
+    divided by the process count, rounded down (never below 1 while a limit is on). Across
+    the processes of one `serve` a client thus never gets more than the configured limit; a
+    client that keeps one connection open reaches one process and gets only its share. With
+    one process nothing changes.
+    """
+    if workers <= 1:
+        return {}
+    limits = {
+        "CUSTODIAN_RATE_LIMIT": settings.rate_limit_per_minute,
+        "CUSTODIAN_TOKEN_RATE_LIMIT": settings.token_rate_limit_per_minute,
+    }
+    return {name: str(max(1, value // workers) if value else 0) for name, value in limits.items()}
+
+
 def _serve(*, host: str, port: int, workers: int, log_format: str = "json") -> None:
     import uvicorn  # noqa: PLC0415  (only `serve` needs the server)
 
@@ -332,6 +354,11 @@ def _serve(*, host: str, port: int, workers: int, log_format: str = "json") -> N
         # uvicorn would take X-Forwarded-For from loopback peers as the client address;
         # Custodian decides itself, from CUSTODIAN_TRUSTED_PROXIES only.
         proxy_headers=False,
+        # With --workers, the supervisor replaces a worker that died; a replacement that has
+        # not answered its health check in time is killed and replaced again. On a busy host
+        # starting a worker (a fresh interpreter importing the app) can take longer than
+        # uvicorn's 5 s, and the replacements would churn while one process carries the load.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 

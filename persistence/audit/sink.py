@@ -13,7 +13,7 @@ from typing import Protocol
 from uuid import uuid4
 
 from sqlalchemy import String, Table, bindparam, insert, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.audit.events import AuditEvent, AuditRecord, event_leaf_hash, seal
@@ -155,8 +155,10 @@ class SqlAuditSink:
         await connection.execute(_INSERT_EVENT, [_row_values(event) for event in events])
         try:
             await connection.execute(_INSERT_NODES, nodes)
-        except DBAPIError as error:
-            # Only a tree node left behind by events removed from the log collides here.
+        except IntegrityError as error:
+            # Only a tree node left behind by events removed from the log collides here. Any
+            # other failure (a connection lost mid-append) is no sign of tampering and is
+            # raised as it is: the transaction rolls back and nothing was appended.
             raise AuditLogBroken("the tree already holds nodes past the log's head") from error
         await connection.execute(
             _RECORD_HEAD, {"new_hash": events[-1].hash, "new_frontier": frontier.encode()}

@@ -56,3 +56,16 @@ def test_retired_keys_are_dropped_after_their_tokens_expired(tmp_path: Path) -> 
     assert len(fresh.jwks()["keys"]) == 2
     with pytest.raises(TokenRejected):
         fresh.verify(old_token, now=int(later.timestamp()), allow_expired=True)
+
+
+def test_a_running_store_verifies_a_key_rotated_elsewhere_at_once(tmp_path: Path) -> None:
+    # Two processes share the key directory: one has been verifying for a while when the
+    # other rotates and signs with the new key. No pause: the first must know it immediately.
+    store, codec = _codec(tmp_path)
+    codec.verify(_issue(codec, NOW), now=int(NOW.timestamp()))
+    elsewhere = SigningKeyStore(tmp_path, "jwt", keep_retired=timedelta(seconds=660))
+    new_key = elsewhere.rotate(NOW)
+    other = AccessTokenCodec(elsewhere, issuer=ISSUER, audience=f"{ISSUER}/v1", ttl=600)
+    token = _issue(other, NOW)
+    assert codec.verify(token, now=int(NOW.timestamp())).caller.client_id == "demo-app"
+    assert store.available()[-1].kid == new_key.kid
