@@ -115,7 +115,9 @@ def make_engine(
         # Each aiosqlite connection is a thread of its own: a fixed set of them, because
         # overflow connections (closed on return) made a busy server start a thread, open
         # the file and run the PRAGMAs for most requests.
-        engine = create_async_engine(resolved, pool_size=10, max_overflow=0, pool_timeout=30)
+        in_memory = resolved.database in (None, "", ":memory:")
+        pool = {} if in_memory else {"pool_size": 10, "max_overflow": 0, "pool_timeout": 30}
+        engine = create_async_engine(resolved, **pool)
         _configure_sqlite(engine, enforce_foreign_keys=enforce_foreign_keys)
         _refuse_writes_when_reading(engine)
         return engine
