@@ -6,6 +6,7 @@ Hashing here is synchronous: these run from the command line, never inside a req
 
 from __future__ import annotations
 
+import base64
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
@@ -37,7 +38,18 @@ DEMO_STAFF = (
     ("support.agent@custodian.example", StaffRole.SUPPORT_AGENT),
 )
 
+PORTAL_CLIENT = "portal"
+CONSOLE_CLIENT = "privacy-console"
+WEB_CLIENT_PURPOSE = "first-party-client-secret/"
+
 HashPassword = Callable[[str], str]
+
+
+def first_party_client_secret(master_key: MasterKey, client_id: str) -> str:
+    """The secret of a client the server itself runs (the portal, the privacy console's web
+    pages): derived from the master key, so every process agrees on it without storing it."""
+    key = master_key.derive(WEB_CLIENT_PURPOSE + client_id)
+    return base64.urlsafe_b64encode(key).rstrip(b"=").decode("ascii")
 
 
 def default_hasher() -> HashPassword:
@@ -61,14 +73,17 @@ async def create_client(
     hash_password: HashPassword | None = None,
     replace: bool = False,
     service: bool = False,
+    secret: str | None = None,
 ) -> tuple[OAuthClient, str | None]:
     """Register a client; returns it and its secret (None for public clients).
 
     The secret is stored only as an argon2id hash, so this is the one time it is seen.
     `replace` re-registers an existing id (demo set-up), with a new secret. A `service`
-    client (client credentials) may hold service scopes only: InvalidScopes otherwise.
+    client (client credentials) may hold service scopes only: InvalidScopes otherwise. A
+    confidential client gets `secret` when given (a first-party client's derived secret),
+    else a new random one.
     """
-    secret = None if public else new_client_secret()
+    secret = None if public else (secret or new_client_secret())
     hashed = None if secret is None else (hash_password or default_hasher())(secret)
     client = OAuthClient(
         client_id=client_id or f"client-{secrets.token_hex(6)}",
@@ -166,28 +181,43 @@ async def ensure_demo_identities(
     customer_ids: Sequence[UUID],
     *,
     hash_password: HashPassword | None = None,
+    issuer: str | None = None,
 ) -> DemoCredentials:
     """Demo clients (demo-app, privacy-console, analytics-service, campaign-service), a demo
     privacy officer and support agent, and one shared password for every listed customer
     (hashed once).
 
-    Re-running replaces them (new client secrets). The caller commits the session.
+    With `issuer`, also the web pages this server serves: the confidential client `portal`
+    (redirect `<issuer>/portal/callback`) and the console's `<issuer>/console/callback` on
+    privacy-console; both then hold the secret derived from the master key, which the server
+    knows without configuration.
+
+    Re-running replaces them (new secrets for the other confidential clients). The caller
+    commits the session.
     """
     hasher = hash_password or default_hasher()
     await set_customer_passwords(session, customer_ids, hasher(DEMO_PASSWORD))
     secrets_by_client: dict[str, str | None] = {}
     # The privacy console is an app staff sign in to (authorization code), never a service:
     # its powers belong to the officer using it.
+    base = issuer.rstrip("/") if issuer else None
+    console_uris = [DEMO_CONSOLE_REDIRECT] + ([f"{base}/console/callback"] if base else [])
+    web_clients: list[tuple[str, str, bool, list[str], frozenset[str], bool]] = (
+        [("portal", "Custodian portal", False, [f"{base}/portal/callback"], CUSTOMER_SCOPES, False)]
+        if base
+        else []
+    )
     for client_id, name, public, uris, scopes, service in (
         ("demo-app", "Custodian demo app", True, [DEMO_APP_REDIRECT], CUSTOMER_SCOPES, False),
         (
-            "privacy-console",
+            CONSOLE_CLIENT,
             "Privacy console",
             False,
-            [DEMO_CONSOLE_REDIRECT],
+            console_uris,
             frozenset({"audit:read", "dsr:admin"}),
             False,
         ),
+        *web_clients,
         ("analytics-service", "Analytics service", False, [], frozenset({"analytics:read"}), True),
         ("campaign-service", "Campaign service", False, [], frozenset({"campaigns:write"}), True),
     ):
@@ -201,6 +231,11 @@ async def ensure_demo_identities(
             hash_password=hasher,
             replace=True,
             service=service,
+            secret=(
+                first_party_client_secret(master_key, client_id)
+                if base and client_id in {PORTAL_CLIENT, CONSOLE_CLIENT}
+                else None
+            ),
         )
         secrets_by_client[client_id] = secret
     for email, role in DEMO_STAFF:
