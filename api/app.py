@@ -35,6 +35,7 @@ from api.composition import (
     web_client_secret,
 )
 from api.consent import routes as consent
+from api.console.routes import console_router
 from api.cors import CorsMiddleware, registered_origins
 from api.dsr import routes as dsr
 from api.health import HEALTH_TAG, HealthController
@@ -189,6 +190,7 @@ def create_app(
             *oauth_route_handlers(),
             # The pages: the customer portal, the officer console, their stylesheet.
             portal_router(),
+            console_router(),
             static_router(),
         ],
         template_config=template_config(),

@@ -36,6 +36,7 @@ DEMO_CONSOLE_REDIRECT = "http://127.0.0.1:8766/callback"
 DEMO_STAFF = (
     ("privacy.officer@custodian.example", StaffRole.PRIVACY_OFFICER),
     ("support.agent@custodian.example", StaffRole.SUPPORT_AGENT),
+    ("analyst@custodian.example", StaffRole.ANALYST),
 )
 
 PORTAL_CLIENT = "portal"
@@ -214,7 +215,8 @@ async def ensure_demo_identities(
             "Privacy console",
             False,
             console_uris,
-            frozenset({"audit:read", "dsr:admin"}),
+            # The console's analytics dashboard: for an analyst signed in, never a service.
+            frozenset({"audit:read", "dsr:admin", "analytics:read"}),
             False,
         ),
         *web_clients,
