@@ -131,3 +131,18 @@ async def test_an_idle_session_ends(portal: World) -> None:
         assert (await http.get("/portal/profile")).status_code == 200
         portal.clock.advance(16 * 60)
         assert (await http.get("/portal/profile")).status_code == 303
+
+
+async def test_pages_speak_the_browsers_language_then_the_profiles(portal: World) -> None:
+    async with browser(portal) as http:
+        welcome = await http.get("/portal", headers={"Accept-Language": "de-DE,de;q=0.9"})
+        assert '<html lang="de">' in welcome.text
+        assert "Ihre Daten bei Custodian" in welcome.text
+        await sign_in(http, ADA)
+        form = hidden_fields((await http.get("/portal/profile")).text)
+        fields = {"given_name": "Ada", "family_name": "Lovelace", "phone": "", "preferred_name": ""}
+        saved = await http.post("/portal/profile", data={**form, **fields, "language": "de"})
+        assert saved.status_code == 303
+        page = await http.get("/portal/profile", headers={"Accept-Language": "en"})
+        assert '<html lang="de">' in page.text
+        assert "Ihr Profil" in page.text
