@@ -52,7 +52,7 @@ async def dashboard(request: Request[Any, Any, Any]) -> Template:
             "movement": movement,
             "flow": flow,
             "segments": segments,
-            "heat": heat_map(_table(movement, "movement"), word),
+            "heat": heat_map(_table(movement, "movement"), word, movement["min_cohort"]),
             "flow_chart": bars(_table(flow, "flow"), "month", "movement", word),
             "segment_chart": bars(_table(segments, "segments"), "tier", "tier", word),
         },

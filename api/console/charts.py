@@ -61,8 +61,9 @@ def _blue(share: float) -> tuple[str, str]:
     return "#{:02x}{:02x}{:02x}".format(*mixed), "#ffffff" if share > 0.45 else "#1b1f24"
 
 
-def heat_map(table: dict[str, Any] | None, suppressed_word: str) -> Chart | None:
-    """The value-tier movement matrix: rows are the tier before, columns the tier after."""
+def heat_map(table: dict[str, Any] | None, suppressed_word: str, cohort: int) -> Chart | None:
+    """The value-tier movement matrix: rows are the tier before, columns the tier after. A
+    suppressed cell is hatched and labelled `<cohort`; its count is never drawn."""
     if not table or not table["cells"]:
         return None
     cells = table["cells"]
@@ -75,7 +76,7 @@ def heat_map(table: dict[str, Any] | None, suppressed_word: str) -> Chart | None
         col = cols.index(cell["dimensions"]["to_tier"])
         x, y = HEAT_LABEL + col * HEAT_CELL, 30 + row * HEAT_CELL
         if cell["suppressed"]:
-            boxes.append(Box(x, y, HEAT_CELL - 2, HEAT_CELL - 2, "#d9dde3", suppressed_word, True))
+            boxes.append(Box(x, y, HEAT_CELL - 2, HEAT_CELL - 2, "#d9dde3", f"<{cohort}", True))
             continue
         fill, ink = _blue((cell["customers"] or 0) / peak)
         boxes.append(
@@ -121,9 +122,7 @@ def bars(
         k = kinds.index(cell["dimensions"][series])
         x = 40 + g * step + k * BAR_WIDTH
         if cell["suppressed"]:
-            boxes.append(
-                Box(x, 30, BAR_WIDTH - 2, BAR_HEIGHT, "#d9dde3", suppressed_word[:1], True)
-            )
+            boxes.append(Box(x, 30, BAR_WIDTH - 2, BAR_HEIGHT, "#d9dde3", "", True))
             continue
         height = max(1.0, BAR_HEIGHT * (cell["customers"] or 0) / peak)
         y = 30 + BAR_HEIGHT - height
