@@ -163,6 +163,8 @@ class DemoCredentials:
     staff_password: str = field(repr=False)
     client_secrets: dict[str, str | None] = field(repr=False)
     demo_app_redirect: str = DEMO_APP_REDIRECT
+    issuer: str | None = None
+    """Where the server's own pages are (the portal and the console), when registered."""
 
     def lines(self) -> list[str]:
         """Human-readable lines for the terminal."""
@@ -173,6 +175,9 @@ class DemoCredentials:
         for client_id, secret in self.client_secrets.items():
             kind = f"secret {secret}" if secret else "public client, PKCE"
             out.append(f"client {client_id}: {kind}")
+        if self.issuer:
+            out.append(f"web portal: {self.issuer}/portal  (sign in as a demo customer)")
+            out.append(f"privacy console: {self.issuer}/console  (sign in as the staff above)")
         return out
 
 
@@ -255,6 +260,7 @@ async def ensure_demo_identities(
         staff=DEMO_STAFF,
         staff_password=DEMO_PASSWORD,
         client_secrets=secrets_by_client,
+        issuer=base,
     )
 
 
