@@ -70,3 +70,10 @@ async def logout(request: Request[Any, Any, Any]) -> Response[str]:
     current = await signed_in(request, PORTAL)
     await posted_form(request, PORTAL, current)
     return await sign_out(request, PORTAL)
+
+
+@get("/more", name="portal-more", include_in_schema=False)
+async def more(request: Request[Any, Any, Any]) -> Template:
+    """The other rights: interactions, corrections, restriction, contact preferences."""
+    current = await signed_in(request, PORTAL)
+    return page(request, "more.html", current=current)

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from litestar import Router
 
-from api.portal import consents, erasure, exports, overview, profile, records
+from api.portal import (
+    consents,
+    erasure,
+    exports,
+    overview,
+    profile,
+    records,
+    requests,
+)
 from api.portal.site import PORTAL, chrome
 from api.web.errors import exception_handlers
 
@@ -36,6 +44,14 @@ def portal_router() -> Router:
             erasure.request_erasure,
             erasure.show_erasure_request,
             erasure.cancel_erasure,
+            overview.more,
+            requests.show_interactions,
+            requests.show_corrections,
+            requests.ask_correction,
+            requests.show_restriction,
+            requests.set_restriction,
+            requests.show_preferences,
+            requests.save_preferences,
         ],
         exception_handlers=exception_handlers(PORTAL, chrome),  # type: ignore[arg-type]
         include_in_schema=False,

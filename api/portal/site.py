@@ -27,6 +27,7 @@ NAV = [
     ("/portal/access-log", N_("Access log")),
     ("/portal/exports", N_("Export")),
     ("/portal/erasure", N_("Erasure")),
+    ("/portal/more", N_("More rights")),
 ]
 
 NOTICES = {
@@ -36,6 +37,8 @@ NOTICES = {
     "export-requested": N_("We are preparing your export."),
     "erasure-cancelled": N_("Your erasure request was cancelled."),
     "signed-out": N_("You have signed out."),
+    "asked": N_("Your correction request was sent. We will answer within a month."),
+    "saved": N_("Your contact preferences were saved."),
 }
 
 

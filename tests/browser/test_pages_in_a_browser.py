@@ -126,6 +126,17 @@ def test_a_customer_uses_the_portal(page: Page, server: dict[str, str], artefact
     expect(page.locator("main table")).to_contain_text("account.read")
     checks.page_ok("portal-access-log")
 
+    for name in ("more", "interactions", "corrections", "restriction", "contact-preferences"):
+        page.goto(f"{base}/portal/{name}")
+        checks.page_ok(f"portal-{name}")
+    page.goto(f"{base}/portal/interactions")
+    asking = page.get_by_role("link", name="Ask for a correction")
+    if asking.count():
+        asking.first.click()
+        page.get_by_role("button", name="Send the request").click()
+        expect(page.get_by_label("What it should say")).to_be_focused()
+        checks.page_ok("portal-correction-error")
+
     page.goto(f"{base}/portal/erasure")
     checks.page_ok("portal-erasure")
     page.get_by_role("link", name="Sign in again to continue").click()
