@@ -18,6 +18,7 @@ import httpx
 from litestar import Request
 
 from api.middleware import request_id_of
+from api.oauth.client_address import client_address, parse_networks
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -49,11 +50,20 @@ def problem_of(response: httpx.Response) -> ApiRefused:
     return kind(response.status_code, title, detail, body)
 
 
+def browser_address(request: Request[Any, Any, Any]) -> str:
+    """The address of the person's browser (through the trusted proxies, as the sign-in
+    pages see it): the in-process requests come from there, so the token endpoint's
+    per-client-and-address limit counts each person, not the portal as a whole."""
+    settings = request.app.state.get("settings")
+    proxies = parse_networks(getattr(settings, "trusted_proxies", ()))
+    return client_address(request, proxies) or "127.0.0.1"
+
+
 def asgi_client(request: Request[Any, Any, Any], base_url: str) -> httpx.AsyncClient:
     """An HTTP client whose requests reach this application in-process."""
     # Litestar's precise ASGI types are narrower than httpx's generic ones; the app is ASGI.
     app: Any = request.app
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 0))
+    transport = httpx.ASGITransport(app=app, client=(browser_address(request), 0))
     request_id = request_id_of(request.scope)
     return httpx.AsyncClient(
         transport=transport,
@@ -125,7 +135,7 @@ def _get_scope(request: Request[Any, Any, Any], path: str, access_token: str) ->
         "query_string": b"",
         "root_path": "",
         "headers": headers,
-        "client": ("127.0.0.1", 0),
+        "client": (browser_address(request), 0),
         "server": ("127.0.0.1", 0),
         "state": {},
     }
