@@ -72,6 +72,9 @@ async def test_officer_works_the_queue_and_decides_a_correction(console: World) 
         )
         assert decided.status_code == 200, decided.text
         assert re.search(r'id="correction-status">applied<', decided.text)
+        wrong = await http.get("/console/audit", params={"subject": "not-a-uuid"})
+        assert wrong.status_code == 400
+        assert re.search(r'id="f-subject"[^>]*aria-invalid="true"', wrong.text)
         audit = await http.get("/console/audit", params={"action": "correction.decide"})
         assert "Verified" in audit.text
         assert "correction.decide" in audit.text

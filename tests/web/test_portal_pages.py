@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from oauth_harness import ISSUER, World
+from sqlalchemy import text
 from web_harness import hidden_fields, register_web_clients, sign_in
 
 ADA = "ada@example.com"
@@ -123,6 +124,16 @@ async def test_sign_out_revokes_the_tokens_and_forgets_the_session(portal: World
         replay.cookies.set("custodian_portal", cookie or "", path="/portal")
         refused = await replay.get("/portal/profile")
         assert refused.status_code == 303
+    async with portal.engine.connect() as connection:
+        grants = (
+            await connection.execute(
+                text("SELECT revoked_at FROM oauth_grants WHERE client_id = 'portal'")
+            )
+        ).all()
+        sessions = (await connection.execute(text("SELECT count(*) FROM web_sessions"))).scalar()
+    assert grants
+    assert all(row[0] is not None for row in grants)  # revoked at /oauth/revoke
+    assert sessions == 0
 
 
 async def test_an_idle_session_ends(portal: World) -> None:
