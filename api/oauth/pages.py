@@ -8,21 +8,21 @@ role="alert" and tied to the fields they concern.
 
 from __future__ import annotations
 
-import gettext
 from typing import Any
 
 from api.web.pages import STATIC_PATH, environment
+from api.web.translations import DEFAULT_LANGUAGE, translations
 from domain.identity import ERASE_SCOPE, SCOPE_DESCRIPTIONS
 
 _ENVIRONMENT = environment()
-_ENGLISH = gettext.NullTranslations()
 
 
-def _render(template: str, **context: Any) -> str:
+def _render(template: str, language: str, **context: Any) -> str:
+    catalogue = translations(language)
     shared: dict[str, Any] = {
-        "_": _ENGLISH.gettext,
-        "ngettext": _ENGLISH.ngettext,
-        "lang": "en",
+        "_": catalogue.gettext,
+        "ngettext": catalogue.ngettext,
+        "lang": language,
         "nonce": "",  # no script at all on these pages
         "csrf_field": "csrf_token",
         "csrf": "",
@@ -43,10 +43,13 @@ def login_page(
     csrf: str,
     error: str | None = None,
     email: str = "",
+    *,
+    language: str = DEFAULT_LANGUAGE,
 ) -> str:
     """The sign-in form; `params` are the authorization request's, carried along."""
     return _render(
         "login.html",
+        language,
         client_name=client_name,
         params=params,
         form_csrf=csrf,
@@ -56,11 +59,18 @@ def login_page(
 
 
 def consent_page(
-    client_name: str, scopes: list[str], params: list[tuple[str, str]], csrf: str, ticket: str
+    client_name: str,
+    scopes: list[str],
+    params: list[tuple[str, str]],
+    csrf: str,
+    ticket: str,
+    *,
+    language: str = DEFAULT_LANGUAGE,
 ) -> str:
     """The consent screen: each requested scope in plain words, allow or deny."""
     return _render(
         "consent.html",
+        language,
         client_name=client_name,
         items=[(SCOPE_DESCRIPTIONS.get(s, s), s) for s in scopes],
         erase=ERASE_SCOPE in scopes,
@@ -70,6 +80,6 @@ def consent_page(
     )
 
 
-def error_page(message: str) -> str:
+def error_page(message: str, language: str = DEFAULT_LANGUAGE) -> str:
     """An error shown in place of a redirect (unknown client or redirect URI, bad form)."""
-    return _render("error.html", message=message)
+    return _render("error.html", language, message=message)

@@ -67,3 +67,12 @@ def test_the_language_follows_the_profile_then_the_browser(
     profile: str | None, accept: str | None, expected: str
 ) -> None:
     assert choose_language(profile, accept) == expected
+
+
+def test_messages_written_elsewhere_are_listed_for_the_catalogue() -> None:
+    from api.oauth import authorize  # noqa: PLC0415
+    from api.web.extra_messages import SIGN_IN_MESSAGES  # noqa: PLC0415
+    from domain.identity import SCOPE_DESCRIPTIONS  # noqa: PLC0415
+
+    assert set(SCOPE_DESCRIPTIONS.values()) <= set(SIGN_IN_MESSAGES)
+    assert authorize.WRONG_CREDENTIALS in SIGN_IN_MESSAGES

@@ -157,3 +157,17 @@ async def test_pages_speak_the_browsers_language_then_the_profiles(portal: World
         page = await http.get("/portal/profile", headers={"Accept-Language": "en"})
         assert '<html lang="de">' in page.text
         assert "Ihr Profil" in page.text
+
+
+async def test_the_sign_in_pages_speak_the_browsers_language(portal: World) -> None:
+    german = {"Accept-Language": "de"}
+    async with browser(portal) as http:
+        begun = await http.get("/portal/login")
+        page = await http.get(begun.headers["location"], headers=german)
+        assert '<html lang="de">' in page.text
+        assert "E-Mail-Adresse" in page.text
+        fields = {**hidden_fields(page.text), "email": ADA, "password": "wrong password"}
+        refused = await http.post("/oauth/authorize", data=fields, headers=german)
+        assert refused.status_code == 401
+        assert "E-Mail-Adresse oder Passwort stimmen nicht." in refused.text
+        assert 'aria-describedby="sign-in-error"' in refused.text
