@@ -1,5 +1,10 @@
 """A real `custodian serve` on a fresh SQLite demo (migrate, demo, projection rebuild) for
-the browser tests, and Chromium from the system: Playwright's own download is not used."""
+the browser tests, and Chromium from the system: Playwright's own download is not used.
+
+Playwright runs for one test at a time (`page` here, function-scoped): its synchronous API
+keeps an event loop running while it is open, and pytest-playwright's session-long browser
+would leave that loop running in the xdist worker, where the next asyncio test could no
+longer start its own."""
 
 from __future__ import annotations
 
@@ -10,10 +15,10 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artefacts" / "browser"
@@ -44,22 +49,22 @@ def demo_environment(home: Path, port: int) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args() -> dict[str, Any]:
-    """Launch the system's Chromium (pytest-playwright reads this fixture)."""
+@pytest.fixture
+def page() -> Iterator[Page]:
+    """A page in the system's Chromium: a phone-sized window (390 px wide), in English,
+    downloads allowed; everything closed after the test."""
     if not CHROMIUM.exists():
         pytest.skip("no /usr/bin/chromium (apt-get install -y chromium)")
-    return {"executable_path": str(CHROMIUM), "args": ["--no-sandbox"]}
-
-
-@pytest.fixture(scope="session")
-def browser_context_args() -> dict[str, Any]:
-    """A phone-sized window (390 px wide) in English; downloads allowed."""
-    return {
-        "viewport": {"width": 390, "height": 844},
-        "locale": "en-GB",
-        "accept_downloads": True,
-    }
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, locale="en-GB", accept_downloads=True
+        )
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+            browser.close()
 
 
 @pytest.fixture(scope="session")
