@@ -3,6 +3,7 @@ gets (translations, the script nonce, the CSRF token, the app's links) and its h
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +22,31 @@ STATIC = Path(__file__).parent / "static"
 STATIC_PATH = "/static/web"
 
 
+def when(value: object) -> str:
+    """An API timestamp (ISO 8601) as `2026-01-31 14:05 UTC`; anything else as it is."""
+    if not isinstance(value, str):
+        return "" if value is None else str(value)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def environment() -> Environment:
     """The pages' Jinja environment: every value is HTML-escaped unless a template says
     otherwise, and an unknown name is an error rather than an empty string."""
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["when"] = when
+    return env
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:

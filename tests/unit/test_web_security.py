@@ -56,3 +56,13 @@ def test_a_csrf_token_belongs_to_one_session() -> None:
     assert not csrf_ok(b"x" * 32, "a" * 64, token)
     assert not csrf_ok(key, "a" * 64, None)
     assert not csrf_ok(key, "a" * 64, "")
+
+
+def test_timestamps_are_shown_in_utc_to_the_minute() -> None:
+    from api.web.pages import when  # noqa: PLC0415
+
+    assert when("2026-12-02T15:15:41.852611Z") == "2026-12-02 15:15 UTC"
+    assert when("2026-12-02T16:15:00+01:00") == "2026-12-02 15:15 UTC"
+    assert when("2026-12-02") == "2026-12-02 00:00"
+    assert when("not a time") == "not a time"
+    assert when(None) == ""
