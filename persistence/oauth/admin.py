@@ -53,6 +53,47 @@ def first_party_client_secret(master_key: MasterKey, client_id: str) -> str:
     return base64.urlsafe_b64encode(key).rstrip(b"=").decode("ascii")
 
 
+CONSOLE_SCOPES = frozenset({"audit:read", "dsr:admin", "analytics:read"})
+"""The console's: the officer's powers, and the analyst's for the dashboard (each person's
+role still caps what their own sign-in gets)."""
+
+
+async def register_web_clients(
+    session: AsyncSession,
+    master_key: MasterKey,
+    issuer: str,
+    *,
+    hash_password: HashPassword | None = None,
+) -> dict[str, str | None]:
+    """(Re-)register the clients of the server's own pages for `issuer`: `portal` with
+    `<issuer>/portal/callback`, and `privacy-console` with `<issuer>/console/callback` added
+    to the redirect URIs it already has. Both get the secret derived from the master key.
+    Returns each client's secret. The caller commits the session."""
+    base = issuer.rstrip("/")
+    existing = await SqlClientRepository(session).get(CONSOLE_CLIENT)
+    console_uris = list(existing.redirect_uris) if existing is not None else []
+    if f"{base}/console/callback" not in console_uris:
+        console_uris.append(f"{base}/console/callback")
+    registered: dict[str, str | None] = {}
+    for client_id, name, uris, scopes in (
+        (PORTAL_CLIENT, "Custodian portal", [f"{base}/portal/callback"], CUSTOMER_SCOPES),
+        (CONSOLE_CLIENT, "Privacy console", console_uris, CONSOLE_SCOPES),
+    ):
+        _, secret = await create_client(
+            session,
+            name=name,
+            public=False,
+            redirect_uris=uris,
+            scopes=scopes,
+            client_id=client_id,
+            hash_password=hash_password,
+            replace=True,
+            secret=first_party_client_secret(master_key, client_id),
+        )
+        registered[client_id] = secret
+    return registered
+
+
 def default_hasher() -> HashPassword:
     """argon2id with the parameters the server uses (a blocking call)."""
     return Argon2PasswordHasher(OWASP, workers=1, max_waiting=0).hash_blocking
@@ -206,25 +247,16 @@ async def ensure_demo_identities(
     secrets_by_client: dict[str, str | None] = {}
     # The privacy console is an app staff sign in to (authorization code), never a service:
     # its powers belong to the officer using it.
-    base = issuer.rstrip("/") if issuer else None
-    console_uris = [DEMO_CONSOLE_REDIRECT] + ([f"{base}/console/callback"] if base else [])
-    web_clients: list[tuple[str, str, bool, list[str], frozenset[str], bool]] = (
-        [("portal", "Custodian portal", False, [f"{base}/portal/callback"], CUSTOMER_SCOPES, False)]
-        if base
-        else []
-    )
     for client_id, name, public, uris, scopes, service in (
         ("demo-app", "Custodian demo app", True, [DEMO_APP_REDIRECT], CUSTOMER_SCOPES, False),
         (
             CONSOLE_CLIENT,
             "Privacy console",
             False,
-            console_uris,
-            # The console's analytics dashboard: for an analyst signed in, never a service.
-            frozenset({"audit:read", "dsr:admin", "analytics:read"}),
+            [DEMO_CONSOLE_REDIRECT],
+            CONSOLE_SCOPES,
             False,
         ),
-        *web_clients,
         ("analytics-service", "Analytics service", False, [], frozenset({"analytics:read"}), True),
         ("campaign-service", "Campaign service", False, [], frozenset({"campaigns:write"}), True),
     ):
@@ -238,13 +270,14 @@ async def ensure_demo_identities(
             hash_password=hasher,
             replace=True,
             service=service,
-            secret=(
-                first_party_client_secret(master_key, client_id)
-                if base and client_id in {PORTAL_CLIENT, CONSOLE_CLIENT}
-                else None
-            ),
         )
         secrets_by_client[client_id] = secret
+    base = issuer.rstrip("/") if issuer else None
+    if base:
+        await session.flush()
+        secrets_by_client.update(
+            await register_web_clients(session, master_key, base, hash_password=hasher)
+        )
     for email, role in DEMO_STAFF:
         await create_staff(
             session,
