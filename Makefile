@@ -8,7 +8,7 @@ DEMO_CUSTOMERS ?= 200
 # Without CUSTODIAN_ISSUER the issuer is http://HOST:PORT, so `make run PORT=8100` moves it too.
 export HOST PORT
 
-.PHONY: run test lint typecheck imports contract pytest openapi bench clean
+.PHONY: run test lint typecheck imports contract pytest openapi bench clean messages
 
 # Reinstall whenever pyproject.toml changes; one stamp per install flavour.
 $(BIN)/python:
@@ -52,6 +52,14 @@ contract:
 # One worker per core; each worker has its own databases (see tests/throwaway_db.py).
 pytest: $(VENV)/.installed-test
 	$(BIN)/pytest -n auto
+
+# The pages' messages: extract them from the templates and code, merge new ones into each
+# language's catalogue (api/web/locale/<lang>/LC_MESSAGES/messages.po), then translate those.
+# The catalogues are compiled in memory when the server starts; no .mo file is built.
+messages: $(VENV)/.installed-run
+	mkdir -p var
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --omit-header -o var/messages.pot .
+	$(BIN)/pybabel update -i var/messages.pot -d api/web/locale --no-location --ignore-obsolete
 
 openapi: $(VENV)/.installed-run
 	$(BIN)/custodian openapi

@@ -31,8 +31,11 @@ from api.composition import (
     build_operational_probe,
     build_services,
     build_tree_head_timer,
+    build_web_sessions,
+    web_client_secret,
 )
 from api.consent import routes as consent
+from api.console.routes import console_router
 from api.cors import CorsMiddleware, registered_origins
 from api.dsr import routes as dsr
 from api.health import HEALTH_TAG, HealthController
@@ -47,12 +50,16 @@ from api.oauth.wiring import (
     oauth_route_handlers,
 )
 from api.openapi_doc import ProblemJsonRenderPlugin, openapi_router
+from api.portal.routes import portal_router
 from api.problems import EXCEPTION_HANDLERS
 from api.rate_limit import RateLimit
 from api.request_bodies import handle_recursion_error
 from api.self_service import routes as self_service
 from api.settings import Settings, load_settings
 from api.support import routes as support
+from api.web.pages import template_config
+from api.web.routes import static_router
+from api.web.wiring import WEB_STATE_KEY, WebWiring
 
 API_VERSION = "0.1.0"
 """The version of the HTTP API document (OpenAPI `info.version`)."""
@@ -168,8 +175,25 @@ def create_app(
         "dsr_units": _provide(running.units.dsr),
         **oauth_dependencies(oauth_services),
     }
+    web = WebWiring(
+        settings=settings,
+        clock=running.clock,
+        sessions=build_web_sessions(running),
+        client_secrets={
+            client: web_client_secret(running, client) for client in ("portal", "privacy-console")
+        },
+        csrf_key=running.master_key.derive("web-csrf"),
+    )
     app = Litestar(
-        route_handlers=[*ROUTE_HANDLERS, *oauth_route_handlers()],
+        route_handlers=[
+            *ROUTE_HANDLERS,
+            *oauth_route_handlers(),
+            # The pages: the customer portal, the officer console, their stylesheet.
+            portal_router(),
+            console_router(),
+            static_router(),
+        ],
+        template_config=template_config(),
         # Every /v1 route: the access token, then the scopes the route declares.
         # Then the per-client rate limit, which needs the caller the guard resolved.
         middleware=[
@@ -186,6 +210,7 @@ def create_app(
                 "settings": settings,
                 "services": running,
                 PROBE_STATE_KEY: build_operational_probe(running),
+                WEB_STATE_KEY: web,
             }
         ),
         # Our middleware writes the access log and the error handlers log failures (type only);

@@ -42,6 +42,7 @@ from domain.oauth.login import ThrottlePolicy
 from domain.oauth.ports import IdentityUnitOfWork, PasswordHasher
 from domain.ports import DurableAuditLog, UnitOfWork
 from domain.support.grants import GrantUnitOfWork
+from domain.web.sessions import WebSessionStore
 from persistence.audit.batch import BatchingAuditLog
 from persistence.audit.tree import TreeHeadTimer
 from persistence.crypto import MasterKey
@@ -57,12 +58,14 @@ from persistence.jobs import (
 )
 from persistence.metrics import OperationalProbe
 from persistence.migrate import is_at_head
+from persistence.oauth.admin import first_party_client_secret
 from persistence.oauth.passwords import Argon2PasswordHasher
 from persistence.oauth.revocations import RevocationReader
 from persistence.oauth.uow import SqlIdentityUnitOfWork
 from persistence.signatures import checkpoint_signer
 from persistence.signing_keys import SigningKeyStore
 from persistence.uow import SqlUnitOfWork
+from persistence.web.sessions import SqlWebSessionStore
 
 JOB_LEASE_SECONDS = DEFAULT_LEASE_SECONDS
 """How long a worker holds a job without a heartbeat before another may take it."""
@@ -359,3 +362,15 @@ def build_tree_head_timer(settings: Settings, services: Services) -> TreeHeadTim
 def build_operational_probe(services: Services) -> OperationalProbe:
     """What `/metrics` reads from the database when scraped (job queue, checkpoints)."""
     return OperationalProbe(services.engine)
+
+
+def build_web_sessions(services: Services) -> WebSessionStore:
+    """Where the portal and the console keep their sign-in sessions (sealed tokens)."""
+    return SqlWebSessionStore(services.sessions, services.master_key)
+
+
+def web_client_secret(services: Services, client_id: str) -> str:
+    """The secret of a first-party web client (`portal`, `privacy-console`): derived from the
+    master key, so the server that registered it and every process serving it agree on it
+    without it being stored or configured anywhere."""
+    return first_party_client_secret(services.master_key, client_id)

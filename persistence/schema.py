@@ -22,6 +22,7 @@ MODEL_MODULES = (
     "persistence.campaigns.tables",  # campaign_contacts, contact_locks, contact_preferences
     "persistence.analytics.tables",  # analytics_state, analytics_members, _months, _contacts
     "persistence.support.grants",  # access_grants
+    "persistence.web.sessions",  # web_sessions
 )
 """The modules that define tables, imported below for their side effect on `metadata`."""
 

@@ -271,7 +271,10 @@ async def _demo(
         # Every run re-issues the demo clients' secrets, so the ones printed always work.
         async with services.sessions() as session:
             credentials = await ensure_demo_identities(
-                session, master_key, [sign_in.customer_id for sign_in in summary.sign_ins]
+                session,
+                master_key,
+                [sign_in.customer_id for sign_in in summary.sign_ins],
+                issuer=settings.issuer,
             )
             await session.commit()
         # Consents and campaign contacts, so some demo customers are capped by the policy.

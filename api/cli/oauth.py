@@ -34,6 +34,7 @@ from persistence.oauth.admin import (
     create_client,
     create_staff,
     first_customer_with_password,
+    register_web_clients,
 )
 from persistence.signing_keys import SigningKeyStore
 
@@ -88,6 +89,14 @@ def add_oauth_commands(subparsers: Any) -> None:
     )
     create.add_argument("--client-id", help="the id to use (default: generated)")
     create.set_defaults(oauth_handler=_client_create)
+    pages = client_commands.add_parser(
+        "pages",
+        help=(
+            "register the clients of this server's own pages (portal, privacy-console) for "
+            "CUSTODIAN_ISSUER, with secrets derived from the master key"
+        ),
+    )
+    pages.set_defaults(oauth_handler=_client_pages)
     add_client_admin_commands(client_commands)
 
     staff = subparsers.add_parser("staff", help="manage staff sign-ins")
@@ -184,6 +193,20 @@ def _client_create(settings: Settings, args: argparse.Namespace) -> int:
     if secret:
         print(f"client_secret: {secret}")
         print("(the secret is shown only now; it is stored as an argon2id hash)")
+    return EXIT_OK
+
+
+def _client_pages(settings: Settings, args: argparse.Namespace) -> int:
+    async def run() -> dict[str, str | None]:
+        async with running_services(settings) as services, services.sessions() as session:
+            registered = await register_web_clients(session, services.master_key, settings.issuer)
+            await session.commit()
+            return registered
+
+    for client_id in asyncio.run(run()):
+        print(f"client {client_id}: registered for {settings.issuer.rstrip('/')}")
+    print(f"web portal: {settings.issuer.rstrip('/')}/portal")
+    print(f"privacy console: {settings.issuer.rstrip('/')}/console")
     return EXIT_OK
 
 

@@ -37,6 +37,7 @@ from api.oauth.tickets import (
     read_ticket,
     signed_in_at,
 )
+from api.web.translations import choose_language
 from domain.identity import (
     HashingBusy,
     InvalidCredentials,
@@ -65,8 +66,10 @@ _PROMPTS = frozenset({"login", "consent", "select_account"})
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-    "frame-ancestors 'none'",
+    # The pages' stylesheet, no inline style, no script. No `form-action`: browsers apply it
+    # to the redirect after the POST, which goes to the client's redirect URI.
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'",
     "Referrer-Policy": "no-referrer",
 }
 WRONG_CREDENTIALS = "The email or password is not right."
@@ -115,13 +118,21 @@ def _well_formed(pairs: list[tuple[str, str]]) -> bool:
     return True
 
 
+def page_language(request: Request[Any, Any, State]) -> str:
+    """The language the sign-in pages speak: the browser's best supported choice."""
+    return choose_language(None, request.headers.get("accept-language"))
+
+
 async def _validate(
-    oauth: OAuthServices, pairs: list[tuple[str, str]], request_id: str | None
+    oauth: OAuthServices,
+    pairs: list[tuple[str, str]],
+    request_id: str | None,
+    language: str = "en",
 ) -> Outcome:
     """Authlib's verdict on the authorization request: a grant, or the response to send."""
     if not _well_formed(pairs):
         # Not redirected: a value this malformed cannot be trusted to reach the client.
-        return html(error_page("The authorization request is malformed."), 400)
+        return html(error_page("The authorization request is malformed.", language), 400)
     ctx = Prefetched(now=oauth.now(), request_id=request_id)
     client_id = next((v for k, v in pairs if k == "client_id"), None)
     if client_id:
@@ -136,7 +147,7 @@ async def _validate(
         if error.redirect_uri:
             status, _, headers = error()
             return _redirect(oauth, status, headers)
-        return html(error_page(error.get_error_description() or error.error), 400)
+        return html(error_page(error.get_error_description() or error.error, language), 400)
     refused = _fresh_sign_in_refusal(dict(pairs))
     if refused is not None:
         return _error_redirect(oauth, grant, *refused)
@@ -188,13 +199,19 @@ async def authorize_page(
 ) -> Response[str]:
     """The sign-in page for a valid authorization request; an error page or redirect if not."""
     pairs = [(k, v) for k, v in request.query_params.multi_items() if k in AUTH_PARAMS]
-    outcome = await _validate(oauth, pairs, request.headers.get("x-request-id"))
+    language = page_language(request)
+    outcome = await _validate(oauth, pairs, request.headers.get("x-request-id"), language)
     if isinstance(outcome, Response):
         return outcome
     grant, _, _ = outcome
     cookie = request.cookies.get(CSRF_COOKIE) or new_csrf_cookie()
     return html(
-        login_page(grant.client.client.name, pairs, csrf_field(oauth.page_key, cookie)),
+        login_page(
+            grant.client.client.name,
+            pairs,
+            csrf_field(oauth.page_key, cookie),
+            language=language,
+        ),
         cookie=cookie,
     )
 
@@ -209,6 +226,7 @@ class _Flow:
     pairs: list[tuple[str, str]]
     fields: dict[str, str]
     cookie: str
+    language: str
 
 
 @post(
@@ -227,19 +245,21 @@ async def authorize_submit(
     form = await read_form(request)
     fields = dict(form)
     cookie = request.cookies.get(CSRF_COOKIE)
+    language = page_language(request)
     if cookie is None or not csrf_ok(oauth.page_key, cookie, fields.get("csrf_token")):
         return html(
             error_page(
-                "This form has expired or did not come from this site. Start the sign-in again."
+                "This form has expired or did not come from this site. Start the sign-in again.",
+                language,
             ),
             403,
         )
     pairs = [(k, v) for k, v in form if k in AUTH_PARAMS]
     request_id = request.headers.get("x-request-id")
-    outcome = await _validate(oauth, pairs, request_id)
+    outcome = await _validate(oauth, pairs, request_id, language)
     if isinstance(outcome, Response):
         return outcome
-    flow = _Flow(outcome[0], outcome[1], outcome[2], pairs, fields, cookie)
+    flow = _Flow(outcome[0], outcome[1], outcome[2], pairs, fields, cookie, language)
     if "decision" in fields:
         return await _decide(oauth, flow)
     address = client_address(request, parse_networks(oauth.settings.trusted_proxies))
@@ -268,19 +288,29 @@ async def _sign_in(oauth: OAuthServices, flow: _Flow, attempt: SignInAttempt) ->
             policy=oauth.throttle,
         )
     except InvalidCredentials:
-        return html(login_page(name, flow.pairs, csrf, WRONG_CREDENTIALS, attempt.email), 401)
+        return html(
+            login_page(
+                name, flow.pairs, csrf, WRONG_CREDENTIALS, attempt.email, language=flow.language
+            ),
+            401,
+        )
     except LoginThrottled as throttled:
         wait = str(throttled.retry_after)
         message = f"Too many failed sign-ins. Try again in {wait} seconds."
         return html(
-            login_page(name, flow.pairs, csrf, message, attempt.email),
+            login_page(name, flow.pairs, csrf, message, attempt.email, language=flow.language),
             429,
             headers={"Retry-After": wait},
         )
     except HashingBusy:
         return html(
             login_page(
-                name, flow.pairs, csrf, "We are busy. Try again in a moment.", attempt.email
+                name,
+                flow.pairs,
+                csrf,
+                "We are busy. Try again in a moment.",
+                attempt.email,
+                language=flow.language,
             ),
             503,
             headers={"Retry-After": "1"},
@@ -297,7 +327,9 @@ async def _sign_in(oauth: OAuthServices, flow: _Flow, attempt: SignInAttempt) ->
         flow.cookie,
         int(flow.ctx.now.timestamp()),
     )
-    return html(consent_page(name, sorted(requested), flow.pairs, csrf, ticket))
+    return html(
+        consent_page(name, sorted(requested), flow.pairs, csrf, ticket, language=flow.language)
+    )
 
 
 async def _first_use(oauth: OAuthServices, flow: _Flow) -> bool:
@@ -324,7 +356,9 @@ async def _decide(oauth: OAuthServices, flow: _Flow) -> Response[str]:
         int(flow.ctx.now.timestamp()),
     )
     if principal is None or not await _first_use(oauth, flow):
-        return html(error_page("Your sign-in has expired. Start again from the app."), 400)
+        return html(
+            error_page("Your sign-in has expired. Start again from the app.", flow.language), 400
+        )
     moment = signed_in_at(flow.fields.get("consent_ticket") or "")
     flow.ctx.auth_time = datetime.fromtimestamp(moment, UTC) if moment is not None else None
     if principal.beyond_cap(parse_scopes(flow.grant.request.scope)):

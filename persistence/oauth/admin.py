@@ -6,6 +6,7 @@ Hashing here is synchronous: these run from the command line, never inside a req
 
 from __future__ import annotations
 
+import base64
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
@@ -35,9 +36,62 @@ DEMO_CONSOLE_REDIRECT = "http://127.0.0.1:8766/callback"
 DEMO_STAFF = (
     ("privacy.officer@custodian.example", StaffRole.PRIVACY_OFFICER),
     ("support.agent@custodian.example", StaffRole.SUPPORT_AGENT),
+    ("analyst@custodian.example", StaffRole.ANALYST),
 )
 
+PORTAL_CLIENT = "portal"
+CONSOLE_CLIENT = "privacy-console"
+WEB_CLIENT_PURPOSE = "first-party-client-secret/"
+
 HashPassword = Callable[[str], str]
+
+
+def first_party_client_secret(master_key: MasterKey, client_id: str) -> str:
+    """The secret of a client the server itself runs (the portal, the privacy console's web
+    pages): derived from the master key, so every process agrees on it without storing it."""
+    key = master_key.derive(WEB_CLIENT_PURPOSE + client_id)
+    return base64.urlsafe_b64encode(key).rstrip(b"=").decode("ascii")
+
+
+CONSOLE_SCOPES = frozenset({"audit:read", "dsr:admin", "analytics:read"})
+"""The console's: the officer's powers, and the analyst's for the dashboard (each person's
+role still caps what their own sign-in gets)."""
+
+
+async def register_web_clients(
+    session: AsyncSession,
+    master_key: MasterKey,
+    issuer: str,
+    *,
+    hash_password: HashPassword | None = None,
+) -> dict[str, str | None]:
+    """(Re-)register the clients of the server's own pages for `issuer`: `portal` with
+    `<issuer>/portal/callback`, and `privacy-console` with `<issuer>/console/callback` added
+    to the redirect URIs it already has. Both get the secret derived from the master key.
+    Returns each client's secret. The caller commits the session."""
+    base = issuer.rstrip("/")
+    existing = await SqlClientRepository(session).get(CONSOLE_CLIENT)
+    console_uris = list(existing.redirect_uris) if existing is not None else []
+    if f"{base}/console/callback" not in console_uris:
+        console_uris.append(f"{base}/console/callback")
+    registered: dict[str, str | None] = {}
+    for client_id, name, uris, scopes in (
+        (PORTAL_CLIENT, "Custodian portal", [f"{base}/portal/callback"], CUSTOMER_SCOPES),
+        (CONSOLE_CLIENT, "Privacy console", console_uris, CONSOLE_SCOPES),
+    ):
+        _, secret = await create_client(
+            session,
+            name=name,
+            public=False,
+            redirect_uris=uris,
+            scopes=scopes,
+            client_id=client_id,
+            hash_password=hash_password,
+            replace=True,
+            secret=first_party_client_secret(master_key, client_id),
+        )
+        registered[client_id] = secret
+    return registered
 
 
 def default_hasher() -> HashPassword:
@@ -61,14 +115,17 @@ async def create_client(
     hash_password: HashPassword | None = None,
     replace: bool = False,
     service: bool = False,
+    secret: str | None = None,
 ) -> tuple[OAuthClient, str | None]:
     """Register a client; returns it and its secret (None for public clients).
 
     The secret is stored only as an argon2id hash, so this is the one time it is seen.
     `replace` re-registers an existing id (demo set-up), with a new secret. A `service`
-    client (client credentials) may hold service scopes only: InvalidScopes otherwise.
+    client (client credentials) may hold service scopes only: InvalidScopes otherwise. A
+    confidential client gets `secret` when given (a first-party client's derived secret),
+    else a new random one.
     """
-    secret = None if public else new_client_secret()
+    secret = None if public else (secret or new_client_secret())
     hashed = None if secret is None else (hash_password or default_hasher())(secret)
     client = OAuthClient(
         client_id=client_id or f"client-{secrets.token_hex(6)}",
@@ -147,6 +204,8 @@ class DemoCredentials:
     staff_password: str = field(repr=False)
     client_secrets: dict[str, str | None] = field(repr=False)
     demo_app_redirect: str = DEMO_APP_REDIRECT
+    issuer: str | None = None
+    """Where the server's own pages are (the portal and the console), when registered."""
 
     def lines(self) -> list[str]:
         """Human-readable lines for the terminal."""
@@ -157,6 +216,9 @@ class DemoCredentials:
         for client_id, secret in self.client_secrets.items():
             kind = f"secret {secret}" if secret else "public client, PKCE"
             out.append(f"client {client_id}: {kind}")
+        if self.issuer:
+            out.append(f"web portal: {self.issuer}/portal  (sign in as a demo customer)")
+            out.append(f"privacy console: {self.issuer}/console  (sign in as the staff above)")
         return out
 
 
@@ -166,12 +228,19 @@ async def ensure_demo_identities(
     customer_ids: Sequence[UUID],
     *,
     hash_password: HashPassword | None = None,
+    issuer: str | None = None,
 ) -> DemoCredentials:
     """Demo clients (demo-app, privacy-console, analytics-service, campaign-service), a demo
     privacy officer and support agent, and one shared password for every listed customer
     (hashed once).
 
-    Re-running replaces them (new client secrets). The caller commits the session.
+    With `issuer`, also the web pages this server serves: the confidential client `portal`
+    (redirect `<issuer>/portal/callback`) and the console's `<issuer>/console/callback` on
+    privacy-console; both then hold the secret derived from the master key, which the server
+    knows without configuration.
+
+    Re-running replaces them (new secrets for the other confidential clients). The caller
+    commits the session.
     """
     hasher = hash_password or default_hasher()
     await set_customer_passwords(session, customer_ids, hasher(DEMO_PASSWORD))
@@ -181,11 +250,11 @@ async def ensure_demo_identities(
     for client_id, name, public, uris, scopes, service in (
         ("demo-app", "Custodian demo app", True, [DEMO_APP_REDIRECT], CUSTOMER_SCOPES, False),
         (
-            "privacy-console",
+            CONSOLE_CLIENT,
             "Privacy console",
             False,
             [DEMO_CONSOLE_REDIRECT],
-            frozenset({"audit:read", "dsr:admin"}),
+            CONSOLE_SCOPES,
             False,
         ),
         ("analytics-service", "Analytics service", False, [], frozenset({"analytics:read"}), True),
@@ -203,6 +272,12 @@ async def ensure_demo_identities(
             service=service,
         )
         secrets_by_client[client_id] = secret
+    base = issuer.rstrip("/") if issuer else None
+    if base:
+        await session.flush()
+        secrets_by_client.update(
+            await register_web_clients(session, master_key, base, hash_password=hasher)
+        )
     for email, role in DEMO_STAFF:
         await create_staff(
             session,
@@ -218,6 +293,7 @@ async def ensure_demo_identities(
         staff=DEMO_STAFF,
         staff_password=DEMO_PASSWORD,
         client_secrets=secrets_by_client,
+        issuer=base,
     )
 
 

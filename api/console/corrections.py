@@ -1,0 +1,81 @@
+"""Correction decisions. The requests to decide are found where every request leaves its
+trace, the audit log (`correction.create`); the decision goes through the API, which applies
+or rejects it and tells the customer why."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Template
+
+from api.console.site import CONSOLE, page
+from api.web.errors import N_
+from api.web.forms import posted_form
+from api.web.inprocess import ApiRefused
+from api.web.signin import signed_in
+
+REASON_NEEDED = N_("Write the reason the customer will read.")
+
+
+@get("/corrections", name="console-corrections", include_in_schema=False)
+async def list_corrections(request: Request[Any, Any, Any]) -> Template:
+    """Correction requests received, newest first, each with its decision form."""
+    current = await signed_in(request, CONSOLE)
+    params = {"action": "correction.create", "outcome": "allowed", "limit": "50"}
+    events = (await current.api.get_json("/v1/privacy/audit-events", params))["items"]
+    decided = (
+        await current.api.get_json(
+            "/v1/privacy/audit-events", {"action": "correction.decide", "limit": "200"}
+        )
+    )["items"]
+    done = {event["resource_id"] for event in decided if event["outcome"] == "allowed"}
+    return page(
+        request,
+        "corrections.html",
+        {"events": events, "decided": done, "errors": {}, "values": {}},
+        current=current,
+    )
+
+
+@post("/corrections/{correction_id:str}", name="console-decide", include_in_schema=False)
+async def decide(
+    request: Request[Any, Any, Any], correction_id: FromPath[str]
+) -> Response[str] | Template:
+    """Apply or reject, with the reason."""
+    current = await signed_in(request, CONSOLE)
+    fields = await posted_form(request, CONSOLE, current)
+    reason = fields.get("reason", "").strip()
+    decision = fields.get("decision")
+    if not reason or decision not in ("apply", "reject"):
+        return page(
+            request,
+            "decide.html",
+            {"correction_id": correction_id, "error": REASON_NEEDED, "result": None},
+            current=current,
+            status=422,
+        )
+    try:
+        answer = await current.api.call(
+            "POST",
+            f"/v1/privacy/corrections/{quote(correction_id, safe='')}/decision",
+            json={"decision": decision, "reason": reason},
+        )
+    except ApiRefused as refused:
+        if refused.status == 422:
+            return page(
+                request,
+                "decide.html",
+                {"correction_id": correction_id, "error": REASON_NEEDED, "result": None},
+                current=current,
+                status=422,
+            )
+        raise
+    return page(
+        request,
+        "decide.html",
+        {"correction_id": correction_id, "error": None, "result": answer.json()},
+        current=current,
+    )

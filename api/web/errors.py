@@ -1,0 +1,99 @@
+"""What a page shows when it cannot go on: the sign-in page for a missing session, a
+message for a refused form, a failed sign-in or a problem the API answered with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Request, Response
+from litestar.response import Template
+
+from api.web.forms import CsrfRefused
+from api.web.inprocess import ApiRefused, ApiUnauthorized
+from api.web.pages import render
+from api.web.signin import NotSignedIn, SignInFailed, WebApp, session_cookie
+from api.web.wiring import wiring_of
+
+N_ = str
+"""Marks a message for translation where it is defined; pages translate it when shown."""
+
+API_MESSAGES = {
+    403: N_("You are not allowed to do this."),
+    404: N_("We could not find that. It may not exist, or it is not yours."),
+    409: N_("This conflicts with the current state. Reload the page and try again."),
+    422: N_("Some values are not valid."),
+    429: N_("Too many requests. Wait a moment and try again."),
+}
+
+
+def exception_handlers(
+    app: WebApp, context: Callable[[], dict[str, Any]]
+) -> dict[type[Exception], Callable[[Request[Any, Any, Any], Any], Response[Any]]]:
+    """The handlers a page app's router installs; `context` gives its navigation."""
+
+    def to_home(request: Request[Any, Any, Any], _exc: NotSignedIn) -> Response[str]:
+        # A session that ended (idle, revoked) loses its cookie too.
+        return Response(
+            "",
+            status_code=303,
+            headers={"Location": app.home, "Cache-Control": "no-store"},
+            cookies=[session_cookie(app, wiring_of(request), "", clear=True)],
+        )
+
+    def unauthorized(request: Request[Any, Any, Any], _exc: ApiUnauthorized) -> Response[str]:
+        return to_home(request, NotSignedIn(app))
+
+    def message(
+        request: Request[Any, Any, Any], heading: str, text: str, status: int, **extra: Any
+    ) -> Template:
+        values = {
+            **context(),
+            "heading": heading,
+            "message": text,
+            "detail": extra.get("detail"),
+            "action_href": extra.get("action_href"),
+            "action_label": extra.get("action_label", ""),
+        }
+        return render(request, app, "message.html", values, status=status)
+
+    def csrf(request: Request[Any, Any, Any], _exc: CsrfRefused) -> Template:
+        return message(
+            request,
+            N_("This form has expired"),
+            N_("The form did not come from this page or has expired. Go back and try again."),
+            403,
+            action_href=app.home,
+            action_label=N_("Back to the start"),
+        )
+
+    def failed(request: Request[Any, Any, Any], _exc: SignInFailed) -> Template:
+        return message(
+            request,
+            N_("Sign-in did not complete"),
+            N_("The sign-in was cancelled, expired or did not match. Please start again."),
+            400,
+            action_href=app.prefix + "/login",
+            action_label=N_("Sign in"),
+        )
+
+    def refused(request: Request[Any, Any, Any], exc: ApiRefused) -> Template:
+        text = API_MESSAGES.get(exc.status, N_("Something went wrong. Please try again."))
+        status = exc.status if 400 <= exc.status < 600 else 502
+        return message(
+            request,
+            N_("That did not work"),
+            text,
+            status,
+            detail=exc.detail or None,
+            action_href=app.home,
+            action_label=N_("Back to the start"),
+        )
+
+    return {
+        NotSignedIn: to_home,
+        ApiUnauthorized: unauthorized,
+        CsrfRefused: csrf,
+        SignInFailed: failed,
+        ApiRefused: refused,
+    }

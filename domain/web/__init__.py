@@ -1,0 +1,1 @@
+"""The web pages' sign-in sessions (the portal and the console)."""

@@ -1,0 +1,104 @@
+"""The console's pages over HTTP (no browser): a privacy officer signs in through the same
+flow as customers, works the queue, decides a correction and sees the audit log verified;
+the analytics dashboard needs a sign-in that holds analytics:read."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from oauth_harness import ISSUER, PASSWORD, World
+from self_service_seed import seed_person
+from web_harness import hidden_fields, register_web_clients, sign_in
+
+from api.oauth.flow_client import sign_in_and_consent
+from domain.identity import StaffRole
+
+OFFICER = "officer@example.org"
+ANALYST = "analyst@example.org"
+ADA = "ada@example.com"
+
+
+@pytest.fixture
+async def console(world: World) -> World:
+    """The world with the web clients, an officer, an analyst and a seeded customer."""
+    await register_web_clients(world)
+    await world.add_staff(OFFICER, StaffRole.PRIVACY_OFFICER)
+    await world.add_staff(ANALYST, StaffRole.ANALYST)
+    return world
+
+
+def browser(world: World) -> httpx.AsyncClient:
+    """A cookie jar of its own on the in-process app."""
+    return httpx.AsyncClient(transport=world.http._transport, base_url=ISSUER)
+
+
+async def test_officer_works_the_queue_and_decides_a_correction(console: World) -> None:
+    person = await seed_person(console, ADA)
+    exported = await console.http.post("/v1/me/exports", headers=person.auth)
+    assert exported.status_code == 202
+    asked = await console.http.post(
+        "/v1/me/corrections",
+        headers=person.auth,
+        json={
+            "target": {"type": "account", "id": str(person.account_id), "field": "name"},
+            "requested_value": "Household",
+            "reason": "We renamed it",
+        },
+    )
+    assert asked.status_code == 201, asked.text
+    correction_id = asked.json()["id"]
+    async with browser(console) as http:
+        await sign_in(http, OFFICER, start="/console/login")
+        queue = await http.get("/console")
+        assert queue.status_code == 200
+        assert exported.json()["id"] in queue.text
+        timeline = await http.get(f"/console/requests/{exported.json()['id']}")
+        assert "export.request" in timeline.text
+        listing = await http.get("/console/corrections")
+        assert correction_id in listing.text
+        csrf = hidden_fields(listing.text)["csrf_token"]
+        empty = await http.post(
+            f"/console/corrections/{correction_id}",
+            data={"csrf_token": csrf, "decision": "apply", "reason": " "},
+        )
+        assert empty.status_code == 422
+        assert 'aria-invalid="true"' in empty.text
+        decided = await http.post(
+            f"/console/corrections/{correction_id}",
+            data={"csrf_token": csrf, "decision": "apply", "reason": "Matches our records"},
+        )
+        assert decided.status_code == 200, decided.text
+        assert re.search(r'id="correction-status">applied<', decided.text)
+        wrong = await http.get("/console/audit", params={"subject": "not-a-uuid"})
+        assert wrong.status_code == 400
+        assert re.search(r'id="f-subject"[^>]*aria-invalid="true"', wrong.text)
+        audit = await http.get("/console/audit", params={"action": "correction.decide"})
+        assert "Verified" in audit.text
+        assert "correction.decide" in audit.text
+        analytics = await http.get("/console/analytics")
+        assert "analytics:read" in analytics.text  # the officer's sign-in lacks it
+    account = await console.http.get(f"/v1/me/accounts/{person.account_id}", headers=person.auth)
+    assert account.json()["name"] == "Household"
+
+
+async def test_a_customer_cannot_use_the_console(console: World) -> None:
+    await console.add_customer(ADA)
+    async with browser(console) as http:
+        begun = await http.get("/console/login")
+        assert begun.status_code == 303
+        params = {k: v[0] for k, v in parse_qs(urlsplit(begun.headers["location"]).query).items()}
+        redirect = await sign_in_and_consent(http, params, ADA, PASSWORD)
+        assert redirect.params.get("error") == "invalid_scope"
+        assert (await http.get("/console/audit")).status_code == 303
+
+
+async def test_analyst_sees_the_dashboard(console: World) -> None:
+    async with browser(console) as http:
+        await sign_in(http, ANALYST, start="/console/login?as=analyst")
+        page = await http.get("/console/analytics")
+        assert page.status_code == 200, page.text
+        assert "Value-tier movement" in page.text
+        assert (await http.get("/console/audit")).status_code == 403
