@@ -42,17 +42,23 @@ def demo_environment(home: Path, port: int) -> dict[str, str]:
 
 
 @contextmanager
-def demo_server(home: Path, customers: int = 1) -> Iterator[dict[str, str]]:
-    """Migrate, load the demo, serve; yields base URL, first demo email, home and port."""
+def demo_server(
+    home: Path, customers: int = 1, *, then: tuple[tuple[str, ...], ...] = ()
+) -> Iterator[dict[str, str]]:
+    """Migrate, load the demo, run the commands `then` names (e.g. `("projection",
+    "rebuild")`), serve; yields base URL, first demo email, home and port."""
     port = free_port()
     env = demo_environment(home, port)
     custodian = str(BIN / "custodian")
-    for step in (["migrate"], ["demo", "--customers", str(customers)]):
+    demo_output = ""
+    for step in (("migrate",), ("demo", "--customers", str(customers)), *then):
         done = subprocess.run(
             [custodian, *step], env=env, cwd=home, capture_output=True, text=True, check=False
         )
         assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+        if step[0] == "demo":
+            demo_output = done.stdout
+    lines = demo_output.splitlines()
     email = lines[lines.index("sign in as any of these demo customers:") + 1].split()[0]
     log = home / "server.log"
     with log.open("wb") as output:
