@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Table, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.audit.events import AuditEvent, AuditRecord
@@ -76,13 +77,22 @@ class OneStatementAppender:
             head = self._head or await self._read_head()
             if (head.seq + len(records)) // self._every > head.seq // self._every:
                 return None
-            frontier = Frontier.decode(head.seq, head.frontier)
+            try:
+                frontier = Frontier.decode(head.seq, head.frontier)
+            except ValueError:
+                return None  # a damaged tree: the locked path reports it (AuditLogBroken)
             events, nodes = chain(records, head.seq + 1, head.hash, frontier, self._clock)
             after = _Head(events[-1].seq, events[-1].hash, frontier.encode())
-            async with self._engine.connect() as connection:
-                moved = (
-                    await connection.execute(_APPEND, _parameters(head, after, events, nodes))
-                ).scalar()
+            try:
+                async with self._engine.connect() as connection:
+                    moved = (
+                        await connection.execute(_APPEND, _parameters(head, after, events, nodes))
+                    ).scalar()
+            except IntegrityError:
+                # Tree nodes past the head (events removed from the log): nothing was stored,
+                # and the locked path reports it (AuditLogBroken).
+                self._head = None
+                return None
             if moved:
                 self._head = after
                 self.appended += 1

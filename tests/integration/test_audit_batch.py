@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.audit.events import Actor, ActorType, AuditRecord, Outcome
+from domain.audit.events import Actor, ActorType, AuditRecord, Outcome, event_leaf_hash
 from domain.audit.merkle import Frontier
+from domain.audit.tree_check import AuditLogBroken
 from domain.clock import SystemClock
 from persistence.audit.batch import BatchingAuditLog
 from persistence.audit.checkpoints import AuditCheckpointRow, verify_checkpoints
@@ -211,3 +212,33 @@ async def test_two_processes_racing_build_one_chain_and_one_tree(
     assert report.intact
     assert report.events_checked == 60
     await _stored_tree_is_the_tree_of_its_leaves(engine)
+
+
+@pytest.mark.parametrize("fix_frontier", [False, True])
+async def test_a_batch_onto_a_tail_cut_behind_our_back_is_refused(
+    engine: AsyncEngine, master_key: MasterKey, fix_frontier: bool
+) -> None:
+    # On PostgreSQL the one-statement path meets the cut first (its remembered head is
+    # gone, the tree still holds the removed events' nodes): it stores nothing and leaves
+    # the verdict to the locked path, as on SQLite.
+    log = trail(engine, master_key)
+    events = [await log.record(record(n)) for n in range(5)]
+    drop = {
+        "postgresql": "DROP TRIGGER audit_events_append_only ON audit_events",
+        "sqlite": "DROP TRIGGER audit_events_no_delete",
+    }[engine.dialect.name]
+    frontier = Frontier()
+    for event in events[:3]:
+        frontier.append(event_leaf_hash(event))
+    async with engine.begin() as connection:
+        await connection.execute(text(drop))
+        await connection.execute(text("DELETE FROM audit_events WHERE seq > 3"))
+        move = "UPDATE audit_head SET seq = 3, hash = :h" + (
+            ", frontier = :f" if fix_frontier else ""
+        )
+        await connection.execute(text(move), {"h": events[2].hash, "f": frontier.encode()})
+    with pytest.raises(AuditLogBroken):
+        await log.record(record(6))
+    async with engine.connect() as connection:
+        count = (await connection.execute(text("SELECT count(*) FROM audit_events"))).scalar()
+    assert count == 3  # nothing was appended onto the untrustworthy tree
