@@ -41,6 +41,38 @@ def demo_environment(home: Path, port: int) -> dict[str, str]:
     return env
 
 
+def start_serve(
+    env: dict[str, str],
+    port: int,
+    log: Path,
+    *,
+    cwd: Path | None = None,
+    ready: str = "/healthz",
+    wait: float = 30,
+) -> subprocess.Popen[bytes]:
+    """Start `custodian serve --port PORT` (output to `log`) and return once `ready` answers
+    200; RuntimeError with the log when it exits or does not answer within `wait` seconds."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(BIN / "custodian"), "serve", "--port", str(port)],
+            env=env,
+            cwd=cwd,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{ready}", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(log.read_text())
+        time.sleep(0.2)
+
+
 @contextmanager
 def demo_server(
     home: Path, customers: int = 1, *, then: tuple[tuple[str, ...], ...] = ()
@@ -60,27 +92,9 @@ def demo_server(
             demo_output = done.stdout
     lines = demo_output.splitlines()
     email = lines[lines.index("sign in as any of these demo customers:") + 1].split()[0]
-    log = home / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [custodian, "serve", "--port", str(port)],
-            env=env,
-            cwd=home,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_serve(env, port, home / "server.log", cwd=home, wait=60)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(log.read_text())
-            time.sleep(0.2)
         yield {"base": base, "email": email, "home": str(home), "port": str(port)}
     finally:
         process.terminate()

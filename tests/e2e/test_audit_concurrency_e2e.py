@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +13,7 @@ from uuid import UUID
 
 import httpx
 import pytest
+from demo_server import free_port, start_serve
 from sqlalchemy import select
 
 from api.oauth.flow_client import obtain_tokens
@@ -28,18 +26,10 @@ from persistence.oauth.admin import create_client
 from persistence.oauth.passwords import Argon2PasswordHasher
 
 pytestmark = pytest.mark.slow
-CUSTODIAN = str(Path(sys.executable).parent / "custodian")
 WRITERS = 32
 OFFICER = "officer@example.com"
 CONSOLE_REDIRECT = "http://127.0.0.1:8766/callback"
 PASSWORD = "correct horse battery staple"  # the harness's password for staff it creates
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def _seed(db_url: str, master_key: MasterKey) -> tuple[UUID, str]:
@@ -67,31 +57,10 @@ async def _seed(db_url: str, master_key: MasterKey) -> tuple[UUID, str]:
         await engine.dispose()
 
 
-def _start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [CUSTODIAN, "serve", "--port", str(port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(log.read_text())
-        time.sleep(0.2)
-
-
 @pytest.fixture
 def servers(db_url: str, master_key: MasterKey, tmp_path: Path) -> Iterator[dict[str, Any]]:
     customer, secret = asyncio.run(_seed(db_url, master_key))
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     issuer = f"http://127.0.0.1:{ports[0]}"  # one issuer: tokens are valid on both
     env = {
         **os.environ,
@@ -104,7 +73,7 @@ def servers(db_url: str, master_key: MasterKey, tmp_path: Path) -> Iterator[dict
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for index, port in enumerate(ports):  # one after the other: the first makes the keys
-            processes.append(_start(env, port, tmp_path / f"server{index}.log"))
+            processes.append(start_serve(env, port, tmp_path / f"server{index}.log"))
         yield {"ports": ports, "customer": customer, "secret": secret}
     finally:
         for process in processes:

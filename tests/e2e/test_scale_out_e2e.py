@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from demo_server import free_port, start_serve
 from sqlalchemy import func, select
 from throwaway_db import PgSessionDatabase
 
@@ -38,15 +39,6 @@ REVOCATION_BOUND = 2.5
 checked at most once a second per process; the rest is polling and scheduling slack)."""
 
 
-def _free_port() -> int:
-    import socket  # noqa: PLC0415
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _run(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
         [CUSTODIAN, *args], env=env, capture_output=True, text=True, check=False, timeout=120
@@ -55,31 +47,10 @@ def _run(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def _start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [CUSTODIAN, "serve", "--port", str(port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(log.read_text())
-        time.sleep(0.2)
-
-
 @pytest.fixture
 def two_servers(postgres_database: PgSessionDatabase, tmp_path: Path) -> Iterator[dict[str, Any]]:
     db_url = postgres_database.fresh_url()
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CUSTODIAN_")},
         "CUSTODIAN_DATABASE_URL": db_url,
@@ -95,7 +66,9 @@ def two_servers(postgres_database: PgSessionDatabase, tmp_path: Path) -> Iterato
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for index, port in enumerate(ports):  # one after the other: the first makes the keys
-            processes.append(_start(env, port, tmp_path / f"server{index}.log"))
+            processes.append(
+                start_serve(env, port, tmp_path / f"server{index}.log", ready="/readyz")
+            )
         yield {"bases": [f"http://127.0.0.1:{p}" for p in ports], "email": email, "env": env}
     finally:
         for process in processes:
