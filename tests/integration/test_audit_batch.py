@@ -10,10 +10,11 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from audit_tampering import cut_tail
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.audit.events import Actor, ActorType, AuditRecord, Outcome, event_leaf_hash
+from domain.audit.events import Actor, ActorType, AuditRecord, Outcome
 from domain.audit.merkle import Frontier
 from domain.audit.tree_check import AuditLogBroken
 from domain.clock import SystemClock
@@ -223,20 +224,7 @@ async def test_a_batch_onto_a_tail_cut_behind_our_back_is_refused(
     # the verdict to the locked path, as on SQLite.
     log = trail(engine, master_key)
     events = [await log.record(record(n)) for n in range(5)]
-    drop = {
-        "postgresql": "DROP TRIGGER audit_events_append_only ON audit_events",
-        "sqlite": "DROP TRIGGER audit_events_no_delete",
-    }[engine.dialect.name]
-    frontier = Frontier()
-    for event in events[:3]:
-        frontier.append(event_leaf_hash(event))
-    async with engine.begin() as connection:
-        await connection.execute(text(drop))
-        await connection.execute(text("DELETE FROM audit_events WHERE seq > 3"))
-        move = "UPDATE audit_head SET seq = 3, hash = :h" + (
-            ", frontier = :f" if fix_frontier else ""
-        )
-        await connection.execute(text(move), {"h": events[2].hash, "f": frontier.encode()})
+    await cut_tail(engine, events, 3, fix_frontier=fix_frontier)
     with pytest.raises(AuditLogBroken):
         await log.record(record(6))
     async with engine.connect() as connection:

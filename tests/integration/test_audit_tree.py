@@ -12,6 +12,7 @@ from uuid import uuid4
 
 import pytest
 import rfc9162_reference as rfc
+from audit_tampering import cut_tail
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -23,10 +24,9 @@ from domain.audit.events import (
     AuditEvent,
     AuditRecord,
     canonical_bytes,
-    event_leaf_hash,
     seal,
 )
-from domain.audit.merkle import Frontier, verify_consistency, verify_inclusion
+from domain.audit.merkle import verify_consistency, verify_inclusion
 from domain.audit.tree_check import AuditLogBroken
 from domain.audit.tree_heads import NoSuchTreeHead
 from domain.clock import SystemClock
@@ -260,20 +260,7 @@ async def test_appends_are_refused_once_the_tail_was_cut_behind_our_back(
     engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork], fix_frontier: bool
 ) -> None:
     events = await append(uow_factory, 5)
-    drop = {
-        "postgresql": "DROP TRIGGER audit_events_append_only ON audit_events",
-        "sqlite": "DROP TRIGGER audit_events_no_delete",
-    }[engine.dialect.name]
-    frontier = Frontier()
-    for event in events[:3]:
-        frontier.append(event_leaf_hash(event))
-    async with engine.begin() as connection:
-        await connection.execute(text(drop))
-        await connection.execute(text("DELETE FROM audit_events WHERE seq > 3"))
-        move = "UPDATE audit_head SET seq = 3, hash = :h" + (
-            ", frontier = :f" if fix_frontier else ""
-        )
-        await connection.execute(text(move), {"h": events[2].hash, "f": frontier.encode()})
+    await cut_tail(engine, events, 3, fix_frontier=fix_frontier)
     with pytest.raises(AuditLogBroken):
         await append(uow_factory, 1)
     async with engine.connect() as connection:
