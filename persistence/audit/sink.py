@@ -152,7 +152,7 @@ class SqlAuditSink:
         # The time is read under the lock, so event times never go backwards along the chain
         # (on one clock).
         events, nodes = chain(records, first_seq, bytes(prev_hash), frontier, self._clock)
-        await connection.execute(_INSERT_EVENT, [_row_values(event) for event in events])
+        await connection.execute(_INSERT_EVENT, [row_values(event) for event in events])
         try:
             await connection.execute(_INSERT_NODES, nodes)
         except IntegrityError as error:
@@ -188,11 +188,6 @@ def chain(
     return events, nodes
 
 
-def row_values(event: AuditEvent) -> dict[str, object]:
-    """The `audit_events` row of `event`."""
-    return _row_values(event)
-
-
 def _as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("the clock must return timezone-aware times")
@@ -220,7 +215,8 @@ def _check_lengths(record: AuditRecord) -> None:
             raise ValueError(f"audit {name} is longer than {_LIMITS[name]} characters")
 
 
-def _row_values(event: AuditEvent) -> dict[str, object]:
+def row_values(event: AuditEvent) -> dict[str, object]:
+    """The `audit_events` row of `event`."""
     record = event.record
     return {
         "seq": event.seq,
