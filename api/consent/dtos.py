@@ -33,19 +33,11 @@ class Purpose(msgspec.Struct):
     withdrawable: bool
 
 
-class ConsentStatus(msgspec.Struct):
+class ConsentStatus(Purpose):
     """One purpose (its code and current notice, inline) and the customer's current decision
     about it: `notice_version` is the notice shown now, `consented_notice_version` the one the
     last decision was made under."""
 
-    purpose: str
-    notice_version: str
-    legal_basis: str
-    description: str
-    data_categories: list[str]
-    recipients: list[str]
-    retention: str
-    withdrawable: bool
     granted: bool
     consented_notice_version: str | None
     decided_at: datetime | None
