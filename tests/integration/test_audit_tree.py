@@ -31,7 +31,7 @@ from domain.audit.tree_check import AuditLogBroken
 from domain.audit.tree_heads import NoSuchTreeHead
 from domain.clock import SystemClock
 from persistence.audit.batch import BatchingAuditLog
-from persistence.audit.sink import SqlAuditSink, _row_values
+from persistence.audit.sink import SqlAuditSink, row_values
 from persistence.audit.tables import AuditEventRow, AuditTreeHeadRow, AuditTreeNodeRow
 from persistence.audit.tree import (
     TreeHeadTimer,
@@ -212,7 +212,7 @@ async def test_migrating_hashes_the_events_already_stored_into_the_tree(
             events.append(made)
             prev = made.hash
         async with engine.begin() as connection:
-            await connection.execute(insert(AuditEventRow), [_row_values(e) for e in events])
+            await connection.execute(insert(AuditEventRow), [row_values(e) for e in events])
             move_head = text("UPDATE audit_head SET seq = 11, hash = :h")
             await connection.execute(move_head, {"h": prev})
         await upgrade(blank_db_url, "head")
