@@ -20,6 +20,7 @@ import binascii
 import hashlib
 import hmac
 import os
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from functools import cache
 from uuid import UUID
@@ -174,12 +175,58 @@ class FieldCipher:
             raise IntegrityError(f"{table}.{column} holds a malformed value")
         return plaintext[1:].decode()
 
+    def columns(self, table: str, columns: Sequence[str]) -> ColumnOpener:
+        """An opener of `columns` of `table`, for many rows sealed under this key."""
+        return ColumnOpener(self._aead.decrypt, table, columns)
+
     def open_text(self, sealed: bytes, *, table: str, column: str, row_id: UUID | str) -> str:
         """Like `open`, for a field that is never None: a sealed None is an IntegrityError."""
         value = self.open(sealed, table=table, column=column, row_id=row_id)
         if value is None:
             raise IntegrityError(f"{table}.{column} is unexpectedly empty")
         return value
+
+
+class ColumnOpener:
+    """Opens the same sealed columns of many rows of one table under one key.
+
+    `FieldCipher.open` for every column of every row, with every check it makes, minus the
+    per-call work that a page of rows shares: the associated-data prefixes are built once and
+    the row id is turned into bytes once per row. A 50-row page opens 200 fields.
+    """
+
+    __slots__ = ("_columns", "_decrypt", "_prefixes", "_table")
+
+    def __init__(
+        self,
+        decrypt: Callable[[bytes, bytes, bytes], bytes],
+        table: str,
+        columns: Sequence[str],
+    ) -> None:
+        self._decrypt = decrypt
+        self._table = table
+        self._columns = tuple(columns)
+        self._prefixes = tuple(_binding_prefix(table, column) for column in columns)
+
+    def open(self, row_id: UUID, sealed: Sequence[bytes]) -> list[str | None]:
+        """The plaintexts (None for a sealed None) of `sealed`, one value per column in the
+        order given, for the row `row_id`. IntegrityError as `FieldCipher.open` raises it."""
+        row = row_id.bytes
+        opened: list[str | None] = []
+        for value, prefix, column in zip(sealed, self._prefixes, self._columns, strict=True):
+            if len(value) < _HEADER + _TAG_BYTES or value[0] != FORMAT_VERSION:
+                raise IntegrityError(f"{self._table}.{column} holds no valid sealed value")
+            try:
+                plaintext = self._decrypt(value[1:_HEADER], value[_HEADER:], prefix + row)
+            except InvalidTag:
+                raise IntegrityError(f"{self._table}.{column} does not authenticate") from None
+            if plaintext == _ABSENT:
+                opened.append(None)
+            elif plaintext[:1] == _PRESENT:
+                opened.append(plaintext[1:].decode())
+            else:
+                raise IntegrityError(f"{self._table}.{column} holds a malformed value")
+        return opened
 
 
 class KeyWrapper:

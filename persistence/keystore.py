@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy import (
+    ColumnElement,
     DateTime,
     ForeignKey,
     LargeBinary,
@@ -144,16 +145,18 @@ class SqlKeyRing:
         self._ciphers[(customer_id, retention_class)] = cipher
         return cipher
 
+    @staticmethod
     def wrapped_key_of(
-        self, customer_id: UUID, retention_class: RetentionClass
+        customer: UUID | ColumnElement[UUID], retention_class: RetentionClass
     ) -> ScalarSelect[bytes]:
         """A scalar subquery giving the customer's stored (wrapped) data key for the class:
         selected beside the rows it opens, it saves the key's own round trip. Hand what it
-        gives to `cipher_for_reading(..., wrapped=...)`."""
+        gives to `cipher_for_reading(..., wrapped=...)`. `customer` is an id, or a bound
+        parameter of a statement built once."""
         return (
             select(DataKeyRow.wrapped_key)
             .where(
-                DataKeyRow.customer_id == customer_id,
+                DataKeyRow.customer_id == customer,
                 DataKeyRow.retention_class == _encrypted(retention_class).value,
             )
             .scalar_subquery()

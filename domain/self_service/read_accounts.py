@@ -8,7 +8,7 @@ from datetime import datetime
 
 from domain.customer.access import Access, deny_read_not_found, parse_id, record_read
 from domain.customer.accounts import Account, Transaction, TransactionStatus
-from domain.pagination import Keyset, Page, Position, key_of, read_page
+from domain.pagination import InvalidCursor, Keyset, Page, Position, key_of, read_page
 from domain.ports import UnitOfWork
 
 ACCOUNT_FIELDS = (
@@ -80,26 +80,36 @@ async def list_transactions(
     InvalidCursor for a cursor not issued for this account's list."""
     async with uow_factory().reading() as uow:
         wanted = parse_id(account_id)
-        owned = wanted is not None and await uow.accounts.exists(access.subject_id, wanted)
-        if wanted is None or not owned:
-            raise await deny_read_not_found(uow, access, "transaction.list", "account", wanted)
+        if wanted is None:
+            raise await deny_read_not_found(uow, access, "transaction.list", "account", None)
         keyset = Keyset.by_position(
             uow.cursors, f"transactions:{access.subject_id}:{wanted}", _transaction_key
         )
-        page = await read_page(
-            keyset,
-            cursor,
-            limit,
-            lambda after, n: uow.transactions.list_for_account(
-                access.subject_id,
-                wanted,
-                limit=n,
-                before=key_of(after),
-                booked_from=filters.booked_from,
-                booked_to=filters.booked_to,
-                status=filters.status,
-            ),
-        )
+        try:
+            page = await read_page(
+                keyset,
+                cursor,
+                limit,
+                lambda after, n: uow.transactions.list_for_account(
+                    access.subject_id,
+                    wanted,
+                    limit=n,
+                    before=key_of(after),
+                    booked_from=filters.booked_from,
+                    booked_to=filters.booked_to,
+                    status=filters.status,
+                ),
+            )
+        except InvalidCursor:
+            if not await uow.accounts.exists(access.subject_id, wanted):
+                raise await deny_read_not_found(
+                    uow, access, "transaction.list", "account", wanted
+                ) from None
+            raise
+        # The query reads the customer's own rows only, so a row found proves the account is
+        # theirs; only an empty page needs asking whether the account is theirs at all.
+        if not page.items and not await uow.accounts.exists(access.subject_id, wanted):
+            raise await deny_read_not_found(uow, access, "transaction.list", "account", wanted)
     await record_read(uow, access, "transaction.list", "account", wanted, fields=TRANSACTION_FIELDS)
     return page
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Table, func, insert, select, tuple_
+from sqlalchemy import Integer, Select, Uuid, bindparam, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.customer.accounts import (
@@ -19,9 +20,9 @@ from domain.customer.accounts import (
     TransactionDirection,
     TransactionStatus,
 )
-from domain.errors import NotFound
+from domain.errors import IntegrityError, NotFound
 from domain.retention import RetentionClass
-from persistence.crypto import FieldCipher
+from persistence.crypto import ColumnOpener, FieldCipher
 from persistence.customer.tables import AccountRow, TransactionRow
 from persistence.keystore import KeyDestroyed, SqlKeyRing
 from persistence.sealing import RowSealer, utc_in, utc_out, utc_out_optional
@@ -108,8 +109,25 @@ class SqlAccountRepository:
 
 
 # Transactions are read as plain rows (Core), not ORM objects: a page decrypts 50 of them,
-# and building and tracking 50 mapped instances cost more than the query.
-_TRANSACTIONS_TABLE: Table = TransactionRow.__table__  # type: ignore[assignment]
+# and building and tracking 50 mapped instances cost more than the query. The columns are
+# named so that a row unpacks by position, the sealed ones last.
+_SEALED_COLUMNS = ("amount", "description", "merchant", "reference")
+_READ_COLUMNS: tuple[Any, ...] = (
+    TransactionRow.id,
+    TransactionRow.account_id,
+    TransactionRow.booked_at,
+    TransactionRow.value_date,
+    TransactionRow.currency,
+    TransactionRow.direction,
+    TransactionRow.status,
+    TransactionRow.category,
+    TransactionRow.amount,
+    TransactionRow.description,
+    TransactionRow.merchant,
+    TransactionRow.reference,
+)
+_DIRECTIONS = {direction.value: direction for direction in TransactionDirection}
+_STATUSES = {status.value: status for status in TransactionStatus}
 
 
 class SqlTransactionRepository:
@@ -152,7 +170,7 @@ class SqlTransactionRepository:
         """The customer's transaction, or None when missing, someone else's, or erased."""
         row = (
             await self._session.execute(
-                select(_TRANSACTIONS_TABLE).where(
+                select(*_READ_COLUMNS).where(
                     TransactionRow.id == transaction_id, TransactionRow.customer_id == customer_id
                 )
             )
@@ -180,33 +198,31 @@ class SqlTransactionRepository:
         gives an empty list, like an account without transactions.
         """
         # The data key comes with the rows: one round trip, not two.
-        key = self._keys.wrapped_key_of(customer_id, _FINANCIAL)
-        query = select(_TRANSACTIONS_TABLE, key).where(
-            TransactionRow.customer_id == customer_id, TransactionRow.account_id == account_id
+        query = _page_query(
+            before=before is not None,
+            booked_from=booked_from is not None,
+            booked_to=booked_to is not None,
+            status=status is not None,
         )
+        parameters: dict[str, Any] = {
+            "customer_id": customer_id,
+            "account_id": account_id,
+            "limit": limit,
+        }
         if before is not None:
-            query = query.where(
-                tuple_(TransactionRow.booked_at, TransactionRow.id)
-                < tuple_(utc_in(before[0]), before[1])
-            )
+            parameters["before_at"], parameters["before_id"] = utc_in(before[0]), before[1]
         if booked_from is not None:
-            query = query.where(TransactionRow.booked_at >= utc_in(booked_from))
+            parameters["booked_from"] = utc_in(booked_from)
         if booked_to is not None:
-            query = query.where(TransactionRow.booked_at < utc_in(booked_to))
+            parameters["booked_to"] = utc_in(booked_to)
         if status is not None:
-            query = query.where(TransactionRow.status == status.value)
-        rows = (
-            await self._session.execute(
-                query.order_by(TransactionRow.booked_at.desc(), TransactionRow.id.desc()).limit(
-                    limit
-                )
-            )
-        ).all()
+            parameters["status"] = status.value
+        rows = (await self._session.execute(query, parameters)).all()
         # Every row carries the stored data key in its last column.
         return await self._decrypt(customer_id, rows, wrapped=rows[0][-1] if rows else None)
 
     async def _decrypt(
-        self, customer_id: UUID, rows: Sequence[Row[Any]], *, wrapped: bytes | None = None
+        self, customer_id: UUID, rows: Sequence[Sequence[Any]], *, wrapped: bytes | None = None
     ) -> list[Transaction]:
         if not rows:
             return []
@@ -214,7 +230,39 @@ class SqlTransactionRepository:
             cipher = await self._keys.cipher_for_reading(customer_id, _FINANCIAL, wrapped=wrapped)
         except KeyDestroyed:
             return []
-        return [_transaction(row, RowSealer(cipher, _TRANSACTIONS, row.id)) for row in rows]
+        return _transactions(customer_id, rows, cipher.columns(_TRANSACTIONS, _SEALED_COLUMNS))
+
+
+@cache
+def _page_query(*, before: bool, booked_from: bool, booked_to: bool, status: bool) -> Select[Any]:
+    """The statement of a page of one account's transactions, newest first, with the stored
+    data key in its last column; built once for each combination of filters, so a request
+    neither rebuilds it nor recomputes its cache key."""
+    booked_at = TransactionRow.booked_at
+    query = select(
+        *_READ_COLUMNS,
+        SqlKeyRing.wrapped_key_of(bindparam("customer_id", type_=Uuid), _FINANCIAL),
+    ).where(
+        TransactionRow.customer_id == bindparam("customer_id"),
+        TransactionRow.account_id == bindparam("account_id"),
+    )
+    if before:
+        query = query.where(
+            tuple_(booked_at, TransactionRow.id)
+            < tuple_(
+                bindparam("before_at", type_=booked_at.type),
+                bindparam("before_id", type_=Uuid),
+            )
+        )
+    if booked_from:
+        query = query.where(booked_at >= bindparam("booked_from"))
+    if booked_to:
+        query = query.where(booked_at < bindparam("booked_to"))
+    if status:
+        query = query.where(TransactionRow.status == bindparam("status"))
+    return query.order_by(booked_at.desc(), TransactionRow.id.desc()).limit(
+        bindparam("limit", type_=Integer)
+    )
 
 
 def _account(row: AccountRow, sealer: RowSealer) -> Account:
@@ -251,19 +299,45 @@ def _transaction_values(transaction: Transaction, cipher: FieldCipher) -> dict[s
     }
 
 
-def _transaction(row: Row[Any], sealer: RowSealer) -> Transaction:
-    return Transaction(
-        id=row.id,
-        customer_id=row.customer_id,
-        account_id=row.account_id,
-        booked_at=utc_out(row.booked_at),
-        value_date=row.value_date,
-        amount=Decimal(sealer.text("amount", row.amount)),
-        currency=row.currency,
-        direction=TransactionDirection(row.direction),
-        status=TransactionStatus(row.status),
-        description=sealer.text("description", row.description),
-        category=row.category,
-        merchant=sealer.optional("merchant", row.merchant),
-        reference=sealer.optional("reference", row.reference),
-    )
+def _transactions(
+    customer_id: UUID, rows: Sequence[Sequence[Any]], opener: ColumnOpener
+) -> list[Transaction]:
+    """The transactions of `rows` (the `_READ_COLUMNS`, maybe more after them), opened."""
+    transactions = []
+    for row in rows:
+        (
+            row_id,
+            account_id,
+            booked_at,
+            value_date,
+            currency,
+            direction,
+            status,
+            category,
+            *sealed,
+        ) = row
+        amount, description, merchant, reference = opener.open(row_id, sealed[:4])
+        if amount is None or description is None:
+            raise IntegrityError(f"{_TRANSACTIONS} holds an unexpectedly empty value")
+        try:
+            known_direction, known_status = _DIRECTIONS[direction], _STATUSES[status]
+        except KeyError:
+            raise IntegrityError(f"{_TRANSACTIONS} holds an unknown direction or status") from None
+        transactions.append(
+            Transaction(
+                id=row_id,
+                customer_id=customer_id,
+                account_id=account_id,
+                booked_at=utc_out(booked_at),
+                value_date=value_date,
+                amount=Decimal(amount),
+                currency=currency,
+                direction=known_direction,
+                status=known_status,
+                description=description,
+                category=category,
+                merchant=merchant,
+                reference=reference,
+            )
+        )
+    return transactions

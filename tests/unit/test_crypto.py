@@ -104,6 +104,39 @@ def test_open_text_refuses_a_sealed_none() -> None:
         cipher.open_text(sealed, table="t", column="c", row_id=ROW)
 
 
+def test_column_opener_opens_what_open_opens() -> None:
+    cipher = FieldCipher(new_data_key())
+    values = ("12.50", "", "Zoë 🚀", None)
+    columns = ("a", "b", "c", "d")
+    sealed = [
+        cipher.seal(value, table="t", column=column, row_id=ROW)
+        for value, column in zip(values, columns, strict=True)
+    ]
+    assert cipher.columns("t", columns).open(ROW, sealed) == list(values)
+
+
+def test_column_opener_makes_every_check_open_makes() -> None:
+    cipher = FieldCipher(new_data_key())
+    sealed = [cipher.seal("x", table="t", column=c, row_id=ROW) for c in ("a", "b")]
+    opener = cipher.columns("t", ("a", "b"))
+    refused = [
+        [sealed[1], sealed[0]],  # swapped between columns
+        [sealed[0], sealed[1][:-1]],  # truncated
+        [sealed[0], b""],  # empty
+        [sealed[0], bytes([sealed[1][0] ^ 0x01]) + sealed[1][1:]],  # unknown format
+        [sealed[0], sealed[1][:-1] + bytes([sealed[1][-1] ^ 0x01])],  # altered
+    ]
+    for values in refused:
+        with pytest.raises(IntegrityError):
+            opener.open(ROW, values)
+    with pytest.raises(IntegrityError):
+        opener.open(uuid4(), sealed)  # another row
+    with pytest.raises(IntegrityError):
+        cipher.columns("other", ("a", "b")).open(ROW, sealed)  # another table
+    with pytest.raises(IntegrityError):
+        FieldCipher(new_data_key()).columns("t", ("a", "b")).open(ROW, sealed)  # another key
+
+
 def test_wrapped_data_keys_are_bound_to_customer_and_class() -> None:
     wrapper = KeyWrapper(MasterKey(RAW))
     customer, data_key = uuid4(), new_data_key()
