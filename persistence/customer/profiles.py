@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Table, insert, select, tuple_, update
+from sqlalchemy import Row, Table, Uuid, bindparam, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +32,14 @@ _PROFILES = ProfileRow.__tablename__
 _PROFILES_TABLE: Table = ProfileRow.__table__  # type: ignore[assignment]
 _CHANGES = ProfileChangeRow.__tablename__
 _CONTACT = RetentionClass.CONTACT
+
+# A plain row (Core), not a mapped instance: nothing here is changed through the ORM. The data
+# key comes with the row: one round trip, not two. Built once: a read neither rebuilds the
+# statement nor recomputes its cache key.
+_PROFILE_QUERY = select(
+    _PROFILES_TABLE,
+    SqlKeyRing.wrapped_key_of(bindparam("customer_id", type_=Uuid), _CONTACT),
+).where(ProfileRow.customer_id == bindparam("customer_id"))
 
 
 class SqlCustomerRepository:
@@ -77,15 +85,7 @@ class SqlCustomerRepository:
 
         Raises IntegrityError when a stored field does not authenticate.
         """
-        # A plain row (Core), not a mapped instance: nothing here is changed through the ORM.
-        # The data key comes with the row: one round trip, not two.
-        row = (
-            await self._session.execute(
-                select(_PROFILES_TABLE, self._keys.wrapped_key_of(customer_id, _CONTACT)).where(
-                    ProfileRow.customer_id == customer_id
-                )
-            )
-        ).first()
+        row = (await self._session.execute(_PROFILE_QUERY, {"customer_id": customer_id})).first()
         if row is None:
             return None
         try:
