@@ -164,6 +164,25 @@ def test_redact_text_masks_tokens_and_emails_in_prose() -> None:
     assert masked.startswith("Authorization: Bearer ")
 
 
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (f"basic {OPAQUE_TOKEN_CANARY}", OPAQUE_TOKEN_CANARY),  # any case
+        (f"DPOP {OPAQUE_TOKEN_CANARY}", OPAQUE_TOKEN_CANARY),
+        (f"ba\u017fic {OPAQUE_TOKEN_CANARY}", OPAQUE_TOKEN_CANARY),  # the long s matches "s"
+        ("mail canary.person%40EXAMPLE.org", "canary.person"),
+        (f"/cb?state=1&code={OPAQUE_TOKEN_CANARY}", OPAQUE_TOKEN_CANARY),
+    ],
+)
+def test_redact_text_masks_whatever_the_spelling(text: str, secret: str) -> None:
+    assert secret not in redact_text(text)
+
+
+def test_redact_text_leaves_plain_values_alone() -> None:
+    for value in ("/v1/me/accounts/{account_id}/transactions", "2026-12-02T17:12:23Z", "GET"):
+        assert redact_text(value) == value
+
+
 def test_uvicorn_access_log_is_replaced(captured: io.StringIO) -> None:
     logging.getLogger("uvicorn.access").info('127.0.0.1 - "GET /v1/x?email=%s" 200', "a@b.c")
     assert captured.getvalue() == ""
