@@ -37,6 +37,7 @@ from api.composition import (
 from api.consent import routes as consent
 from api.console.routes import console_router
 from api.cors import CorsMiddleware, registered_origins
+from api.dependencies import SequentialDependencies
 from api.dsr import routes as dsr
 from api.health import HEALTH_TAG, HealthController
 from api.logging import configure_logging
@@ -201,6 +202,7 @@ def create_app(
             RateLimit(settings.rate_limit_per_minute, settings.token_rate_limit_per_minute),
         ],
         dependencies=dependencies,
+        plugins=[SequentialDependencies()],
         exception_handlers={**EXCEPTION_HANDLERS, RecursionError: handle_recursion_error},
         openapi_config=openapi,
         request_max_body_size=REQUEST_MAX_BODY_BYTES,
