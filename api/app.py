@@ -9,6 +9,7 @@ access log). `app_from_env` is the entry point for ASGI servers
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -238,4 +239,18 @@ def app_from_env(
     """Load settings from the environment, configure logging as they say, build the app."""
     settings = load()
     configure_logging(log_format=settings.log_format)
-    return create_app(settings)
+    app = create_app(settings)
+    freeze_startup_heap()
+    return app
+
+
+def freeze_startup_heap() -> None:
+    """Exempt what start-up built (modules, routes, mapped tables, settings) from the cyclic
+    garbage collector in a server process.
+
+    Those objects live as long as the process; every full collection walked all of them
+    again. Under load the collector took about a tenth of the CPU of an audited page read,
+    most of it in those walks. What requests allocate is collected as before.
+    """
+    gc.collect()
+    gc.freeze()
