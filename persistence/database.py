@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from persistence import sqlite_driver
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for the lock before failing (milliseconds)."""
 
@@ -117,7 +119,10 @@ def make_engine(
         # the file and run the PRAGMAs for most requests.
         in_memory = resolved.database in (None, "", ":memory:")
         pool = {} if in_memory else {"pool_size": 10, "max_overflow": 0, "pool_timeout": 30}
-        engine = create_async_engine(resolved, **pool)
+        # One thread hop per statement instead of four (persistence.sqlite_driver).
+        engine = create_async_engine(
+            resolved, connect_args={"async_creator_fn": sqlite_driver.connect}, **pool
+        )
         _configure_sqlite(engine, enforce_foreign_keys=enforce_foreign_keys)
         _refuse_writes_when_reading(engine)
         return engine
