@@ -18,6 +18,8 @@ def utc_in(moment: datetime) -> datetime:
 
 def utc_out(moment: datetime) -> datetime:
     """A stored time as timezone-aware UTC (SQLite hands back naive values, which are UTC)."""
+    if moment.tzinfo is UTC:  # as asyncpg hands them back: nothing to convert
+        return moment
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
