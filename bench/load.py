@@ -435,7 +435,8 @@ async def _watch_lag(load: Load, until: float, lags: list[tuple[float, float]]) 
         lags.append((load.now(), time.monotonic() - before - 0.1))
 
 
-async def _probe_ready(load: Load, until: float, seen: list[tuple[float, int]]) -> None:
+async def _probe_ready(load: Load, until: float, seen: list[tuple[float, float, int]]) -> None:
+    """Poll /readyz; each probe as (asked at, answered at, status)."""
     async with httpx.AsyncClient(base_url=load.base, timeout=5) as http:
         while load.now() < until:
             asked = load.now()
@@ -443,7 +444,7 @@ async def _probe_ready(load: Load, until: float, seen: list[tuple[float, int]]) 
                 status = (await http.get("/readyz")).status_code
             except httpx.HTTPError:
                 status = 0
-            seen.append((asked, status))
+            seen.append((asked, load.now(), status))
             await asyncio.sleep(0.25)
 
 
@@ -805,7 +806,7 @@ async def run(args: argparse.Namespace) -> int:
         load.recording = True
         start = load.now()
         until = start + args.seconds
-        ready: list[tuple[float, int]] = []
+        ready: list[tuple[float, float, int]] = []
         lags: list[tuple[float, float]] = []
         results = await asyncio.gather(
             _faults(load, server, database, args),
@@ -827,9 +828,16 @@ async def run(args: argparse.Namespace) -> int:
             f"{worst:.1f} s at t={worst_at:.1f} s (over 1 s: "
             f"{sum(1 for _, lag in lags if lag > 1)} times): the latencies include it"
         )
-        outage = [s for t, s in ready if faults["db_cut"] <= t <= faults["db_back"] - 0.1]
-        back = [s for t, s in ready if t > faults["db_back"]]
-        recovered_at = next((t for t, s in ready if t > faults["db_back"] and s == 200), None)
+        # A probe counts for the outage when it was asked and answered inside it: under this
+        # load an answer can take a second, and one asked just before the database came
+        # back may rightly find it back.
+        outage = [
+            s for t, answered, s in ready if faults["db_cut"] <= t and answered < faults["db_back"]
+        ]
+        back = [s for t, _, s in ready if t > faults["db_back"]]
+        recovered_at = next(
+            (answered for t, answered, s in ready if t > faults["db_back"] and s == 200), None
+        )
         # 0 = the probe got no answer in 5 s (a busy host): neither ready nor not.
         ready_ok = 503 in outage and 200 not in outage and bool(back) and back[-1] == 200
         again = "" if recovered_at is None else f"{recovered_at - faults['db_back']:.2f} s "
