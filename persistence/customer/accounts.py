@@ -110,7 +110,7 @@ class SqlAccountRepository:
 
 # Transactions are read as plain rows (Core), not ORM objects: a page decrypts 50 of them,
 # and building and tracking 50 mapped instances cost more than the query. The columns are
-# named so that a row unpacks by position, the sealed ones last.
+# listed so that a row unpacks by position, the sealed ones last.
 _SEALED_COLUMNS = ("amount", "description", "merchant", "reference")
 _READ_COLUMNS: tuple[Any, ...] = (
     TransactionRow.id,
