@@ -1,15 +1,10 @@
-"""The console as a page app: its client, its navigation and how it renders."""
+"""The console as a page app: its client, its navigation, its notices."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request
-from litestar.response import Template
-
 from api.web.errors import N_
-from api.web.pages import render
-from api.web.signin import SignedIn, WebApp
+from api.web.pages import Site
+from api.web.signin import WebApp
 
 OFFICER_SCOPES = "audit:read dsr:admin"
 ANALYST_SCOPE = "analytics:read"
@@ -33,20 +28,6 @@ NOTICES = {
 }
 
 
-def chrome() -> dict[str, Any]:
-    """What every console page shows around its content."""
-    return {"nav": NAV, "app_title": N_("Privacy console")}
-
-
-def page(
-    request: Request[Any, Any, Any],
-    template: str,
-    context: dict[str, Any] | None = None,
-    *,
-    current: SignedIn | None,
-    status: int = 200,
-) -> Template:
-    """A console page."""
-    notice = NOTICES.get(request.query_params.get("done") or "")
-    values = {**chrome(), "notice": notice, **(context or {})}
-    return render(request, CONSOLE, f"console/{template}", values, current=current, status=status)
+SITE = Site(CONSOLE, NAV, N_("Privacy console"), NOTICES)
+chrome = SITE.chrome
+page = SITE.page

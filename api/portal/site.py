@@ -1,15 +1,10 @@
-"""The portal as a page app: its client, its scopes, its navigation and how it renders."""
+"""The portal as a page app: its client, its scopes, its navigation, its notices."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request
-from litestar.response import Template
-
 from api.web.errors import N_
-from api.web.pages import render
-from api.web.signin import SignedIn, WebApp
+from api.web.pages import Site
+from api.web.signin import WebApp
 from domain.identity import DEFAULT_CUSTOMER_SCOPES
 
 PORTAL = WebApp(
@@ -42,20 +37,6 @@ NOTICES = {
 }
 
 
-def chrome() -> dict[str, Any]:
-    """What every portal page shows around its content."""
-    return {"nav": NAV, "app_title": N_("Your data")}
-
-
-def page(
-    request: Request[Any, Any, Any],
-    template: str,
-    context: dict[str, Any] | None = None,
-    *,
-    current: SignedIn | None,
-    status: int = 200,
-) -> Template:
-    """A portal page, with the notice named by `?done=` when there is one."""
-    notice = NOTICES.get(request.query_params.get("done") or "")
-    values = {**chrome(), "notice": notice, **(context or {})}
-    return render(request, PORTAL, f"portal/{template}", values, current=current, status=status)
+SITE = Site(PORTAL, NAV, N_("Your data"), NOTICES)
+chrome = SITE.chrome
+page = SITE.page

@@ -3,6 +3,7 @@ gets (translations, the script nonce, the CSRF token, the app's links) and its h
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -95,3 +96,39 @@ def render(
         status_code=status,
         media_type="text/html",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A page app as its pages see it: the app, its navigation, its title and the notices a
+    `?done=` query names. Its templates live under `<app name>/`."""
+
+    app: WebApp
+    nav: list[tuple[str, str]]
+    title: str
+    notices: dict[str, str]
+
+    def chrome(self) -> dict[str, Any]:
+        """What every page of the app shows around its content."""
+        return {"nav": self.nav, "app_title": self.title}
+
+    def page(
+        self,
+        request: Request[Any, Any, Any],
+        template: str,
+        context: dict[str, Any] | None = None,
+        *,
+        current: SignedIn | None,
+        status: int = 200,
+    ) -> Template:
+        """A page of the app, with the notice named by `?done=` when there is one."""
+        notice = self.notices.get(request.query_params.get("done") or "")
+        values = {**self.chrome(), "notice": notice, **(context or {})}
+        return render(
+            request,
+            self.app,
+            f"{self.app.name}/{template}",
+            values,
+            current=current,
+            status=status,
+        )
