@@ -98,16 +98,8 @@ def purpose_out(notice: PurposeNotice) -> Purpose:
 def consent_status(state: ConsentState) -> ConsentStatus:
     """A purpose's current state as the API shows it."""
     latest = state.latest
-    notice = state.notice
     return ConsentStatus(
-        purpose=notice.purpose,
-        notice_version=notice.notice_version,
-        legal_basis=notice.legal_basis,
-        description=notice.description,
-        data_categories=list(notice.data_categories),
-        recipients=list(notice.recipients),
-        retention=notice.retention,
-        withdrawable=notice.withdrawable,
+        **msgspec.structs.asdict(purpose_out(state.notice)),
         granted=state.granted,
         consented_notice_version=latest.notice_version if latest else None,
         decided_at=latest.recorded_at if latest else None,
