@@ -49,14 +49,13 @@ async def decide(
     fields = await posted_form(request, CONSOLE, current)
     reason = fields.get("reason", "").strip()
     decision = fields.get("decision")
+
+    def reason_needed() -> Template:
+        context = {"correction_id": correction_id, "error": REASON_NEEDED, "result": None}
+        return page(request, "decide.html", context, current=current, status=422)
+
     if not reason or decision not in ("apply", "reject"):
-        return page(
-            request,
-            "decide.html",
-            {"correction_id": correction_id, "error": REASON_NEEDED, "result": None},
-            current=current,
-            status=422,
-        )
+        return reason_needed()
     try:
         answer = await current.api.call(
             "POST",
@@ -65,13 +64,7 @@ async def decide(
         )
     except ApiRefused as refused:
         if refused.status == 422:
-            return page(
-                request,
-                "decide.html",
-                {"correction_id": correction_id, "error": REASON_NEEDED, "result": None},
-                current=current,
-                status=422,
-            )
+            return reason_needed()
         raise
     return page(
         request,
