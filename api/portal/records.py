@@ -9,25 +9,15 @@ from litestar import Request, get
 from litestar.params import FromPath
 from litestar.response import Template
 
-from api.portal.site import PORTAL, page
+from api.portal.site import PORTAL, page, paging
 from api.web.signin import signed_in
-
-PAGE_SIZE = "20"
-
-
-def _paging(request: Request[Any, Any, Any]) -> dict[str, str]:
-    params = {"limit": PAGE_SIZE}
-    cursor = request.query_params.get("cursor")
-    if cursor:
-        params["cursor"] = cursor
-    return params
 
 
 @get("/accounts", name="portal-accounts", include_in_schema=False)
 async def show_accounts(request: Request[Any, Any, Any]) -> Template:
     """My accounts."""
     current = await signed_in(request, PORTAL)
-    listing = await current.api.get_json("/v1/me/accounts", _paging(request))
+    listing = await current.api.get_json("/v1/me/accounts", paging(request))
     return page(
         request,
         "accounts.html",
@@ -42,7 +32,7 @@ async def show_account(request: Request[Any, Any, Any], account_id: FromPath[str
     current = await signed_in(request, PORTAL)
     path = f"/v1/me/accounts/{quote(account_id, safe='')}"
     account = await current.api.get_json(path)
-    transactions = await current.api.get_json(path + "/transactions", _paging(request))
+    transactions = await current.api.get_json(path + "/transactions", paging(request))
     return page(
         request,
         "account.html",
@@ -59,7 +49,7 @@ async def show_account(request: Request[Any, Any, Any], account_id: FromPath[str
 async def show_access_log(request: Request[Any, Any, Any]) -> Template:
     """Who looked at my data, when and why."""
     current = await signed_in(request, PORTAL)
-    log = await current.api.get_json("/v1/me/access-log", _paging(request))
+    log = await current.api.get_json("/v1/me/access-log", paging(request))
     return page(
         request,
         "access_log.html",

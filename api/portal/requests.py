@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.response import Template
 
-from api.portal.site import PORTAL, page
+from api.portal.site import PORTAL, page, paging
 from api.web.errors import N_
 from api.web.forms import posted_form
 from api.web.inprocess import ApiRefused
@@ -28,19 +28,11 @@ STALE = N_(
 )
 
 
-def _paging(request: Request[Any, Any, Any]) -> dict[str, str]:
-    params = {"limit": "20"}
-    cursor = request.query_params.get("cursor")
-    if cursor:
-        params["cursor"] = cursor
-    return params
-
-
 @get("/interactions", name="portal-interactions", include_in_schema=False)
 async def show_interactions(request: Request[Any, Any, Any]) -> Template:
     """My contacts with the organisation, newest first."""
     current = await signed_in(request, PORTAL)
-    listing = await current.api.get_json("/v1/me/interactions", _paging(request))
+    listing = await current.api.get_json("/v1/me/interactions", paging(request))
     return page(
         request,
         "interactions.html",

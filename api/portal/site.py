@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from litestar import Request
+
 from api.web.errors import N_
 from api.web.pages import Site
 from api.web.signin import WebApp
@@ -40,3 +44,14 @@ NOTICES = {
 SITE = Site(PORTAL, NAV, N_("Your data"), NOTICES)
 chrome = SITE.chrome
 page = SITE.page
+
+PAGE_SIZE = "20"
+
+
+def paging(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The API query of one page of a list: the page size and the `?cursor=` when given."""
+    params = {"limit": PAGE_SIZE}
+    cursor = request.query_params.get("cursor")
+    if cursor:
+        params["cursor"] = cursor
+    return params
