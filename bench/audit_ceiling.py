@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import subprocess
 import sys
 import tempfile
@@ -34,7 +33,15 @@ from api.app import create_app
 from api.composition import build_services
 from api.logging import configure_logging
 from api.settings import load_settings
-from bench.read_path import ROOT, _free_port, _measure, _postgres_url, _prepare, _token
+from bench.read_path import (
+    ROOT,
+    _free_port,
+    _measure,
+    _postgres_url,
+    _prepare,
+    _server_env,
+    _token,
+)
 from domain.audit.events import AuditEvent, AuditRecord, seal
 from persistence.crypto import MasterKey
 
@@ -93,17 +100,7 @@ def run_one(name: str, url: str, args: argparse.Namespace) -> None:
         for label, factory in (("audited", "audited_app"), ("no-op", "noop_app")):
             port = _free_port()
             base = f"http://127.0.0.1:{port}"
-            env = {
-                **os.environ,
-                "CUSTODIAN_DATABASE_URL": url,
-                "CUSTODIAN_DATA_DIR": str(data),
-                "CUSTODIAN_ISSUER": base,
-                "CUSTODIAN_RATE_LIMIT": "0",
-                "CUSTODIAN_TOKEN_RATE_LIMIT": "0",
-                "CUSTODIAN_WORKER": "off",
-                "CUSTODIAN_MASTER_KEY": master.to_base64(),
-                "PYTHONPATH": str(ROOT),
-            }
+            env = {**_server_env(url, data, base, master), "CUSTODIAN_WORKER": "off"}
             server = _serve(factory, env, port)
             try:
                 auth = {"Authorization": f"Bearer {_token(base, email)}"}

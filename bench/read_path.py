@@ -215,15 +215,9 @@ def _customer_of(base: str, token: str) -> str:
     return str(me["subject_id"])
 
 
-def run_one(name: str, url: str, args: argparse.Namespace) -> None:
-    """Prepare the database, start the server, measure (a)-(d), print, stop the server."""
-    print(f"\n== {name}")
-    data = Path(tempfile.mkdtemp(prefix="custodian-bench-"))
-    master = MasterKey.generate()
-    email, account = asyncio.run(_prepare(url, master, args.customers))
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
+def _server_env(url: str, data: Path, base: str, master: MasterKey) -> dict[str, str]:
+    """The environment of a benchmark server on `url`, answering at `base`."""
+    return {
         **os.environ,
         "CUSTODIAN_DATABASE_URL": url,
         "CUSTODIAN_DATA_DIR": str(data),
@@ -234,6 +228,17 @@ def run_one(name: str, url: str, args: argparse.Namespace) -> None:
         "CUSTODIAN_MASTER_KEY": master.to_base64(),
         "PYTHONPATH": str(ROOT),
     }
+
+
+def run_one(name: str, url: str, args: argparse.Namespace) -> None:
+    """Prepare the database, start the server, measure (a)-(d), print, stop the server."""
+    print(f"\n== {name}")
+    data = Path(tempfile.mkdtemp(prefix="custodian-bench-"))
+    master = MasterKey.generate()
+    email, account = asyncio.run(_prepare(url, master, args.customers))
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = _server_env(url, data, base, master)
     server = subprocess.Popen(
         [
             sys.executable,
