@@ -216,7 +216,10 @@ class SqlTransactionRepository:
             parameters["booked_to"] = utc_in(booked_to)
         if status is not None:
             parameters["status"] = status.value
-        rows = (await self._session.execute(query, parameters)).all()
+        # Through the session's connection, not the ORM's execution layer: the statement
+        # selects columns, not mapped objects, and that layer cost more than SQLite's read.
+        connection = await self._session.connection()
+        rows = (await connection.execute(query, parameters)).all()
         # Every row carries the stored data key in its last column.
         return await self._decrypt(
             customer_id, account_id, rows, wrapped=rows[0][-1] if rows else None

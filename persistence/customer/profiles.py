@@ -85,7 +85,9 @@ class SqlCustomerRepository:
 
         Raises IntegrityError when a stored field does not authenticate.
         """
-        row = (await self._session.execute(_PROFILE_QUERY, {"customer_id": customer_id})).first()
+        # Through the session's connection, not the ORM's execution layer (a plain row).
+        connection = await self._session.connection()
+        row = (await connection.execute(_PROFILE_QUERY, {"customer_id": customer_id})).first()
         if row is None:
             return None
         try:
