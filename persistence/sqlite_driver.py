@@ -11,21 +11,47 @@ SQLite, were most of a read's cost.
 in one hop, open no cursor and close none in a hop of their own, and whose commit and
 rollback skip the hop when no transaction is open. A result larger than `PREFETCH_ROWS`
 stays on its cursor and is fetched as asked (a streamed export still holds one batch at a
-time). Everything that touches SQLite still runs on the connection's own thread; the only
-reads from the loop's thread are `in_transaction` between statements (the connection is
-opened with `check_same_thread=False` for that).
+time).
+
+Short reads take no hop at all. A hop costs more than an indexed read of a page: the thread
+must be woken and the result handed back, and each side waits for the interpreter lock that
+the other holds (under load, a 50-row page spent more time in the hand-over than in SQLite).
+A statement marked with `short_read` (its cost bounded by an index and a page limit: a
+profile, a page of transactions) runs on the event loop's own thread when
+- the database is in WAL mode, where a reader never waits for a writer or for the write
+  lock (a database in another journal mode gets no short reads), and
+- nothing is queued or running on the connection's thread (a cancelled caller's last
+  statement may still be running there), so the sqlite3 connection is used by one thread at
+  a time.
+Everything else (writes, which may wait for the write lock, BEGIN IMMEDIATE, COMMIT, every
+unmarked read, and the fetches of a result larger than `PREFETCH_ROWS`) runs on the
+connection's own thread. The loop's thread also reads `in_transaction` between statements;
+the connection is opened with `check_same_thread=False` for both.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator, Generator, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
+from sqlalchemy import Select
 
 PREFETCH_ROWS = 256
 """Rows fetched with the statement; the rest of a larger result is fetched when asked."""
+
+SHORT_READ = "/* short read */"
+"""The comment that `short_read` puts at the end of a SELECT (module doc)."""
+
+_Select = TypeVar("_Select", bound=Select[Any])
+
+
+def short_read(statement: _Select) -> _Select:
+    """`statement`, marked as a read that may run on the event loop's thread on SQLite (see
+    the module doc): for reads bounded by an index and a page limit only. Other databases
+    see no mark."""
+    return statement.with_statement_hint(SHORT_READ, dialect_name="sqlite")
 
 
 class OneHopCursor:
@@ -64,12 +90,16 @@ class OneHopCursor:
                 yield row
 
     async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> OneHopCursor:
-        """Run `sql` and fetch up to `PREFETCH_ROWS` of its rows, in one hop."""
+        """Run `sql` and fetch up to `PREFETCH_ROWS` of its rows, in one hop (in none for a
+        short read, see the module doc)."""
         await self.close()
-        await self._connection.run(self._execute, sql, parameters)
+        if sql.endswith(SHORT_READ) and await self._connection.reads_here():
+            self._execute(sql, parameters)
+        else:
+            await self._connection.run(self._execute, sql, parameters)
         return self
 
-    def _execute(self, sql: str, parameters: Sequence[Any]) -> None:  # on the SQLite thread
+    def _execute(self, sql: str, parameters: Sequence[Any]) -> None:  # on one thread at a time
         cursor = self._connection.sqlite.cursor()
         try:
             cursor.execute(sql, parameters)
@@ -147,14 +177,41 @@ class OneHopCursor:
 class OneHopConnection(aiosqlite.Connection):
     """An aiosqlite connection with `OneHopCursor` cursors (see the module doc)."""
 
+    def __init__(self, connector: Any, iter_chunk_size: int) -> None:
+        super().__init__(connector, iter_chunk_size)
+        self._sent = 0  # functions queued for the thread (counted on the loop's thread)
+        self._finished = 0  # of which finished (counted on the connection's thread)
+        self._wal: bool | None = None  # the journal mode is WAL (asked on the first read)
+
+    async def reads_here(self) -> bool:
+        """Whether a short read may run on the calling (event loop's) thread now: the
+        database is in WAL mode and the connection's thread has nothing to do."""
+        if self._wal is None:
+            self._wal = await self.run(_in_wal_mode, self._conn)
+        return self._wal and self._finished == self._sent
+
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")
+
+        def counted() -> Any:  # on the connection's thread
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._finished += 1
+
+        self._sent += 1
+        return await super()._execute(counted)  # type: ignore[no-untyped-call]
+
     @property
     def sqlite(self) -> sqlite3.Connection:
-        """The sqlite3 connection: only for code running on its thread (`run`)."""
+        """The sqlite3 connection: only for code running on its thread (`run`), and for a
+        short read when `reads_here` allows it."""
         return self._conn
 
     async def run(self, function: Any, *args: Any) -> Any:
         """`function(*args)` on the connection's thread."""
-        return await self._execute(function, *args)  # type: ignore[no-untyped-call]
+        return await self._execute(function, *args)
 
     def cursor(self) -> OneHopCursor:  # type: ignore[override]
         """A cursor; opening it costs no hop."""
@@ -169,6 +226,11 @@ class OneHopConnection(aiosqlite.Connection):
         """Roll back the open transaction; without one, nothing to do and no hop."""
         if self._conn.in_transaction:
             await super().rollback()
+
+
+def _in_wal_mode(connection: sqlite3.Connection) -> bool:  # on the SQLite thread
+    mode = connection.execute("PRAGMA journal_mode").fetchone()
+    return mode is not None and str(mode[0]).lower() == "wal"
 
 
 def connect(database: str, **kwargs: Any) -> OneHopConnection:

@@ -26,6 +26,7 @@ from persistence.crypto import ColumnOpener, FieldCipher
 from persistence.customer.tables import AccountRow, TransactionRow
 from persistence.keystore import KeyDestroyed, SqlKeyRing
 from persistence.sealing import RowSealer, utc_in, utc_out, utc_out_optional
+from persistence.sqlite_driver import short_read
 
 _ACCOUNTS = AccountRow.__tablename__
 _TRANSACTIONS = TransactionRow.__tablename__
@@ -69,8 +70,10 @@ class SqlAccountRepository:
     async def get(self, customer_id: UUID, account_id: UUID) -> Account | None:
         """The customer's account, or None when missing, someone else's, or erased."""
         row = await self._session.scalar(
-            select(AccountRow).where(
-                AccountRow.id == account_id, AccountRow.customer_id == customer_id
+            short_read(
+                select(AccountRow).where(
+                    AccountRow.id == account_id, AccountRow.customer_id == customer_id
+                )
             )
         )
         if row is None:
@@ -82,9 +85,11 @@ class SqlAccountRepository:
         """The customer's accounts, oldest first (empty when the financial key is destroyed)."""
         rows = (
             await self._session.scalars(
-                select(AccountRow)
-                .where(AccountRow.customer_id == customer_id)
-                .order_by(AccountRow.opened_at, AccountRow.id)
+                short_read(
+                    select(AccountRow)
+                    .where(AccountRow.customer_id == customer_id)
+                    .order_by(AccountRow.opened_at, AccountRow.id)
+                )
             )
         ).all()
         return await self._decrypt(customer_id, rows)
@@ -92,8 +97,10 @@ class SqlAccountRepository:
     async def exists(self, customer_id: UUID, account_id: UUID) -> bool:
         """Whether the account exists and is the customer's (nothing is decrypted)."""
         found = await self._session.scalar(
-            select(AccountRow.id).where(
-                AccountRow.id == account_id, AccountRow.customer_id == customer_id
+            short_read(
+                select(AccountRow.id).where(
+                    AccountRow.id == account_id, AccountRow.customer_id == customer_id
+                )
             )
         )
         return found is not None
@@ -169,8 +176,11 @@ class SqlTransactionRepository:
         """The customer's transaction, or None when missing, someone else's, or erased."""
         row = (
             await self._session.execute(
-                select(*_READ_COLUMNS, TransactionRow.account_id).where(
-                    TransactionRow.id == transaction_id, TransactionRow.customer_id == customer_id
+                short_read(
+                    select(*_READ_COLUMNS, TransactionRow.account_id).where(
+                        TransactionRow.id == transaction_id,
+                        TransactionRow.customer_id == customer_id,
+                    )
                 )
             )
         ).first()
@@ -270,8 +280,10 @@ def _page_query(*, before: bool, booked_from: bool, booked_to: bool, status: boo
         query = query.where(booked_at < bindparam("booked_to"))
     if status:
         query = query.where(TransactionRow.status == bindparam("status"))
-    return query.order_by(booked_at.desc(), TransactionRow.id.desc()).limit(
-        bindparam("limit", type_=Integer)
+    return short_read(
+        query.order_by(booked_at.desc(), TransactionRow.id.desc()).limit(
+            bindparam("limit", type_=Integer)
+        )
     )
 
 

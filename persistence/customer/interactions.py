@@ -15,6 +15,7 @@ from domain.retention import RetentionClass
 from persistence.customer.tables import InteractionRow
 from persistence.keystore import KeyDestroyed, SqlKeyRing
 from persistence.sealing import RowSealer, utc_in, utc_out
+from persistence.sqlite_driver import short_read
 
 _TABLE = InteractionRow.__tablename__
 _CLASS = RetentionClass.INTERACTIONS
@@ -54,8 +55,10 @@ class SqlInteractionRepository:
     async def get(self, customer_id: UUID, interaction_id: UUID) -> Interaction | None:
         """The customer's interaction, or None when missing, someone else's, or erased."""
         row = await self._session.scalar(
-            select(InteractionRow).where(
-                InteractionRow.id == interaction_id, InteractionRow.customer_id == customer_id
+            short_read(
+                select(InteractionRow).where(
+                    InteractionRow.id == interaction_id, InteractionRow.customer_id == customer_id
+                )
             )
         )
         if row is None:
@@ -95,8 +98,10 @@ class SqlInteractionRepository:
             query = query.where(InteractionRow.occurred_at < utc_in(occurred_to))
         rows = (
             await self._session.scalars(
-                query.order_by(InteractionRow.occurred_at.desc(), InteractionRow.id.desc()).limit(
-                    limit
+                short_read(
+                    query.order_by(
+                        InteractionRow.occurred_at.desc(), InteractionRow.id.desc()
+                    ).limit(limit)
                 )
             )
         ).all()

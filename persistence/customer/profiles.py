@@ -27,6 +27,7 @@ from persistence.crypto import BlindIndexer
 from persistence.customer.tables import CustomerRow, ProfileChangeRow, ProfileRow
 from persistence.keystore import KeyDestroyed, SqlKeyRing
 from persistence.sealing import RowSealer, utc_in, utc_out
+from persistence.sqlite_driver import short_read
 
 _PROFILES = ProfileRow.__tablename__
 _PROFILES_TABLE: Table = ProfileRow.__table__  # type: ignore[assignment]
@@ -36,10 +37,12 @@ _CONTACT = RetentionClass.CONTACT
 # A plain row (Core), not a mapped instance: nothing here is changed through the ORM. The data
 # key comes with the row: one round trip, not two. Built once: a read neither rebuilds the
 # statement nor recomputes its cache key.
-_PROFILE_QUERY = select(
-    _PROFILES_TABLE,
-    SqlKeyRing.wrapped_key_of(bindparam("customer_id", type_=Uuid), _CONTACT),
-).where(ProfileRow.customer_id == bindparam("customer_id"))
+_PROFILE_QUERY = short_read(
+    select(
+        _PROFILES_TABLE,
+        SqlKeyRing.wrapped_key_of(bindparam("customer_id", type_=Uuid), _CONTACT),
+    ).where(ProfileRow.customer_id == bindparam("customer_id"))
+)
 
 
 class SqlCustomerRepository:

@@ -1,19 +1,24 @@
-"""The SQLite driver (persistence.sqlite_driver): one thread hop per statement, results of
-any size read whole or streamed, transactions that commit and roll back as before."""
+"""The SQLite driver (persistence.sqlite_driver): one thread hop per statement, none for a
+short read, results of any size read whole or streamed, transactions that commit and roll
+back as before."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import column, select, table, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence import sqlite_driver
 from persistence.database import make_engine, read_only
+from persistence.sqlite_driver import short_read
 
 ROWS = 3 * sqlite_driver.PREFETCH_ROWS + 7
 
@@ -133,3 +138,63 @@ async def test_rowcount_and_many_parameter_sets(engine: AsyncEngine) -> None:
     assert updated.rowcount == 5
     assert evens == 5
     assert left == ROWS - 3
+
+
+SHORT = select(column("label")).select_from(table("items")).where(column("n") == 5)
+
+
+async def test_a_short_read_takes_no_hop(engine: AsyncEngine, hops: list[Any]) -> None:
+    async with read_only(engine, snapshot=False).connect() as connection:
+        await connection.execute(short_read(SHORT))  # asks the journal mode once
+        hops.clear()
+        short = (await connection.execute(short_read(SHORT))).scalar()
+        assert hops == []
+        plain = (await connection.execute(SHORT)).scalar()
+        assert len(hops) == 1  # an unmarked read still goes to the connection's thread
+    assert short == plain == "item 5"
+
+
+async def test_a_short_read_waits_for_no_writer(engine: AsyncEngine, hops: list[Any]) -> None:
+    reading = read_only(engine, snapshot=False)
+    async with engine.connect() as writer, reading.connect() as reader:
+        await writer.execute(text("UPDATE items SET label = 'changed' WHERE n = 5"))
+        # The writer holds SQLite's write lock, uncommitted: the reader sees the last commit
+        # at once (WAL), without waiting out the busy timeout.
+        assert (await reader.execute(short_read(SHORT))).scalar() == "item 5"
+        await writer.commit()
+        assert (await reader.execute(short_read(SHORT))).scalar() == "changed"
+
+
+async def test_outside_wal_mode_a_short_read_takes_the_hop(
+    engine: AsyncEngine, hops: list[Any]
+) -> None:
+    async with read_only(engine, snapshot=False).connect() as connection:
+        await connection.exec_driver_sql("PRAGMA journal_mode=DELETE")
+        hops.clear()
+        assert (await connection.execute(short_read(SHORT))).scalar() == "item 5"
+        # The journal mode, asked once; then the statement itself.
+        assert len(hops) == 2
+        await connection.invalidate()  # not back into the pool in another journal mode
+
+
+async def test_while_the_thread_is_busy_a_short_read_waits_its_turn(
+    engine: AsyncEngine, hops: list[Any]
+) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(short_read(SHORT))
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(driver, sqlite_driver.OneHopConnection)
+        # Still running on the connection's thread, as a cancelled caller's statement may be.
+        busy = asyncio.ensure_future(driver.run(time.sleep, 0.2))
+        await asyncio.sleep(0.05)
+        hops.clear()
+        assert (await connection.execute(short_read(SHORT))).scalar() == "item 5"
+        assert len(hops) == 1  # queued behind it on that thread, not run beside it
+        assert busy.done()
+        await busy
+
+
+def test_the_mark_is_for_sqlite_only() -> None:
+    marked = short_read(SHORT)
+    assert str(marked.compile(dialect=sqlite.dialect())).endswith(sqlite_driver.SHORT_READ)
+    assert sqlite_driver.SHORT_READ not in str(marked.compile(dialect=postgresql.dialect()))
