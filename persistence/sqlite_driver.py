@@ -19,7 +19,8 @@ the other holds (under load, a 50-row page spent more time in the hand-over than
 A statement marked with `short_read` (its cost bounded by an index and a page limit: a
 profile, a page of transactions) runs on the event loop's own thread when
 - the database is in WAL mode, where a reader never waits for a writer or for the write
-  lock (a database in another journal mode gets no short reads), and
+  lock (only while another connection recovers the WAL after a crash can a reader be kept
+  waiting); a database in another journal mode gets no short reads, and
 - nothing is queued or running on the connection's thread (a cancelled caller's last
   statement may still be running there), so the sqlite3 connection is used by one thread at
   a time.
