@@ -4,6 +4,8 @@ with a current If-Match, audited, and obeyed by every campaign and by the office
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from oauth_harness import CONSOLE_REDIRECT, World
 
@@ -47,11 +49,15 @@ async def test_defaults_then_a_conditional_replace(world: World) -> None:
     assert body["status"]["contacts_last_7_days"] == 0
     assert [c["contactable"] for c in body["status"]["channels"]] == [True, True]
 
-    wanted = {
-        "channels": ["email"],
-        "quiet_hours": {"start": "21:00", "end": "08:00", "time_zone": "Europe/Amsterdam"},
-        "weekly_limit": 1,
+    # Quiet hours that start two hours from now: the status below must not depend on the
+    # time of day the test runs at.
+    now = datetime.now(ZoneInfo("Europe/Amsterdam"))
+    quiet = {
+        "start": (now + timedelta(hours=2)).strftime("%H:00"),
+        "end": (now + timedelta(hours=3)).strftime("%H:00"),
+        "time_zone": "Europe/Amsterdam",
     }
+    wanted = {"channels": ["email"], "quiet_hours": quiet, "weekly_limit": 1}
     missing = await world.http.put(URL, headers=headers, json=wanted)
     assert missing.status_code == 428
     stale = await world.http.put(URL, headers={**headers, "If-Match": '"7"'}, json=wanted)
