@@ -14,7 +14,6 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from test_audit_batch import record, trail
 
-from persistence import sqlite_driver
 from persistence.audit.checkpoints import AuditCheckpointRow
 from persistence.audit.one_hop import OneHopAppender
 from persistence.audit.sink import verify_log
@@ -31,20 +30,6 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     engine = make_engine(url)
     yield engine
     await engine.dispose()
-
-
-@pytest.fixture
-def hops(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every function sent to a connection's thread, from now on."""
-    sent: list[Any] = []
-    execute = sqlite_driver.OneHopConnection._execute
-
-    async def counting(self: Any, function: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append(function)
-        return await execute(self, function, *args, **kwargs)
-
-    monkeypatch.setattr(sqlite_driver.OneHopConnection, "_execute", counting)
-    return sent
 
 
 async def test_a_batch_is_one_hop(

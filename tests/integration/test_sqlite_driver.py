@@ -36,20 +36,6 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-@pytest.fixture
-def hops(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every function sent to a connection's thread, from now on."""
-    sent: list[Any] = []
-    execute = sqlite_driver.OneHopConnection._execute
-
-    async def counting(self: Any, function: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append(function)
-        return await execute(self, function, *args, **kwargs)
-
-    monkeypatch.setattr(sqlite_driver.OneHopConnection, "_execute", counting)
-    return sent
-
-
 async def test_a_read_outside_a_transaction_is_one_hop(
     engine: AsyncEngine, hops: list[Any]
 ) -> None:
