@@ -8,10 +8,9 @@ transaction (one lock, consecutive seqs, one commit) and then answers every call
 therefore still returns only once its event is committed, and a failed batch fails every
 caller in it.
 
-A batch first tries the database's fast path and takes the lock as above only when that
-fails: on PostgreSQL `OneStatementAppender` (one round trip, no transaction block, when the
-head is still where this process left it), on SQLite `OneHopAppender` (the same locked
-transaction, run on the connection's thread in one hop).
+On PostgreSQL a batch first tries `OneStatementAppender` (one round trip, no transaction
+block, when the head is still where this process left it) and takes the lock as above only
+when that fails.
 
 Events that go with a data change are still appended by `SqlAuditSink` in that change's own
 transaction (the unit of work's `audit`).
@@ -28,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from domain.audit.events import AuditEvent, AuditRecord
 from domain.clock import Clock
 from persistence.audit.checkpoints import DEFAULT_CHECKPOINT_EVERY, CheckpointWriter
-from persistence.audit.one_hop import OneHopAppender
 from persistence.audit.one_statement import OneStatementAppender
 from persistence.audit.sink import SqlAuditSink, check_record_lengths
 from persistence.audit.timing import AUDIT_APPEND_SECONDS
@@ -57,7 +55,7 @@ class BatchingAuditLog:
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         checkpoint_max_age: timedelta | None = None,
         max_batch: int = MAX_BATCH,
-        fast_path: bool = True,
+        one_statement: bool = True,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -70,13 +68,16 @@ class BatchingAuditLog:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.batches = 0
         """Batches committed so far (for tests and benchmarks)."""
-        self.fast_path = (
-            _fast_path(sessions.kw.get("bind"), clock, checkpoint_every)
-            if fast_path and checkpoint_max_age is None
+        bind = sessions.kw.get("bind")
+        self.one_statement = (
+            OneStatementAppender(bind, clock, checkpoint_every=checkpoint_every)
+            if one_statement
+            and checkpoint_max_age is None
+            and isinstance(bind, AsyncEngine)
+            and bind.dialect.name == "postgresql"
             else None
         )
-        """The database's fast path (module doc); None when switched off, or when checkpoints
-        are also due by age (only the locked path writes those)."""
+        """The one-statement path, on PostgreSQL (None elsewhere, or when switched off)."""
 
     async def record(self, record: AuditRecord) -> AuditEvent:
         """Chain `record` onto the log; returns once the transaction holding it committed.
@@ -137,11 +138,11 @@ class BatchingAuditLog:
                 future.set_result(event)
 
     async def _append(self, records: list[AuditRecord]) -> list[AuditEvent]:
-        if self.fast_path is not None:
-            stored = await self.fast_path.try_append(records)
+        if self.one_statement is not None:
+            stored = await self.one_statement.try_append(records)
             if stored is not None:
                 return stored
-            self.fast_path.forget_head()
+            self.one_statement.forget_head()
         async with self._sessions() as session:
             checkpoints = CheckpointWriter(
                 session, self._signer, self._checkpoint_every, self._checkpoint_max_age
@@ -149,18 +150,6 @@ class BatchingAuditLog:
             events = await SqlAuditSink(session, self._clock, checkpoints).append_many(records)
             await session.commit()
         return events
-
-
-def _fast_path(
-    bind: object, clock: Clock, checkpoint_every: int
-) -> OneStatementAppender | OneHopAppender | None:
-    if not isinstance(bind, AsyncEngine):
-        return None
-    if bind.dialect.name == "postgresql":
-        return OneStatementAppender(bind, clock, checkpoint_every=checkpoint_every)
-    if bind.dialect.name == "sqlite":
-        return OneHopAppender(bind, clock, checkpoint_every=checkpoint_every)
-    return None
 
 
 def _settle(batch: list[_Waiter], settle: Callable[[asyncio.Future[AuditEvent]], None]) -> None:
