@@ -126,6 +126,16 @@ def seal(
     )
 
 
+def seal_with_leaf(
+    seq: int, event_id: UUID, at: datetime, record: AuditRecord, prev_hash: bytes
+) -> tuple[AuditEvent, bytes]:
+    """`seal` and `event_leaf_hash` of the sealed event, from one rendering of its
+    canonical bytes (appending needs both)."""
+    canonical = canonical_bytes(seq, event_id, at, record, prev_hash)
+    event = AuditEvent(seq, event_id, at, record, prev_hash, hashlib.sha256(canonical).digest())
+    return event, leaf_hash(canonical)
+
+
 @dataclass(frozen=True, slots=True)
 class ChainBreak:
     """The first place where the stored chain is not what was appended."""

@@ -16,7 +16,7 @@ from sqlalchemy import String, Table, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.audit.events import AuditEvent, AuditRecord, event_leaf_hash, seal
+from domain.audit.events import AuditEvent, AuditRecord, seal_with_leaf
 from domain.audit.merkle import Frontier
 from domain.audit.tree_check import AuditLogBroken
 from domain.clock import Clock, SystemClock
@@ -180,10 +180,10 @@ def chain(
     nodes: list[dict[str, object]] = []
     for seq, record in enumerate(records, start=first_seq):
         # Stored as UTC: SQLite drops the offset.
-        event = seal(seq, uuid4(), _as_utc(clock.now()), record, prev)
+        event, leaf = seal_with_leaf(seq, uuid4(), _as_utc(clock.now()), record, prev)
         events.append(event)
         prev = event.hash
-        for node, digest in frontier.append(event_leaf_hash(event)):
+        for node, digest in frontier.append(leaf):
             nodes.append({"level": node.level, "idx": node.index, "hash": digest})
     return events, nodes
 

@@ -18,7 +18,9 @@ from domain.audit.events import (
     ChainVerifier,
     Outcome,
     chain_hash,
+    event_leaf_hash,
     seal,
+    seal_with_leaf,
 )
 
 START = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
@@ -257,3 +259,10 @@ def test_naive_times_read_back_from_sqlite_hash_as_utc() -> None:
     event = build_chain(1)[0]
     naive = event.at.replace(tzinfo=None)
     assert chain_hash(1, event.id, naive, event.record, GENESIS_HASH) == event.hash
+
+
+def test_seal_with_leaf_is_seal_and_the_events_leaf() -> None:
+    event_id = uuid4()
+    event, leaf = seal_with_leaf(7, event_id, START, record(7), b"\x01" * 32)
+    assert event == seal(7, event_id, START, record(7), b"\x01" * 32)
+    assert leaf == event_leaf_hash(event)
