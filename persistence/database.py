@@ -125,6 +125,13 @@ def make_engine(
         )
         _configure_sqlite(engine, enforce_foreign_keys=enforce_foreign_keys)
         _refuse_writes_when_reading(engine)
+        # An INSERT of many rows is sent as multi-row VALUES statements (SQLAlchemy's
+        # "insertmanyvalues", up to 1,000 rows each) instead of the driver's executemany.
+        # The sqlite3 module lets go of the interpreter lock around every row's step and
+        # must win it back from the event loop's thread each time: under load that took up
+        # to the 5 ms switch interval a row, so an audit batch of 200 events and their tree
+        # nodes held the chain's write lock for seconds. One statement steps once.
+        engine.sync_engine.dialect.use_insertmanyvalues_wo_returning = True
         return engine
     engine = create_async_engine(
         resolved,
