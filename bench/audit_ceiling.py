@@ -3,8 +3,8 @@
 Every personal-data read appends an audit event that is durable before the response. This
 benchmark loads GET /v1/me/profile with many concurrent connections (default 200) against
 two server processes in turn, on the same demo data:
-  audited   the product as it runs (group-committed audit appends, one statement per batch
-            on PostgreSQL)
+  audited   the product as it runs (group-committed audit appends, one trip to the
+            database per batch)
   no-op     the same app whose audit log of reads stores nothing (a benchmark-only variant)
 and prints requests/s, p50 and p99 of each and the ratio audited/no-op. Rounds alternate
 (audited, no-op, audited, no-op, ...) so both see the same machine; the ratio is taken from

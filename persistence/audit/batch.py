@@ -8,9 +8,9 @@ transaction (one lock, consecutive seqs, one commit) and then answers every call
 therefore still returns only once its event is committed, and a failed batch fails every
 caller in it.
 
-On PostgreSQL a batch first tries `OneStatementAppender` (one round trip, no transaction
-block, when the head is still where this process left it) and takes the lock as above only
-when that fails.
+A batch first tries `OneTripAppender` (one statement on PostgreSQL, one hop to the
+connection's thread on SQLite, when the head is still where this process left it) and takes
+the lock as above only when that fails.
 
 Events that go with a data change are still appended by `SqlAuditSink` in that change's own
 transaction (the unit of work's `audit`).
@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from domain.audit.events import AuditEvent, AuditRecord
 from domain.clock import Clock
 from persistence.audit.checkpoints import DEFAULT_CHECKPOINT_EVERY, CheckpointWriter
-from persistence.audit.one_statement import OneStatementAppender
+from persistence.audit.one_trip import OneTripAppender
 from persistence.audit.sink import SqlAuditSink, check_record_lengths
 from persistence.audit.timing import AUDIT_APPEND_SECONDS
 from persistence.signatures import Ed25519Signer
@@ -55,7 +55,7 @@ class BatchingAuditLog:
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         checkpoint_max_age: timedelta | None = None,
         max_batch: int = MAX_BATCH,
-        one_statement: bool = True,
+        one_trip: bool = True,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -69,15 +69,15 @@ class BatchingAuditLog:
         self.batches = 0
         """Batches committed so far (for tests and benchmarks)."""
         bind = sessions.kw.get("bind")
-        self.one_statement = (
-            OneStatementAppender(bind, clock, checkpoint_every=checkpoint_every)
-            if one_statement
+        self.one_trip = (
+            OneTripAppender(bind, clock, checkpoint_every=checkpoint_every)
+            if one_trip
             and checkpoint_max_age is None
             and isinstance(bind, AsyncEngine)
-            and bind.dialect.name == "postgresql"
+            and bind.dialect.name in ("postgresql", "sqlite")
             else None
         )
-        """The one-statement path, on PostgreSQL (None elsewhere, or when switched off)."""
+        """The one-trip path (None when switched off, or with a maximum checkpoint age)."""
 
     async def record(self, record: AuditRecord) -> AuditEvent:
         """Chain `record` onto the log; returns once the transaction holding it committed.
@@ -138,11 +138,11 @@ class BatchingAuditLog:
                 future.set_result(event)
 
     async def _append(self, records: list[AuditRecord]) -> list[AuditEvent]:
-        if self.one_statement is not None:
-            stored = await self.one_statement.try_append(records)
+        if self.one_trip is not None:
+            stored = await self.one_trip.try_append(records)
             if stored is not None:
                 return stored
-            self.one_statement.forget_head()
+            self.one_trip.forget_head()
         async with self._sessions() as session:
             checkpoints = CheckpointWriter(
                 session, self._signer, self._checkpoint_every, self._checkpoint_max_age
