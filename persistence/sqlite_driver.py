@@ -45,7 +45,7 @@ PREFETCH_ROWS = 256
 SHORT_READ = "/* short read */"
 """The comment that `short_read` puts at the end of a SELECT (module doc)."""
 
-_Select = TypeVar("_Select", bound=Select[Any])
+_Select = TypeVar("_Select", bound="Select[*tuple[Any, ...]]")
 
 
 def short_read(statement: _Select) -> _Select:

@@ -11,12 +11,16 @@ revocation again only once `recheck` has passed since the last answer for that t
   (default one second: `CUSTODIAN_REVOCATION_CHECK_MS`); with `recheck` 0 every request asks;
 - expiry is checked on every request against the injected clock, as without the cache;
 - the revocation endpoint makes this process forget what it revoked at once;
+- one revocation lookup per token at a time: requests that find one running wait for its
+  answer rather than asking again (a token used by many concurrent requests asked once for
+  each of them when `recheck` had passed); with `recheck` 0 each request asks on its own;
 - a refused token is not remembered (forgeries cost a verification each, and fill nothing);
 - at most `capacity` tokens are remembered, the least recently used leaving first.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections import OrderedDict
@@ -68,6 +72,7 @@ class VerifiedTokens:
         self._capacity = capacity
         self._monotonic = monotonic
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
+        self._lookups: dict[bytes, asyncio.Future[bool]] = {}  # running, by token digest
         self.verifications = 0
         """Signature checks done (for tests and benchmarks)."""
         self.revocation_checks = 0
@@ -90,14 +95,40 @@ class VerifiedTokens:
         elif now >= entry.claims.expires_at + self._codec.leeway:
             del self._entries[digest]
             return None
-        if self._monotonic() - entry.checked_at >= self._recheck:
-            self.revocation_checks += 1
-            if await self._is_revoked(entry.claims.grant_id, entry.claims.jti):
-                self._entries.pop(digest, None)
-                return None
-            entry.checked_at = self._monotonic()
+        if self._monotonic() - entry.checked_at >= self._recheck and await self._revoked(
+            digest, entry
+        ):
+            self._entries.pop(digest, None)
+            return None
         self._remember(digest, entry)
         return entry.claims.caller
+
+    async def _revoked(self, digest: bytes, entry: _Entry) -> bool:
+        """Ask whether the token was revoked, or wait for the lookup already running for it.
+
+        A request that joins a running lookup gets an answer read after it fell due, less
+        than the lookup's duration before the request: the bound `recheck` still holds."""
+        if self._recheck == 0:
+            return await self._lookup(entry)
+        running = self._lookups.get(digest)
+        if running is None or running.get_loop() is not asyncio.get_running_loop():
+            running = asyncio.ensure_future(self._lookup(entry))
+            self._lookups[digest] = running
+            running.add_done_callback(lambda done: self._finished(digest, done))
+        # Shielded: a caller that goes away does not cancel the answer for the others.
+        return await asyncio.shield(running)
+
+    def _finished(self, digest: bytes, lookup: asyncio.Future[bool]) -> None:
+        if self._lookups.get(digest) is lookup:
+            del self._lookups[digest]
+
+    async def _lookup(self, entry: _Entry) -> bool:
+        self.revocation_checks += 1
+        asked_at = self._monotonic()
+        revoked = await self._is_revoked(entry.claims.grant_id, entry.claims.jti)
+        if not revoked:
+            entry.checked_at = asked_at
+        return revoked
 
     def forget(self, *, grant_id: UUID | None = None, jti: str | None = None) -> None:
         """Drop the tokens of family `grant_id`, or the token `jti`: revoked in this process,

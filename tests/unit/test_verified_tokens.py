@@ -106,6 +106,46 @@ def test_with_no_interval_every_request_asks(codec: AccessTokenCodec) -> None:
     assert revocations.asked == 2
 
 
+class SlowRevocations(Revocations):
+    """Answers only when the test lets it, so lookups overlap."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer = asyncio.Event()
+
+    async def __call__(self, grant_id: UUID, jti: str) -> bool:
+        self.asked += 1
+        await self.answer.wait()
+        return grant_id in self.revoked_grants or jti in self.revoked_jtis
+
+
+def test_concurrent_requests_of_a_token_share_one_lookup(codec: AccessTokenCodec) -> None:
+    async def scenario(recheck: float, revoked: bool) -> tuple[list[Caller | None], int]:
+        revocations = SlowRevocations()
+        tokens = VerifiedTokens(codec, revocations, recheck=recheck, monotonic=Ticks())
+        token, grant, _ = _issue(codec)
+        if revoked:
+            revocations.revoked_grants.add(grant)
+        requests = [asyncio.ensure_future(tokens.caller(token, now=NOW)) for _ in range(8)]
+        await asyncio.sleep(0)  # every request is waiting for a lookup
+        # One request going away does not cancel the lookup the others wait for.
+        requests[0].cancel()
+        revocations.answer.set()
+        answers = await asyncio.gather(*requests[1:])
+        return answers, revocations.asked
+
+    answers, asked = _run(scenario(1.0, revoked=False))
+    assert asked == 1
+    assert all(caller is not None for caller in answers)
+    answers, asked = _run(scenario(1.0, revoked=True))
+    assert asked == 1
+    assert answers == [None] * 7
+    # With no interval every request asks on its own.
+    answers, asked = _run(scenario(0, revoked=True))
+    assert asked == 8
+    assert answers == [None] * 7
+
+
 def test_forget_refuses_at_once_in_this_process(codec: AccessTokenCodec) -> None:
     revocations = Revocations()
     tokens = VerifiedTokens(codec, revocations, recheck=60, monotonic=Ticks())
