@@ -7,11 +7,14 @@ the tests), because the settings live in connect-time event listeners on the eng
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -98,6 +101,23 @@ def _refuse_writes_when_reading(engine: AsyncEngine) -> None:
             statement.lstrip()[:6].upper().startswith(_READING_STATEMENTS)
         ):
             raise WriteWhileReading("a read-only unit of work may not write")
+
+
+@asynccontextmanager
+async def connected(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection of `engine`, given back to the pool in the calling task.
+
+    `async with engine.connect()` closes the connection in a task of its own (so that a
+    cancelled caller cannot abandon the close half-way), which costs two turns of the event
+    loop: under load, tens of milliseconds on each statement's critical path. This is for
+    callers that are cancelled only when the process shuts down (the audit flusher, the
+    shared revocation lookup), where that protection buys nothing.
+    """
+    connection = await engine.connect()
+    try:
+        yield connection
+    finally:
+        await connection.close()
 
 
 def make_engine(

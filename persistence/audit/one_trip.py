@@ -48,7 +48,7 @@ from domain.audit.merkle import Frontier
 from domain.clock import Clock
 from persistence.audit.sink import chain, row_values
 from persistence.audit.tables import HEAD_ROW_ID, AuditEventRow, AuditHeadRow, AuditTreeNodeRow
-from persistence.database import SQLITE_BUSY_TIMEOUT_MS
+from persistence.database import SQLITE_BUSY_TIMEOUT_MS, connected
 from persistence.sqlite_driver import OneHopConnection
 
 _EVENTS: Table = AuditEventRow.__table__  # type: ignore[assignment]
@@ -118,7 +118,7 @@ class OneTripAppender:
     async def _store_postgresql(
         self, before: _Head, after: _Head, events: list[AuditEvent], nodes: list[dict[str, object]]
     ) -> bool:
-        async with self._engine.connect() as connection:
+        async with connected(self._engine) as connection:
             moved = await connection.execute(_APPEND, _parameters(before, after, events, nodes))
             return bool(moved.scalar())
 
@@ -129,7 +129,7 @@ class OneTripAppender:
         head = (after.seq, after.hash, after.frontier, before.seq, before.hash)
         event_rows = [self._rows.event(row_values(event)) for event in events]
         node_rows = [self._rows.node(node) for node in nodes]
-        async with self._engine.connect() as connection:
+        async with connected(self._engine) as connection:
             driver = (await connection.get_raw_connection()).driver_connection
             assert isinstance(driver, OneHopConnection)
             # What lets a short read run on the loop's thread lets this write run there too:
@@ -148,7 +148,7 @@ class OneTripAppender:
             return hopped
 
     async def _read_head(self) -> _Head:
-        async with self._engine.connect() as connection:
+        async with connected(self._engine) as connection:
             row = (await connection.execute(_READ_HEAD)).one_or_none()
         if row is None:
             raise RuntimeError("the audit_head row is missing: run `custodian migrate`")

@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, event, exists, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from persistence import sqlite_driver
-from persistence.database import SQLITE_BUSY_TIMEOUT_MS, async_url, is_sqlite
+from persistence.database import SQLITE_BUSY_TIMEOUT_MS, async_url, connected, is_sqlite
 from persistence.oauth.tokens import GrantRow, RevokedAccessTokenRow
 from persistence.sqlite_driver import short_read
 
@@ -67,7 +67,7 @@ class RevocationReader:
 
     async def __call__(self, grant_id: UUID, jti: str) -> bool:
         """True when the token must be refused."""
-        async with self._engine.connect() as connection:
+        async with connected(self._engine) as connection:
             row = (await connection.execute(_REVOKED, {"grant_id": grant_id, "jti": jti})).one()
         return (not row[0]) or bool(row[1])
 

@@ -1,6 +1,7 @@
-"""PostgreSQL pool hygiene (persistence.database): connections that sat idle are pinged
+"""Pool hygiene (persistence.database): PostgreSQL connections that sat idle are pinged
 before use, so one that the server dropped meanwhile is replaced instead of failing a
-request; busy connections are handed out without a ping."""
+request; busy connections are handed out without a ping. `connected` gives a connection
+back on both engines."""
 
 from __future__ import annotations
 
@@ -36,3 +37,22 @@ async def test_an_idle_connection_the_server_dropped_is_replaced(
     finally:
         await admin.close()
         await engine.dispose()
+
+
+async def test_connected_gives_the_connection_back_in_the_calling_task(engine: object) -> None:
+    # `connected` closes without a task of its own; the connection still goes back to the
+    # pool, also when the block raises.
+    pool = engine.sync_engine.pool  # type: ignore[attr-defined]
+    async with database.connected(engine) as connection:  # type: ignore[arg-type]
+        assert (await connection.execute(text("SELECT 1"))).scalar() == 1
+        assert pool.checkedout() == 1
+    assert pool.checkedout() == 0
+
+    async def failing() -> None:
+        async with database.connected(engine) as connection:  # type: ignore[arg-type]
+            await connection.execute(text("SELECT 1"))
+            raise RuntimeError("the caller's own failure")
+
+    with pytest.raises(RuntimeError):
+        await failing()
+    assert pool.checkedout() == 0
