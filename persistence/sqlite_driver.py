@@ -26,8 +26,10 @@ profile, a page of transactions) runs on the event loop's own thread when
   a time.
 Everything else (writes, which may wait for the write lock, BEGIN IMMEDIATE, COMMIT, every
 unmarked read, and the fetches of a result larger than `PREFETCH_ROWS`) runs on the
-connection's own thread. The loop's thread also reads `in_transaction` between statements;
-the connection is opened with `check_same_thread=False` for both.
+connection's own thread, except the read-audit batch (persistence.audit.one_trip), which
+runs on the loop's thread under the same conditions when it can take the write lock without
+waiting. The loop's thread also reads `in_transaction` between statements; the connection is
+opened with `check_same_thread=False` for all of these.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ class OneHopCursor:
         """Run `sql` and fetch up to `PREFETCH_ROWS` of its rows, in one hop (in none for a
         short read, see the module doc)."""
         await self.close()
-        if sql.endswith(SHORT_READ) and await self._connection.reads_here():
+        if sql.endswith(SHORT_READ) and await self._connection.runs_here():
             self._execute(sql, parameters)
         else:
             await self._connection.run(self._execute, sql, parameters)
@@ -184,9 +186,10 @@ class OneHopConnection(aiosqlite.Connection):
         self._finished = 0  # of which finished (counted on the connection's thread)
         self._wal: bool | None = None  # the journal mode is WAL (asked on the first read)
 
-    async def reads_here(self) -> bool:
-        """Whether a short read may run on the calling (event loop's) thread now: the
-        database is in WAL mode and the connection's thread has nothing to do."""
+    async def runs_here(self) -> bool:
+        """Whether a statement that cannot wait (a short read) may run on the calling (event
+        loop's) thread now: the database is in WAL mode and the connection's thread has
+        nothing to do."""
         if self._wal is None:
             self._wal = await self.run(_in_wal_mode, self._conn)
         return self._wal and self._finished == self._sent
@@ -207,7 +210,7 @@ class OneHopConnection(aiosqlite.Connection):
     @property
     def sqlite(self) -> sqlite3.Connection:
         """The sqlite3 connection: only for code running on its thread (`run`), and for a
-        short read when `reads_here` allows it."""
+        short read when `runs_here` allows it."""
         return self._conn
 
     async def run(self, function: Any, *args: Any) -> Any:

@@ -134,18 +134,19 @@ class OneTripAppender:
             assert isinstance(driver, OneHopConnection)
             # What lets a short read run on the loop's thread lets this write run there too:
             # WAL mode (it blocks no reader) and nothing running on the connection's thread.
-            # It never waits for the lock (see _append_here). Its COMMIT is a write of the
-            # WAL without fsync (synchronous=NORMAL), except when it crosses the WAL's
-            # checkpoint size (every 1,000 pages, some 4 MB): that commit also checkpoints,
-            # and holds the loop for it (25-45 ms measured on this project's machines).
-            if await driver.reads_here():
-                moved = _append_here(driver.sqlite, head, event_rows, node_rows)
+            # It never waits for the lock there (see _append_on_sqlite). Its COMMIT is a
+            # write of the WAL without fsync (synchronous=NORMAL), except when it crosses the
+            # WAL's checkpoint size (every 1,000 pages, some 4 MB): that commit also
+            # checkpoints, and holds the loop for it (25-45 ms measured on this project's
+            # machines).
+            if await driver.runs_here():
+                moved = _append_on_sqlite(False, driver.sqlite, head, event_rows, node_rows)
                 if moved is not None:
                     return moved
-            hopped: bool = await driver.run(
-                _append_on_sqlite, driver.sqlite, head, event_rows, node_rows
+            waited: bool = await driver.run(
+                _append_on_sqlite, True, driver.sqlite, head, event_rows, node_rows
             )
-            return hopped
+            return waited
 
     async def _read_head(self) -> _Head:
         async with connected(self._engine) as connection:
@@ -234,38 +235,26 @@ def _sqlite_insert(table: str, columns: tuple[str, ...], rows: int) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}"  # noqa: S608 - constants only
 
 
-def _append_here(
-    connection: sqlite3.Connection,
-    head: tuple[object, ...],
-    events: list[tuple[object, ...]],
-    nodes: list[tuple[object, ...]],
-) -> bool | None:  # on the event loop's thread
-    connection.execute("PRAGMA busy_timeout = 0")
-    try:
-        connection.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError:
-        return None  # another writer holds the lock: wait for it on the connection's thread
-    finally:
-        connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-    return _append_in_transaction(connection, head, events, nodes)
-
-
 def _append_on_sqlite(
+    wait: bool,
     connection: sqlite3.Connection,
     head: tuple[object, ...],
     events: list[tuple[object, ...]],
     nodes: list[tuple[object, ...]],
-) -> bool:  # on the connection's thread
-    connection.execute("BEGIN IMMEDIATE")
-    return _append_in_transaction(connection, head, events, nodes)
-
-
-def _append_in_transaction(
-    connection: sqlite3.Connection,
-    head: tuple[object, ...],
-    events: list[tuple[object, ...]],
-    nodes: list[tuple[object, ...]],
-) -> bool:
+) -> bool | None:
+    """Store the batch if the head is still `head`'s remembered one: True when stored,
+    False when the head had moved. Without `wait` (on the event loop's thread) the write
+    lock is taken only if it is free at once, else None and nothing was done."""
+    if wait:
+        connection.execute("BEGIN IMMEDIATE")
+    else:
+        connection.execute("PRAGMA busy_timeout = 0")
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return None  # another writer holds the lock: wait for it on the connection's thread
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
     try:
         if connection.execute(_SQLITE_MOVE_HEAD, head).rowcount != 1:
             connection.execute("ROLLBACK")
