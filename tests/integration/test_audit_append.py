@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import RFC_4122, UUID
 
 import pytest
 from sqlalchemy import select, text
@@ -29,7 +29,7 @@ from domain.audit.events import (
     AuditRecord,
     Outcome,
 )
-from persistence.audit.sink import SqlAuditSink, verify_log
+from persistence.audit.sink import SqlAuditSink, event_id, verify_log
 from persistence.audit.tables import AuditEventRow
 from persistence.audit.verify import decode_event
 
@@ -133,6 +133,29 @@ async def test_appended_events_are_stored_as_returned_and_chained(engine: AsyncE
     assert (report.events_checked, report.head_seq) == (3, 3)
     assert report.head_hash == returned[-1].hash
     assert report.head_hash_hex == returned[-1].hash.hex()
+
+
+async def test_event_ids_are_time_ordered_and_carry_the_events_time(engine: AsyncEngine) -> None:
+    clock = SteppingClock()
+    async with sessions(engine)() as session, session.begin():
+        sink = SqlAuditSink(session, clock)
+        returned = [await sink.append(record(n)) for n in range(5)]
+
+    stored = await stored_events(engine)
+    assert [e.id for e in stored] == [e.id for e in returned]
+    # In the order appended, whichever way the database compares them (bytes or text).
+    assert sorted(e.id for e in stored) == [e.id for e in stored]
+    assert sorted(e.id.hex for e in stored) == [e.id.hex for e in stored]
+    for event in returned:
+        assert (event.id.version, event.id.variant) == (7, RFC_4122)
+        assert event.id.int >> 80 == int(event.at.timestamp() * 1000)
+
+
+def test_event_ids_of_one_millisecond_differ() -> None:
+    at = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+    ids = {event_id(at) for _ in range(10_000)}
+    assert len(ids) == 10_000
+    assert {i.int >> 80 for i in ids} == {int(at.timestamp() * 1000)}
 
 
 async def test_appends_in_one_transaction_take_consecutive_seqs(engine: AsyncEngine) -> None:
