@@ -192,7 +192,7 @@ def chain(
 
 def event_id(at: datetime) -> UUID:
     """A new event's id: a UUIDv7 (RFC 9562), the 48 bits of `at` in milliseconds since the
-    epoch, then the version, 74 random bits and the variant.
+    epoch first, then 74 random bits around the version and variant fields.
 
     Events are appended in time order, so their ids are too (within a millisecond, in any
     order): each goes in at the right-hand end of the unique index on `audit_events.id`, where
