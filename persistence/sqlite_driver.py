@@ -210,7 +210,7 @@ class OneHopConnection(aiosqlite.Connection):
     @property
     def sqlite(self) -> sqlite3.Connection:
         """The sqlite3 connection: only for code running on its thread (`run`), and for a
-        short read when `runs_here` allows it."""
+        short read or the read-audit batch when `runs_here` allows it."""
         return self._conn
 
     async def run(self, function: Any, *args: Any) -> Any:
