@@ -13,11 +13,10 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import structlog
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -48,6 +47,14 @@ DEFAULT_HEADERS: Mapping[str, str] = {
 }
 
 _access_log = get_logger("custodian.access")
+
+# The same headers as bytes, built once: every response gets them.
+_REQUEST_ID_NAME = REQUEST_ID_HEADER.encode()
+_SECURITY = [(name.encode(), value.encode()) for name, value in BASE_SECURITY_HEADERS.items()]
+_DEFAULTS = [(name.encode(), value.encode()) for name, value in DEFAULT_HEADERS.items()]
+_HSTS = (b"strict-transport-security", HSTS.encode())
+_SET = frozenset({_REQUEST_ID_NAME, *(name for name, _ in _SECURITY)})
+_SET_WITH_HSTS = _SET | {_HSTS[0]}
 
 
 def accept_request_id(value: str | None) -> str:
@@ -106,15 +113,9 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableScopeHeaders.from_message(message)
-                headers[REQUEST_ID_HEADER] = request_id
-                for name, value in BASE_SECURITY_HEADERS.items():
-                    headers[name] = value
-                for name, value in DEFAULT_HEADERS.items():
-                    if name not in headers:
-                        headers[name] = value
-                if self.hsts:
-                    headers["strict-transport-security"] = HSTS
+                message["headers"] = _with_headers(
+                    message.get("headers", ()), request_id.encode(), hsts=self.hsts
+                )
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
@@ -129,3 +130,20 @@ class RequestContextMiddleware:
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )
+
+
+def _with_headers(
+    headers: Iterable[tuple[bytes, bytes]], request_id: bytes, *, hsts: bool
+) -> list[tuple[bytes, bytes]]:
+    """A response's headers with the request id, the security headers (and HSTS) set,
+    replacing any the response had, and each default added unless the response chose its
+    own. One pass over the headers, where setting them one by one searched them each time."""
+    replaced = _SET_WITH_HSTS if hsts else _SET
+    kept = [(name, value) for name, value in headers if name.lower() not in replaced]
+    present = {name.lower() for name, _ in kept}
+    kept += _SECURITY
+    kept.append((_REQUEST_ID_NAME, request_id))
+    kept += [header for header in _DEFAULTS if header[0] not in present]
+    if hsts:
+        kept.append(_HSTS)
+    return kept

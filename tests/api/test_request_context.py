@@ -10,7 +10,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from api.middleware import API_CSP, FORM_PAGE_CSP, accept_request_id
+from api.middleware import API_CSP, FORM_PAGE_CSP, RequestContextMiddleware, accept_request_id
 from api.settings import Settings
 
 Client = AsyncTestClient[Litestar]
@@ -133,3 +133,43 @@ async def test_hsts_only_for_an_https_issuer(tmp_path: Path) -> None:
     async with AsyncTestClient(app=create_app(settings)) as client:
         response = await client.get("/healthz")
     assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+async def test_a_response_cannot_double_or_weaken_the_forced_headers() -> None:
+    # What the middleware forces replaces what a response set (in any letter case), once;
+    # the defaults stay the response's own when it chose them; other headers pass through.
+    own = [
+        (b"X-Frame-Options", b"ALLOWALL"),
+        (b"x-request-id", b"from-the-handler"),
+        (b"x-frame-options", b"SAMEORIGIN"),
+        (b"Cache-Control", b"private"),
+        (b"strict-transport-security", b"max-age=0"),
+        (b"etag", b'"v1"'),
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def handler(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": list(own)})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": []}
+    await RequestContextMiddleware(handler, hsts=True)(scope, receive, send)  # type: ignore[arg-type]
+    headers = [(name.decode().lower(), value.decode()) for name, value in sent[0]["headers"]]
+    names = [name for name, _ in headers]
+    for name, value in SECURITY_HEADERS.items():
+        assert (name, value) in headers
+    assert names.count("x-frame-options") == 1
+    assert names.count("x-request-id") == 1
+    assert ("x-request-id", "from-the-handler") not in headers
+    assert names.count("strict-transport-security") == 1
+    assert ("strict-transport-security", "max-age=0") not in headers
+    assert ("cache-control", "private") in headers
+    assert names.count("cache-control") == 1
+    assert ("content-security-policy", API_CSP) in headers
+    assert ("etag", '"v1"') in headers
