@@ -119,6 +119,9 @@ async def _refresh(source: FiguresSource | None) -> None:
     DATABASE_UP.set(1)
 
 
+_EXPOSITION_WITHOUT_CHARSET = CONTENT_TYPE_PLAIN_0_0_4.removesuffix("; charset=utf-8")
+
+
 @get(
     "/metrics",
     operation_id="getMetrics",
@@ -130,4 +133,6 @@ async def metrics_endpoint(request: Request[Any, Any, State]) -> Response[bytes]
     """Request latency by route, job queue depth and age, audit append latency and the age
     of the newest signed checkpoint, in the Prometheus text format."""
     await _refresh(request.app.state.get(PROBE_STATE_KEY))
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_PLAIN_0_0_4)
+    # Litestar appends "; charset=utf-8" to a text type itself: given Prometheus's whole
+    # content type, it sent the charset twice.
+    return Response(generate_latest(REGISTRY), media_type=_EXPOSITION_WITHOUT_CHARSET)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from oauth_harness import World
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.parser import text_string_to_metric_families
 
 from persistence.database import session_factory
@@ -17,7 +18,7 @@ Samples = dict[str, list[tuple[dict[str, str], float]]]
 async def _scrape(world: World) -> Samples:
     response = await world.http.get("/metrics")
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain")
+    assert response.headers["content-type"] == CONTENT_TYPE_PLAIN_0_0_4
     found: Samples = {}
     for family in text_string_to_metric_families(response.text):
         for sample in family.samples:
