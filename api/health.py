@@ -54,10 +54,41 @@ class Ready(msgspec.Struct, frozen=True):
     migrations: str
 
 
+class ServiceIndex(msgspec.Struct, frozen=True):
+    """Where to start, as paths on this server: the API description, the OAuth
+    authorization server's metadata, the customer portal, the officer console, the probes."""
+
+    service: str
+    openapi: str
+    authorization_server: str
+    portal: str
+    console: str
+    health: str
+    readiness: str
+
+
+_INDEX = ServiceIndex(
+    service="Custodian: customer data self-service",
+    openapi="/schema/openapi.json",
+    authorization_server="/.well-known/oauth-authorization-server",
+    portal="/portal",
+    console="/console",
+    health="/healthz",
+    readiness="/readyz",
+)
+
+
 class HealthController(Controller):
-    """Liveness and readiness probes for orchestrators and load balancers."""
+    """The service index, and liveness and readiness probes for orchestrators and load
+    balancers."""
 
     tags = [HEALTH_TAG]
+
+    @get("/", operation_id="getServiceIndex", summary="Where to start")
+    async def index(self) -> ServiceIndex:
+        """Links to what a newcomer looks for first: the OpenAPI document, the OAuth metadata
+        (endpoints, scopes), the web pages and the probes. Touches nothing."""
+        return _INDEX
 
     @get("/healthz", operation_id="getHealth", summary="Liveness probe")
     async def healthz(self) -> Health:

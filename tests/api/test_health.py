@@ -28,6 +28,20 @@ async def test_healthz(client: Client) -> None:
     assert response.headers["content-type"].startswith("application/json")
 
 
+async def test_the_index_links_to_what_this_server_serves(client: Client) -> None:
+    response = await client.get("/")
+    assert response.status_code == 200
+    index = response.json()
+    assert index["openapi"] == "/schema/openapi.json"
+    links = {name: value for name, value in index.items() if name != "service"}
+    assert len(links) == 6
+    for name, path in links.items():
+        followed = await client.get(path, follow_redirects=False)
+        # Every link is a route here (the readiness probe may say 503 on the test database).
+        allowed = {200, 503} if name == "readiness" else {200}
+        assert followed.status_code in allowed, (name, followed.status_code)
+
+
 async def test_ready_on_a_migrated_database(db_url: str, tmp_path: Path) -> None:
     async with AsyncTestClient(app=create_app(settings_for(db_url, tmp_path))) as client:
         response = await client.get("/readyz")
