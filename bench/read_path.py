@@ -366,7 +366,7 @@ def _profile(pid: int, url: str, connections: int, headers: dict[str, str]) -> N
     spy.wait(timeout=30)
     totals: dict[str, int] = {}
     leaves: dict[str, int] = {}
-    samples = idle = unframed = in_greenlets = 0
+    samples = in_loop = unframed = in_greenlets = 0
     for line in out.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         thread, _, frames = stack.partition(";")
@@ -374,12 +374,12 @@ def _profile(pid: int, url: str, connections: int, headers: dict[str, str]) -> N
             continue
         samples += int(count)
         if not frames:
-            unframed += int(count)  # in C with no Python frame: uvloop, greenlet switches
+            unframed += int(count)  # in C code that no Python frame called (seen under load)
             continue
         names = frames.split(";")
         leaf = names[-1]
         if leaf.startswith(("Runner.run (", "select (")) or "epoll" in leaf:
-            idle += int(count)  # nothing below the loop itself: waiting for I/O
+            in_loop += int(count)  # nothing below the loop: all that an idle server shows
             continue
         if "asyncio_run" not in frames:
             in_greenlets += int(count)
@@ -394,8 +394,9 @@ def _profile(pid: int, url: str, connections: int, headers: dict[str, str]) -> N
                 totals[name] = totals.get(name, 0) + int(count)
     share = 100 / max(1, samples)
     print(
-        f"  event loop thread: {samples} samples; {idle * share:.0f}% idle (waiting for I/O), "
-        f"{unframed * share:.0f}% in C without a Python frame (the loop, greenlet switches), "
+        f"  event loop thread: {samples} samples; {in_loop * share:.0f}% in the loop itself "
+        "(waiting for I/O, or uvloop's own work), "
+        f"{unframed * share:.0f}% with no Python frame on the stack, "
         f"{in_greenlets * share:.0f}% in SQLAlchemy's greenlets (their callers not visible)"
     )
     print("  where the time goes (inclusive, top 15):")
