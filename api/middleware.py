@@ -53,8 +53,8 @@ _REQUEST_ID_NAME = REQUEST_ID_HEADER.encode()
 _SECURITY = [(name.encode(), value.encode()) for name, value in BASE_SECURITY_HEADERS.items()]
 _DEFAULTS = [(name.encode(), value.encode()) for name, value in DEFAULT_HEADERS.items()]
 _HSTS = (b"strict-transport-security", HSTS.encode())
-_SET = frozenset({_REQUEST_ID_NAME, *(name for name, _ in _SECURITY)})
-_SET_WITH_HSTS = _SET | {_HSTS[0]}
+_FORCED_NAMES = frozenset({_REQUEST_ID_NAME, *(name for name, _ in _SECURITY)})
+_FORCED_NAMES_WITH_HSTS = _FORCED_NAMES | {_HSTS[0]}
 
 
 def accept_request_id(value: str | None) -> str:
@@ -138,7 +138,7 @@ def _with_headers(
     """A response's headers with the request id, the security headers (and HSTS) set,
     replacing any the response had, and each default added unless the response chose its
     own. One pass over the headers, where setting them one by one searched them each time."""
-    replaced = _SET_WITH_HSTS if hsts else _SET
+    replaced = _FORCED_NAMES_WITH_HSTS if hsts else _FORCED_NAMES
     kept = [(name, value) for name, value in headers if name.lower() not in replaced]
     present = {name.lower() for name, _ in kept}
     kept += _SECURITY
