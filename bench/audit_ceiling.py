@@ -35,6 +35,7 @@ from api.logging import configure_logging
 from api.settings import load_settings
 from bench.read_path import (
     ROOT,
+    _drop_postgres,
     _free_port,
     _measure,
     _postgres_url,
@@ -137,7 +138,10 @@ def main() -> None:
     args = parser.parse_args()
     pg = _postgres_url()
     if pg is not None:
-        run_one("PostgreSQL", pg, args)
+        try:
+            run_one("PostgreSQL", pg, args)
+        finally:
+            _drop_postgres(pg)
     if args.sqlite or pg is None:
         sqlite_dir = Path(tempfile.mkdtemp(prefix="custodian-bench-sqlite-"))
         run_one("SQLite", f"sqlite+aiosqlite:///{sqlite_dir}/bench.db", args)

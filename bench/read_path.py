@@ -443,6 +443,20 @@ def _postgres_url() -> str | None:
         return None
 
 
+def _drop_postgres(url: str) -> None:
+    """Drop the database `_postgres_url` made (its servers have stopped)."""
+    import asyncpg  # noqa: PLC0415
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(PG_ADMIN)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
 def main() -> None:
     """Run the four measurements on PostgreSQL (when reachable) and SQLite."""
     parser = argparse.ArgumentParser()
@@ -467,7 +481,10 @@ def main() -> None:
     )
     pg = _postgres_url()
     if pg is not None:
-        run_one("PostgreSQL", pg, args)
+        try:
+            run_one("PostgreSQL", pg, args)
+        finally:
+            _drop_postgres(pg)
     sqlite_dir = Path(tempfile.mkdtemp(prefix="custodian-bench-sqlite-"))
     run_one("SQLite", f"sqlite+aiosqlite:///{sqlite_dir}/bench.db", args)
 
