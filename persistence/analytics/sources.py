@@ -224,7 +224,7 @@ async def _transactions(
     ids: list[UUID],
     start: datetime,
 ) -> None:
-    # One query per customer (index on customer_id, booked_at), and the account id read
+    # One query per customer (the index led by customer_id), and the account id read
     # raw: turning two more UUID columns of every row into uuid.UUID objects cost a quarter
     # of the rebuild's time. The row id stays a UUID: it binds the ciphertext.
     account = type_coerce(TransactionRow.account_id, String)

@@ -155,9 +155,13 @@ class TransactionRow(Base):
 
     __tablename__ = "transactions"
     __table_args__ = (
-        # Keyset pagination: newest first within an account, id breaking ties.
-        Index(None, "account_id", "booked_at", "id"),
-        Index(None, "customer_id", "booked_at"),
+        # One index for every read, each of which names the customer: a page of one of
+        # their accounts (newest first, id breaking ties) walks it in order and stops after
+        # the page. Led by the account alone, it let PostgreSQL's planner take customer and
+        # account for independent conditions, merge two indexes and sort all of the
+        # account's rows for each page; beside a second index on (customer_id, booked_at),
+        # the planner could take that one for a customer it had no statistics for, and sort.
+        Index(None, "customer_id", "account_id", "booked_at", "id"),
     )
 
     id: Mapped[UUID] = mapped_column(
