@@ -158,6 +158,7 @@ async def endpoint_latencies(
             public=False,
             redirect_uris=(),
             scopes=frozenset({"analytics:read"}),
+            service=True,  # client credentials: only a service client may use them
             client_id=f"bench-{uuid.uuid4().hex[:8]}",
             hash_password=Argon2PasswordHasher().hash_blocking,
         )
