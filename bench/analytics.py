@@ -55,6 +55,13 @@ async def new_database(use_sqlite: bool, directory: Path) -> str:
     return url
 
 
+async def drop_database(url: str) -> None:
+    """Drop the database `new_database` made (see bench/export.py)."""
+    import export  # noqa: PLC0415
+
+    await export.drop_database(url)
+
+
 async def raw_read_seconds(url: str, since: datetime) -> tuple[int, float]:
     """Rows and seconds to read the rebuild's transaction rows with the driver alone."""
     query = (
@@ -219,37 +226,43 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         directory = Path(folder)
         url = await new_database(args.sqlite, directory)
-        master_key = MasterKey.generate()
-        engine = make_engine(url)
-        started = time.perf_counter()
-        summary = await load_demo(engine, master_key, customers=args.customers)
-        print(
-            f"demo: {args.customers} customers, {summary.transactions} transactions "
-            f"loaded (analytics for about two thirds) in {time.perf_counter() - started:.0f} s"
-        )
-        report = await rebuild_projection(session_factory(engine), master_key, SystemClock())
-        await engine.dispose()
-        since = datetime.fromisoformat(
-            window_start(datetime.now(UTC).date()) + "-01T00:00:00+00:00"
-        )
-        rows, raw_seconds = await raw_read_seconds(url, since)
-        rebuild_rate = report.transactions / report.seconds
-        raw_rate = rows / raw_seconds
-        print(
-            f"rebuild: {report.members} members, {report.transactions} transactions in "
-            f"{report.seconds:.1f} s = {rebuild_rate:,.0f} tx/s; raw driver read of the window's "
-            f"{rows} booked rows {raw_rate:,.0f} rows/s; ratio {rebuild_rate / raw_rate:.2f} "
-            "(members' rows only against every customer's rows)"
-        )
-        _print_latencies(
-            f"demo projection ({report.members} members)",
-            await endpoint_latencies(url, master_key, directory),
-        )
-        await synthetic_projection(url, args.members)
-        _print_latencies(
-            f"synthetic projection ({args.members} members)",
-            await endpoint_latencies(url, master_key, directory),
-        )
+        try:
+            await _run(args, url, directory)
+        finally:
+            await drop_database(url)
+
+
+async def _run(args: argparse.Namespace, url: str, directory: Path) -> None:
+    """Load the demo, rebuild, time the endpoints: everything on `url`."""
+    master_key = MasterKey.generate()
+    engine = make_engine(url)
+    started = time.perf_counter()
+    summary = await load_demo(engine, master_key, customers=args.customers)
+    print(
+        f"demo: {args.customers} customers, {summary.transactions} transactions "
+        f"loaded (analytics for about two thirds) in {time.perf_counter() - started:.0f} s"
+    )
+    report = await rebuild_projection(session_factory(engine), master_key, SystemClock())
+    await engine.dispose()
+    since = datetime.fromisoformat(window_start(datetime.now(UTC).date()) + "-01T00:00:00+00:00")
+    rows, raw_seconds = await raw_read_seconds(url, since)
+    rebuild_rate = report.transactions / report.seconds
+    raw_rate = rows / raw_seconds
+    print(
+        f"rebuild: {report.members} members, {report.transactions} transactions in "
+        f"{report.seconds:.1f} s = {rebuild_rate:,.0f} tx/s; raw driver read of the window's "
+        f"{rows} booked rows {raw_rate:,.0f} rows/s; ratio {rebuild_rate / raw_rate:.2f} "
+        "(members' rows only against every customer's rows)"
+    )
+    _print_latencies(
+        f"demo projection ({report.members} members)",
+        await endpoint_latencies(url, master_key, directory),
+    )
+    await synthetic_projection(url, args.members)
+    _print_latencies(
+        f"synthetic projection ({args.members} members)",
+        await endpoint_latencies(url, master_key, directory),
+    )
 
 
 if __name__ == "__main__":

@@ -84,6 +84,12 @@ async def new_database(use_sqlite: bool, directory: Path) -> str:
     return url
 
 
+async def drop_database(url: str) -> None:
+    """Drop what `new_database` made on PostgreSQL (nothing to do for SQLite's file)."""
+    if url.startswith("postgresql"):
+        await _admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
 async def seed(engine: AsyncEngine, master_key: MasterKey, count: int) -> uuid.UUID:
     """A customer with one account and `count` transactions."""
     sessions = session_factory(engine)
@@ -334,9 +340,7 @@ async def main(
                 await erasures(engine, master_key, directory)
         finally:
             await engine.dispose()
-            if not use_sqlite:
-                name = url.rsplit("/", 1)[1]
-                await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await drop_database(url)
 
 
 if __name__ == "__main__":
