@@ -5,14 +5,15 @@ sorting every row of the account first."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from uuid import UUID
+from typing import Any
+from uuid import UUID, uuid4
 
 import persistence_samples as samples
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence.customer.accounts import _page_query
+from domain.customer.accounts import TransactionStatus
 from persistence.uow import SqlUnitOfWork
 
 # Enough rows that sorting them costs more than walking an index.
@@ -21,11 +22,16 @@ BUSY_ACCOUNT = 2_000
 
 @pytest.mark.parametrize(
     "filters",
-    [{}, {"before": True}, {"booked_from": True, "booked_to": True}, {"status": True}],
+    [
+        {},
+        {"before": (samples.T0 + samples.hours(1_000), uuid4())},
+        {"booked_from": samples.T0, "booked_to": samples.T0 + samples.hours(1_500)},
+        {"status": TransactionStatus.BOOKED},
+    ],
     ids=["first page", "next page", "time range", "status"],
 )
 async def test_a_page_of_transactions_walks_the_index_without_sorting(
-    engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork], filters: dict[str, bool]
+    engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork], filters: dict[str, Any]
 ) -> None:
     customer, other = samples.customer(), samples.customer()
     mine, theirs = samples.account(customer.id), samples.account(other.id)
@@ -41,30 +47,39 @@ async def test_a_page_of_transactions_walks_the_index_without_sorting(
             )
         await uow.commit()
 
-    plan = await _plan(engine, filters, customer.id, mine.id)
+    statement, parameters = await _page_statement(
+        engine, uow_factory, customer.id, mine.id, filters
+    )
+    explain = "EXPLAIN " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+    async with engine.connect() as connection:
+        rows = (await connection.exec_driver_sql(explain + statement, parameters)).all()
+    plan = "\n".join(str(row[-1]) for row in rows)
 
     assert "ix_transactions_customer_id_account_id_booked_at_id" in plan, plan
     assert "Sort" not in plan, plan  # PostgreSQL
     assert "TEMP B-TREE" not in plan, plan  # SQLite
 
 
-async def _plan(
-    engine: AsyncEngine, filters: dict[str, bool], customer: UUID, account: UUID
-) -> str:
-    """The plan the database chooses for the page statement with these filters, as text."""
-    flags = dict.fromkeys(("before", "booked_from", "booked_to", "status"), False) | filters
-    statement = _page_query(**flags).params(
-        customer_id=customer,
-        account_id=account,
-        limit=51,
-        before_at=samples.T0 + samples.hours(1_000),
-        before_id=account,
-        booked_from=samples.T0,
-        booked_to=samples.T0 + samples.hours(1_500),
-        status="booked",
-    )
-    sql = str(statement.compile(engine, compile_kwargs={"literal_binds": True}))
-    explain = "EXPLAIN " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
-    async with engine.connect() as connection:
-        rows = (await connection.execute(text(explain + sql))).all()
-    return "\n".join(str(row[-1]) for row in rows)
+async def _page_statement(
+    engine: AsyncEngine,
+    uow_factory: Callable[[], SqlUnitOfWork],
+    customer: UUID,
+    account: UUID,
+    filters: dict[str, Any],
+) -> tuple[str, Any]:
+    """The statement (and its driver parameters) the repository sends for one page."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "FROM transactions" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with uow_factory().reading() as uow:
+            page = await uow.transactions.list_for_account(customer, account, **filters)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    assert page, "the page must find rows, or its plan would prove nothing"
+    [(statement, parameters)] = sent
+    return statement, parameters
