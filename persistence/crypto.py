@@ -11,6 +11,11 @@ Key hierarchy:
 Every sealed value is `version || nonce || AES-256-GCM(ciphertext + tag)`, with associated data
 naming its table, column and row: a ciphertext copied to another row or column, or altered by
 one bit, fails to open and raises domain.errors.IntegrityError. Never wrong data, only loud.
+
+A sealed value holds one field (`FieldCipher.seal`: a presence marker, then the text) or
+several fields of one row that are always read together (`FieldCipher.seal_fields`: the JSON
+array of their texts and nulls). Opening is one AES-GCM call either way, and the call, not
+the bytes, is what a page of rows pays for: one value per row where it was one per field.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from msgspec import MsgspecError
+from msgspec.json import Decoder, encode
 
 from domain.errors import IntegrityError
 from domain.retention import RetentionClass
@@ -45,6 +52,8 @@ _TAG_BYTES = 16
 # is as authenticated as a stored string (an attacker cannot blank a field unnoticed).
 _PRESENT = b"\x01"
 _ABSENT = b"\x00"
+# The plaintext of `seal_fields`: a JSON array of texts and nulls, checked as it is decoded.
+_FIELDS = Decoder(tuple[str | None, ...])
 
 
 class KeyPurpose(StrEnum):
@@ -155,6 +164,20 @@ class FieldCipher:
         ad = associated_data(table, column, row_id)
         return _VERSION_PREFIX + nonce + self._aead.encrypt(nonce, plaintext, ad)
 
+    def seal_fields(
+        self, values: Sequence[str | None], *, table: str, column: str, row_id: UUID | str
+    ) -> bytes:
+        """Encrypt several fields of one row (None too) as one value, for storage in
+        `table.column` of row `row_id`; `fields` opens it."""
+        nonce = os.urandom(NONCE_BYTES)
+        ad = associated_data(table, column, row_id)
+        return _VERSION_PREFIX + nonce + self._aead.encrypt(nonce, encode(values), ad)
+
+    def fields(self, table: str, column: str, count: int) -> FieldsOpener:
+        """An opener of what `seal_fields` stored in `table.column`, `count` fields a value,
+        for many rows sealed under this key."""
+        return FieldsOpener(self._aead.decrypt, table, column, count)
+
     def open(self, sealed: bytes, *, table: str, column: str, row_id: UUID | str) -> str | None:
         """Decrypt what `seal` produced for the same table, column and row.
 
@@ -205,6 +228,43 @@ class ColumnOpener:
             _open(decrypt, value, prefix + row, table, column)
             for value, prefix, column in zip(sealed, self._prefixes, self._columns, strict=True)
         ]
+
+
+class FieldsOpener:
+    """Opens the values `FieldCipher.seal_fields` stored in one column of many rows, with the
+    checks `FieldCipher.open` makes and one more: the value holds exactly the fields it
+    should, each a text or null."""
+
+    __slots__ = ("_column", "_count", "_decrypt", "_prefix", "_table")
+
+    def __init__(
+        self, decrypt: Callable[[bytes, bytes, bytes], bytes], table: str, column: str, count: int
+    ) -> None:
+        self._decrypt = decrypt
+        self._table = table
+        self._column = column
+        self._count = count
+        self._prefix = _binding_prefix(table, column)
+
+    def open(self, row_id: UUID, sealed: bytes) -> tuple[str | None, ...]:
+        """The fields sealed in `sealed` for the row `row_id`. IntegrityError when the value
+        was altered, truncated, moved from another row or column, sealed under another key,
+        or does not hold `count` fields."""
+        if len(sealed) < _HEADER + _TAG_BYTES or sealed[0] != FORMAT_VERSION:
+            raise IntegrityError(f"{self._table}.{self._column} holds no valid sealed value")
+        try:
+            plaintext = self._decrypt(
+                sealed[1:_HEADER], sealed[_HEADER:], self._prefix + row_id.bytes
+            )
+        except InvalidTag:
+            raise IntegrityError(f"{self._table}.{self._column} does not authenticate") from None
+        try:
+            values = _FIELDS.decode(plaintext)
+        except MsgspecError:
+            values = ()
+        if len(values) != self._count:
+            raise IntegrityError(f"{self._table}.{self._column} holds a malformed value")
+        return values
 
 
 def _open(

@@ -2,9 +2,11 @@
 
 Per customer: status and codes of `customers` (plaintext), birth date and country (two
 sealed profile fields, contact key), account types, dates and balances (financial key),
-the amounts of the window's booked transactions (financial key; never descriptions,
-merchants or references), the window's interaction codes (plaintext) and when the customers
-they referred joined. Membership facts come from the consent ledger and request records.
+the amounts of the window's booked transactions (financial key: a transaction's amount is
+sealed with its description, merchant and reference, which are opened with it and dropped
+at once; none of them reaches the projection), the window's interaction codes (plaintext)
+and when the customers they referred joined. Membership facts come from the consent
+ledger and request records.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from domain.analytics.projecting import (
 )
 from domain.retention import RetentionClass
 from persistence.consent.tables import ConsentEventRow, PurposeNoticeRow
+from persistence.customer import transaction_fields
 from persistence.customer.tables import (
     AccountRow,
     CustomerRow,
@@ -34,6 +37,7 @@ from persistence.customer.tables import (
     ProfileRow,
     TransactionRow,
 )
+from persistence.customer.transaction_fields import TransactionFieldsOpener
 from persistence.dsr.tables import DsrRequestRow
 from persistence.keystore import KeyDestroyed, SqlKeyRing
 from persistence.sealing import utc_in, utc_out, utc_out_optional
@@ -236,9 +240,9 @@ async def _transactions(
                 TransactionRow.id,
                 account,
                 TransactionRow.booked_at,
-                TransactionRow.amount,
                 TransactionRow.direction,
                 TransactionRow.category,
+                *transaction_fields.READ_COLUMNS,
             ).where(
                 TransactionRow.customer_id == customer_id,
                 TransactionRow.booked_at >= utc_in(start),
@@ -249,13 +253,10 @@ async def _transactions(
         if not found:
             continue  # no transactions (and perhaps no financial key yet): nothing to open
         cipher = await keys.cipher_for_reading(customer_id, RetentionClass.FINANCIAL)
+        opener = TransactionFieldsOpener(cipher)
         append = source.transactions.append
-        for row_id, account_id, booked_at, sealed_amount, direction, category in found:
-            amount = Decimal(
-                cipher.open_text(
-                    sealed_amount, table="transactions", column="amount", row_id=row_id
-                )
-            )
+        for row_id, account_id, booked_at, direction, category, *sealed in found:
+            amount = Decimal(opener.open(row_id, sealed)[0])
             append(
                 SourceTransaction(
                     accounts[str(account_id).replace("-", "")],

@@ -22,8 +22,10 @@ from domain.customer.accounts import (
 )
 from domain.errors import IntegrityError, NotFound
 from domain.retention import RetentionClass
-from persistence.crypto import ColumnOpener, FieldCipher
+from persistence.crypto import FieldCipher
+from persistence.customer import transaction_fields
 from persistence.customer.tables import AccountRow, TransactionRow
+from persistence.customer.transaction_fields import TransactionFieldsOpener, seal_fields
 from persistence.keystore import KeyDestroyed, SqlKeyRing
 from persistence.sealing import RowSealer, utc_in, utc_out, utc_out_optional
 from persistence.sqlite_driver import short_read
@@ -118,7 +120,6 @@ class SqlAccountRepository:
 # Transactions are read as plain rows (Core), not ORM objects: a page decrypts 50 of them,
 # and building and tracking 50 mapped instances cost more than the query. The columns are
 # listed so that a row unpacks by position, the sealed ones last.
-_SEALED_COLUMNS = ("amount", "description", "merchant", "reference")
 _READ_COLUMNS: tuple[Any, ...] = (
     TransactionRow.id,
     TransactionRow.booked_at,
@@ -127,11 +128,9 @@ _READ_COLUMNS: tuple[Any, ...] = (
     TransactionRow.direction,
     TransactionRow.status,
     TransactionRow.category,
-    TransactionRow.amount,
-    TransactionRow.description,
-    TransactionRow.merchant,
-    TransactionRow.reference,
+    *transaction_fields.READ_COLUMNS,
 )
+_SEALED = len(transaction_fields.READ_COLUMNS)
 _DIRECTIONS = {direction.value: direction for direction in TransactionDirection}
 _STATUSES = {status.value: status for status in TransactionStatus}
 
@@ -249,8 +248,7 @@ class SqlTransactionRepository:
             cipher = await self._keys.cipher_for_reading(customer_id, _FINANCIAL, wrapped=wrapped)
         except KeyDestroyed:
             return []
-        opener = cipher.columns(_TRANSACTIONS, _SEALED_COLUMNS)
-        return _transactions(customer_id, account_id, rows, opener)
+        return _transactions(customer_id, account_id, rows, TransactionFieldsOpener(cipher))
 
 
 @cache
@@ -303,26 +301,34 @@ def _account(row: AccountRow, sealer: RowSealer) -> Account:
 
 
 def _transaction_values(transaction: Transaction, cipher: FieldCipher) -> dict[str, Any]:
-    sealer = RowSealer(cipher, _TRANSACTIONS, transaction.id)
     return {
         "id": transaction.id,
         "account_id": transaction.account_id,
         "customer_id": transaction.customer_id,
         "booked_at": utc_in(transaction.booked_at),
         "value_date": transaction.value_date,
-        "amount": sealer.seal("amount", str(transaction.amount)),
         "currency": transaction.currency,
         "direction": transaction.direction.value,
         "status": transaction.status.value,
         "category": transaction.category,
-        "description": sealer.seal("description", transaction.description),
-        "merchant": sealer.seal("merchant", transaction.merchant),
-        "reference": sealer.seal("reference", transaction.reference),
+        "sealed_fields": seal_fields(
+            cipher,
+            transaction.id,
+            (
+                str(transaction.amount),
+                transaction.description,
+                transaction.merchant,
+                transaction.reference,
+            ),
+        ),
     }
 
 
 def _transactions(
-    customer_id: UUID, account_id: UUID, rows: Sequence[Sequence[Any]], opener: ColumnOpener
+    customer_id: UUID,
+    account_id: UUID,
+    rows: Sequence[Sequence[Any]],
+    opener: TransactionFieldsOpener,
 ) -> list[Transaction]:
     """The transactions of `rows` (the `_READ_COLUMNS`, maybe more after them) on one
     account, opened. The account comes from the query, not from each row: one id fewer to
@@ -339,9 +345,7 @@ def _transactions(
             category,
             *sealed,
         ) = row
-        amount, description, merchant, reference = opener.open(row_id, sealed[:4])
-        if amount is None or description is None:
-            raise IntegrityError(f"{_TRANSACTIONS} holds an unexpectedly empty value")
+        amount, description, merchant, reference = opener.open(row_id, sealed[:_SEALED])
         try:
             known_direction, known_status = _DIRECTIONS[direction], _STATUSES[status]
         except KeyError:

@@ -23,6 +23,12 @@ from domain.retention import DataCategory as Cat
 from domain.retention import RetentionClass as Ret
 from persistence.base import Base, declare, sealed
 from persistence.customer.tables import AccountRow, InteractionRow, TransactionRow
+from persistence.customer.transaction_fields import (
+    LEGACY_COLUMNS,
+    READ_COLUMNS,
+    TransactionFieldsOpener,
+    seal_fields,
+)
 from persistence.keystore import KeyDestroyed, SqlKeyRing
 from persistence.sealing import RowSealer, utc_in, utc_out, utc_out_optional
 
@@ -193,6 +199,8 @@ class SqlCorrectionRepository:
         """(exists, value) of the field of the customer's record; (False, None) when the
         record is missing, someone else's, or erased."""
         model, retention = _TARGETS[target_type]
+        if target_type is TargetType.TRANSACTION and field in LEGACY_COLUMNS:
+            return await self._transaction_value(customer_id, target_id, field)
         column = getattr(model, field)
         stored = (
             await self._session.execute(
@@ -214,6 +222,9 @@ class SqlCorrectionRepository:
     ) -> None:
         """Change the record's field, sealed like the record's other values."""
         model, retention = _TARGETS[target_type]
+        if target_type is TargetType.TRANSACTION and field in LEGACY_COLUMNS:
+            await self._set_transaction_field(customer_id, target_id, field, value)
+            return
         stored: Any = value
         if (target_type, field) not in _PLAINTEXT_FIELDS:
             cipher = await self._keys.cipher_for_writing(customer_id, retention)
@@ -223,6 +234,53 @@ class SqlCorrectionRepository:
             .where(model.id == target_id, model.customer_id == customer_id)
             .values({field: stored})
         )
+
+    async def _transaction_value(
+        self, customer_id: UUID, transaction_id: UUID, field: str
+    ) -> tuple[bool, str | None]:
+        """`current_value` of one of a transaction's sealed fields."""
+        stored = await self._stored_transaction_fields(customer_id, transaction_id)
+        if stored is None:
+            return False, None
+        try:
+            cipher = await self._keys.cipher_for_reading(customer_id, Ret.FINANCIAL)
+        except KeyDestroyed:
+            return False, None
+        fields = TransactionFieldsOpener(cipher).open(transaction_id, stored)
+        return True, fields[LEGACY_COLUMNS.index(field)]
+
+    async def _set_transaction_field(
+        self, customer_id: UUID, transaction_id: UUID, field: str, value: str
+    ) -> None:
+        """A transaction's four fields are sealed together: open them, change one, seal them
+        again. A row stored in the older form (one value a column) is written in the new one."""
+        stored = await self._stored_transaction_fields(customer_id, transaction_id)
+        if stored is None:
+            return
+        cipher = await self._keys.cipher_for_writing(customer_id, Ret.FINANCIAL)
+        fields = TransactionFieldsOpener(cipher).open(transaction_id, stored)
+        changed: list[str | None] = list(fields)
+        changed[LEGACY_COLUMNS.index(field)] = value
+        await self._session.execute(
+            sql_update(TransactionRow)
+            .where(TransactionRow.id == transaction_id, TransactionRow.customer_id == customer_id)
+            .values(
+                sealed_fields=seal_fields(cipher, transaction_id, changed),
+                **dict.fromkeys(LEGACY_COLUMNS),
+            )
+        )
+
+    async def _stored_transaction_fields(
+        self, customer_id: UUID, transaction_id: UUID
+    ) -> Sequence[bytes | None] | None:
+        """The `READ_COLUMNS` of the customer's transaction; None when there is no such one."""
+        return (
+            await self._session.execute(
+                select(*READ_COLUMNS).where(
+                    TransactionRow.id == transaction_id, TransactionRow.customer_id == customer_id
+                )
+            )
+        ).first()
 
     async def _decrypt(
         self,

@@ -177,16 +177,28 @@ class TransactionRow(Base):
         DateTime(timezone=True), info=declare(Cat.FINANCIAL, Ret.FINANCIAL)
     )
     value_date: Mapped[date] = mapped_column(Date, info=declare(Cat.FINANCIAL, Ret.FINANCIAL))
-    amount: Mapped[bytes] = mapped_column(LargeBinary, info=sealed(Cat.FINANCIAL, Ret.FINANCIAL))
     currency: Mapped[str] = mapped_column(String(3), info=declare(Cat.FINANCIAL, Ret.FINANCIAL))
     direction: Mapped[str] = mapped_column(String(10), info=declare(Cat.FINANCIAL, Ret.FINANCIAL))
     status: Mapped[str] = mapped_column(String(20), info=declare(Cat.TECHNICAL, Ret.FINANCIAL))
     category: Mapped[str] = mapped_column(String(50), info=declare(Cat.FINANCIAL, Ret.FINANCIAL))
-    description: Mapped[bytes] = mapped_column(
+    # Amount, description, merchant and reference, sealed as one value
+    # (persistence.customer.transaction_fields); rows stored before revision 0014 hold them
+    # in the four columns after it instead, one value each, and leave this one empty.
+    sealed_fields: Mapped[bytes | None] = mapped_column(
         LargeBinary, info=sealed(Cat.FINANCIAL, Ret.FINANCIAL)
     )
-    merchant: Mapped[bytes] = mapped_column(LargeBinary, info=sealed(Cat.FINANCIAL, Ret.FINANCIAL))
-    reference: Mapped[bytes] = mapped_column(LargeBinary, info=sealed(Cat.FINANCIAL, Ret.FINANCIAL))
+    amount: Mapped[bytes | None] = mapped_column(
+        LargeBinary, info=sealed(Cat.FINANCIAL, Ret.FINANCIAL)
+    )
+    description: Mapped[bytes | None] = mapped_column(
+        LargeBinary, info=sealed(Cat.FINANCIAL, Ret.FINANCIAL)
+    )
+    merchant: Mapped[bytes | None] = mapped_column(
+        LargeBinary, info=sealed(Cat.FINANCIAL, Ret.FINANCIAL)
+    )
+    reference: Mapped[bytes | None] = mapped_column(
+        LargeBinary, info=sealed(Cat.FINANCIAL, Ret.FINANCIAL)
+    )
 
 
 class InteractionRow(Base):

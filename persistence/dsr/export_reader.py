@@ -3,25 +3,22 @@
 
 A customer's transactions are most of their archive. They are read here with one Core query
 per account whose rows arrive in partitions from a server-side cursor (plain column tuples,
-no ORM objects), opened with one AES-GCM object for the customer's financial key (the
-associated data of each column computed once, only the row id appended per row) and turned
-straight into the archive's records: the same members and values `domain.dsr.archive.
-transaction_record` gives for the domain object, without building it on the way. Opening
-is `persistence.crypto.FieldCipher.open`, inlined: any value that does not authenticate is
-an IntegrityError, as there.
+no ORM objects), opened with one AES-GCM object for the customer's financial key
+(`persistence.customer.transaction_fields`: one sealed value a row, or four for a row stored
+before revision 0014) and turned straight into the archive's records: the same members and
+values `domain.dsr.archive.transaction_record` gives for the domain object, without building
+it on the way. Any value that does not authenticate is an IntegrityError.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
-from typing import Any, NoReturn, TypeVarTuple
+from typing import Any, TypeVarTuple
 from uuid import UUID
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncResult, AsyncSession
@@ -29,8 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncResult, AsyncSession
 from domain.customer.accounts import TransactionDirection, TransactionStatus
 from domain.dsr.archive import utc_text
 from domain.errors import IntegrityError
-from persistence.crypto import FORMAT_VERSION, NONCE_BYTES, associated_data
+from persistence.crypto import FieldCipher
+from persistence.customer import transaction_fields
 from persistence.customer.tables import TransactionRow
+from persistence.customer.transaction_fields import TransactionFieldsOpener
 
 STREAM_BATCH = 2000
 """Rows per partition of the stream: what is held in memory at once."""
@@ -39,96 +38,41 @@ _Columns = TypeVarTuple("_Columns")
 _TABLE = TransactionRow.__tablename__
 _DIRECTIONS = {member.value: member.value for member in TransactionDirection}
 _STATUSES = {member.value: member.value for member in TransactionStatus}
-_HEADER = 1 + NONCE_BYTES
-_VERSION = bytes([FORMAT_VERSION])
-_PRESENT, _ABSENT = b"\x01", b"\x00"  # the presence marker FieldCipher seals in front of a value
-
-
-_AMOUNT, _DESCRIPTION, _MERCHANT, _REFERENCE = (
-    associated_data(_TABLE, column, "")  # + the row id's 16 bytes
-    for column in ("amount", "description", "merchant", "reference")
-)
-
-
-def _absent(plain: bytes) -> str | None:
-    """A plaintext without the presence marker: None when it is a sealed None."""
-    if plain == _ABSENT:
-        return None
-    raise IntegrityError(f"{_TABLE} holds a malformed value")
-
-
-def _missing(plain: bytes) -> NoReturn:
-    """A plaintext without the presence marker where a value is required."""
-    raise IntegrityError(f"{_TABLE} holds a malformed or unexpectedly empty value")
+_SEALED = len(transaction_fields.READ_COLUMNS)
 
 
 def _records(
-    rows: Sequence[Sequence[Any]], decrypt: Callable[[bytes, bytes, bytes], bytes], account: str
+    rows: Sequence[Sequence[Any]], opener: TransactionFieldsOpener, account: str
 ) -> list[dict[str, Any]]:
-    """The archive records of a partition of rows, opened with `decrypt` (the customer's
-    financial key). This is FieldCipher.open inlined: every check it makes is made."""
+    """The archive records of a partition of rows, opened with `opener` (the customer's
+    financial key)."""
     records: list[dict[str, Any]] = []
     append = records.append
-    for (
-        row_id,
-        booked_at,
-        value_date,
-        amount,
-        currency,
-        direction,
-        status,
-        description,
-        category,
-        merchant,
-        reference,
-    ) in rows:
-        row = row_id.bytes
-        if (
-            amount[:1] != _VERSION
-            or description[:1] != _VERSION
-            or merchant[:1] != _VERSION
-            or reference[:1] != _VERSION
-        ):
-            raise IntegrityError(f"{_TABLE} holds a value in no known sealed format")
+    for row in rows:
+        row_id, booked_at, value_date, currency, direction, status, category = row[:7]
+        amount, description, merchant, reference = opener.open(row_id, row[7 : 7 + _SEALED])
         try:
-            amount_plain = decrypt(amount[1:_HEADER], amount[_HEADER:], _AMOUNT + row)
-            description_plain = decrypt(
-                description[1:_HEADER], description[_HEADER:], _DESCRIPTION + row
-            )
-            merchant_plain = decrypt(merchant[1:_HEADER], merchant[_HEADER:], _MERCHANT + row)
-            reference_plain = decrypt(reference[1:_HEADER], reference[_HEADER:], _REFERENCE + row)
             direction_value = _DIRECTIONS[direction]
             status_value = _STATUSES[status]
-        except (InvalidTag, ValueError, KeyError):
-            # Altered, truncated, moved from another row or column, sealed under another key,
-            # or an unknown direction or status.
-            raise IntegrityError(f"{_TABLE} holds a value that does not authenticate") from None
+            amount_value = str(Decimal(amount))
+        except (KeyError, ArithmeticError):
+            raise IntegrityError(
+                f"{_TABLE} holds an unknown direction or status, or an amount that is no number"
+            ) from None
         append(
             {
                 "id": str(row_id),
                 "account_id": account,
                 "booked_at": utc_text(booked_at),
                 "value_date": value_date.isoformat(),
-                "amount": str(
-                    Decimal(
-                        amount_plain[1:].decode()
-                        if amount_plain[:1] == _PRESENT
-                        else _missing(amount_plain)
-                    )
-                ),
+                "amount": amount_value,
                 "currency": currency,
                 "direction": direction_value,
                 "status": status_value,
-                "description": description_plain[1:].decode()
-                if description_plain[:1] == _PRESENT
-                else _missing(description_plain),
+                "description": description,
                 "category": category,
-                "merchant": merchant_plain[1:].decode()
-                if merchant_plain[:1] == _PRESENT
-                else _absent(merchant_plain),
-                "reference": reference_plain[1:].decode()
-                if reference_plain[:1] == _PRESENT
-                else _absent(reference_plain),
+                "merchant": merchant,
+                "reference": reference,
             }
         )
     return records
@@ -163,21 +107,18 @@ async def transaction_records(
     """The account's transactions as archive records, newest first, `batch` at a time.
 
     IntegrityError when a sealed value does not authenticate (or a stored enum is unknown)."""
-    decrypt = AESGCM(data_key).decrypt
+    opener = TransactionFieldsOpener(FieldCipher(data_key))
     account = str(account_id)  # the query asks for this account's rows only
     query = (
         select(
             TransactionRow.id,
             TransactionRow.booked_at,
             TransactionRow.value_date,
-            TransactionRow.amount,
             TransactionRow.currency,
             TransactionRow.direction,
             TransactionRow.status,
-            TransactionRow.description,
             TransactionRow.category,
-            TransactionRow.merchant,
-            TransactionRow.reference,
+            *transaction_fields.READ_COLUMNS,
         )
         .where(TransactionRow.customer_id == customer_id, TransactionRow.account_id == account_id)
         .order_by(TransactionRow.booked_at.desc(), TransactionRow.id.desc())
@@ -194,6 +135,6 @@ async def transaction_records(
             else _read_ahead(result, batch)
         )
         async for rows in partitions:
-            yield _records(rows, decrypt, account)
+            yield _records(rows, opener, account)
     finally:
         await result.close()

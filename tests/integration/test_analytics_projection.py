@@ -16,6 +16,7 @@ from analytics_seed import (
     seed_population,
     set_analytics,
 )
+from older_transactions import rewrite_all_in_the_older_form
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -161,6 +162,22 @@ async def test_incremental_and_rebuilt_projections_give_identical_aggregates(
     report = await rebuild_projection(session_factory(engine), master_key, SystemClock(), batch=5)
     assert (report.customers, report.members) == (24, 17)
     assert await aggregates(uow_factory) == incremental
+
+
+async def test_rows_in_the_older_sealed_form_give_the_same_figures(
+    uow_factory: Callable[[], SqlUnitOfWork], engine: AsyncEngine, master_key: MasterKey
+) -> None:
+    # A database upgraded from revision 0013 holds transactions sealed one value per field.
+    ids = await seed_population(uow_factory, 12)
+    for customer_id in ids:
+        await set_analytics(uow_factory, customer_id, granted=True)
+    figures = await aggregates(uow_factory)
+    async with uow_factory() as uow:
+        assert await rewrite_all_in_the_older_form(uow, ids) > 12 * 20
+        await uow.commit()
+    report = await rebuild_projection(session_factory(engine), master_key, SystemClock(), batch=5)
+    assert (report.customers, report.members) == (12, 12)
+    assert await aggregates(uow_factory) == figures
 
 
 async def test_rotation_replaces_every_pseudonym_and_keeps_the_figures(

@@ -29,7 +29,7 @@ SEALED_HERE = {
     },
     "profile_changes": {"old_value", "new_value"},
     "accounts": {"name", "number_last4", "balance"},
-    "transactions": {"amount", "description", "merchant", "reference"},
+    "transactions": {"sealed_fields", "amount", "description", "merchant", "reference"},
     "interactions": {"summary", "outcome", "campaign"},
 }
 KEYED_HASHES = {"profiles.email_index"}

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import persistence_samples as samples
 import pytest
-from sqlalchemy import select, update
+from older_transactions import add_in_the_older_form
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.customer.accounts import Transaction
 from domain.errors import IntegrityError
 from domain.values import Email, PhoneNumber, PostalAddress
 from persistence.customer.tables import ProfileRow, TransactionRow
@@ -182,39 +184,45 @@ async def test_ciphertext_moved_to_another_row_or_column_is_detected(
 ) -> None:
     customer = samples.customer()
     account = samples.account(customer.id)
-    first, second, third = (samples.transaction(account, description=f"Item {i}") for i in range(3))
+    first, second, third, fourth, fifth = (
+        samples.transaction(account, description=f"Item {i}") for i in range(5)
+    )
     async with uow_factory() as uow:
         await uow.customers.add(customer, samples.profile(customer.id))
         await uow.accounts.add(account)
         await uow.transactions.add_many([first, second, third])
+        await add_in_the_older_form(uow, [fourth, fifth])
         await uow.commit()
-    description = await _one(
-        engine, select(TransactionRow.description).where(TransactionRow.id == first.id)
-    )
+
+    def row(transaction: Transaction) -> ColumnElement[bool]:
+        return TransactionRow.id == transaction.id
+
+    fields = select(TransactionRow.sealed_fields)
     # Same customer, same key, same column: only the row binding tells them apart.
     await _write(
         engine,
         update(TransactionRow)
-        .where(TransactionRow.id == second.id)
-        .values(description=description),
+        .where(row(second))
+        .values(sealed_fields=await _one(engine, fields.where(row(first)))),
     )
-    # Same row, same key: only the column binding tells them apart.
+    # Same row, same key: only the column binding tells them apart, in either form.
+    moved = await _one(engine, fields.where(row(third)))
     await _write(
         engine,
         update(TransactionRow)
-        .where(TransactionRow.id == third.id)
+        .where(row(third))
         .values(
-            merchant=await _one(
-                engine, select(TransactionRow.reference).where(TransactionRow.id == third.id)
-            )
+            sealed_fields=None, amount=moved, description=moved, merchant=moved, reference=moved
         ),
     )
+    reference = await _one(engine, select(TransactionRow.reference).where(row(fifth)))
+    await _write(engine, update(TransactionRow).where(row(fifth)).values(merchant=reference))
     async with uow_factory() as uow:
         assert await uow.transactions.get(customer.id, first.id) == first
-        with pytest.raises(IntegrityError):
-            await uow.transactions.get(customer.id, second.id)
-        with pytest.raises(IntegrityError):
-            await uow.transactions.get(customer.id, third.id)
+        assert await uow.transactions.get(customer.id, fourth.id) == fourth
+        for damaged in (second, third, fifth):
+            with pytest.raises(IntegrityError):
+                await uow.transactions.get(customer.id, damaged.id)
         with pytest.raises(IntegrityError):
             await uow.transactions.list_for_account(customer.id, account.id)
 

@@ -1,5 +1,6 @@
 """The export's transaction stream gives exactly the records the repository's transactions
-make, in the same order, and fails loudly on any value that does not authenticate."""
+make, in the same order, from rows in either sealed form, and fails loudly on any value that
+does not authenticate."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from uuid import UUID
 
 import persistence_samples as samples
 import pytest
+from older_transactions import add_in_the_older_form
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,7 +28,11 @@ from persistence.uow import SqlUnitOfWork
 UowFactory = Callable[[], SqlUnitOfWork]
 
 
-async def _seed(uow_factory: UowFactory, count: int) -> tuple[Account, list[Transaction]]:
+async def _seed(
+    uow_factory: UowFactory, count: int, *, older: bool = False
+) -> tuple[Account, list[Transaction]]:
+    """An account with `count` transactions; with `older`, those of even index are stored in
+    the form of revision 0013 (one sealed value a field), the others as now."""
     customer = samples.customer()
     account = samples.account(customer.id)
     texts = ["Coffee", '=HYPERLINK("x")', "Café Ünïcode ☕", 'quote " and, comma\r\nline']
@@ -47,7 +53,11 @@ async def _seed(uow_factory: UowFactory, count: int) -> tuple[Account, list[Tran
     async with uow_factory() as uow:
         await uow.customers.add(customer, samples.profile(customer.id))
         await uow.accounts.add(account)
-        await uow.transactions.add_many(transactions)
+        if older:
+            await add_in_the_older_form(uow, transactions[::2])
+            await uow.transactions.add_many(transactions[1::2])
+        else:
+            await uow.transactions.add_many(transactions)
         await uow.commit()
     return account, transactions
 
@@ -64,10 +74,11 @@ async def _streamed(
     ]
 
 
+@pytest.mark.parametrize("older", [False, True], ids=["sealed-together", "both-forms"])
 async def test_the_stream_gives_the_records_of_the_repository_in_its_order(
-    uow_factory: UowFactory,
+    uow_factory: UowFactory, older: bool
 ) -> None:
-    account, transactions = await _seed(uow_factory, 11)
+    account, transactions = await _seed(uow_factory, 11, older=older)
     other_account, _ = await _seed(uow_factory, 3)
     async with uow_factory() as uow:
         expected = [
@@ -100,11 +111,21 @@ async def test_the_sealed_api_of_the_dsr_store_streams_too(uow_factory: UowFacto
     assert sorted(record["id"] for record in streamed) == sorted(str(t.id) for t in transactions)
 
 
-@pytest.mark.parametrize("column", ["amount", "description", "merchant", "reference"])
+# Rows 0 and 2 are stored in the older form when `older` is set.
+_COLUMNS = [
+    ("sealed_fields", False),
+    ("amount", True),
+    ("description", True),
+    ("merchant", True),
+    ("reference", True),
+]
+
+
+@pytest.mark.parametrize(("column", "older"), _COLUMNS)
 async def test_a_value_moved_to_another_row_fails_the_export_loudly(
-    engine: AsyncEngine, uow_factory: UowFactory, column: str
+    engine: AsyncEngine, uow_factory: UowFactory, column: str, older: bool
 ) -> None:
-    account, transactions = await _seed(uow_factory, 4)
+    account, transactions = await _seed(uow_factory, 4, older=older)
     moved, victim = transactions[0], transactions[2]
     source = getattr(TransactionRow, column)
     async with engine.begin() as connection:
@@ -117,19 +138,20 @@ async def test_a_value_moved_to_another_row_fails_the_export_loudly(
             await _streamed(uow, account.customer_id, account.id, batch=2)
 
 
+@pytest.mark.parametrize(("column", "older"), [("sealed_fields", False), ("amount", True)])
 async def test_a_flipped_byte_or_a_foreign_key_fails_the_export_loudly(
-    engine: AsyncEngine, uow_factory: UowFactory
+    engine: AsyncEngine, uow_factory: UowFactory, column: str, older: bool
 ) -> None:
-    account, transactions = await _seed(uow_factory, 2)
+    account, transactions = await _seed(uow_factory, 2, older=older)
+    source = getattr(TransactionRow, column)
     async with engine.begin() as connection:
-        amount = await connection.scalar(
-            select(TransactionRow.amount).where(TransactionRow.id == transactions[1].id)
-        )
-        flipped = amount[:-1] + bytes([amount[-1] ^ 1])
+        first = TransactionRow.id == transactions[0].id
+        value = await connection.scalar(select(source).where(first))
+        flipped = value[:-1] + bytes([value[-1] ^ 1])
         await connection.execute(
             update(TransactionRow)
-            .where(TransactionRow.id == transactions[1].id)
-            .values(amount=flipped)
+            .where(TransactionRow.id == transactions[0].id)
+            .values({column: flipped})
         )
     async with uow_factory() as uow:
         with pytest.raises(IntegrityError):
@@ -170,18 +192,41 @@ async def test_a_stream_stopped_early_leaves_its_unit_of_work_usable(
     ],
     ids=["empty", "short-nonce", "short-tag", "version"],
 )
+@pytest.mark.parametrize(("column", "older"), [("sealed_fields", False), ("merchant", True)])
 async def test_a_damaged_value_fails_the_export_loudly(
-    engine: AsyncEngine, uow_factory: UowFactory, damage: Callable[[bytes], bytes]
+    engine: AsyncEngine,
+    uow_factory: UowFactory,
+    damage: Callable[[bytes], bytes],
+    column: str,
+    older: bool,
 ) -> None:
-    account, transactions = await _seed(uow_factory, 2)
+    account, transactions = await _seed(uow_factory, 2, older=older)
+    source = getattr(TransactionRow, column)
     async with engine.begin() as connection:
-        merchant = await connection.scalar(
-            select(TransactionRow.merchant).where(TransactionRow.id == transactions[0].id)
-        )
+        first = TransactionRow.id == transactions[0].id
+        value = await connection.scalar(select(source).where(first))
         await connection.execute(
             update(TransactionRow)
             .where(TransactionRow.id == transactions[0].id)
-            .values(merchant=damage(merchant))
+            .values({column: damage(value)})
+        )
+    async with uow_factory() as uow:
+        with pytest.raises(IntegrityError):
+            await _streamed(uow, account.customer_id, account.id, batch=10)
+
+
+@pytest.mark.parametrize("older", [False, True], ids=["sealed-together", "older-form"])
+async def test_a_row_without_its_sealed_fields_fails_the_export_loudly(
+    engine: AsyncEngine, uow_factory: UowFactory, older: bool
+) -> None:
+    # Emptied: sealed_fields of a row stored as now, or one of the four of an older row.
+    account, transactions = await _seed(uow_factory, 2, older=older)
+    column = "reference" if older else "sealed_fields"
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(TransactionRow)
+            .where(TransactionRow.id == transactions[0].id)
+            .values({column: None})
         )
     async with uow_factory() as uow:
         with pytest.raises(IntegrityError):

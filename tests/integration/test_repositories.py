@@ -9,13 +9,18 @@ from uuid import uuid4
 
 import persistence_samples as samples
 import pytest
+from older_transactions import add_in_the_older_form
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.customer.accounts import TransactionStatus
+from domain.customer.corrections import TargetType
 from domain.customer.interactions import Channel
 from domain.customer.profile import ChangeActor, CustomerStatus, Profile, ProfileChange
 from domain.errors import Conflict, NotFound
 from domain.retention import RetentionClass
 from domain.values import Email
+from persistence.customer.tables import TransactionRow
 from persistence.uow import SqlUnitOfWork
 
 UowFactory = Callable[[], SqlUnitOfWork]
@@ -264,3 +269,60 @@ async def test_interactions_round_trip_page_and_filter(uow_factory: UowFactory) 
             customer.id, occurred_from=samples.T0, occurred_to=samples.T0 + samples.hours(2)
         )
         assert window == [items[1], items[0]]
+
+
+async def test_transactions_stored_in_the_older_form_read_and_correct_like_the_others(
+    engine: AsyncEngine, uow_factory: UowFactory
+) -> None:
+    # Rows written before revision 0014 hold one sealed value per field; a database upgraded
+    # from it keeps them. They page, read and correct like rows written now.
+    customer = samples.customer()
+    acct = samples.account(customer.id)
+    transactions = [
+        samples.transaction(acct, booked_at=samples.T0 + samples.hours(h), description=f"Item {h}")
+        for h in range(4)
+    ]
+    older, newer = transactions[::2], transactions[1::2]
+    async with uow_factory() as uow:
+        await uow.customers.add(customer, samples.profile(customer.id))
+        await uow.accounts.add(acct)
+        await add_in_the_older_form(uow, older)
+        await uow.transactions.add_many(newer)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.transactions.list_for_account(customer.id, acct.id) == transactions[::-1]
+        assert await uow.corrections.current_value(
+            customer.id, TargetType.TRANSACTION, older[0].id, "description"
+        ) == (True, "Item 0")
+        assert await uow.corrections.current_value(
+            customer.id, TargetType.TRANSACTION, newer[0].id, "description"
+        ) == (True, "Item 1")
+        await uow.corrections.set_value(
+            customer.id, TargetType.TRANSACTION, older[0].id, "description", "Corrected"
+        )
+        await uow.corrections.set_value(
+            customer.id, TargetType.TRANSACTION, newer[0].id, "description", "Also corrected"
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.transactions.get(customer.id, older[0].id) == replace(
+            older[0], description="Corrected"
+        )
+        assert await uow.transactions.get(customer.id, newer[0].id) == replace(
+            newer[0], description="Also corrected"
+        )
+    # The corrected older row is now in the one-value form, its four columns empty.
+    async with engine.connect() as connection:
+        stored = (
+            await connection.execute(
+                select(
+                    TransactionRow.sealed_fields,
+                    TransactionRow.amount,
+                    TransactionRow.description,
+                    TransactionRow.merchant,
+                    TransactionRow.reference,
+                ).where(TransactionRow.id == older[0].id)
+            )
+        ).one()
+    assert stored[0] is not None
+    assert stored[1:] == (None, None, None, None)

@@ -7,15 +7,18 @@ import pickle
 from uuid import uuid4
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from domain.errors import IntegrityError
 from domain.retention import RetentionClass
 from persistence.crypto import (
+    FORMAT_VERSION,
     BlindIndexer,
     FieldCipher,
     KeyPurpose,
     KeyWrapper,
     MasterKey,
+    associated_data,
     new_data_key,
 )
 
@@ -135,6 +138,54 @@ def test_column_opener_makes_every_check_open_makes() -> None:
         cipher.columns("other", ("a", "b")).open(ROW, sealed)  # another table
     with pytest.raises(IntegrityError):
         FieldCipher(new_data_key()).columns("t", ("a", "b")).open(ROW, sealed)  # another key
+
+
+def test_fields_sealed_together_open_together() -> None:
+    cipher = FieldCipher(new_data_key())
+    values = ("12.50", "", 'Zoë 🚀 "quoted", [bracketed]', None)
+    sealed = cipher.seal_fields(values, table="t", column="f", row_id=ROW)
+    assert b"12.50" not in sealed
+    assert "Zoë".encode() not in sealed
+    assert cipher.fields("t", "f", 4).open(ROW, sealed) == values
+
+
+def test_fields_opener_makes_every_check_open_makes_and_counts_the_fields() -> None:
+    cipher = FieldCipher(new_data_key())
+    sealed = cipher.seal_fields(("a", None), table="t", column="f", row_id=ROW)
+    opener = cipher.fields("t", "f", 2)
+    refused = [
+        sealed[:-1],  # truncated
+        b"",  # empty
+        bytes([sealed[0] ^ 0x01]) + sealed[1:],  # unknown format
+        sealed[:-1] + bytes([sealed[-1] ^ 0x01]),  # altered
+        cipher.seal("a", table="t", column="f", row_id=ROW),  # one field, not a list of them
+        cipher.seal_fields(("a", None, "c"), table="t", column="f", row_id=ROW),  # three
+        cipher.seal_fields((), table="t", column="f", row_id=ROW),  # none
+    ]
+    for value in refused:
+        with pytest.raises(IntegrityError):
+            opener.open(ROW, value)
+    with pytest.raises(IntegrityError):
+        opener.open(uuid4(), sealed)  # another row
+    with pytest.raises(IntegrityError):
+        cipher.fields("t", "other", 2).open(ROW, sealed)  # another column
+    with pytest.raises(IntegrityError):
+        cipher.fields("other", "f", 2).open(ROW, sealed)  # another table
+    with pytest.raises(IntegrityError):
+        FieldCipher(new_data_key()).fields("t", "f", 2).open(ROW, sealed)  # another key
+
+
+def test_fields_opener_refuses_what_is_not_a_list_of_texts() -> None:
+    # What only a holder of the key could seal: still refused, never handed on.
+    key = new_data_key()
+    aead = AESGCM(key)
+    nonce = bytes(12)
+    ad = associated_data("t", "f", ROW)
+    opener = FieldCipher(key).fields("t", "f", 2)
+    for plaintext in (b'["a", 5]', b'{"a": "b"}', b"not json", b'["a", ["b"]]'):
+        sealed = bytes([FORMAT_VERSION]) + nonce + aead.encrypt(nonce, plaintext, ad)
+        with pytest.raises(IntegrityError):
+            opener.open(ROW, sealed)
 
 
 def test_wrapped_data_keys_are_bound_to_customer_and_class() -> None:
