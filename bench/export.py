@@ -10,8 +10,10 @@ both times: crypto-shredding should make the ratio nearly 1.
 
 With --baseline REV the same exports also run on the code of git revision REV (extracted
 with `git archive` into a temporary directory, same database, same data), alternating with
-the current code, and the ratio is printed. --repeat N runs each export N times and keeps
-the fastest (the machine may be shared); peak RSS is the largest seen.
+the current code, and the ratio is printed. The current code seeds the data, so REV must
+read what it stores: an export that does not end with its archive ready stops the run.
+--repeat N runs each export N times and keeps the fastest (the machine may be shared); peak
+RSS is the largest seen.
 
     .venv/bin/python bench/export.py [--sizes 1000 100000 1000000] [--sqlite]
         [--baseline REV] [--repeat N] [--no-erasure]
@@ -34,6 +36,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.composition import build_job_worker, build_services
@@ -55,6 +58,7 @@ from domain.dsr.export import request_export
 from domain.values import Email
 from persistence.crypto import MasterKey
 from persistence.database import make_engine, session_factory
+from persistence.dsr.tables import DsrRequestRow
 from persistence.migrate import upgrade
 from persistence.uow import SqlUnitOfWork
 
@@ -226,6 +230,20 @@ def measure_export(
     return result
 
 
+async def check_completed(engine: AsyncEngine, customer_id: uuid.UUID, label: str) -> None:
+    """Stop the benchmark unless the customer's latest export has its archive ready: a job
+    that failed (on code that cannot read this database, say) takes no time at all."""
+    async with engine.connect() as connection:
+        status = await connection.scalar(
+            select(DsrRequestRow.status)
+            .where(DsrRequestRow.customer_id == customer_id)
+            .order_by(DsrRequestRow.received_at.desc())
+            .limit(1)
+        )
+    if status != "ready":
+        raise SystemExit(f"the export on the {label} code ended {status!r}, not 'ready'")
+
+
 def best_of(runs: list[dict[str, float]]) -> dict[str, float]:
     """The fastest run's seconds and the largest peak RSS of all."""
     return {
@@ -316,7 +334,9 @@ async def main(
                         old_runs.append(
                             measure_export(url, master_key, directory, customer_id, old_code)
                         )
+                        await check_completed(engine, customer_id, f"{baseline}")
                     runs.append(measure_export(url, master_key, directory, customer_id))
+                    await check_completed(engine, customer_id, "current")
                 figures = best_of(runs)
                 rss[size] = figures["peak_rss_kb"]
                 if old_runs:
