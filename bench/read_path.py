@@ -22,7 +22,15 @@ Load generator: wrk (Debian package `wrk`: `apt-get install -y wrk`); without it
 httpx+asyncio loop with the same connection count (it says so; its client eats CPU on the
 same 2 cores, so its absolute figures are lower, the ratios still comparable).
 
+On a shared machine the figures drift while a run goes on, so a ratio of two routes measured
+a minute apart carries that drift. `--rounds N` measures every route N times, one after the
+other in turn, and prints the medians. `--baseline REV` also starts a server on git revision
+REV's code (extracted with `git archive`), on a database that code prepares itself, and
+measures the two servers in alternation within each round: a before/after comparison taken
+side by side, which also holds across a change of the stored form.
+
 Run: .venv/bin/python bench/read_path.py [--seconds 5] [--connections 16] [--customers 20]
+     [--rounds 1] [--baseline REV]
      [--profile]   (py-spy samples the server under load during (c) and (d))
      [--no-scale-out]  (skip the 1-vs-2 worker comparison on PostgreSQL)
 """
@@ -31,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -230,30 +239,32 @@ def _server_env(url: str, data: Path, base: str, master: MasterKey) -> dict[str,
     }
 
 
-def run_one(name: str, url: str, args: argparse.Namespace) -> None:
-    """Prepare the database, start the server, measure (a)-(d), print, stop the server."""
-    print(f"\n== {name}")
-    data = Path(tempfile.mkdtemp(prefix="custodian-bench-"))
-    master = MasterKey.generate()
-    email, account = asyncio.run(_prepare(url, master, args.customers))
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = _server_env(url, data, base, master)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import uvicorn; uvicorn.run('bench.read_path:bench_app', "
-            f"factory=True, port={port}, log_level='warning', log_config=None, "
-            "access_log=False, server_header=False)",
-        ],
-        env=env,
-        cwd=ROOT,
-        # The product's own access log (one JSON line per request) stays on, as in
-        # production; it goes to /dev/null so the figures stay readable.
-        stdout=subprocess.DEVNULL,
-    )
-    try:
+class _Server:
+    """A benchmark server on its own freshly prepared database, running `code`'s tree."""
+
+    def __init__(self, label: str, url: str, code: Path, args: argparse.Namespace) -> None:
+        self.label = label
+        data = Path(tempfile.mkdtemp(prefix="custodian-bench-"))
+        master = MasterKey.generate()
+        email, account = _prepare_with(code, url, master, args.customers)
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        self.env = {**_server_env(url, data, base, master), "PYTHONPATH": str(code)}
+        self.email = email
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import uvicorn; uvicorn.run('bench.read_path:bench_app', "
+                f"factory=True, port={port}, log_level='warning', log_config=None, "
+                "access_log=False, server_header=False)",
+            ],
+            env=self.env,
+            cwd=code,
+            # The product's own access log (one JSON line per request) stays on, as in
+            # production; it goes to /dev/null so the figures stay readable.
+            stdout=subprocess.DEVNULL,
+        )
         for _ in range(150):
             try:
                 if httpx.get(f"{base}/healthz").status_code == 200:
@@ -263,28 +274,99 @@ def run_one(name: str, url: str, args: argparse.Namespace) -> None:
         token = _token(base, email)
         auth = {"Authorization": f"Bearer {token}"}
         customer = _customer_of(base, token)
-        targets = {
+        self.targets = {
             "a healthz": (f"{base}/healthz", {}),
             "b bare pk query": (f"{base}/bench/pk/{customer}", {}),
             "c /v1/me/profile": (f"{base}/v1/me/profile", auth),
             "d 50 transactions": (f"{base}/v1/me/accounts/{account}/transactions?limit=50", auth),
         }
-        results = {}
-        for label, (target, headers) in targets.items():
-            _measure(target, 1, args.connections, headers)  # warm-up
-            if args.profile and label[0] in "cd":
-                _profile(server.pid, target, args.connections, headers)
-            results[label[0]] = rate, p50, p99 = _measure(
-                target, args.seconds, args.connections, headers
-            )
-            print(f"  ({label:<18}) {rate:9.0f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
-        a, b, c, d = (results[k][0] for k in "abcd")
-        print(f"  ratios: c/a {c / a:.2f}   c/b {c / b:.2f}   d/b {d / b:.2f}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def _median_rate(runs: list[tuple[float, float, float]]) -> float:
+    return statistics.median(run[0] for run in runs)
+
+
+def _prepare_with(code: Path, url: str, master: MasterKey, customers: int) -> tuple[str, str]:
+    """`_prepare` run by the code in `code`: this process for the current tree, a child
+    process for a baseline's (each tree migrates and loads its database its own way)."""
+    if code == ROOT:
+        return asyncio.run(_prepare(url, master, customers))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import asyncio, json, sys; from bench.read_path import _prepare; "
+            "from persistence.crypto import MasterKey; "
+            "print(json.dumps(asyncio.run(_prepare(sys.argv[1], "
+            "MasterKey.from_base64(sys.argv[2]), int(sys.argv[3])))))",
+            url,
+            master.to_base64(),
+            str(customers),
+        ],
+        env={**os.environ, "PYTHONPATH": str(code)},
+        cwd=code,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    *lines, last = done.stdout.rstrip().splitlines()
+    print("\n".join(lines))
+    email, account = json.loads(last)
+    return str(email), str(account)
+
+
+def run_one(
+    name: str, url: str, args: argparse.Namespace, baseline: tuple[str, str, Path] | None = None
+) -> None:
+    """Prepare the database, start the server, measure (a)-(d), print, stop the server.
+
+    With `baseline` (its label, database URL and code), a second server runs that code on
+    a database of its own, and the two are measured in alternation, round by round."""
+    print(f"\n== {name}")
+    servers = [_Server("current", url, ROOT, args)]
+    try:
+        if baseline is not None:
+            label, baseline_url, code = baseline
+            servers.append(_Server(label, baseline_url, code, args))
+        rates: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+        for round_ in range(args.rounds):
+            for route in servers[0].targets:
+                # Alternate which server goes first, so neither always meets the same moment.
+                for server in servers if round_ % 2 == 0 else servers[::-1]:
+                    target, headers = server.targets[route]
+                    if round_ == 0:
+                        _measure(target, 1, args.connections, headers)  # warm-up
+                        if args.profile and route[0] in "cd" and server is servers[0]:
+                            _profile(server.process.pid, target, args.connections, headers)
+                    figures = _measure(target, args.seconds, args.connections, headers)
+                    rates.setdefault((server.label, route), []).append(figures)
+        for server in servers:
+            if len(servers) > 1:
+                print(f"  -- {server.label}")
+            medians = {}
+            for route in server.targets:
+                runs = rates[server.label, route]
+                rate, p50, p99 = (statistics.median(run[i] for run in runs) for i in range(3))
+                medians[route[0]] = rate
+                print(f"  ({route:<18}) {rate:9.0f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
+            a, b, c, d = (medians[k] for k in "abcd")
+            print(f"  ratios: c/a {c / a:.2f}   c/b {c / b:.2f}   d/b {d / b:.2f}")
+        if len(servers) > 1:
+            old = servers[1].label
+            gains = []
+            for route in servers[0].targets:
+                ratio = _median_rate(rates["current", route]) / _median_rate(rates[old, route])
+                gains.append(f"{route[0]} {ratio:.2f}")
+            print(f"  req/s, current / {old}: {'   '.join(gains)}")
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for server in servers:
+            server.stop()
     if name == "PostgreSQL" and args.scale_out:
-        run_scale_out(env, email, args)
+        run_scale_out(servers[0].env, servers[0].email, args)
 
 
 def run_scale_out(env: dict[str, str], email: str, args: argparse.Namespace) -> None:
@@ -423,11 +505,11 @@ _OURS = (
 )
 
 
-def _postgres_url() -> str | None:
+def _postgres_url(suffix: str = "") -> str | None:
     import asyncpg  # noqa: PLC0415
 
     async def create() -> str:
-        name = f"custodian_bench_{os.getpid()}"
+        name = f"custodian_bench_{os.getpid()}{suffix}"
         conn = await asyncpg.connect(PG_ADMIN)
         try:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -464,6 +546,18 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--customers", type=int, default=20)
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every route this many times, in alternation, and print the medians",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also run git revision REV's code, on a database of its own, alternating with "
+        "the current code round by round",
+    )
+    parser.add_argument(
         "--profile", action="store_true", help="sample the server with py-spy during (c) and (d)"
     )
     parser.add_argument(
@@ -479,14 +573,35 @@ def main() -> None:
         if shutil.which("wrk")
         else "httpx+asyncio (wrk not found: `apt-get install -y wrk` for better figures)",
     )
-    pg = _postgres_url()
-    if pg is not None:
-        try:
-            run_one("PostgreSQL", pg, args)
-        finally:
-            _drop_postgres(pg)
-    sqlite_dir = Path(tempfile.mkdtemp(prefix="custodian-bench-sqlite-"))
-    run_one("SQLite", f"sqlite+aiosqlite:///{sqlite_dir}/bench.db", args)
+    with tempfile.TemporaryDirectory(prefix="custodian-bench-") as temp:
+        code = None
+        if args.baseline:
+            from export import extract  # noqa: PLC0415  (the sibling benchmark's helper)
+
+            code = extract(args.baseline, Path(temp))
+        pg = _postgres_url()
+        if pg is not None:
+            pg_old = _postgres_url("_baseline") if code else None
+            try:
+                run_one(
+                    "PostgreSQL",
+                    pg,
+                    args,
+                    None if code is None or pg_old is None else (args.baseline, pg_old, code),
+                )
+            finally:
+                _drop_postgres(pg)
+                if pg_old is not None:
+                    _drop_postgres(pg_old)
+        sqlite_dir = Path(tempfile.mkdtemp(prefix="custodian-bench-sqlite-"))
+        run_one(
+            "SQLite",
+            f"sqlite+aiosqlite:///{sqlite_dir}/bench.db",
+            args,
+            None
+            if code is None
+            else (args.baseline, f"sqlite+aiosqlite:///{sqlite_dir}/old.db", code),
+        )
 
 
 if __name__ == "__main__":
