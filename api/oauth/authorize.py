@@ -14,7 +14,7 @@ from typing import Any
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
-from litestar import Request, Response, get, post
+from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency
 
@@ -103,7 +103,10 @@ def _redirect(oauth: OAuthServices, status: int, headers: list[tuple[str, str]])
     if "iss=" not in location:
         location = add_params_to_uri(location, [("iss", oauth.settings.issuer)])
     return Response(
-        "", status_code=status, headers={"Location": location, "Cache-Control": "no-store"}
+        "",
+        status_code=status,
+        media_type=MediaType.TEXT,  # an empty body, not an empty JSON document
+        headers={"Location": location, "Cache-Control": "no-store"},
     )
 
 
@@ -179,6 +182,7 @@ def _error_redirect(
     return Response(
         "",
         status_code=302,
+        media_type=MediaType.TEXT,
         headers={
             "Location": add_params_to_uri(grant.redirect_uri, params),
             "Cache-Control": "no-store",

@@ -14,6 +14,7 @@ from litestar.response import Template
 from api.portal.site import PORTAL, page
 from api.web.forms import posted_form
 from api.web.inprocess import ApiRefused
+from api.web.redirects import see_other
 from api.web.signin import signed_in
 
 
@@ -43,7 +44,7 @@ async def change_consent(request: Request[Any, Any, Any], purpose: FromPath[str]
         json={"granted": granted, "notice_version": fields.get("notice_version", "")},
     )
     done = "consent-granted" if granted else "consent-withdrawn"
-    return Response("", status_code=303, headers={"Location": f"/portal/consents?done={done}"})
+    return see_other(f"/portal/consents?done={done}")
 
 
 @get("/consents/receipts/{receipt_id:str}", name="portal-receipt", include_in_schema=False)

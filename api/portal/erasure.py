@@ -14,6 +14,7 @@ from api.portal.site import PORTAL, page
 from api.web.errors import N_
 from api.web.forms import posted_form
 from api.web.inprocess import ApiRefused
+from api.web.redirects import see_other
 from api.web.signin import SignedIn, signed_in
 from domain.identity import ERASE_SCOPE
 
@@ -75,9 +76,7 @@ async def request_erasure(request: Request[Any, Any, Any]) -> Response[str] | Te
             return _ask(request, current, error=WRONG_PHRASE, status=422)
         raise
     erasure_id = answer.json()["id"]
-    return Response(
-        "", status_code=303, headers={"Location": f"/portal/erasure/{quote(erasure_id, safe='')}"}
-    )
+    return see_other(f"/portal/erasure/{quote(erasure_id, safe='')}")
 
 
 @get("/erasure/{erasure_id:str}", name="portal-erasure-status", include_in_schema=False)
@@ -103,10 +102,4 @@ async def cancel_erasure(
     current = await signed_in(request, PORTAL)
     await posted_form(request, PORTAL, current)
     await current.api.call("DELETE", _path(erasure_id))
-    return Response(
-        "",
-        status_code=303,
-        headers={
-            "Location": f"/portal/erasure/{quote(erasure_id, safe='')}?done=erasure-cancelled"
-        },
-    )
+    return see_other(f"/portal/erasure/{quote(erasure_id, safe='')}?done=erasure-cancelled")

@@ -12,6 +12,7 @@ from litestar.response import Stream, Template
 from api.portal.site import PORTAL, page
 from api.web.forms import posted_form
 from api.web.inprocess import stream_get
+from api.web.redirects import see_other
 from api.web.signin import signed_in
 
 IN_PROGRESS = frozenset({"queued", "running"})
@@ -42,11 +43,7 @@ async def request_export(request: Request[Any, Any, Any]) -> Response[str]:
     await posted_form(request, PORTAL, current)
     created = await current.api.call("POST", "/v1/me/exports", ok=(200, 202))
     export_id = created.json()["id"]
-    return Response(
-        "",
-        status_code=303,
-        headers={"Location": f"/portal/exports/{quote(export_id, safe='')}?done=export-requested"},
-    )
+    return see_other(f"/portal/exports/{quote(export_id, safe='')}?done=export-requested")
 
 
 @get("/exports/{export_id:str}", name="portal-export", include_in_schema=False)

@@ -12,6 +12,7 @@ from api.portal.site import PORTAL, page
 from api.web.errors import N_
 from api.web.forms import posted_form
 from api.web.inprocess import ApiRefused
+from api.web.redirects import see_other
 from api.web.signin import SignedIn, remember_language, signed_in
 
 FIELDS = ("given_name", "family_name", "preferred_name", "phone", "language")
@@ -106,4 +107,4 @@ async def save_profile(request: Request[Any, Any, Any]) -> Response[str] | Templ
             )
         raise
     await remember_language(request, current, saved.json().get("language"))
-    return Response("", status_code=303, headers={"Location": "/portal/profile?done=profile-saved"})
+    return see_other("/portal/profile?done=profile-saved")

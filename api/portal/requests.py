@@ -12,6 +12,7 @@ from api.portal.site import PORTAL, page, paging
 from api.web.errors import N_
 from api.web.forms import posted_form
 from api.web.inprocess import ApiRefused
+from api.web.redirects import see_other
 from api.web.signin import SignedIn, signed_in
 
 TARGET_FIELDS = {
@@ -107,9 +108,7 @@ async def ask_correction(request: Request[Any, Any, Any]) -> Response[str] | Tem
                 if isinstance(i, dict)
             } or {"requested_value": refused.detail}
         else:
-            return Response(
-                "", status_code=303, headers={"Location": "/portal/corrections?done=asked"}
-            )
+            return see_other("/portal/corrections?done=asked")
     corrections = (await current.api.get_json("/v1/me/corrections"))["items"]
     return _corrections_page(
         request, current, corrections, target=target, values=values, errors=errors, status=422
@@ -192,6 +191,4 @@ async def save_preferences(request: Request[Any, Any, Any]) -> Response[str] | T
             current=current,
             status=409,
         )
-    return Response(
-        "", status_code=303, headers={"Location": "/portal/contact-preferences?done=saved"}
-    )
+    return see_other("/portal/contact-preferences?done=saved")

@@ -12,6 +12,7 @@ from litestar.response import Template
 from api.web.forms import CsrfRefused
 from api.web.inprocess import ApiRefused, ApiUnauthorized
 from api.web.pages import render
+from api.web.redirects import see_other
 from api.web.signin import NotSignedIn, SignInFailed, WebApp, session_cookie
 from api.web.wiring import wiring_of
 
@@ -34,10 +35,9 @@ def exception_handlers(
 
     def to_home(request: Request[Any, Any, Any], _exc: NotSignedIn) -> Response[str]:
         # A session that ended (idle, revoked) loses its cookie too.
-        return Response(
-            "",
-            status_code=303,
-            headers={"Location": app.home, "Cache-Control": "no-store"},
+        return see_other(
+            app.home,
+            headers={"Cache-Control": "no-store"},
             cookies=[session_cookie(app, wiring_of(request), "", clear=True)],
         )
 

@@ -22,6 +22,7 @@ from litestar.datastructures import Cookie
 
 from api.oauth.flow_client import Pkce
 from api.web.inprocess import Api, asgi_client
+from api.web.redirects import see_other
 from api.web.security import csrf_token
 from api.web.wiring import IDLE_TIMEOUT, SESSION_LIFETIME, SIGN_IN_LIFETIME, WebWiring, wiring_of
 from domain.web.sessions import SessionSecrets, WebSession
@@ -157,11 +158,8 @@ async def start_sign_in(
     }
     if fresh:
         params["prompt"] = "login"
-    return Response(
-        "",
-        status_code=303,
-        headers={"Location": "/oauth/authorize?" + urlencode(params)},
-        cookies=[session_cookie(app, wiring, token)],
+    return see_other(
+        "/oauth/authorize?" + urlencode(params), cookies=[session_cookie(app, wiring, token)]
     )
 
 
@@ -222,11 +220,8 @@ async def finish_sign_in(request: Request[Any, Any, Any], app: WebApp) -> Respon
         expires_at=now + SESSION_LIFETIME,
     )
     await wiring.sessions.save(session)
-    return Response(
-        "",
-        status_code=303,
-        headers={"Location": pending.secrets.next_path or app.home},
-        cookies=[session_cookie(app, wiring, fresh_token)],
+    return see_other(
+        pending.secrets.next_path or app.home, cookies=[session_cookie(app, wiring, fresh_token)]
     )
 
 
@@ -326,9 +321,4 @@ async def sign_out(request: Request[Any, Any, Any], app: WebApp) -> Response[str
     """Revoke the tokens, forget the session, clear the cookie, back to the app's home."""
     await sign_out_quietly(request, app)
     wiring = wiring_of(request)
-    return Response(
-        "",
-        status_code=303,
-        headers={"Location": app.home},
-        cookies=[session_cookie(app, wiring, "", clear=True)],
-    )
+    return see_other(app.home, cookies=[session_cookie(app, wiring, "", clear=True)])

@@ -82,6 +82,7 @@ async def test_consent_screen_lists_scopes_in_plain_words_and_deny_redirects(wor
         data={**form_fields(consent.text), "decision": "deny"},
     )
     assert denied.status_code == 302
+    assert denied.headers["content-type"].startswith("text/plain")  # an empty body, not JSON
     location = denied.headers["location"]
     assert location.startswith(APP_REDIRECT + "?")
     assert "error=access_denied" in location

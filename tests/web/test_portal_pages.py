@@ -60,6 +60,7 @@ async def test_every_page_refuses_without_a_session(portal: World) -> None:
             response = await http.get(path)
             assert response.status_code == 303, path
             assert response.headers["location"] == "/portal"
+            assert response.headers["content-type"].startswith("text/plain"), path
         posted = await http.post("/portal/profile", data={"given_name": "Mallory"})
         assert posted.status_code == 303
         welcome = await http.get("/portal")
@@ -92,6 +93,8 @@ async def test_a_stale_profile_form_is_a_conflict_not_an_overwrite(portal: World
         )
         assert saved.status_code == 303
         assert saved.headers["location"].endswith("done=profile-saved")
+        assert saved.headers["content-type"].startswith("text/plain")  # empty, not JSON
+        assert saved.content == b""
         stale = await first.post("/portal/profile", data={**old, **fields, "given_name": "Ada"})
         assert stale.status_code == 409
         assert "changed somewhere else" in stale.text
