@@ -56,8 +56,11 @@ async def _register(
     )
 
 
-async def sign_in(http: httpx.AsyncClient, email: str, start: str = "/portal/login") -> None:
-    """The whole sign-in through the pages; `http` keeps the session cookie afterwards."""
+async def sign_in(
+    http: httpx.AsyncClient, email: str, start: str = "/portal/login"
+) -> httpx.Response:
+    """The whole sign-in through the pages; `http` keeps the session cookie afterwards. The
+    callback's answer: a 303 to the page the sign-in was for."""
     begun = await http.get(start)
     assert begun.status_code == 303, begun.text
     authorize = urlsplit(begun.headers["location"])
@@ -67,6 +70,7 @@ async def sign_in(http: httpx.AsyncClient, email: str, start: str = "/portal/log
     back = urlsplit(redirect.location)
     done = await http.get(f"{back.path}?{back.query}")
     assert done.status_code == 303, done.text
+    return done
 
 
 class _Csrf(HTMLParser):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass, replace
 from typing import Any
@@ -110,6 +111,23 @@ def session_cookie(app: WebApp, wiring: WebWiring, value: str, *, clear: bool = 
     )
 
 
+# A path of the site as a browser sends it: printable ASCII, anything else percent-encoded.
+_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]+")
+
+
+def _is_own_page(path: str | None, app: WebApp) -> bool:
+    """Whether a page asked to come back to after sign-in (`?next=`) is one of `app`'s own,
+    and safe to send back as a Location: no other site (`//host`), no way out of the app's
+    path (`..`), no character a header cannot carry (a line break would end it)."""
+    return bool(
+        path
+        and _PATH.fullmatch(path)
+        and path.startswith(app.prefix + "/")
+        and "//" not in path
+        and ".." not in path
+    )
+
+
 async def start_sign_in(
     request: Request[Any, Any, Any],
     app: WebApp,
@@ -132,11 +150,7 @@ async def start_sign_in(
     pkce = Pkce.new()
     state = secrets.token_urlsafe(16)
     now = wiring.clock.now()
-    safe_next = (
-        next_path
-        if next_path and next_path.startswith(app.prefix + "/") and "//" not in next_path
-        else None
-    )
+    safe_next = next_path if _is_own_page(next_path, app) else None
     await wiring.sessions.save(
         WebSession(
             token_digest=digest(token),

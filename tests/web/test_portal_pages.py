@@ -3,6 +3,8 @@ security headers, the profile conflict, and what a stranger or another customer 
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import httpx
 import pytest
 from oauth_harness import ISSUER, World
@@ -38,6 +40,29 @@ async def test_sign_in_sets_a_session_cookie_and_shows_the_profile(portal: World
         assert page.status_code == 200
         assert "Ada" in page.text
         assert ADA in page.text
+
+
+@pytest.mark.parametrize(
+    ("asked", "lands_on"),
+    [
+        ("/portal/exports", "/portal/exports"),
+        ("/portal/corrections?done=asked", "/portal/corrections?done=asked"),
+        ("//evil.example/portal/", "/portal"),
+        ("https://evil.example/portal/", "/portal"),
+        ("/portal/..//evil.example", "/portal"),
+        ("/portal/../oauth/authorize", "/portal"),
+        ("/portal/\u2028x", "/portal"),  # not ASCII: the header could not carry it
+        ("/portal/\r\nSet-Cookie: x=1", "/portal"),  # a line break would end the header
+        ("/portal/\\evil.example", "/portal"),
+    ],
+)
+async def test_sign_in_comes_back_only_to_a_page_of_the_portal(
+    portal: World, asked: str, lands_on: str
+) -> None:
+    async with browser(portal) as http:
+        done = await sign_in(http, ADA, start="/portal/login?next=" + quote(asked, safe=""))
+    assert done.headers["location"] == lands_on
+    assert "set-cookie: x" not in str(done.headers).lower()
 
 
 async def test_pages_carry_a_nonce_csp_without_unsafe_inline(portal: World) -> None:
