@@ -121,6 +121,12 @@ class BearerGuard(ASGIMiddleware):
             )
             return
         required = scope["route_handler"].opt.get(SCOPES_OPT)
+        if required is None and scope.get("method") == "OPTIONS":
+            # The framework's own answer to OPTIONS: the methods the path allows, which any
+            # signed-in caller may learn (a 405 names them too). It reads no data.
+            scope["user"] = caller
+            await next_app(scope, receive, send)
+            return
         if required is None:
             logger.warning("route declares no scopes; refused", extra={"path": path})
             required = ("(undeclared)",)

@@ -67,6 +67,20 @@ async def test_every_route_refuses_no_token_and_a_token_without_its_scope(world:
         assert refused.status_code == 403, (method, path)
 
 
+async def test_options_names_the_allowed_methods_to_a_signed_in_caller_only(
+    world: World,
+) -> None:
+    await world.add_customer("narrow@example.org")
+    narrow = (await world.tokens_for("narrow@example.org", scope="profile:read"))["access_token"]
+    anonymous = await world.http.options("/v1/me/profile")
+    assert anonymous.status_code == 401
+    for path in ("/v1/me/profile", "/v1/me/accounts", "/v1/privacy/requests"):
+        answered = await world.http.options(path, headers={"Authorization": f"Bearer {narrow}"})
+        assert answered.status_code == 204, (path, answered.text)
+        assert "GET" in answered.headers["allow"], path
+        assert answered.content == b""
+
+
 async def test_a_customer_never_reaches_another_customers_resources(world: World) -> None:
     ada: Person = await seed_person(world, "ada@example.org")
     bob: Person = await seed_person(world, "bob@example.org")
