@@ -15,7 +15,7 @@ from api.web.forms import posted_form
 from api.web.signin import NotSignedIn, finish_sign_in, sign_out, signed_in, start_sign_in
 
 TYPES = ("export", "erasure", "restriction", "objection")
-STATUSES = ("queued", "running", "ready", "completed", "failed", "expired")
+STATUSES = ("queued", "running", "ready", "completed", "failed", "expired", "cancelled")
 
 
 def _filters(request: Request[Any, Any, Any]) -> dict[str, str]:

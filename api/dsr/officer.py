@@ -62,7 +62,8 @@ class PrivacyRequests(Controller):
             QueryParameter(name="type", description="Only this kind."),
         ] = None,
         status: Annotated[
-            Literal["queued", "running", "ready", "completed", "failed", "expired"] | None,
+            Literal["queued", "running", "ready", "completed", "failed", "expired", "cancelled"]
+            | None,
             QueryParameter(description="Only this status."),
         ] = None,
         overdue: Annotated[

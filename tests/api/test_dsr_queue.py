@@ -94,6 +94,14 @@ async def test_overdue_requests_are_flagged_and_extended_once(world: World) -> N
     missing = await world.http.get(f"/v1/privacy/requests/{uuid.uuid4()}", headers=auth)
     assert missing.status_code == 404
 
+    # Every status the queue shows can be asked for, a cancelled request's included.
+    cancelled = await world.http.delete(f"/v1/me/erasure/{fresh['id']}", headers=bob.auth)
+    assert cancelled.status_code == 200, cancelled.text
+    by_status = body(
+        await world.http.get("/v1/privacy/requests", params={"status": "cancelled"}, headers=auth)
+    )
+    assert [(r["id"], r["status"]) for r in by_status["items"]] == [(fresh["id"], "cancelled")]
+
 
 async def test_an_officer_exports_for_a_request_received_by_letter(world: World) -> None:
     ada = await seed_person(world, "ada@example.org")
