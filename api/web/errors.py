@@ -67,7 +67,19 @@ def exception_handlers(
             action_label=N_("Back to the start"),
         )
 
-    def failed(request: Request[Any, Any, Any], _exc: SignInFailed) -> Template:
+    def failed(request: Request[Any, Any, Any], exc: SignInFailed) -> Template:
+        if exc.reason == "invalid_scope":  # signed in, as someone these pages are not for
+            return message(
+                request,
+                N_("Sign-in did not complete"),
+                N_(
+                    "This account cannot use these pages: they are for other roles. "
+                    "Sign in with another account."
+                ),
+                403,
+                action_href=app.prefix + "/login",
+                action_label=N_("Sign in"),
+            )
         return message(
             request,
             N_("Sign-in did not complete"),

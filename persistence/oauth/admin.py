@@ -195,6 +195,16 @@ async def set_customer_passwords(
     )
 
 
+_STAFF_USE = {
+    StaffRole.PRIVACY_OFFICER: "the privacy console",
+    StaffRole.ANALYST: "the privacy console's analytics",
+    StaffRole.SUPPORT_AGENT: "/v1/support, through an app registered with support:read; "
+    "not the console",
+    StaffRole.ADMIN: "the privacy console",
+}
+"""Where each demo staff member signs in, printed beside their credentials."""
+
+
 @dataclass(frozen=True, slots=True)
 class DemoCredentials:
     """Every demo credential, to print once."""
@@ -211,14 +221,18 @@ class DemoCredentials:
         """Human-readable lines for the terminal."""
         out = [f"demo customers: any demo customer's email, password {self.customer_password}"]
         out += [
-            f"staff {role.value}: {email} / {self.staff_password}" for email, role in self.staff
+            f"staff {role.value}: {email} / {self.staff_password}  ({_STAFF_USE[role]})"
+            for email, role in self.staff
         ]
         for client_id, secret in self.client_secrets.items():
             kind = f"secret {secret}" if secret else "public client, PKCE"
             out.append(f"client {client_id}: {kind}")
         if self.issuer:
             out.append(f"web portal: {self.issuer}/portal  (sign in as a demo customer)")
-            out.append(f"privacy console: {self.issuer}/console  (sign in as the staff above)")
+            out.append(
+                f"privacy console: {self.issuer}/console  (sign in as the privacy officer or "
+                "the analyst)"
+            )
         return out
 
 

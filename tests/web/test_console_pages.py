@@ -92,6 +92,11 @@ async def test_a_customer_cannot_use_the_console(console: World) -> None:
         params = {k: v[0] for k, v in parse_qs(urlsplit(begun.headers["location"]).query).items()}
         redirect = await sign_in_and_consent(http, params, ADA, PASSWORD)
         assert redirect.params.get("error") == "invalid_scope"
+        back = urlsplit(redirect.location)
+        told = await http.get(f"{back.path}?{back.query}")
+        # Told why, not that the sign-in "was cancelled, expired or did not match".
+        assert told.status_code == 403
+        assert "This account cannot use these pages" in told.text
         assert (await http.get("/console/audit")).status_code == 303
 
 
