@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.retention import DataCategory, RetentionClass
-from persistence.base import Base, declare, sealed
+from persistence.base import UTC_DATETIME, Base, declare, sealed
 
 Cat = DataCategory
 Ret = RetentionClass
@@ -174,7 +174,7 @@ class TransactionRow(Base):
         Uuid, ForeignKey("customers.id"), info=declare(Cat.IDENTIFIER, Ret.FINANCIAL)
     )
     booked_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), info=declare(Cat.FINANCIAL, Ret.FINANCIAL)
+        UTC_DATETIME, info=declare(Cat.FINANCIAL, Ret.FINANCIAL)
     )
     value_date: Mapped[date] = mapped_column(Date, info=declare(Cat.FINANCIAL, Ret.FINANCIAL))
     currency: Mapped[str] = mapped_column(String(3), info=declare(Cat.FINANCIAL, Ret.FINANCIAL))

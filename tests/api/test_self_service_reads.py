@@ -53,6 +53,7 @@ async def test_transactions_page_newest_first_with_a_cursor(world: World, ada: P
     assert second["next_cursor"] is None
     items = first["items"] + second["items"]
     assert sorted(t["id"] for t in items) == sorted(str(i) for i in ada.transaction_ids)
+    assert {t["account_id"] for t in items} == {str(ada.account_id)}
     keys = [(t["booked_at"], t["id"]) for t in items]
     assert keys == sorted(keys, reverse=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta, timezone
 from uuid import uuid4
 
 import persistence_samples as samples
@@ -56,6 +56,34 @@ async def test_times_come_back_as_the_same_instant_in_utc(uow_factory: UowFactor
     assert stored is not None
     assert stored.created_at == samples.T0
     assert stored.created_at.utcoffset() == timedelta(0)
+
+
+async def test_transaction_times_come_back_as_the_same_instant_in_utc(
+    uow_factory: UowFactory,
+) -> None:
+    # booked_at has a column type of its own that reads SQLite's text as UTC-aware
+    # (persistence.base.UTC_DATETIME): the page, one transaction and a keyset step agree.
+    customer = samples.customer()
+    acct = samples.account(customer.id)
+    plus_two = timezone(timedelta(hours=2))
+    booked = samples.T0.astimezone(plus_two) + timedelta(microseconds=7)
+    transaction = samples.transaction(acct, booked_at=booked)
+    async with uow_factory() as uow:
+        await uow.customers.add(customer, samples.profile(customer.id))
+        await uow.accounts.add(acct)
+        await uow.transactions.add_many([transaction])
+        await uow.commit()
+    async with uow_factory() as uow:
+        [listed] = await uow.transactions.list_for_account(customer.id, acct.id)
+        one = await uow.transactions.get(customer.id, transaction.id)
+        after = await uow.transactions.list_for_account(
+            customer.id, acct.id, before=(listed.booked_at, listed.id)
+        )
+    assert one is not None
+    for stored in (listed.booked_at, one.booked_at):
+        assert stored == booked
+        assert stored.tzinfo is UTC
+    assert after == []
 
 
 async def test_nothing_is_kept_without_commit(uow_factory: UowFactory) -> None:
