@@ -55,6 +55,7 @@ from api.openapi_doc import ProblemJsonRenderPlugin, openapi_router
 from api.portal.routes import portal_router
 from api.problems import EXCEPTION_HANDLERS
 from api.rate_limit import RateLimit
+from api.read_deadline import BodyDeadline
 from api.request_bodies import handle_recursion_error
 from api.self_service import routes as self_service
 from api.settings import Settings, load_settings
@@ -228,6 +229,7 @@ def create_app(
     app.asgi_handler = CorsMiddleware(
         app.asgi_handler, registered_origins(oauth_services.uow_factory)
     )
+    app.asgi_handler = BodyDeadline(app.asgi_handler, seconds=settings.read_timeout_seconds)
     app.asgi_handler = RequestTiming(app.asgi_handler)
     app.asgi_handler = RequestContextMiddleware(app.asgi_handler, hsts=settings.issuer_is_https)
     return app

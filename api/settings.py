@@ -70,6 +70,9 @@ class Settings:
     revocation_check_ms: int = 0
     # PostgreSQL connections each process keeps (a fixed pool, no overflow).
     db_pool_size: int = 20
+    # Seconds a client may take to send a request's headers, and each part of its body;
+    # slower requests are answered 408 and their connection closed.
+    read_timeout_seconds: int = 10
     # Proxies whose X-Forwarded-For is believed (addresses or CIDR blocks); none by default.
     trusted_proxies: tuple[str, ...] = ()
     # Erasure needs a sign-in this recent, then waits this many days (cancellable; 0: none).
@@ -277,6 +280,7 @@ KNOWN_VARIABLES = frozenset(
         "ERASURE_GRACE_DAYS",
         "MIGRATION_DATABASE_URL",
         "DB_POOL_SIZE",
+        "READ_TIMEOUT",
     }
 )
 """Every `CUSTODIAN_*` variable the service reads (without the prefix)."""
@@ -345,6 +349,12 @@ def _migration_database_url(environ: Mapping[str, str], data_dir: Path) -> str |
         ) from None
 
 
+def read_timeout_seconds(environ: Mapping[str, str] = os.environ) -> int:
+    """`CUSTODIAN_READ_TIMEOUT`: also read on its own by the HTTP protocol of each server
+    process (api.read_deadline), which starts before the app and its settings."""
+    return _integer(environ, "READ_TIMEOUT", 10, 1, 300)
+
+
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     """Read and validate the configuration; raise ConfigError (one line) on any bad value.
 
@@ -397,6 +407,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         revocation_check_ms=_integer(environ, "REVOCATION_CHECK_MS", 1000, 0, 60_000),
         trusted_proxies=_trusted_proxies(environ),
         db_pool_size=_integer(environ, "DB_POOL_SIZE", 20, 1, 1000),
+        read_timeout_seconds=read_timeout_seconds(environ),
         erasure_reauth_seconds=_integer(environ, "ERASURE_REAUTH_SECONDS", 300, 30, 86_400),
         # At most 25 days: the erasure must still be done within the legal month.
         erasure_grace_days=_integer(environ, "ERASURE_GRACE_DAYS", 7, 0, 25),

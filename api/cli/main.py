@@ -338,6 +338,8 @@ def per_process_limits(settings: Settings, workers: int) -> dict[str, str]:
 def _serve(*, host: str, port: int, workers: int, log_format: str = "json") -> None:
     import uvicorn  # noqa: PLC0415  (only `serve` needs the server)
 
+    from api.read_deadline import HeaderDeadlineProtocol  # noqa: PLC0415  (uvicorn's too)
+
     # The app processes read their settings again: without CUSTODIAN_ISSUER, the issuer is
     # built from HOST and PORT, which must be where this server actually listens.
     os.environ["HOST"] = host
@@ -354,6 +356,8 @@ def _serve(*, host: str, port: int, workers: int, log_format: str = "json") -> N
         workers=workers,
         log_config=None,
         server_header=False,
+        # uvicorn's HTTP protocol, with a deadline for each request's headers.
+        http=HeaderDeadlineProtocol,
         # uvicorn would take X-Forwarded-For from loopback peers as the client address;
         # Custodian decides itself, from CUSTODIAN_TRUSTED_PROXIES only.
         proxy_headers=False,
