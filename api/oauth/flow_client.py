@@ -73,9 +73,34 @@ class FlowError(Exception):
     """A step of the flow did not answer as expected; `response` says what it did."""
 
     def __init__(self, step: str, response: httpx.Response) -> None:
-        super().__init__(f"{step}: HTTP {response.status_code}")
+        super().__init__(f"{step}: {_what_it_said(response)}")
         self.step = step
         self.response = response
+
+
+def _what_it_said(response: httpx.Response) -> str:
+    """The status, and the OAuth error a redirect carries (`invalid_scope`, say, when the
+    client may not ask for a scope) or the reason a JSON error body gives."""
+    said = f"HTTP {response.status_code}"
+    location = response.headers.get("location")
+    if location is not None:
+        query = parse_qs(urlsplit(location).query)
+        if "error" in query:
+            said += f", error={query['error'][0]}"
+            if "error_description" in query:
+                said += f": {query['error_description'][0]}"
+        return said
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            body = response.json()
+        except ValueError:
+            return said
+        if not isinstance(body, dict):
+            return said
+        reason = body.get("error_description") or body.get("detail") or body.get("error")
+        if isinstance(reason, str):
+            said += f": {reason}"
+    return said
 
 
 def authorize_params(

@@ -182,3 +182,18 @@ def test_token_demo_command_runs_the_real_flow(server: dict[str, Any]) -> None:
     me = httpx.get(f"{server['base']}/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200
     assert me.json()["scopes"] == ["profile:read"]
+
+
+def test_token_demo_command_names_the_refusal(server: dict[str, Any]) -> None:
+    # The demo app may not ask for a staff scope: the command says so, not just "HTTP 302".
+    result = subprocess.run(
+        [CUSTODIAN, "token", "--demo", "--quiet", "--scope", "profile:read audit:read"],
+        env=server["env"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "error=invalid_scope" in result.stderr, result.stderr
+    assert result.stdout == ""
