@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError, grants
+from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError, OAuth2Error, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from api.oauth.context import Audit, ConsumeCode, NewCode, NewGrant, RevokeGrant, RotateRefreshToken
@@ -42,10 +42,27 @@ class S256Only(CodeChallenge):  # type: ignore[misc]
         super().validate_code_challenge(grant, redirect_uri)
 
     def validate_code_verifier(self, grant: Any, result: Any) -> None:
-        """At the token endpoint: a verifier is mandatory whatever the client type."""
-        if not grant.request.form.get("code_verifier"):
-            raise InvalidRequestError("Missing 'code_verifier'")
-        super().validate_code_verifier(grant, result)
+        """At the token endpoint: a verifier is mandatory whatever the client type. A code
+        presented without its verifier, or with a wrong one, is spent: whoever holds it
+        cannot try again, and the code presented once more (the right verifier included) is
+        a second use, which revokes everything issued from it."""
+        try:
+            if not grant.request.form.get("code_verifier"):
+                raise InvalidRequestError("Missing 'code_verifier'")
+            super().validate_code_verifier(grant, result)
+        except OAuth2Error:
+            code: CodeModel = grant.request.authorization_code
+            server = _server(grant)
+            server.ctx.record(ConsumeCode(code.code.code_hash, code.code.grant_id))
+            if server.ctx.code_grant is not None:
+                server.ctx.record(
+                    Audit(
+                        server.audit_record(
+                            server.ctx.code_grant, "oauth.code.verifier_refused", Outcome.DENIED
+                        )
+                    )
+                )
+            raise
 
 
 def _server(grant: Any) -> CustodianServer:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from oauth_harness import APP_REDIRECT, CONSOLE_REDIRECT, PASSWORD, World
+from self_service_seed import audit_events, last_seq
 
 from api.oauth.flow_client import Pkce, authorize_params, form_fields
 from domain.identity import StaffRole
@@ -73,20 +74,31 @@ async def test_authorization_without_s256_pkce_is_refused(
     assert "iss=" in location
 
 
-async def test_code_without_verifier_is_refused(world: World) -> None:
-    code, _ = await _code(world)
+async def test_code_without_verifier_is_refused_and_spent(world: World) -> None:
+    code, pkce = await _code(world)
     response = await world.token(_exchange(code, None))
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
     no_token(response)
+    again = await world.token(_exchange(code, pkce.verifier))
+    assert again.status_code == 400
+    assert again.json()["error"] == "invalid_grant"
+    no_token(again)
 
 
-async def test_code_with_wrong_verifier_is_refused(world: World) -> None:
-    code, _ = await _code(world)
+async def test_code_with_wrong_verifier_is_refused_and_spent(world: World) -> None:
+    code, pkce = await _code(world)
+    before = await last_seq(world)
     response = await world.token(_exchange(code, Pkce.new().verifier))
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
     no_token(response)
+    assert [e.action for e in await audit_events(world, before)] == ["oauth.code.verifier_refused"]
+    # The right verifier comes too late: a second use of the code, refused.
+    again = await world.token(_exchange(code, pkce.verifier))
+    assert again.status_code == 400
+    assert again.json()["error"] == "invalid_grant"
+    no_token(again)
 
 
 @pytest.mark.parametrize(
