@@ -12,11 +12,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from uuid import UUID
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -46,7 +44,7 @@ from domain.web.sessions import WebSessionStore
 from persistence.audit.batch import BatchingAuditLog
 from persistence.audit.tree import TreeHeadTimer
 from persistence.crypto import MasterKey
-from persistence.database import make_engine, session_factory
+from persistence.database import make_engine, prepare_sqlite_file, session_factory
 from persistence.dsr.archive import FileArchiveStore, export_signer
 from persistence.jobs import (
     DEFAULT_LEASE_SECONDS,
@@ -148,14 +146,6 @@ class DatabaseReadiness:
         return Readiness(database_ok=True, migrations_at_head=at_head)
 
 
-def _ensure_sqlite_directory(url: str) -> None:
-    # SQLite creates the file but not its directory (the default is ./var/custodian.db).
-    parsed = make_url(url)
-    database = parsed.database
-    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-
-
 def build_services(
     settings: Settings,
     *,
@@ -170,7 +160,7 @@ def build_services(
     against one that stores nothing).
     """
     if engine is None:
-        _ensure_sqlite_directory(settings.database_url)
+        prepare_sqlite_file(settings.database_url)
         engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = session_factory(engine)
     master_key = MasterKey(settings.master_key)
@@ -228,7 +218,7 @@ def build_services(
 def engine_for(database_url: str) -> AsyncEngine:
     """An engine on `database_url`, for the command line's tasks that are given a URL (the
     audit commands); the caller disposes of it."""
-    _ensure_sqlite_directory(database_url)
+    prepare_sqlite_file(database_url)
     return make_engine(database_url)
 
 

@@ -198,7 +198,7 @@ def _generate_development_key(path: Path) -> bytes:
     key = secrets.token_bytes(MASTER_KEY_BYTES)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as handle:
             handle.write(base64.b64encode(key).decode("ascii") + "\n")

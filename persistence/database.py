@@ -6,9 +6,12 @@ the tests), because the settings live in connect-time event listeners on the eng
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, exc
@@ -46,6 +49,24 @@ def async_url(url: str | URL) -> URL:
             "use sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db"
         )
     return parsed.set(drivername=driver)
+
+
+def prepare_sqlite_file(url: str | URL) -> None:
+    """For a SQLite database in a file: create its directory (owner-only when this makes
+    it) and the empty database file, readable and writable by its owner only, unless it
+    exists. SQLite would create the file with the process's default mode (readable by every
+    user of the host under the usual umask), and gives its -wal and -shm files the mode of
+    the database file. An existing file keeps the mode it has."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return
+    if database.startswith("file:"):  # a URI: SQLite opens it as it says
+        return
+    path = Path(database)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def is_sqlite(url: str | URL) -> bool:

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import NoReturn, TextIO, cast
 from uuid import UUID
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.cli.analytics import add_analytics_commands
@@ -36,6 +35,7 @@ from api.logging import configure_logging
 from api.settings import ConfigError, Settings, load_settings
 from domain.errors import DomainError
 from persistence.app_role import RoleConfigError, grant_app_role
+from persistence.database import prepare_sqlite_file
 from persistence.demo.campaigns import DemoMarketing, seed_demo_marketing
 from persistence.demo.loader import DEFAULT_SEED, MAX_CUSTOMERS, DemoSummary, load_demo
 from persistence.migrate import head_revision, is_at_head, upgrade
@@ -209,7 +209,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     configure_logging(level="WARNING")
     settings = load_settings()
     configure_logging(level="WARNING", log_format=settings.log_format)
-    _ensure_sqlite_directory(settings.database_url)
+    prepare_sqlite_file(settings.database_url)
     if args.command == "audit":
         handler: Callable[[str], int] = args.audit_handler
         return handler(settings.database_url)
@@ -240,13 +240,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         _serve(host=args.host, port=args.port, workers=args.workers, log_format=settings.log_format)
         return EXIT_OK
     raise CommandFailed(f"unknown command {args.command!r}")  # argparse prevents this
-
-
-def _ensure_sqlite_directory(url: str) -> None:
-    # SQLite creates the database file on first use, but not the directory it lives in.
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 async def _require_migrated(settings: Settings) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -108,6 +109,12 @@ def test_migrate_then_demo_on_a_fresh_data_dir(tmp_path: Path) -> None:
 
     demo = custodian("demo", "--customers", "3", home=tmp_path)
     assert demo.returncode == 0, demo.stderr
+    # The data directory and the database (with its write-ahead log) are the owner's only.
+    var = tmp_path / "var"
+    assert stat.S_IMODE(var.stat().st_mode) == 0o700
+    for name in ("custodian.db", "custodian.db-wal", "master.key"):
+        if (var / name).exists():  # the log may have been checkpointed away
+            assert stat.S_IMODE((var / name).stat().st_mode) == 0o600, name
     assert "3 customers created, 0 already present" in demo.stdout
     emails = [line.strip() for line in demo.stdout.splitlines() if "@example.com" in line]
     assert len(emails) == 3
