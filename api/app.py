@@ -198,7 +198,7 @@ def create_app(
         ],
         template_config=template_config(),
         # Every /v1 route: the access token, then the scopes the route declares.
-        # Then the per-client rate limit, which needs the caller the guard resolved.
+        # Then the rate limit, which needs the caller the guard resolved.
         middleware=[
             bearer_guard(oauth_services),
             RateLimit(settings.rate_limit_per_minute, settings.token_rate_limit_per_minute),

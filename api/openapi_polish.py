@@ -52,7 +52,7 @@ TAG_DESCRIPTIONS: dict[str, str] = {
 
 CONTACT = {"name": "Custodian maintainers"}
 RATE_LIMITED_PREFIXES = ("/v1/", "/oauth/token")
-"""Where the per-client rate limit answers 429 (see `api.rate_limit`)."""
+"""Where the rate limit answers 429 (see `api.rate_limit`)."""
 RETRY_AFTER_ON = {"downloadMyExport": ("409",), "getMyAccessLogProof": ("409",)}
 """Responses (by operation id) that also say when to try again."""
 _RETRY_AFTER_HEADER = {
@@ -61,7 +61,7 @@ _RETRY_AFTER_HEADER = {
     "schema": {"type": "integer", "minimum": 0},
 }
 _TOO_MANY = {
-    "description": "This client sent too many requests; retry after the time given.",
+    "description": "Too many requests from this caller; retry after the time given.",
     "headers": {"Retry-After": _RETRY_AFTER_HEADER},
     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
 }

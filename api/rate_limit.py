@@ -1,11 +1,13 @@
-"""A request rate limit per client on the data API (/v1) and the token endpoint.
+"""A request rate limit on the data API (/v1) and the token endpoint.
 
-Each client has a token bucket per surface: `per_minute` requests, refilled continuously,
-with a burst of the same size. On /v1 the client is the verified one of the access token
-(this middleware runs after the bearer guard); at /oauth/token it is the client the request
-names (HTTP Basic user or the `client_id` form field) together with the caller's address, so
-a stranger naming someone else's client id only spends their own bucket. A refused request
-gets 429 problem+json with `Retry-After` (whole seconds).
+Each caller has a token bucket per surface: `per_minute` requests, refilled continuously,
+with a burst of the same size. On /v1 the caller is the person the access token was issued
+to, within its client (this middleware runs after the bearer guard): the users of one app
+(the portal, a mobile app) each have their own allowance, so one of them cannot spend
+everyone's; a service client, which acts for nobody, has one bucket. At /oauth/token it is
+the client the request names (HTTP Basic user or the `client_id` form field) together with
+the caller's address, so a stranger naming someone else's client id only spends their own
+bucket. A refused request gets 429 problem+json with `Retry-After` (whole seconds).
 
 The buckets live in each process's memory ("per process"), which keeps the check free of
 database writes on every request. `custodian serve --workers N` therefore hands each of its
@@ -45,8 +47,10 @@ from domain.identity import Caller
 
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path, not a secret
 API_PREFIX = "/v1/"
-MAX_BUCKETS = 10_000
-"""Buckets kept per surface; the least recently used go first (bounded memory)."""
+MAX_BUCKETS = 100_000
+"""Buckets kept per surface, about 150 bytes each; the least recently used go first (bounded
+memory). A person idle for a minute has a full bucket again, so forgetting theirs loses
+nothing."""
 MAX_FORM_BYTES = 64 * 1024
 
 
@@ -116,8 +120,16 @@ async def _buffered_body(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
+def _allowance_of(caller: Caller) -> str:
+    """Whose bucket a /v1 request spends: the person's within the client, or the service
+    client's own."""
+    if caller.subject_id is None:
+        return caller.client_id
+    return f"{caller.client_id} {caller.kind.value} {caller.subject_id}"
+
+
 class RateLimit(ASGIMiddleware):
-    """429 once a client has spent its requests of the minute (see the module docstring)."""
+    """429 once a caller has spent its requests of the minute (see the module docstring)."""
 
     scopes = (ScopeType.HTTP,)
 
@@ -132,7 +144,7 @@ class RateLimit(ASGIMiddleware):
         if self.api is not None and path.startswith(API_PREFIX):
             caller = scope.get("user")
             if isinstance(caller, Caller):
-                wait = self.api.take(caller.client_id)
+                wait = self.api.take(_allowance_of(caller))
         elif self.token is not None and path == TOKEN_PATH:
             body, receive = await _buffered_body(receive)
             client_id = _basic_user(scope) or dict(
@@ -153,7 +165,7 @@ async def _too_many(send: Send, retry_after: int, request_id: str | None) -> Non
             "type": "about:blank",
             "title": "Too Many Requests",
             "status": 429,
-            "detail": f"This client sent too many requests; retry in {retry_after} seconds.",
+            "detail": f"Too many requests from this caller; retry in {retry_after} seconds.",
             "request_id": request_id,
         }
     ).encode()

@@ -60,8 +60,9 @@ class Settings:
     tree_head_interval: int = 60
     # Log lines: "console" (readable, coloured when a terminal) or "json" (one object a line).
     log_format: LogFormat = "json"
-    # Requests per minute per client on /v1 and at /oauth/token; 0 is no limit. Settings built
-    # in code (tests, tools) have none; the environment's defaults are 600 and 60.
+    # Requests per minute per person and client on /v1, per client and address at /oauth/token;
+    # 0 is no limit. Settings built in code (tests, tools) have none; the environment's
+    # defaults are 600 and 60.
     rate_limit_per_minute: int = 0
     token_rate_limit_per_minute: int = 0
     # How stale the resource guard's "this token is not revoked" may be, in milliseconds: a

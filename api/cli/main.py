@@ -312,11 +312,11 @@ def print_demo_summary(
 def per_process_limits(settings: Settings, workers: int) -> dict[str, str]:
     """The rate limits each of `workers` processes enforces, as environment overrides.
 
-    The per-client buckets live in each process's memory (api/rate_limit.py), and the kernel
+    The rate-limit buckets live in each process's memory (api/rate_limit.py), and the kernel
     spreads connections over the processes, so each enforces its share: the configured limit
     divided by the process count, rounded down (never below 1 while a limit is on). Across
-    the processes of one `serve` a client thus never gets more than the configured limit; a
-    client that keeps one connection open reaches one process and gets only its share. With
+    the processes of one `serve` a caller thus never gets more than the configured limit; a
+    caller that keeps one connection open reaches one process and gets only its share. With
     one process nothing changes.
     """
     if workers <= 1:

@@ -1,4 +1,5 @@
-"""A per-client rate limit on /v1 and /oauth/token: 429 problem+json with Retry-After."""
+"""A rate limit per person and client on /v1, per client and address on /oauth/token: 429
+problem+json with Retry-After."""
 
 from __future__ import annotations
 
@@ -63,6 +64,22 @@ async def test_another_client_keeps_its_own_allowance(world: World) -> None:
         "/v1/me", headers={"Authorization": f"Bearer {calm['access_token']}"}
     )
     assert other.status_code == 200
+
+
+async def test_another_user_of_the_same_client_keeps_their_own_allowance(world: World) -> None:
+    # One user of a shared app (the portal, a mobile app) cannot spend everyone's requests.
+    await world.add_customer("greedy@example.com")
+    await world.add_customer("patient@example.com")
+    greedy = await world.tokens_for("greedy@example.com", scope="profile:read")
+    patient = await world.tokens_for("patient@example.com", scope="profile:read")
+    greedy_auth = {"Authorization": f"Bearer {greedy['access_token']}"}
+    for _ in range(API_LIMIT):
+        await world.http.get("/v1/me", headers=greedy_auth)
+    assert (await world.http.get("/v1/me", headers=greedy_auth)).status_code == 429
+    answered = await world.http.get(
+        "/v1/me", headers={"Authorization": f"Bearer {patient['access_token']}"}
+    )
+    assert answered.status_code == 200
 
 
 async def test_token_endpoint_is_limited_per_client(world: World) -> None:
