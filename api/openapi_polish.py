@@ -60,11 +60,26 @@ _RETRY_AFTER_HEADER = {
     "required": True,
     "schema": {"type": "integer", "minimum": 0},
 }
+_PROBLEM_CONTENT = {
+    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+}
 _TOO_MANY = {
     "description": "Too many requests from this caller; retry after the time given.",
     "headers": {"Retry-After": _RETRY_AFTER_HEADER},
-    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    "content": _PROBLEM_CONTENT,
 }
+_BODY_REFUSALS = {
+    "408": {
+        "description": "The body did not arrive in time (CUSTODIAN_READ_TIMEOUT seconds for "
+        "each part); the connection is closed.",
+        "content": _PROBLEM_CONTENT,
+    },
+    "413": {
+        "description": "The body is larger than the server accepts (1 MiB).",
+        "content": _PROBLEM_CONTENT,
+    },
+}
+"""What any operation with a request body may answer before the body is looked at."""
 ISSUER_VARIABLE_DEFAULT = "http://127.0.0.1:8000"
 
 
@@ -131,7 +146,7 @@ def _set_servers(document: dict[str, Any], issuer: str | None) -> None:
                     flow[key] = _relative(flow[key])
 
 
-def _add_retry_after(document: dict[str, Any]) -> None:
+def _add_shared_refusals(document: dict[str, Any]) -> None:
     for path, path_item in document.get("paths", {}).items():
         for method in _HTTP_METHODS:
             operation = path_item.get(method)
@@ -140,6 +155,9 @@ def _add_retry_after(document: dict[str, Any]) -> None:
             responses = operation.setdefault("responses", {})
             if path.startswith(RATE_LIMITED_PREFIXES):
                 responses.setdefault("429", copy.deepcopy(_TOO_MANY))
+            if "requestBody" in operation:
+                for code, refusal in _BODY_REFUSALS.items():
+                    responses.setdefault(code, copy.deepcopy(refusal))
             for code in RETRY_AFTER_ON.get(operation.get("operationId", ""), ()):
                 if code in responses:
                     headers = responses[code].setdefault("headers", {})
@@ -165,7 +183,7 @@ def polish(document: dict[str, Any], *, issuer: str | None = None) -> dict[str, 
     """
     info = document.setdefault("info", {})
     info.setdefault("contact", copy.deepcopy(CONTACT))
-    _add_retry_after(document)
+    _add_shared_refusals(document)
     _require_next_cursor(document)
     declared = {tag["name"] for tag in document.setdefault("tags", [])}
     for operation in _operations(document):

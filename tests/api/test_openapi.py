@@ -75,13 +75,28 @@ def test_oauth_errors_are_documented_as_the_rfcs_send_them() -> None:
         assert "WWW-Authenticate" in operation["responses"]["401"]["headers"], path
     for method, codes in (
         ("get", {"200", "302", "400"}),
-        ("post", {"200", "302", "400", "401", "403", "429", "503"}),
+        ("post", {"200", "302", "400", "401", "403", "408", "413", "429", "503"}),
     ):
         responses = document["paths"]["/oauth/authorize"][method]["responses"]
         assert set(responses) == codes, method
         assert responses["302"]["headers"]["Location"]["required"] is True
-        for code in codes - {"302"}:
+        # A body too large or too slow is refused before the pages see it: a problem.
+        for code in codes - {"302", "408", "413"}:
             assert list(responses[code]["content"]) == ["text/html"], f"{method} {code}"
+
+
+def test_every_operation_with_a_body_documents_its_size_and_time_limits() -> None:
+    document = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    with_body = [
+        (path, method, operation)
+        for path, method, operation in operations(document)
+        if "requestBody" in operation
+    ]
+    assert len(with_body) >= 10
+    for path, method, operation in with_body:
+        for code in ("408", "413"):
+            content = operation["responses"][code]["content"]
+            assert list(content) == ["application/problem+json"], f"{method} {path} {code}"
 
 
 def test_health_operations_are_documented() -> None:
