@@ -168,15 +168,19 @@ def test_service_client_credentials(server: dict[str, Any]) -> None:
         assert jwks["keys"]
 
 
-def test_token_demo_command_runs_the_real_flow(server: dict[str, Any]) -> None:
-    result = subprocess.run(
-        [CUSTODIAN, "token", "--demo", "--quiet", "--scope", "profile:read"],
+def _token_command(server: dict[str, Any], scope: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CUSTODIAN, "token", "--demo", "--quiet", "--scope", scope],
         env=server["env"],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_token_demo_command_runs_the_real_flow(server: dict[str, Any]) -> None:
+    result = _token_command(server, "profile:read")
     assert result.returncode == 0, result.stderr
     token = result.stdout.strip()
     me = httpx.get(f"{server['base']}/v1/me", headers={"Authorization": f"Bearer {token}"})
@@ -186,14 +190,7 @@ def test_token_demo_command_runs_the_real_flow(server: dict[str, Any]) -> None:
 
 def test_token_demo_command_names_the_refusal(server: dict[str, Any]) -> None:
     # The demo app may not ask for a staff scope: the command says so, not just "HTTP 302".
-    result = subprocess.run(
-        [CUSTODIAN, "token", "--demo", "--quiet", "--scope", "profile:read audit:read"],
-        env=server["env"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _token_command(server, "profile:read audit:read")
     assert result.returncode != 0
     assert "error=invalid_scope" in result.stderr, result.stderr
     assert result.stdout == ""
