@@ -125,6 +125,11 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
 
     def _headers_too_slow(self) -> None:
         self._headers_due = None
+        if self.cycle is not None and not self.cycle.response_complete:
+            # A pipelined request behind one still being answered: closing now would cut
+            # that answer short. Its headers get another deadline.
+            self._expect_headers()
+            return
         if not self.transport.is_closing():
             self.transport.write(_REQUEST_TIMEOUT)
             self.transport.close()
