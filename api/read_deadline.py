@@ -10,9 +10,10 @@ few hundred such clients hold every connection a process can take. The deadline 
   answers 408 and closes the connection. Between requests uvicorn's keep-alive timeout
   applies, as before.
 - each part of the body, from the moment the application asks for it (`BodyDeadline`, an
-  ASGI layer of the app): past it the request is answered 408 problem+json, and the
-  connection is closed. A client that goes away before its body is complete ends the
-  request with a 400 in the access log (nobody receives it), rather than an error.
+  ASGI layer of the app, for the methods that carry a body): past it the request is
+  answered 408 problem+json, and the connection is closed. A client that goes away before
+  its body is complete ends the request with a 400 in the access log (nobody receives it),
+  rather than an error.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ _REQUEST_TIMEOUT = (
 )
 
 
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Methods whose requests no handler reads a body of: they skip the wrapping (most reads)."""
+
+
 class BodyDeadline:
     """Bounds the wait for each part of a request's body (see the module doc)."""
 
@@ -46,7 +51,7 @@ class BodyDeadline:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGI entry point; other scope types pass through untouched."""
-        if scope["type"] != ScopeType.HTTP:
+        if scope["type"] != ScopeType.HTTP or scope["method"] in _BODILESS:
             await self.app(scope, receive, send)
             return
         body_complete = False
