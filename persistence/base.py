@@ -41,9 +41,14 @@ def _utc_from_text(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(value + "+00:00")
-    except ValueError:  # text that names an offset of its own, or no time at all
-        return datetime.fromisoformat(value).astimezone(UTC)
+        parsed = datetime.fromisoformat(value + "+00:00")
+    except ValueError:  # text that names an offset of its own
+        parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is UTC:  # what the repositories store
+        return parsed
+    if parsed.tzinfo is None:  # a date alone; its digits are UTC too, never the host's zone
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 # The dialect's type has no annotations.

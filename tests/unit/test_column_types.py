@@ -41,6 +41,7 @@ def test_what_sqlite_stores_reads_back_as_the_same_instant_in_utc() -> None:
             datetime(2026, 3, 29, 1, 30, 5, 42, tzinfo=UTC),
         ),
         ("2026-03-29T01:30:05Z", datetime(2026, 3, 29, 1, 30, 5, tzinfo=UTC)),
+        ("2026-03-29", datetime(2026, 3, 29, tzinfo=UTC)),  # midnight UTC, not the host's
     ],
 )
 def test_text_in_other_forms_reads_as_utc(text: str, expected: datetime) -> None:
