@@ -130,7 +130,6 @@ _READ_COLUMNS: tuple[Any, ...] = (
     TransactionRow.category,
     *transaction_fields.READ_COLUMNS,
 )
-_SEALED = len(transaction_fields.READ_COLUMNS)
 _DIRECTIONS = {direction.value: direction for direction in TransactionDirection}
 _STATUSES = {status.value: status for status in TransactionStatus}
 
@@ -345,7 +344,7 @@ def _transactions(
             category,
             *sealed,
         ) = row
-        amount, description, merchant, reference = opener.open(row_id, sealed[:_SEALED])
+        amount, description, merchant, reference = opener.open(row_id, sealed)
         try:
             known_direction, known_status = _DIRECTIONS[direction], _STATUSES[status]
         except KeyError:

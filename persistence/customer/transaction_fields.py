@@ -60,17 +60,18 @@ class TransactionFieldsOpener:
         self._fields = cipher.fields(TABLE, SEALED_FIELDS, len(LEGACY_COLUMNS))
         self._columns = cipher.columns(TABLE, LEGACY_COLUMNS)
 
-    def open(self, transaction_id: UUID, stored: Sequence[bytes | None]) -> Fields:
-        """The fields of the transaction `transaction_id` from the `READ_COLUMNS` of its row.
-        IntegrityError when they do not authenticate, or when a row holds neither form."""
+    def open(self, transaction_id: UUID, stored: Sequence[Any]) -> Fields:
+        """The fields of the transaction `transaction_id` from `stored`, which starts with the
+        `READ_COLUMNS` of its row (what follows them is not read). IntegrityError when they
+        do not authenticate, or when a row holds neither form."""
         sealed = stored[0]
         if sealed is not None:
             values: Sequence[str | None] = self._fields.open(transaction_id, sealed)
         else:
-            legacy = stored[1:]
+            legacy = stored[1 : len(READ_COLUMNS)]
             if None in legacy:
                 raise IntegrityError(f"{TABLE} holds a row without its sealed fields")
-            values = self._columns.open(transaction_id, legacy)  # type: ignore[arg-type]
+            values = self._columns.open(transaction_id, legacy)
         amount, description, merchant, reference = values
         if amount is None or description is None:
             raise IntegrityError(f"{TABLE} holds an unexpectedly empty value")

@@ -38,7 +38,6 @@ _Columns = TypeVarTuple("_Columns")
 _TABLE = TransactionRow.__tablename__
 _DIRECTIONS = {member.value: member.value for member in TransactionDirection}
 _STATUSES = {member.value: member.value for member in TransactionStatus}
-_SEALED = len(transaction_fields.READ_COLUMNS)
 
 
 def _records(
@@ -50,7 +49,7 @@ def _records(
     append = records.append
     for row in rows:
         row_id, booked_at, value_date, currency, direction, status, category = row[:7]
-        amount, description, merchant, reference = opener.open(row_id, row[7 : 7 + _SEALED])
+        amount, description, merchant, reference = opener.open(row_id, row[7:])
         try:
             direction_value = _DIRECTIONS[direction]
             status_value = _STATUSES[status]
