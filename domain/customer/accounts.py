@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 from uuid import UUID
 
 
@@ -56,9 +57,13 @@ class TransactionStatus(StrEnum):
     REVERSED = "reversed"
 
 
-@dataclass(frozen=True, slots=True)
-class Transaction:
-    """A movement of money on an account. `amount` is positive; `direction` gives the sign."""
+class Transaction(NamedTuple):
+    """A movement of money on an account. `amount` is positive; `direction` gives the sign.
+
+    Immutable like the other entities, but a named tuple rather than a frozen dataclass: a
+    page of transactions builds fifty of them, and a frozen dataclass sets each of its
+    thirteen fields through `object.__setattr__`, about 2 µs a transaction against half a
+    microsecond for the tuple. A changed copy is `transaction._replace(...)`."""
 
     id: UUID
     customer_id: UUID

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from itertools import islice
@@ -337,7 +337,7 @@ async def test_bulk_rows_are_stored_exactly_as_the_repository_stores_them(
         by_repository = await uow.transactions.get(customer_id, repository_id)
     assert bulk is not None
     assert by_repository is not None
-    assert replace(bulk, id=repository_id) == by_repository
+    assert bulk._replace(id=repository_id) == by_repository
 
 
 def _stored_id(engine: AsyncEngine, value: UUID) -> object:

@@ -79,8 +79,7 @@ async def _store_canaries(uow_factory: UowFactory) -> tuple[list[object], list[o
         ),
     )
     account = replace(samples.account(customer.id), name=CANARIES["account"])
-    transaction = replace(
-        samples.transaction(account),
+    transaction = samples.transaction(account)._replace(
         description=CANARIES["description"],
         merchant=CANARIES["merchant"],
         category=PLAINTEXT_CONTROL,

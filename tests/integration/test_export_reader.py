@@ -5,7 +5,6 @@ does not authenticate."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -37,12 +36,11 @@ async def _seed(
     account = samples.account(customer.id)
     texts = ["Coffee", '=HYPERLINK("x")', "Café Ünïcode ☕", 'quote " and, comma\r\nline']
     transactions = [
-        replace(
-            samples.transaction(
-                account,
-                booked_at=samples.T0 + timedelta(minutes=i // 2),  # ties: the id decides
-                description=texts[i % len(texts)],
-            ),
+        samples.transaction(
+            account,
+            booked_at=samples.T0 + timedelta(minutes=i // 2),  # ties: the id decides
+            description=texts[i % len(texts)],
+        )._replace(
             amount=Decimal("1000.00") + Decimal(i) / 100,
             direction=TransactionDirection.CREDIT if i % 3 else TransactionDirection.DEBIT,
             merchant=None if i % 2 else f"Shop {i}",

@@ -255,7 +255,7 @@ async def test_transaction_on_someone_elses_account_is_refused(uow_factory: UowF
         await uow.customers.add(customer, samples.profile(customer.id))
         await uow.customers.add(other, samples.profile(other.id))
         await uow.accounts.add(acct)
-        stray = replace(samples.transaction(acct), customer_id=other.id)
+        stray = samples.transaction(acct)._replace(customer_id=other.id)
         with pytest.raises(NotFound):
             await uow.transactions.add_many([stray])
 
@@ -333,11 +333,11 @@ async def test_transactions_stored_in_the_older_form_read_and_correct_like_the_o
         )
         await uow.commit()
     async with uow_factory() as uow:
-        assert await uow.transactions.get(customer.id, older[0].id) == replace(
-            older[0], description="Corrected"
+        assert await uow.transactions.get(customer.id, older[0].id) == older[0]._replace(
+            description="Corrected"
         )
-        assert await uow.transactions.get(customer.id, newer[0].id) == replace(
-            newer[0], description="Also corrected"
+        assert await uow.transactions.get(customer.id, newer[0].id) == newer[0]._replace(
+            description="Also corrected"
         )
     # The corrected older row is now in the one-value form, its four columns empty.
     async with engine.connect() as connection:
