@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.retention import DataCategory, RetentionClass
-from persistence.base import UTC_DATETIME, Base, declare, sealed
+from persistence.base import UTC_DATETIME, UUID_KEY, Base, declare, sealed
 
 Cat = DataCategory
 Ret = RetentionClass
@@ -165,7 +165,7 @@ class TransactionRow(Base):
     )
 
     id: Mapped[UUID] = mapped_column(
-        Uuid, primary_key=True, info=declare(Cat.IDENTIFIER, Ret.FINANCIAL)
+        UUID_KEY, primary_key=True, info=declare(Cat.IDENTIFIER, Ret.FINANCIAL)
     )
     account_id: Mapped[UUID] = mapped_column(
         Uuid, ForeignKey("accounts.id"), info=declare(Cat.IDENTIFIER, Ret.FINANCIAL)

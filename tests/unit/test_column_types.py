@@ -1,18 +1,24 @@
-"""The SQLite reading of persistence.base.UTC_DATETIME: stored text to aware UTC."""
+"""The SQLite readings of persistence.base.UTC_DATETIME (stored text to aware UTC) and
+persistence.base.UUID_KEY (stored hexadecimal digits to a UUID)."""
 
 from __future__ import annotations
 
+import pickle
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy.dialects import sqlite
 
-from persistence.base import UTC_DATETIME
+from persistence.base import UTC_DATETIME, UUID_KEY
 
 DIALECT = sqlite.dialect()
 _READ = UTC_DATETIME.dialect_impl(DIALECT).result_processor(DIALECT, None)
 _WRITE = UTC_DATETIME.dialect_impl(DIALECT).bind_processor(DIALECT)
+_READ_ID = UUID_KEY.dialect_impl(DIALECT).result_processor(DIALECT, None)
+_WRITE_ID = UUID_KEY.dialect_impl(DIALECT).bind_processor(DIALECT)
 
 
 def read(text: str | None) -> Any:
@@ -55,3 +61,47 @@ def test_no_value_reads_as_none_and_text_that_is_no_time_is_refused() -> None:
     assert read(None) is None
     with pytest.raises(ValueError, match="isoformat"):
         read("yesterday")
+
+
+def read_id(text: str | None) -> Any:
+    assert _READ_ID is not None
+    return _READ_ID(text)
+
+
+def test_a_stored_id_reads_back_as_an_equal_uuid_in_every_respect() -> None:
+    for _ in range(200):
+        original = uuid4()
+        stored = _WRITE_ID(original) if _WRITE_ID is not None else original.hex
+        back = read_id(stored)
+        assert type(back) is UUID
+        assert back == original
+        assert hash(back) == hash(original)
+        assert (str(back), repr(back), back.version) == (str(original), repr(original), 4)
+        assert back.is_safe is original.is_safe
+        assert pickle.loads(pickle.dumps(back)) == original
+    assert read_id(None) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "d434d03d-e8be-4b38-b92d-364a8e0f80e9",  # other forms UUID() takes
+        "{d434d03de8be4b38b92d364a8e0f80e9}",
+        "0x" + "a" * 30,
+        "+" + "a" * 31,
+        "a" * 31 + " ",
+        # and text it refuses
+        "-" + "a" * 31,
+        "g" * 32,
+        "a_" * 16,
+        "a" * 31,
+    ],
+)
+def test_text_in_other_forms_reads_as_uuid_reads_it(text: str) -> None:
+    try:
+        expected: object = UUID(text)
+    except ValueError as refused:
+        with pytest.raises(ValueError, match=re.escape(str(refused))):
+            read_id(text)
+    else:
+        assert read_id(text) == expected
