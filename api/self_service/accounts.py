@@ -19,7 +19,6 @@ from api.self_service.dtos import (
     TransactionPage,
     account_out,
     transaction_out,
-    transactions_out,
 )
 from domain.customer.accounts import TransactionStatus
 from domain.identity import Caller
@@ -105,7 +104,7 @@ class MyAccounts(Controller):
                 parse_time(booked_from, "from"), parse_time(booked_to, "to"), status
             ),
         )
-        return TransactionPage(transactions_out(page.items), page.next_cursor)
+        return TransactionPage([transaction_out(t) for t in page.items], page.next_cursor)
 
     @get(
         "/transactions/{transaction_id:str}",

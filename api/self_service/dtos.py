@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated, Literal
+from uuid import UUID
 
 import msgspec
 
 from api.actor import Actor, actor_of
 from domain.customer.accounts import Account as DomainAccount
 from domain.customer.accounts import Transaction as DomainTransaction
+from domain.customer.accounts import TransactionDirection, TransactionStatus
 from domain.customer.corrections import CorrectionRequest as DomainCorrectionRequest
 from domain.customer.interactions import Interaction as DomainInteraction
 from domain.customer.profile import Profile as DomainProfile
@@ -87,14 +88,14 @@ class AccountList(msgspec.Struct):
 class Transaction(msgspec.Struct):
     """A transaction; `amount` is a positive decimal string, `direction` gives the sign."""
 
-    id: str
-    account_id: str
+    id: UUID
+    account_id: UUID
     booked_at: datetime
     value_date: date
     amount: str
     currency: str
-    direction: str
-    status: str
+    direction: TransactionDirection
+    status: TransactionStatus
     description: str
     category: str
     merchant: str | None
@@ -270,33 +271,18 @@ def account_out(account: DomainAccount) -> Account:
 
 
 def transaction_out(transaction: DomainTransaction) -> Transaction:
-    """A transaction as sent."""
-    return _transaction_out(transaction, str(transaction.account_id))
-
-
-def transactions_out(transactions: Sequence[DomainTransaction]) -> list[Transaction]:
-    """Transactions as sent, a page of one account's: the account's id is turned into text
-    once, not once a row (a microsecond each, a twentieth of a page's own work)."""
-    sent = []
-    account_id: object = None
-    account_text = ""
-    for transaction in transactions:
-        if transaction.account_id is not account_id:  # the rows of a page share one id
-            account_id, account_text = transaction.account_id, str(transaction.account_id)
-        sent.append(_transaction_out(transaction, account_text))
-    return sent
-
-
-def _transaction_out(transaction: DomainTransaction, account_id: str) -> Transaction:
+    """A transaction as sent. Its ids and kinds go as they are: the encoder writes a UUID's
+    text and an enumeration's value itself, for a page of fifty at a fraction of what
+    `str()` and `.value` cost in Python."""
     return Transaction(
-        id=str(transaction.id),
-        account_id=account_id,
+        id=transaction.id,
+        account_id=transaction.account_id,
         booked_at=transaction.booked_at,
         value_date=transaction.value_date,
         amount=str(transaction.amount),
         currency=transaction.currency,
-        direction=transaction.direction.value,
-        status=transaction.status.value,
+        direction=transaction.direction,
+        status=transaction.status,
         description=transaction.description,
         category=transaction.category,
         merchant=transaction.merchant,
