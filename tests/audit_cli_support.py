@@ -4,6 +4,7 @@ triggers as an attacker with database access would, and running the real command
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import sys
 from pathlib import Path
@@ -38,14 +39,22 @@ async def append_events(engine: AsyncEngine, count: int) -> list[AuditEvent]:
     return events
 
 
-async def custodian_audit(db_url: str, data_dir: Path, *args: str) -> tuple[int, str, str]:
-    """Run `custodian audit ARGS` on the database; its exit status, stdout and stderr."""
+async def custodian_audit(
+    db_url: str, data_dir: Path, *args: str, master_key: bytes | None = None
+) -> tuple[int, str, str]:
+    """Run `custodian audit ARGS` on the database; its exit status, stdout and stderr.
+
+    With `master_key`, the command uses it (to check what was signed under it); else the
+    development key it creates in `data_dir`.
+    """
     environment = {
         **os.environ,
         "CUSTODIAN_DATABASE_URL": db_url,
         "CUSTODIAN_DATA_DIR": str(data_dir),
         "CUSTODIAN_ENV": "development",
     }
+    if master_key is not None:
+        environment["CUSTODIAN_MASTER_KEY"] = base64.b64encode(master_key).decode()
     process = await asyncio.create_subprocess_exec(
         str(CUSTODIAN),
         "audit",

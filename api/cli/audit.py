@@ -1,7 +1,8 @@
-"""`custodian audit verify`: check the stored audit chain and say in one line what was found.
+"""`custodian audit verify|witness|checkpoint`: check the stored audit log, keep its signed
+heads, and say in a line per finding what was found.
 
-Exit status: 0 when the log is intact, 1 when it has been tampered with (the line names the
-first broken event), 2 when the log could not be read at all.
+`verify` exit status: 0 when the log is intact, 1 when it has been tampered with (the BROKEN
+line names the first bad event), 2 when the log could not be read at all.
 """
 
 from __future__ import annotations
@@ -11,19 +12,18 @@ import asyncio
 import functools
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.cli.witness import describe_tree_report, run_witness, verify_against
+from api.cli.witness import WitnessFileError, read_witness_file, run_witness
 from api.composition import engine_for, sessions_for
 from api.settings import load_settings
-from domain.audit.checkpoints import Checkpoint
-from persistence.audit.checkpoints import checkpoint_now, verify_checkpoints
-from persistence.audit.sink import VerificationReport, verify_log
-from persistence.audit.tree_verify import verify_tree
+from domain.audit.checkpoints import AuditReport, Checkpoint
+from domain.audit.tree_heads import TreeHead
+from persistence.audit.checkpoints import audit_report, checkpoint_now, stale_after_for
 from persistence.crypto import MasterKey
 from persistence.signatures import checkpoint_signer
 
@@ -44,7 +44,10 @@ def add_audit_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         "verify",
         help="check that no audit event was altered, deleted, inserted or reordered",
         description="Walk the whole audit log in order and check every event's hash chain "
-        "against the recorded head. Exits 0 when intact, 1 when broken.",
+        "against the recorded head, every signed checkpoint and tree head, and that no event "
+        "older than CUSTODIAN_TREE_HEAD_INTERVAL allows is left without a signed tree head "
+        "(the check GET /v1/privacy/audit/verification makes). Exits 0 when intact, 1 when "
+        "broken.",
     )
     verify.add_argument(
         "--against",
@@ -86,8 +89,15 @@ def _configured_master_key() -> bytes:
     return load_settings().master_key
 
 
-def _verify_with_configured_key(database_url: str) -> int:
-    return run_audit_verify(database_url, master_key=_configured_master_key())
+def _verify_with_configured_key(database_url: str, against: Path | None = None) -> int:
+    # The signing interval the server's timer uses, so this flags what the API flags.
+    settings = load_settings()
+    return run_audit_verify(
+        database_url,
+        settings.master_key,
+        against=against,
+        tree_head_interval=settings.tree_head_interval,
+    )
 
 
 def _checkpoint_with_configured_key(database_url: str, export: Path | None = None) -> int:
@@ -109,10 +119,6 @@ class _ExportAction(argparse.Action):
         )
 
 
-def _against_with_configured_key(database_url: str, file: Path) -> int:
-    return verify_against(database_url, _configured_master_key(), file, describe_report)
-
-
 def _witness_with_configured_key(database_url: str, file: Path) -> int:
     return run_witness(database_url, _configured_master_key(), file)
 
@@ -128,7 +134,7 @@ class _AgainstAction(argparse.Action):
         option_string: str | None = None,
     ) -> None:
         namespace.audit_handler = functools.partial(
-            _against_with_configured_key, file=Path(str(values))
+            _verify_with_configured_key, against=Path(str(values))
         )
 
 
@@ -188,55 +194,35 @@ async def _checkpoint(database_url: str, master_key: MasterKey) -> Checkpoint | 
 
 def run_audit_verify(
     database_url: str,
+    master_key: bytes,
     *,
+    against: Path | None = None,
+    tree_head_interval: float,
     out: TextIO | None = None,
     err: TextIO | None = None,
-    master_key: bytes | None = None,
 ) -> int:
-    """Verify the audit log at `database_url`, print one line, return the exit status.
+    """Verify the audit log at `database_url`, print what was found, return the exit status.
 
-    With the master key, every signed checkpoint is checked too (a second line), so a
-    consistent rewrite of the chain up to a checkpoint is reported as broken.
+    The same check as the officer's `GET /v1/privacy/audit/verification` (`audit_report`):
+    the chain, every signed checkpoint and tree head, and events older than
+    `tree_head_interval` allows that no signed head covers (what deleting the heads looks
+    like). With `against`, every tree head in that witness file too. A line for the chain,
+    one for the checkpoints when there are any, one for the tree when it has something to
+    say (always with `against`).
     """
-    return asyncio.run(
-        _verify(
-            database_url,
-            out or sys.stdout,
-            err or sys.stderr,
-            None if master_key is None else MasterKey(master_key),
-        )
-    )
-
-
-def describe_report(report: VerificationReport) -> str:
-    """The one line `audit verify` prints for `report`."""
-    failure = report.failure
-    if failure is None:
-        noun = "event" if report.events_checked == 1 else "events"
-        return f"audit log intact: {report.events_checked} {noun}, head {report.head_hash_hex}"
-    where = f"event {failure.seq}"
-    if failure.event_id is not None:
-        where += f" (id {failure.event_id})"
-    return f"audit log BROKEN at {where}: {failure.reason}"
-
-
-async def _verify(
-    database_url: str, out: TextIO, err: TextIO, master_key: MasterKey | None = None
-) -> int:
-    engine = engine_for(database_url)
-    checkpoint_failure = None
-    tree = None
+    out, err = out or sys.stdout, err or sys.stderr
+    jwk = checkpoint_signer(MasterKey(master_key)).jwk()
+    witnessed: list[TreeHead] = []
+    if against is not None:
+        if not against.exists():
+            return _unreadable(err, f"{against}: no such witness file")
+        try:
+            witnessed = read_witness_file(against, jwk)
+        except WitnessFileError as error:
+            return _unreadable(err, str(error))
+    stale_after = stale_after_for(tree_head_interval)
     try:
-        if master_key is None:
-            report = await verify_log(engine)
-        else:
-            # One walk checks the chain, the leaves recorded at append time and every
-            # signed tree head.
-            tree = await verify_tree(engine, checkpoint_signer(master_key).jwk())
-            report = tree.chain
-            checked, checkpoint_failure, _ = await verify_checkpoints(
-                engine, checkpoint_signer(master_key).jwk()
-            )
+        report = asyncio.run(_report(database_url, jwk, witnessed, stale_after))
     except (SQLAlchemyError, OSError) as error:
         # Exit 2, not 1: "could not check" must not read as "tampered with" to a monitor.
         # The kind and first line say what went wrong (no such table, refused connection)
@@ -244,27 +230,55 @@ async def _verify(
         cause = getattr(error, "orig", None) or error
         lines = str(cause).strip().splitlines()
         detail = f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
-        print(f"custodian: error: audit log could not be read: {detail}", file=err)
-        return EXIT_UNREADABLE
+        return _unreadable(err, f"audit log could not be read: {detail}")
+    for line in describe_audit_report(report, witness=against is not None):
+        print(line, file=out)
+    return EXIT_INTACT if report.intact else EXIT_BROKEN
+
+
+def _unreadable(err: TextIO, message: str) -> int:
+    print(f"custodian: error: {message}", file=err)
+    return EXIT_UNREADABLE
+
+
+async def _report(
+    database_url: str, jwk: dict[str, str], witnessed: list[TreeHead], stale_after: timedelta
+) -> AuditReport:
+    engine = engine_for(database_url)
+    try:
+        return await audit_report(engine, jwk, witnessed=witnessed, stale_after=stale_after)
     finally:
         await engine.dispose()
-    print(describe_report(report), file=out)
-    broken = not report.intact
-    if checkpoint_failure is not None:
-        print(
-            f"audit checkpoint BROKEN at event {checkpoint_failure.seq}: "
-            f"{checkpoint_failure.reason}",
-            file=out,
+
+
+def describe_audit_report(report: AuditReport, *, witness: bool = False) -> list[str]:
+    """The lines `audit verify` prints for `report`: the chain's, the checkpoints' when any
+    were stored, and the tree's when it broke where the chain held, when signed heads held,
+    or (`witness`) whenever a witness file was given."""
+    lines = [describe_chain(report)]
+    failure = report.checkpoint_failure
+    if failure is not None:
+        lines.append(f"audit checkpoint BROKEN at event {failure.seq}: {failure.reason}")
+    elif report.checkpoints_checked:
+        lines.append(f"audit checkpoints intact: {report.checkpoints_checked} verified")
+    tree = report.tree_failure
+    if tree is not None and (witness or report.chain_failure_reason is None):
+        # (Without a witness file, a broken chain already names the first bad event above.)
+        lines.append(f"audit tree BROKEN at event {tree.seq}: {tree.reason}")
+    elif tree is None and (witness or report.tree_heads_checked):
+        lines.append(
+            f"audit tree intact: signed tree heads verified: {report.tree_heads_checked}, "
+            f"witnessed: {report.witnessed_checked}"
         )
-        broken = True
-    elif master_key is not None and checked:
-        print(f"audit checkpoints intact: {checked} verified", file=out)
-    if tree is not None and (
-        (tree.tree_failure is not None and report.intact)
-        or (tree.tree_failure is None and tree.tree_heads_checked)
-    ):
-        # (A broken chain already names the first bad event on the line above.)
-        print(describe_tree_report(tree), file=out)
-    if tree is not None and tree.tree_failure is not None:
-        broken = True
-    return EXIT_BROKEN if broken else EXIT_INTACT
+    return lines
+
+
+def describe_chain(report: AuditReport) -> str:
+    """The first line `audit verify` prints: the chain walk's finding."""
+    if report.chain_failure_reason is None:
+        noun = "event" if report.events_checked == 1 else "events"
+        return f"audit log intact: {report.events_checked} {noun}, head {report.head_hash.hex()}"
+    where = f"event {report.chain_failure_seq}"
+    if report.chain_failure_event_id is not None:
+        where += f" (id {report.chain_failure_event_id})"
+    return f"audit log BROKEN at {where}: {report.chain_failure_reason}"

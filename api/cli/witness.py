@@ -5,7 +5,7 @@ keeps it off the database host: whoever can rewrite the database (and drop its t
 signed heads) cannot reach it, so the log can always be proven to extend every head in it.
 `witness` adds the newest head only after checking, with a consistency proof, that it
 extends the last head in the file; `verify --against` walks the log and checks every head
-in the file, naming the first bad event.
+in the file, naming the first bad event (see `api.cli.audit`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,8 +24,7 @@ from api.composition import engine_for, sessions_for
 from domain.audit.merkle import ProofError, verify_consistency
 from domain.audit.tree_heads import NoSuchTreeHead, TreeHead
 from persistence.audit.tree import consistency_proof, sign_tree_head
-from persistence.audit.tree_verify import TreeReport, signed_head_failure, verify_tree
-from persistence.audit.verify import VerificationReport
+from persistence.audit.tree_verify import signed_head_failure
 from persistence.crypto import MasterKey
 from persistence.signatures import checkpoint_signer
 
@@ -161,49 +159,3 @@ async def _extends(session: AsyncSession, last: TreeHead, newest: TreeHead) -> s
     except ProofError:
         return f"the log no longer extends the witnessed head of {last.tree_size} events"
     return None
-
-
-def describe_tree_report(report: TreeReport) -> str:
-    """The second line `audit verify --against` prints."""
-    failure = report.tree_failure
-    if failure is None:
-        return (
-            f"audit tree intact: signed tree heads verified: {report.tree_heads_checked}, "
-            f"witnessed: {report.witnessed_checked}"
-        )
-    return f"audit tree BROKEN at event {failure.seq}: {failure.reason}"
-
-
-def verify_against(
-    database_url: str,
-    master_key: bytes,
-    file: Path,
-    describe_chain: Callable[[VerificationReport], str],
-    *,
-    out: TextIO | None = None,
-    err: TextIO | None = None,
-) -> int:
-    """Verify the log, its signed heads and every head in `file`; print two lines (the
-    chain's, as `describe_chain` words it, and the tree's). 0 intact, 1 broken, 2 unreadable."""
-    out, err = out or sys.stdout, err or sys.stderr
-    jwk = checkpoint_signer(MasterKey(master_key)).jwk()
-    if not file.exists():
-        return _error(err, f"{file}: no such witness file")
-    try:
-        witnessed = read_witness_file(file, jwk)
-        report = asyncio.run(_verify(database_url, jwk, witnessed))
-    except WitnessFileError as error:
-        return _error(err, str(error))
-    except (SQLAlchemyError, OSError) as error:
-        return _error(err, f"audit log could not be read: {type(error).__name__}")
-    print(describe_chain(report.chain), file=out)
-    print(describe_tree_report(report), file=out)
-    return EXIT_INTACT if report.intact else EXIT_BROKEN
-
-
-async def _verify(database_url: str, jwk: dict[str, str], witnessed: list[TreeHead]) -> TreeReport:
-    engine = engine_for(database_url)
-    try:
-        return await verify_tree(engine, jwk, witnessed=witnessed)
-    finally:
-        await engine.dispose()

@@ -3,8 +3,10 @@
 Hash chaining alone detects an edit only by someone who does not recompute the hashes; an
 attacker with database access can rewrite the whole chain consistently. A checkpoint signs
 (seq, head hash) with a key outside the database (derived from the master key), so any
-rewrite of events at or before a checkpoint changes the hash at its seq and is detected.
-An officer can keep the latest checkpoint outside the database to detect truncation too.
+rewrite of events at or before a stored checkpoint changes the hash at its seq and is
+detected. The same attacker can delete the checkpoints (and signed tree heads) too: only a
+signed head kept outside the database (`custodian audit witness`) proves the log still
+holds what it held then.
 """
 
 from __future__ import annotations
@@ -74,8 +76,11 @@ class AuditReport:
     latest_checkpoint: Checkpoint | None
     tree_heads_checked: int = 0
     tree_failure: CheckpointFailure | None = None
-    """The first event at which the log stops extending a signed Merkle tree head (or
-    leaves were recorded beyond it, or heads are missing for events older than allowed)."""
+    """The first event at which the log stops extending a signed (or witnessed) Merkle tree
+    head (or leaves were recorded beyond it, or heads are missing for events older than
+    allowed)."""
+    witnessed_checked: int = 0
+    """Tree heads from an officer's witness file that held (`audit verify --against`)."""
 
     @property
     def intact(self) -> bool:

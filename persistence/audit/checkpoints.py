@@ -4,7 +4,9 @@ A checkpoint is written in the appending transaction every `every` events (see
 `CheckpointWriter`, used by `SqlAuditSink`), or on demand by `custodian audit checkpoint`.
 `verify_checkpoints` checks each signature and that the stored chain has the signed hash at
 the signed seq; together with `verify_log` (which proves the chain is self-consistent) a
-consistent rewrite of the chain up to any checkpoint is detected.
+consistent rewrite of the chain up to any checkpoint still stored is detected.
+`audit_report` is the one full verification, behind both the officer's API and
+`custodian audit verify`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from domain.audit.checkpoints import (
     checkpoint_claims,
 )
 from domain.audit.events import AuditEvent
+from domain.audit.tree_heads import TreeHead
 from domain.retention import DataCategory, RetentionClass
 from persistence.audit.tables import AuditEventRow, AuditHeadRow, SeqType
 from persistence.audit.tree import insert_tree_head
@@ -216,20 +219,29 @@ async def _verify_one(
     return None
 
 
+def stale_after_for(tree_head_interval: float) -> timedelta:
+    """How long events may stay uncovered by a signed tree head before the verification
+    counts them as heads deleted: heads are signed at least every `tree_head_interval`
+    seconds while events arrive, so twice that plus a minute leaves room for a late tick."""
+    return timedelta(seconds=2 * tree_head_interval + 60)
+
+
 async def audit_report(
     source: AsyncEngine | AsyncSession,
     jwk: dict[str, str],
     *,
+    witnessed: Sequence[TreeHead] = (),
     stale_after: timedelta | None = None,
 ) -> AuditReport:
-    """Walk the chain and the Merkle tree against every signed tree head (`verify_tree`,
-    given an engine), then every checkpoint against the chain. With `stale_after`, events
-    that old which no signed tree head covers count as a break (heads were deleted)."""
-    tree_failure, tree_checked = None, 0
+    """Walk the chain and the Merkle tree against every signed tree head and every
+    `witnessed` one (`verify_tree`, given an engine), then every checkpoint against the
+    chain. With `stale_after`, events that old which no signed tree head covers count as a
+    break (heads were deleted)."""
+    tree_failure, tree_checked, witnessed_checked = None, 0, 0
     if isinstance(source, AsyncEngine):
-        tree = await verify_tree(source, jwk, stale_after=stale_after)
+        tree = await verify_tree(source, jwk, witnessed=witnessed, stale_after=stale_after)
         chain = tree.chain
-        tree_checked = tree.tree_heads_checked
+        tree_checked, witnessed_checked = tree.tree_heads_checked, tree.witnessed_checked
         if tree.tree_failure is not None:
             tree_failure = CheckpointFailure(tree.tree_failure.seq, tree.tree_failure.reason)
     else:
@@ -248,6 +260,7 @@ async def audit_report(
         latest_checkpoint=latest,
         tree_heads_checked=tree_checked,
         tree_failure=tree_failure,
+        witnessed_checked=witnessed_checked,
     )
 
 
@@ -265,10 +278,8 @@ class SqlAuditVerifier:
         tree_head_interval: float | None = None,
     ) -> None:
         self._session, self._signer = session, signer
-        # Heads are signed at least this often while events arrive; twice that plus a
-        # minute without one means heads were deleted (or the signing timer is not running).
         self._stale_after = (
-            None if tree_head_interval is None else timedelta(seconds=2 * tree_head_interval + 60)
+            None if tree_head_interval is None else stale_after_for(tree_head_interval)
         )
 
     async def verify(self) -> AuditReport:

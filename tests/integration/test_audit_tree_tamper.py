@@ -9,71 +9,28 @@ import asyncio
 import io
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from audit_tampering import (
+    DROP_ALL,
+    KEY,
+    PastClock,
+    append_signed,
+    move_head,
+    rebuild_nodes,
+    rewrite_one_without_heads,
+)
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from api.cli.audit import describe_report
-from api.cli.witness import run_witness, verify_against
-from domain.audit.events import (
-    Actor,
-    ActorType,
-    AuditEvent,
-    AuditRecord,
-    event_leaf_hash,
-    seal,
-)
-from domain.audit.merkle import Frontier
+from api.cli.audit import run_audit_verify
+from api.cli.witness import run_witness
+from domain.audit.events import AuditEvent, seal
 from persistence.audit.checkpoints import audit_report
 from persistence.crypto import MasterKey
-from persistence.database import session_factory
 from persistence.signatures import checkpoint_signer
-from persistence.uow import SqlUnitOfWork
-
-KEY = bytes(range(32))
-HOUR_AGO = datetime.now(UTC) - timedelta(hours=1)
-
-DROP_ALL = {
-    "postgresql": [
-        "DROP TRIGGER audit_events_append_only ON audit_events",
-        "DROP TRIGGER audit_tree_nodes_append_only ON audit_tree_nodes",
-        "DROP TRIGGER audit_tree_heads_append_only ON audit_tree_heads",
-    ],
-    "sqlite": [
-        f"DROP TRIGGER {table}_no_{verb}"
-        for table in ("audit_events", "audit_tree_nodes", "audit_tree_heads")
-        for verb in ("update", "delete", "replace")
-    ],
-}
-
-
-class PastClock:
-    """Events appended an hour ago, one second apart (the signing timer has long passed)."""
-
-    def __init__(self) -> None:
-        self._next = HOUR_AGO
-
-    def now(self) -> datetime:
-        self._next += timedelta(seconds=1)
-        return self._next
-
-
-def record(n: int) -> AuditRecord:
-    return AuditRecord(Actor(ActorType.STAFF, f"staff-{n}", role="officer"), "x.read", "thing")
-
-
-async def append(engine: AsyncEngine, count: int, clock: PastClock) -> list[AuditEvent]:
-    events = []
-    for n in range(count):
-        uow = SqlUnitOfWork(session_factory(engine), MasterKey(KEY), clock)
-        uow.checkpoint_every = 10
-        async with uow:
-            events.append(await uow.audit.append(record(n)))
-            await uow.commit()
-    return events
 
 
 async def witness(db_url: str, file: Path) -> tuple[int, str]:
@@ -85,31 +42,9 @@ async def witness(db_url: str, file: Path) -> tuple[int, str]:
 async def verify(db_url: str, file: Path) -> tuple[int, str]:
     out = io.StringIO()
     status = await asyncio.to_thread(
-        verify_against, db_url, KEY, file, describe_report, out=out, err=out
+        run_audit_verify, db_url, KEY, against=file, tree_head_interval=60, out=out, err=out
     )
     return status, out.getvalue()
-
-
-async def _move_head(connection: AsyncConnection, events: list[AuditEvent]) -> None:
-    """Make audit_head (seq, hash, frontier) agree with `events`, as a careful attacker."""
-    frontier = Frontier()
-    for event in events:
-        frontier.append(event_leaf_hash(event))
-    await connection.execute(
-        text("UPDATE audit_head SET seq = :seq, hash = :hash, frontier = :frontier"),
-        {"seq": len(events), "hash": events[-1].hash, "frontier": frontier.encode()},
-    )
-
-
-async def _rebuild_nodes(connection: AsyncConnection, events: list[AuditEvent]) -> None:
-    await connection.execute(text("DELETE FROM audit_tree_nodes"))
-    frontier = Frontier()
-    for event in events:
-        for node, digest in frontier.append(event_leaf_hash(event)):
-            await connection.execute(
-                text("INSERT INTO audit_tree_nodes (level, idx, hash) VALUES (:l, :i, :h)"),
-                {"l": node.level, "i": node.index, "h": digest},
-            )
 
 
 def _rewritten(events: list[AuditEvent], start: int) -> list[AuditEvent]:
@@ -143,7 +78,7 @@ async def delete_one(connection: AsyncConnection, events: list[AuditEvent]) -> N
 
 async def truncate_tail(connection: AsyncConnection, events: list[AuditEvent]) -> None:
     await connection.execute(text("DELETE FROM audit_events WHERE seq > 20"))
-    await _move_head(connection, events[:20])
+    await move_head(connection, events[:20])
 
 
 async def insert_or_replace(connection: AsyncConnection, events: list[AuditEvent]) -> None:
@@ -165,21 +100,21 @@ async def insert_or_replace(connection: AsyncConnection, events: list[AuditEvent
 async def rewrite_suffix(connection: AsyncConnection, events: list[AuditEvent]) -> None:
     forged = _rewritten(events, 15)
     await _store_rewrite(connection, forged, 15)
-    await _move_head(connection, forged)
+    await move_head(connection, forged)
 
 
 async def rewrite_suffix_and_tree(connection: AsyncConnection, events: list[AuditEvent]) -> None:
     forged = _rewritten(events, 15)
     await _store_rewrite(connection, forged, 15)
-    await _rebuild_nodes(connection, forged)
-    await _move_head(connection, forged)
+    await rebuild_nodes(connection, forged)
+    await move_head(connection, forged)
 
 
 async def delete_heads_then_truncate(connection: AsyncConnection, events: list[AuditEvent]) -> None:
     await connection.execute(text("DELETE FROM audit_tree_heads"))
     await connection.execute(text("DELETE FROM audit_events WHERE seq > 20"))
-    await _rebuild_nodes(connection, events[:20])
-    await _move_head(connection, events[:20])
+    await rebuild_nodes(connection, events[:20])
+    await move_head(connection, events[:20])
 
 
 Attack = Callable[[AsyncConnection, list[AuditEvent]], Awaitable[None]]
@@ -196,6 +131,8 @@ ATTACKS: dict[str, tuple[Attack, int, int]] = {
     # Only the witness file remembers 30 events; the officer's check sees events an hour old
     # that no signed head covers.
     "delete tree heads, then truncate": (delete_heads_then_truncate, 21, 1),
+    # The witnessed head of 10 still holds, that of 30 does not.
+    "delete tree heads, then rewrite one event": (rewrite_one_without_heads, 11, 1),
 }
 
 
@@ -206,9 +143,9 @@ async def test_each_attack_is_caught_and_located(
     attack, against_seq, officer_seq = ATTACKS[name]
     clock = PastClock()
     file = tmp_path / "witness.jsonl"
-    events = await append(engine, 10, clock)
+    events = await append_signed(engine, 10, clock)
     assert (await witness(db_url, file))[0] == 0
-    events += await append(engine, 20, clock)
+    events += await append_signed(engine, 20, clock)
     assert (await witness(db_url, file))[0] == 0
     status, output = await verify(db_url, file)
     assert status == 0, output
@@ -237,7 +174,7 @@ async def test_the_witness_refuses_a_log_that_no_longer_extends_its_last_head(
     engine: AsyncEngine, db_url: str, tmp_path: Path
 ) -> None:
     file = tmp_path / "witness.jsonl"
-    events = await append(engine, 30, PastClock())
+    events = await append_signed(engine, 30, PastClock())
     assert (await witness(db_url, file))[0] == 0
     before = file.read_text()
     async with engine.begin() as connection:
@@ -254,7 +191,7 @@ async def test_a_forged_witness_file_is_refused_in_one_line(
     engine: AsyncEngine, db_url: str, tmp_path: Path
 ) -> None:
     file = tmp_path / "witness.jsonl"
-    await append(engine, 3, PastClock())
+    await append_signed(engine, 3, PastClock())
     assert (await witness(db_url, file))[0] == 0
     file.write_text(file.read_text().replace('"tree_size": 3', '"tree_size": 2'))
     status, output = await verify(db_url, file)
