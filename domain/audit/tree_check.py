@@ -72,13 +72,16 @@ class TreeChecker:
             )
         self.frontier.append(leaf)
         size = self.frontier.size
+        # Heads of one size (a witnessed one, and one the database signed over a rewrite) may
+        # disagree: the break lies after the last smaller head that held, whichever came first.
+        first = self._proven + 1
         while self._next < len(self.heads) and self.heads[self._next].tree_size == size:
             head = self.heads[self._next]
             if head.root_hash != self.frontier.root():
                 return self._fail(
-                    self._proven + 1,
-                    f"{_events(self._proven + 1, size)} differ from the {head.source} of "
-                    f"{size} events (rewritten)",
+                    first,
+                    f"{_events(first, size)} differ from the {head.source} of {size} events "
+                    "(rewritten)",
                 )
             self._proven = size
             self.heads_checked += 1

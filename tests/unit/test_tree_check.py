@@ -51,6 +51,24 @@ def test_a_rewritten_range_is_located_after_the_last_head_that_holds() -> None:
     assert "events 5 to 8 differ" in checker.failure.reason
 
 
+def test_a_witnessed_head_unlike_a_signed_one_of_its_size_locates_the_rewrite() -> None:
+    # Signed heads deleted, the log rewritten and a head signed over it: only the witness
+    # of the same size remembers the original.
+    altered = [*DATA[:6], b"forged", *DATA[7:8]]
+    checker = TreeChecker.of(
+        [
+            KnownHead(4, rfc.mth(DATA[:4]), "witnessed tree head"),
+            KnownHead(8, rfc.mth(altered), "signed tree head"),
+            KnownHead(8, rfc.mth(DATA[:8]), "witnessed tree head"),
+        ]
+    )
+    for seq, item in enumerate(altered, start=1):
+        checker.add(seq, leaf_hash(item), None)
+    assert checker.failure is not None
+    assert checker.failure.seq == 5
+    assert "events 5 to 8 differ from the witnessed tree head of 8" in checker.failure.reason
+
+
 def test_a_leaf_unlike_the_recorded_one_is_named_at_once() -> None:
     checker = TreeChecker.of([])
     checker.add(1, LEAVES[0], LEAVES[0])
