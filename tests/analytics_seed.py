@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -71,10 +71,15 @@ def _profile(customer: Customer, index: int) -> Profile:
 
 
 async def seed_population(
-    uow_factory: Callable[[], SqlUnitOfWork], count: int, *, seed: int = 7
+    uow_factory: Callable[[], SqlUnitOfWork],
+    count: int,
+    *,
+    seed: int = 7,
+    leaving: Mapping[int, datetime] | None = None,
 ) -> list[UUID]:
     """`count` customers (a third of them referred by an earlier one), each with a current
-    account, sometimes savings, two months of transactions and a few interactions."""
+    account, sometimes savings, two months of transactions and a few interactions. The
+    customers of `leaving` (by index) closed every account at the time given: they left."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
     ids: list[UUID] = []
@@ -87,6 +92,11 @@ async def seed_population(
             accounts = [_account(customer, AccountType.CURRENT, rng.randint(100, 5000))]
             if index % 2:
                 accounts.append(_account(customer, AccountType.SAVINGS, rng.randint(5000, 60000)))
+            closed = (leaving or {}).get(index)
+            if closed is not None:
+                accounts = [
+                    replace(a, status=AccountStatus.CLOSED, closed_at=closed) for a in accounts
+                ]
             for account in accounts:
                 await uow.accounts.add(account)
                 await uow.transactions.add_many(

@@ -37,6 +37,12 @@ def months_between(first: str, last: str) -> int:
     return (y2 - y1) * 12 + (m2 - m1)
 
 
+def months_in(first: str, last: str) -> int:
+    """How many calendar months the span from `first` to `last` holds, both included
+    (`2026-09` to `2026-10` holds two); zero when `last` is earlier."""
+    return max(months_between(first, last) + 1, 0)
+
+
 def add_months(month: str, count: int) -> str:
     """`month` (`YYYY-MM`) moved by `count` months."""
     year, mon = (int(p) for p in month.split("-"))

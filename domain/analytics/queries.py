@@ -18,7 +18,7 @@ from domain.analytics.answers import (
     rate,
     satisfaction_values,
 )
-from domain.analytics.attributes import months_between
+from domain.analytics.attributes import months_between, months_in
 from domain.analytics.disclosure import Cell, round_money
 from domain.analytics.reader import SEGMENT_DIMENSIONS, AnalyticsReader
 from domain.analytics.value import lifetime_value
@@ -182,7 +182,7 @@ async def customer_flow(
     churn_table = publish("churn", (by, "outcome"), churn, k)
     lost = sum(c.customers for c in churn if c.key[1] == "lost")
     start = sum(c.customers for c in churn)
-    months = months_between(first, last) or 1
+    months = months_in(first, last)  # leavers of every month, `first` and `last` included
     revenue = sum((c.sums.get("revenue", Decimal(0)) for c in churn), Decimal(0))
     facts: dict[str, str | None] = {"monthly_churn_rate": None, "lifetime_value": None}
     if start >= k:

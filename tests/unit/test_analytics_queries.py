@@ -108,9 +108,10 @@ async def test_flow_publishes_totals_and_a_lifetime_value_from_rounded_revenue()
     assert [c.customers for c in totals.cells] == [15]
     assert all(c.suppressed for c in monthly.cells)  # 3 gained in November, 12 beside it
     assert churn.suppressed == 0
-    # 10 lost of 100 over 11 months; revenue 3,049.99 is published as 3,000: mean 30.00
-    assert answer.facts["monthly_churn_rate"] == "0.0091"
-    assert answer.facts["lifetime_value"] == "3300.00"
+    # 10 lost of 100 over the 12 months; revenue 3,049.99 is published as 3,000: mean
+    # 30.00, times the expected tenure of 1 / (10 / 1,200) = 120 months
+    assert answer.facts["monthly_churn_rate"] == "0.0083"
+    assert answer.facts["lifetime_value"] == "3600.00"
 
 
 @pytest.mark.parametrize(
