@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
 import msgspec
 
 from domain.analytics.answers import Answer
+
+CELL_VALUES = (
+    "The cell's figures: amounts and ratios as decimal strings, amounts rounded; empty when "
+    "the cell is suppressed. A figure is null when there is nothing to compute it from, or "
+    "when it is withheld because it derives from fewer than `min_cohort` customers: "
+    "`mean_satisfaction` needs that many who gave a rating, `complaint_rate` that many who "
+    "complained and that many who had other contacts."
+)
+FACTS = (
+    "Figures of the whole answer (customers/flow: `monthly_churn_rate`, `lifetime_value`). "
+    "Null when withheld: both derive from how many customers left and how many stayed, and "
+    "are withheld when either is below `min_cohort` (zero included), since the rate would "
+    "give that count away."
+)
 
 
 class AnalyticsCell(msgspec.Struct):
@@ -16,7 +31,7 @@ class AnalyticsCell(msgspec.Struct):
     dimensions: dict[str, str]
     suppressed: bool
     customers: int | None
-    values: dict[str, str | None]
+    values: Annotated[dict[str, str | None], msgspec.Meta(description=CELL_VALUES)]
 
 
 class AnalyticsTable(msgspec.Struct):
@@ -37,7 +52,7 @@ class AnalyticsAnswer(msgspec.Struct):
     cells: int
     suppressed_cells: int
     tables: list[AnalyticsTable]
-    facts: dict[str, str | None]
+    facts: Annotated[dict[str, str | None], msgspec.Meta(description=FACTS)]
 
 
 def answer_out(answer: Answer) -> AnalyticsAnswer:

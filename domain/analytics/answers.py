@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from domain.analytics.disclosure import Cell, round_mean, round_money, suppressed_keys
+from domain.analytics.disclosure import (
+    Cell,
+    counts_disclosable,
+    round_mean,
+    round_money,
+    suppressed_keys,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +75,16 @@ def money_values(cell: Cell) -> dict[str, str | None]:
     return {"revenue": str(total), "mean_revenue": None if mean is None else str(mean)}
 
 
-def satisfaction_values(cell: Cell) -> dict[str, str | None]:
-    """Mean satisfaction (one decimal) from `satisfaction_sum` over `satisfaction_n`."""
+def satisfaction_values(cell: Cell, min_cohort: int) -> dict[str, str | None]:
+    """Mean satisfaction (one decimal) from `satisfaction_sum` over `satisfaction_n`, withheld
+    unless `satisfaction_raters` (customers who gave a rating) reach `min_cohort`: the cell
+    counts enough customers, but the mean is over the raters only."""
+    raters = int(cell.sums.get("satisfaction_raters", Decimal(0)))
     n = int(cell.sums.get("satisfaction_n", Decimal(0)))
     mean = round_mean(cell.sums.get("satisfaction_sum", Decimal(0)), n)
-    return {"mean_satisfaction": None if mean is None else str(mean)}
+    if mean is None or not counts_disclosable(min_cohort, raters):
+        return {"mean_satisfaction": None}
+    return {"mean_satisfaction": str(mean)}
 
 
 def publish(

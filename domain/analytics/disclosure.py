@@ -8,6 +8,11 @@ anything, at least two cells are hidden and the hidden cells hold at least k cus
 together. Subtracting the visible cells from a margin then yields only a sum over k or more
 customers, never one cell. Empty cells are not cells: no row exists for them.
 
+A figure derived from counts (a rate, a mean, a lifetime value) is published only when every
+count it is derived from holds at least k customers (`counts_disclosable`), zero being a count
+too: otherwise it is withheld (null), since whoever knows or derives the other part would
+read the small count back from it.
+
 Money is published rounded to MONEY_ROUNDING, so two answers whose populations differ by one
 customer (a month apart, say) differ by a multiple of it and do not reveal that customer's
 revenue.
@@ -82,6 +87,12 @@ def _protect_line(line: list[Cell], hidden: set[Key], min_cohort: int) -> bool:
     # A line that cannot reach two cells or k customers even fully hidden has a margin
     # below k, which the query publishing that margin suppresses in its turn.
     return changed
+
+
+def counts_disclosable(min_cohort: int, *counts: int) -> bool:
+    """Whether a figure derived from these customer counts may be published: each counts at
+    least `min_cohort` customers (see the module docstring)."""
+    return all(count >= min_cohort for count in counts)
 
 
 def round_money(amount: Decimal) -> Decimal:

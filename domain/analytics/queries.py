@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -19,7 +20,7 @@ from domain.analytics.answers import (
     satisfaction_values,
 )
 from domain.analytics.attributes import months_between, months_in
-from domain.analytics.disclosure import Cell, round_money
+from domain.analytics.disclosure import Cell, counts_disclosable, round_money
 from domain.analytics.reader import SEGMENT_DIMENSIONS, AnalyticsReader
 from domain.analytics.value import lifetime_value
 from domain.audit.events import Actor, AuditRecord
@@ -134,7 +135,8 @@ async def segments(
     async with units as uow:
         cells = await uow.analytics.segments(by, month)
         population = await uow.analytics.population()
-    table = publish("segments", by, cells, asker.min_cohort, (money_values, satisfaction_values))
+    satisfaction = partial(satisfaction_values, min_cohort=asker.min_cohort)
+    table = publish("segments", by, cells, asker.min_cohort, (money_values, satisfaction))
     query = f"segments?by={','.join(by)}&period={month}"
     return await _answer(units, clock, asker, query, [table], population=population)
 
@@ -185,7 +187,9 @@ async def customer_flow(
     months = months_in(first, last)  # leavers of every month, `first` and `last` included
     revenue = sum((c.sums.get("revenue", Decimal(0)) for c in churn), Decimal(0))
     facts: dict[str, str | None] = {"monthly_churn_rate": None, "lifetime_value": None}
-    if start >= k:
+    # Both derive from how many left and how many stayed: withheld when either is under k
+    # (as the churn table withholds such cells), or the rate would give the count away.
+    if counts_disclosable(k, lost, start - lost):
         monthly = lost / start / months
         facts["monthly_churn_rate"] = rate(lost, start * months)
         # From the rounded total, like every published amount: an exact mean would let two
@@ -230,13 +234,20 @@ async def referrals(units: AnalyticsUnitOfWork, clock: Clock, asker: Asker, mont
     )
 
 
-def _contact_values(cell: Cell) -> dict[str, str | None]:
+def _contact_values(cell: Cell, min_cohort: int) -> dict[str, str | None]:
     contacts = int(cell.sums.get("contacts", Decimal(0)))
     complaints = int(cell.sums.get("complaints", Decimal(0)))
+    # The complaint rate splits the contacts into complaints and the rest: published only
+    # when each part comes from k customers or more, or it would give a small part away.
+    disclosable = counts_disclosable(
+        min_cohort,
+        int(cell.sums.get("complainers", Decimal(0))),
+        int(cell.sums.get("other_contacters", Decimal(0))),
+    )
     return {
         "contacts_per_customer": rate(contacts, cell.customers),
-        "complaint_rate": rate(complaints, contacts),
-    } | satisfaction_values(cell)
+        "complaint_rate": rate(complaints, contacts) if disclosable else None,
+    } | satisfaction_values(cell, min_cohort)
 
 
 async def experience(
@@ -250,7 +261,13 @@ async def experience(
         population = await uow.analytics.population()
     k = asker.min_cohort
     tables = [
-        publish("experience", ("contact_channel", by), contact, k, (_contact_values,)),
+        publish(
+            "experience",
+            ("contact_channel", by),
+            contact,
+            k,
+            (partial(_contact_values, min_cohort=k),),
+        ),
         publish("contact_pressure", ("marketing_per_month", "outcome"), pressure, k, ()),
     ]
     query = f"experience?from={first}&to={last}&segment={by}"

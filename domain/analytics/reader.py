@@ -29,7 +29,8 @@ class AnalyticsReader(Protocol):
 
     async def segments(self, dimensions: Sequence[str], month: str) -> list[Cell]:
         """Members with facts in `month`, by the dimensions; sums `revenue`,
-        `satisfaction_sum`, `satisfaction_n`."""
+        `satisfaction_sum`, `satisfaction_n`, and `satisfaction_raters` (members who gave a
+        rating)."""
         ...
 
     async def tier_movement(self, first: str, last: str) -> list[Cell]:
@@ -54,7 +55,9 @@ class AnalyticsReader(Protocol):
 
     async def experience(self, dimension: str, first: str, last: str) -> list[Cell]:
         """By (contact channel, segment value) over [first, last]: members contacted; sums
-        `contacts`, `complaints`, `satisfaction_sum`, `satisfaction_n`."""
+        `contacts`, `complaints`, `satisfaction_sum`, `satisfaction_n`, and the members who
+        gave a rating (`satisfaction_raters`), who complained (`complainers`) and who had
+        contacts other than complaints (`other_contacters`)."""
         ...
 
     async def contact_pressure(self, first: str, last: str) -> list[Cell]:

@@ -86,7 +86,8 @@ class SqlAnalyticsReader:
         return int(count or 0)
 
     async def segments(self, dimensions: Sequence[str], month: str) -> list[Cell]:
-        """Members with facts in `month`, by the dimensions."""
+        """Members with facts in `month`, by the dimensions, with how many of them gave a
+        satisfaction rating that month."""
         generation = await self._current()
         satisfaction = (
             select(
@@ -106,6 +107,7 @@ class SqlAnalyticsReader:
                 func.sum(F.revenue),
                 func.sum(satisfaction.c.s),
                 func.sum(satisfaction.c.n),
+                func.count(case((satisfaction.c.n > 0, 1))),
             )
             .select_from(F)
             .join(M, M.pseudonym == F.pseudonym)
@@ -116,7 +118,7 @@ class SqlAnalyticsReader:
         return _cells(
             await self._rows(query),
             len(keys),
-            ("revenue", "satisfaction_sum", "satisfaction_n"),
+            ("revenue", "satisfaction_sum", "satisfaction_n", "satisfaction_raters"),
         )
 
     async def tier_movement(self, first: str, last: str) -> list[Cell]:
@@ -184,7 +186,9 @@ class SqlAnalyticsReader:
         return _cells(await self._rows(query), 2, ("revenue",))
 
     async def experience(self, dimension: str, first: str, last: str) -> list[Cell]:
-        """Contacts by channel and segment over the months."""
+        """Contacts by channel and segment over the months, with how many distinct members
+        gave a rating, complained, and had other contacts (what the means and rates are
+        over)."""
         generation = await self._current()
         key = getattr(C, dimension) if dimension in _FACT_DIMENSIONS else _dimension(dimension)
         query = (
@@ -196,6 +200,9 @@ class SqlAnalyticsReader:
                 func.sum(C.complaints),
                 func.sum(C.satisfaction_sum),
                 func.sum(C.satisfaction_n),
+                func.count(func.distinct(case((C.satisfaction_n > 0, C.pseudonym)))),
+                func.count(func.distinct(case((C.complaints > 0, C.pseudonym)))),
+                func.count(func.distinct(case((C.contacts > C.complaints, C.pseudonym)))),
             )
             .select_from(C)
             .join(M, M.pseudonym == C.pseudonym)
@@ -205,7 +212,15 @@ class SqlAnalyticsReader:
         return _cells(
             await self._rows(query),
             2,
-            ("contacts", "complaints", "satisfaction_sum", "satisfaction_n"),
+            (
+                "contacts",
+                "complaints",
+                "satisfaction_sum",
+                "satisfaction_n",
+                "satisfaction_raters",
+                "complainers",
+                "other_contacters",
+            ),
         )
 
     async def contact_pressure(self, first: str, last: str) -> list[Cell]:

@@ -1,10 +1,11 @@
-"""Churn and lifetime value from the real projection, on both engines: a known population
-with known leavers, asked over one month and over two."""
+"""Churn, lifetime value and the figures withheld for small counts, from the real
+projection on both engines: a known population with known leavers, asked over one month and
+over two."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -20,10 +21,11 @@ from domain.audit.events import Actor, ActorType
 from domain.clock import SystemClock
 from persistence.uow import SqlUnitOfWork
 
-A = add_months(month_of(datetime.now(UTC)), -3)
+A = add_months(month_of(datetime.now(UTC)), -4)
 B = add_months(A, 1)
 MEMBERS = 60
-# Every member was with us before A; 12 left in A, 20 more in B.
+# Every member was with us before A; 12 left in A, 20 more in B, before any of the seed's
+# interactions (the last 33 days) took place.
 LEAVING = {index: datetime.fromisoformat(f"{A}-15T12:00:00+00:00") for index in range(12)} | {
     index: datetime.fromisoformat(f"{B}-15T12:00:00+00:00") for index in range(12, 32)
 }
@@ -74,3 +76,52 @@ async def test_the_monthly_churn_rate_counts_every_month_of_the_window(
     monthly = lost / start / months
     mean = await mean_revenue(members, first, last)
     assert answer.facts["lifetime_value"] == str(lifetime_value(mean, monthly))
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "k"),
+    [
+        (A, A, 13),  # 12 left
+        (A, B, 29),  # 32 left, 28 stayed
+        (add_months(B, 1), add_months(B, 1), 10),  # nobody left
+    ],
+)
+async def test_facts_from_fewer_than_k_leavers_or_stayers_are_withheld(
+    members: Callable[[], SqlUnitOfWork], first: str, last: str, k: int
+) -> None:
+    answer = await flow(members, first, last, k=k)
+    assert answer.facts == {"monthly_churn_rate": None, "lifetime_value": None}
+    assert (await flow(members, A, B, k=28)).facts["monthly_churn_rate"] == "0.2667"
+
+
+async def test_means_and_rates_know_how_many_members_they_come_from(
+    members: Callable[[], SqlUnitOfWork],
+) -> None:
+    # The 28 who stayed: each rated an email complaint 2 days ago and a phone complaint 9
+    # days ago, and had a marketing call 33 days ago (the leavers had left by then).
+    recent = month_of(datetime.now(UTC) - timedelta(days=2))
+    first = add_months(recent, -2)
+    async with members().reading() as uow:
+        [rated] = await uow.analytics.segments(["age_band"], recent)
+        contacts = await uow.analytics.experience("age_band", first, recent)
+    assert (rated.customers, rated.sums["satisfaction_raters"]) == (28, 28)
+    by_channel = {
+        cell.key[0]: (cell.customers, cell.sums["complainers"], cell.sums["other_contacters"])
+        for cell in contacts
+    }
+    assert by_channel == {"email": (28, 28, 0), "phone": (28, 28, 28)}
+
+    answer = await queries.experience(
+        members().reading(),
+        SystemClock(),
+        Asker(ANALYST, 10),
+        first,
+        recent,
+        by="age_band",
+    )
+    rates = {
+        cell.dimensions["contact_channel"]: cell.values["complaint_rate"]
+        for cell in answer.tables[0].cells
+    }
+    # Email contacts are all complaints: 1.0000 would say that nobody had another.
+    assert rates == {"email": None, "phone": "0.5000"}

@@ -12,6 +12,7 @@ from typing import Self
 import pytest
 
 from domain.analytics import queries
+from domain.analytics.answers import Answer
 from domain.analytics.disclosure import Cell
 from domain.analytics.queries import Asker
 from domain.audit.events import Actor, ActorType, AuditEvent, AuditRecord
@@ -58,9 +59,51 @@ class _Reader:
         ]
 
 
+class _SmallCounts(_Reader):
+    """Churn of `lost` and `stayed` gold customers; ratings and complaints from few."""
+
+    def __init__(self, lost: int = 10, stayed: int = 113) -> None:
+        self.lost, self.stayed = lost, stayed
+
+    async def churn(self, dimension: str, first: str, last: str) -> list[Cell]:
+        cells = [Cell(("gold", "stayed"), self.stayed, {"revenue": Decimal(3000)})]
+        if self.lost:  # an empty cell is no cell
+            cells.append(Cell(("gold", "lost"), self.lost, {"revenue": Decimal(300)}))
+        return cells
+
+    async def segments(self, dimensions: Sequence[str], month: str) -> list[Cell]:
+        def rated(raters: int) -> dict[str, Decimal]:
+            return {
+                "revenue": Decimal(1000),
+                "satisfaction_sum": Decimal(4 * raters),
+                "satisfaction_n": Decimal(raters),
+                "satisfaction_raters": Decimal(raters),
+            }
+
+        return [Cell(("DE",), 60, rated(9)), Cell(("FR",), 55, rated(10))]
+
+    async def experience(self, dimension: str, first: str, last: str) -> list[Cell]:
+        def contacts(complaints: int, complainers: int, others: int) -> dict[str, Decimal]:
+            return {
+                "contacts": Decimal(60),
+                "complaints": Decimal(complaints),
+                "complainers": Decimal(complainers),
+                "other_contacters": Decimal(others),
+            }
+
+        return [
+            Cell(("phone", "gold"), 30, contacts(12, 9, 30)),  # 9 complained
+            Cell(("email", "gold"), 30, contacts(12, 12, 25)),
+            Cell(("chat", "gold"), 30, contacts(60, 30, 0)),  # nothing but complaints
+        ]
+
+    async def contact_pressure(self, first: str, last: str) -> list[Cell]:
+        return []
+
+
 class _Units:
-    def __init__(self) -> None:
-        self.analytics = _Reader()
+    def __init__(self, reader: _Reader | None = None) -> None:
+        self.analytics = reader or _Reader()
         self.audit_trail = _Trail()
 
     async def __aenter__(self) -> Self:
@@ -112,6 +155,63 @@ async def test_flow_publishes_totals_and_a_lifetime_value_from_rounded_revenue()
     # 30.00, times the expected tenure of 1 / (10 / 1,200) = 120 months
     assert answer.facts["monthly_churn_rate"] == "0.0083"
     assert answer.facts["lifetime_value"] == "3600.00"
+
+
+async def _flow(reader: _Reader, first: str = "2026-09", last: str = "2026-09") -> Answer:
+    return await queries.customer_flow(
+        _Units(reader),  # type: ignore[arg-type]
+        _Clock(),
+        ASKER,
+        first,
+        last,
+        by="tier",
+    )
+
+
+async def test_facts_of_k_leavers_and_k_stayers_are_published() -> None:
+    answer = await _flow(_SmallCounts(lost=10, stayed=113))
+    assert answer.facts["monthly_churn_rate"] == "0.0813"  # 10 of 123 in one month
+    assert answer.facts["lifetime_value"] is not None
+
+
+@pytest.mark.parametrize(
+    ("lost", "stayed"),
+    [(3, 120), (0, 123), (120, 3)],
+    ids=["3 left", "nobody left", "3 stayed"],
+)
+async def test_facts_from_fewer_than_k_leavers_or_stayers_are_withheld(
+    lost: int, stayed: int
+) -> None:
+    # 3 / 123 = 0.0244 would give away the 3 the churn table withholds; 0.0000 the zero.
+    answer = await _flow(_SmallCounts(lost=lost, stayed=stayed))
+    assert answer.facts == {"monthly_churn_rate": None, "lifetime_value": None}
+
+
+async def test_a_mean_satisfaction_of_fewer_than_k_raters_is_withheld() -> None:
+    units = _Units(_SmallCounts())
+    answer = await queries.segments(units, _Clock(), ASKER, ["country"], "2026-11")  # type: ignore[arg-type]
+    cells = {c.dimensions["country"]: c for c in answer.tables[0].cells}
+    assert cells["DE"].customers == 60  # the cell is big enough, its 9 raters are not
+    assert cells["DE"].values["mean_satisfaction"] is None
+    assert cells["DE"].values["revenue"] == "1000"
+    assert cells["FR"].values["mean_satisfaction"] == "4.0"
+
+
+async def test_a_complaint_rate_with_fewer_than_k_on_either_side_is_withheld() -> None:
+    answer = await queries.experience(
+        _Units(_SmallCounts()),  # type: ignore[arg-type]
+        _Clock(),
+        ASKER,
+        "2026-09",
+        "2026-11",
+        by="tier",
+    )
+    rates = {
+        c.dimensions["contact_channel"]: c.values["complaint_rate"] for c in answer.tables[0].cells
+    }
+    # 9 complained on the phone; on chat nobody had another contact (1.0000 would say so).
+    assert rates == {"phone": None, "email": "0.2000", "chat": None}
+    assert all(c.values["contacts_per_customer"] == "2.0000" for c in answer.tables[0].cells)
 
 
 @pytest.mark.parametrize(
