@@ -232,7 +232,8 @@ class DataSubjectRequestDetail(DataSubjectRequest, kw_only=True):
 
 
 class DeadlineExtension(msgspec.Struct, forbid_unknown_fields=True):
-    """Extend the due date once (Art. 12(3)): by `days` (1 to 61, two months) and why."""
+    """Extend the due date once (Art. 12(3)): by `days` (1 to 61) and why. The new due date
+    is at most three months after receipt (one month and two further calendar months)."""
 
     days: Annotated[int, msgspec.Meta(ge=1, le=61)]
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=NON_BLANK)]

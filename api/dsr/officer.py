@@ -124,7 +124,14 @@ class PrivacyRequests(Controller):
         operation_id="extendDataSubjectRequest",
         status_code=200,
         summary="Extend a request's due date once, by up to two months",
-        responses={**_OFFICER_PROBLEMS, **problems(409)},
+        responses={
+            **_OFFICER_PROBLEMS,
+            **problems(
+                409,
+                422,
+                worded={422: "The new due date would be more than three months after receipt"},
+            ),
+        },
         **guarded("dsr:admin", "dsr_request.extend", "dsr_request", tag=TAG),
     )
     async def extend(
@@ -137,7 +144,8 @@ class PrivacyRequests(Controller):
         request_id: FromPath[str],
         data: Annotated[DeadlineExtension, Body(schema_extra=CLOSED)],
     ) -> DataSubjectRequest:
-        """The request with its new due date; 409 when already extended or finished."""
+        """The request with its new due date; 409 when already extended or finished, 422
+        when the date would pass three months from receipt."""
         data = await strict_body(request, DeadlineExtension)
         extended = await extend_request(
             dsr_units,

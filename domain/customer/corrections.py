@@ -4,12 +4,11 @@ A request targets one field of one record the customer owns (an account's name, 
 transaction's description or category, an interaction's summary or outcome). A privacy
 officer applies or rejects it; applying changes the record and keeps the value it replaced
 on the request, which is the record's correction history. The answer is due one month after
-receipt (GDPR Art. 12(3)).
+receipt, as for every data-subject request (domain.deadlines).
 """
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -88,14 +87,6 @@ class CorrectionRequest:
     decided_by: str | None = None
     decision_reason: str | None = None
     previous_value: str | None = None
-
-
-def one_month_after(moment: datetime) -> datetime:
-    """The same day and time next month, or that month's last day when it is shorter
-    (31 January -> 28/29 February), as Art. 12(3)'s "one month" is read."""
-    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
 
 
 class CorrectionRepository(Protocol):

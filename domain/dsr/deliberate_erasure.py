@@ -5,8 +5,9 @@ The customer asks with a token carrying `dsr:erase` (asked for separately, never
 default) whose `auth_time` is recent, and retypes a fixed phrase. The request then waits
 for the grace period: processing is restricted meanwhile (no marketing, no analytics), and
 cancelling restores the status the customer had. When the grace period ends the erasure
-job runs as before. The one-month legal deadline (`due_at`) counts from receipt, so the
-grace period is at most RESPONSE_TIME minus the time the job needs.
+job runs as before. The one-month legal deadline (`due_at`, domain.deadlines) counts from
+receipt, so the grace period is at most the shortest month (28 days) minus the time the job
+needs.
 """
 
 from __future__ import annotations

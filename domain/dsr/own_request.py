@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 from domain.audit.events import ActorType
 from domain.clock import Clock
 from domain.customer.access import Access, deny_not_found, parse_id, record_access
+from domain.deadlines import due_date
 from domain.dsr.requests import (
-    RESPONSE_TIME,
     DataSubjectRequest,
     DsrUnitOfWork,
     RequestStatus,
@@ -75,7 +75,7 @@ async def open_request(
                 requested_by=access.actor.type.value,
                 requested_by_id=access.actor.id if staff else None,
                 received_at=now,
-                due_at=now + RESPONSE_TIME,
+                due_at=due_date(now),
             )
             if prepare is not None:
                 request = await prepare(uow, request)

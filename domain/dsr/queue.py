@@ -11,6 +11,7 @@ from uuid import UUID
 from domain.audit.events import Actor, AuditRecord, Outcome
 from domain.clock import Clock
 from domain.customer.access import Access, parse_id
+from domain.deadlines import latest_extended_due
 from domain.dsr.export import request_export
 from domain.dsr.legal_claim import export_purpose
 from domain.dsr.requests import (
@@ -148,17 +149,28 @@ async def extend_request(
     reason: str,
     request_id: str | None = None,
 ) -> DataSubjectRequest:
-    """Extend the due date once, by at most two months, with a recorded reason (audited).
+    """Extend the due date once, with a recorded reason (audited): by 1 to 61 days, to at
+    most three months after receipt (the month and Art. 12(3)'s two further months, counted
+    as every deadline is, `domain.deadlines`).
 
-    Conflict when it was already extended or is no longer in progress."""
+    InvalidValue (`days`) past that date; Conflict when it was already extended or is no
+    longer in progress."""
     if not timedelta(days=1) <= extension <= MAX_EXTENSION:
         raise InvalidValue("days", "an extension is 1 day to 2 months")
     async with uow_factory() as uow:
         found = await _find(uow, actor, "dsr_request.extend", request_text, request_id)
         if found.status not in IN_PROGRESS:
             raise Conflict(f"the request is {found.status.value}: nothing left to extend")
+        extended_due = found.due_at + extension
+        latest = latest_extended_due(found.received_at)
+        if found.extended_at is None and extended_due > latest:
+            raise InvalidValue(
+                "days",
+                f"the due date can move to {latest.date().isoformat()} at the latest, "
+                "three months after receipt",
+            )
         if found.extended_at is not None or not await uow.dsr.extend(
-            found.id, due_at=found.due_at + extension, at=clock.now(), reason=reason
+            found.id, due_at=extended_due, at=clock.now(), reason=reason
         ):
             raise Conflict("the request was already extended; it can be extended only once")
         await _audit(

@@ -15,10 +15,9 @@ from domain.customer.profile import CustomerStatus
 from domain.errors import Conflict, DomainError
 from domain.ports import UnitOfWork
 
-RESPONSE_TIME = timedelta(days=30)
-"""Art. 12(3): answer within one month of receipt (extendable once)."""
 MAX_EXTENSION = timedelta(days=61)
-"""Art. 12(3): the one extension adds at most two further months."""
+"""The most days one extension may add; the new due date is also at most three months
+after receipt (`domain.deadlines.latest_extended_due`), which is what Art. 12(3) allows."""
 
 
 class RequestType(StrEnum):

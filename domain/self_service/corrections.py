@@ -25,8 +25,8 @@ from domain.customer.corrections import (
     CorrectionStatus,
     Decision,
     TargetType,
-    one_month_after,
 )
+from domain.deadlines import due_date
 from domain.errors import Conflict, InvalidValue, NotFound, ValidationFailed
 from domain.pagination import Keyset, Page, Position, key_of, read_page
 from domain.ports import UnitOfWork
@@ -94,7 +94,7 @@ async def submit_correction(
             reason=ask.reason.strip(),
             status=CorrectionStatus.SUBMITTED,
             received_at=now,
-            due_at=one_month_after(now),
+            due_at=due_date(now),
         )
         await uow.corrections.add(request)
         await record_access(

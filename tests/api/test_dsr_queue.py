@@ -1,10 +1,11 @@
 """The privacy officer's queue: filters, overdue flag, the single audited extension, the
-timeline, and an export taken by letter (audited as rights_fulfilment)."""
+timeline, an export taken by letter (audited as rights_fulfilment), and one deadline rule
+for every kind of request."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from oauth_harness import ERASE, World
 from self_service_seed import audit_events, body, last_seq, officer_token, seed_person
@@ -124,3 +125,37 @@ async def test_an_officer_exports_for_a_request_received_by_letter(world: World)
     assert unknown.status_code == 404
     # A customer token cannot reach the queue.
     assert (await world.http.get("/v1/privacy/requests", headers=ada.auth)).status_code == 403
+
+
+async def test_every_request_is_due_one_calendar_month_after_receipt(world: World) -> None:
+    # 3 December: thirty days would end on 2 January, the calendar month on 3 January.
+    world.clock.current = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
+    ada = await seed_person(world, "ada@example.org")
+    bob = await seed_person(world, "bob@example.org")
+    export = body(await world.http.post("/v1/me/exports", headers=ada.auth))
+    erasure = body(await world.http.post("/v1/me/erasure", json=ERASE, headers=bob.auth))
+    correction = body(
+        await world.http.post(
+            "/v1/me/corrections",
+            headers=ada.auth,
+            json={
+                "target": {"type": "account", "id": str(ada.account_id), "field": "name"},
+                "requested_value": "Household",
+                "reason": "We renamed it",
+            },
+        )
+    )
+    due = "2027-01-03T09:30:00Z"
+    assert [export["due_at"], erasure["due_at"], correction["due_at"]] == [due, due, due]
+
+    # The one extension reaches three calendar months after receipt, no further.
+    auth = {"Authorization": f"Bearer {await officer_token(world)}"}
+    url = f"/v1/privacy/requests/{export['id']}/extension"
+    too_far = await world.http.post(url, headers=auth, json={"days": 60, "reason": "records"})
+    assert too_far.status_code == 422, too_far.text
+    assert [e["field"] for e in too_far.json()["errors"]] == ["days"]
+    assert "2027-03-03" in too_far.json()["errors"][0]["message"]
+    extended = body(
+        await world.http.post(url, headers=auth, json={"days": 59, "reason": "records"})
+    )
+    assert extended["due_at"] == "2027-03-03T09:30:00Z"
