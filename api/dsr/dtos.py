@@ -175,7 +175,8 @@ class DataSubjectRequest(msgspec.Struct):
     status: str
     progress: int
     requested_by: Actor
-    """Who asked: the customer, or the kind of staff member or client who took it."""
+    """Who asked: the customer, or the staff member or service who took it (by id, as the
+    timeline names them)."""
     received_at: datetime
     due_at: datetime
     overdue: bool
@@ -247,7 +248,7 @@ def request_out(request: DomainDataSubjectRequest, now: datetime) -> DataSubject
         type=request.type.value,
         status=request.shown_status(now).value,
         progress=request.progress,
-        requested_by=actor_of(request.requested_by),
+        requested_by=actor_of(request.requested_by, actor_id=request.requested_by_id),
         received_at=request.received_at,
         due_at=request.due_at,
         overdue=is_overdue(request, now),

@@ -117,6 +117,14 @@ async def test_an_officer_exports_for_a_request_received_by_letter(world: World)
         "staff",
         ada.id,
     )
+    # The queue names the officer who took it, as the request's timeline does.
+    detail = body(await world.http.get(created.headers["location"], headers=auth))
+    [taken] = [e for e in detail["timeline"] if e["action"] == "export.request"]
+    assert detail["requested_by"] == taken["actor"]
+    assert detail["requested_by"]["type"] == "staff"
+    assert detail["requested_by"]["id"] == event.actor_id
+    queue = body(await world.http.get("/v1/privacy/requests", headers=auth))["items"]
+    assert [r["requested_by"] for r in queue] == [detail["requested_by"]]
     assert await build_job_worker(world.settings, world.services).run_once()
     # The customer sees it (and its generation) like their own.
     mine = body(await world.http.get(f"/v1/me/exports/{created.json()['id']}", headers=ada.auth))
