@@ -53,7 +53,9 @@ class ProfileChange(msgspec.Struct):
     old_value: str | None
     new_value: str | None
     actor: Actor
-    """Who made the change: the customer, a staff member or Custodian (the kind only)."""
+    """Who made the change: the customer, a staff member or Custodian (the kind only), and
+    the app it came through (`client`; null when not recorded, as for changes made before
+    Custodian recorded it)."""
     at: datetime
 
 
@@ -250,7 +252,7 @@ def change_out(change: DomainProfileChange) -> ProfileChange:
         field=change.field,
         old_value=change.old_value,
         new_value=change.new_value,
-        actor=actor_of(change.actor.value),
+        actor=actor_of(change.actor.value, client=change.client_id),
         at=change.at,
     )
 

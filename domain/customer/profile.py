@@ -77,3 +77,5 @@ class ProfileChange:
     actor: ChangeActor
     actor_id: str | None
     at: datetime
+    # The OAuth client (app) the change came through; None when not recorded.
+    client_id: str | None = None

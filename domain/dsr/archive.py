@@ -38,7 +38,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "address.country",
         "date_of_birth",
     ),
-    "profile_history": ("version", "field", "old_value", "new_value", "actor", "at"),
+    "profile_history": ("version", "field", "old_value", "new_value", "actor", "client", "at"),
     "accounts": (
         "id",
         "type",
@@ -238,6 +238,7 @@ def change_record(change: ProfileChange) -> dict[str, Any]:
         "old_value": change.old_value,
         "new_value": change.new_value,
         "actor": change.actor.value,
+        "client": change.client_id,
         "at": utc_text(change.at),
     }
 
@@ -361,7 +362,7 @@ UTF-8, first row is the header; cells that start with = + - @ get a leading apos
 that no spreadsheet runs them as formulas).
 
 profile.*          your profile as it is now
-profile_history.*  every change made to your profile: old and new value, who, when
+profile_history.*  every change made to your profile: old and new value, who, which app, when
 accounts.*         your accounts (numbers masked to the last four digits)
 transactions.*     every transaction on your accounts
 interactions.*     your contacts with us: calls, emails, chats, visits

@@ -95,6 +95,7 @@ async def correct_profile(
                     actor=actor,
                     actor_id=access.actor.id,
                     at=now,
+                    client_id=access.actor.client_id,
                 )
                 for name in changed
             ]

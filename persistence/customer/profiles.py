@@ -159,6 +159,7 @@ class SqlCustomerRepository:
                     "new_value": sealer.seal("new_value", change.new_value),
                     "actor": change.actor.value,
                     "actor_id": change.actor_id,
+                    "client_id": change.client_id,
                     "at": utc_in(change.at),
                 }
             )
@@ -283,4 +284,5 @@ def _change(row: ProfileChangeRow, sealer: RowSealer) -> ProfileChange:
         actor=ChangeActor(row.actor),
         actor_id=row.actor_id,
         at=utc_out(row.at),
+        client_id=row.client_id,
     )

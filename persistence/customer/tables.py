@@ -117,6 +117,11 @@ class ProfileChangeRow(Base):
     actor_id: Mapped[str | None] = mapped_column(
         String(100), info=declare(Cat.IDENTIFIER, Ret.CONTACT)
     )
+    # The OAuth client (app) the change came through; null for changes stored before
+    # revision 0015, which did not record it.
+    client_id: Mapped[str | None] = mapped_column(
+        String(100), info=declare(Cat.TECHNICAL, Ret.CONTACT)
+    )
     at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), info=declare(Cat.TECHNICAL, Ret.CONTACT)
     )

@@ -64,11 +64,13 @@ async def test_patch_changes_fields_and_keeps_the_history(world: World, ada: Per
     changes = {c["field"]: c for c in history["items"]}
     assert changes["given_name"]["old_value"] == "Ada"
     assert changes["given_name"]["new_value"] == "Augusta"
+    # The app the change came through, as the access log records it for the same request.
+    assert event.client_id == "demo-app"
     assert changes["given_name"]["actor"] == {
         "type": "customer",
         "id": None,
         "role": None,
-        "client": None,
+        "client": "demo-app",
     }
     # The old ETag is stale now.
     again = await _patch(world, ada, {"given_name": "Ada"}, read.headers["etag"])

@@ -154,6 +154,7 @@ async def test_profile_changes_round_trip_newest_first(uow_factory: UowFactory) 
             actor=ChangeActor.CUSTOMER,
             actor_id=None,
             at=samples.T0 + samples.hours(v),
+            client_id=None if v == 2 else "demo-app",
         )
         for v in (2, 3, 4)
     ]
