@@ -109,8 +109,9 @@ class ErasureReport(msgspec.Struct, tag_field="type", tag="erasure"):
 
 
 class Erasure(msgspec.Struct):
-    """An erasure request: `status` queued, running, completed or failed; the report once
-    completed."""
+    """An erasure request: `status` queued, running, completed, failed or cancelled.
+    `report` is set when the erasure has run, which also ends the customer's access: the
+    customer sees it null, the privacy officer reads the report in the request's detail."""
 
     id: str
     status: str

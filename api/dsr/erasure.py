@@ -40,7 +40,8 @@ def policy_of(settings: Settings) -> ErasurePolicy:
 
 
 class ErasureRequests(Controller):
-    """The customer's erasure request, its cancellation and its report."""
+    """The customer's erasure request: asking, following it, cancelling it. Once it has run
+    the customer has no sign-in left; its report is the officer's to read."""
 
     path = "/v1/me/erasure"
 
@@ -55,8 +56,13 @@ class ErasureRequests(Controller):
             'the body `{"confirmation": "erase my data"}`. The erasure then waits for the '
             "grace period (CUSTODIAN_ERASURE_GRACE_DAYS, default 7; `erase_after`), during "
             "which processing is restricted (no marketing, no analytics) and `DELETE` "
-            "cancels it. Then contact data and interactions are destroyed; financial records "
-            "are kept, restricted, for the legal retention period (see the report)."
+            "cancels it. Then contact data and interactions are destroyed, sign-in "
+            "credentials included; financial records are kept, restricted, for the legal "
+            "retention period (7 years after the last account closed, "
+            "CUSTODIAN_FINANCIAL_RETENTION_YEARS); the consent ledger, the audit log and the "
+            "request are kept with pseudonymous ids. Every grant is revoked, so the customer "
+            "can follow the request (`GET`) only until it runs; its report is kept for the "
+            "privacy officer (`GET /v1/privacy/requests/{id}`)."
         ),
         responses={
             200: ResponseSpec(
@@ -118,7 +124,14 @@ class ErasureRequests(Controller):
     @get(
         "/{erasure_id:str}",
         operation_id="getMyErasure",
-        summary="My erasure request and its report (destroyed, kept, why, until when)",
+        summary="My erasure request, while it is pending or running",
+        description=(
+            "Where the erasure stands: `status`, `erase_after` (until then `DELETE` cancels) "
+            "and `due_at`. When it has run, every token of the customer is refused and "
+            "signing in is no longer possible (401): the customer cannot read the erasure's "
+            "`report` here (it is null until the erasure has run). The report is kept with "
+            "the request for the privacy officer (`GET /v1/privacy/requests/{id}`)."
+        ),
         responses=problems(404),
         **guarded(ERASE_SCOPE, "erasure.read", "dsr_request", tag=TAG),
     )

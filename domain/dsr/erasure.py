@@ -81,7 +81,9 @@ def erasure_report(
 async def read_erasure(
     uow_factory: Callable[[], DsrUnitOfWork], access: Access, erasure_id: str
 ) -> DataSubjectRequest:
-    """The customer's erasure request and, once done, its report; NotFound otherwise."""
+    """The customer's erasure request; NotFound otherwise. The customer can follow it only
+    until it runs (erasure revokes every grant and destroys the sign-in credentials), so
+    its report is for the officer, who reads it through the queue."""
     return await read_own_request(
         uow_factory, access, erasure_id, kind=RequestType.ERASURE, action="erasure.read"
     )

@@ -145,8 +145,10 @@ async def test_erasure_leaves_no_canary_anywhere(
     assert (again.status_code, again.json()["id"]) == (200, created.json()["id"])
     await world.run_jobs()
 
-    # Signed out everywhere, and no sign-in any more.
+    # Signed out everywhere, and no sign-in any more: not even the erasure can be read back.
     assert (await world.http.get("/v1/me/profile", headers=person.auth)).status_code == 401
+    followed = await world.http.get(created.headers["location"], headers=person.auth)
+    assert followed.status_code == 401
     with pytest.raises(Exception):  # noqa: B017, PT011  (the flow fails at the login form)
         await world.tokens_for(canaries[0])
 
