@@ -1,6 +1,7 @@
-"""Correction decisions. The requests to decide are found where every request leaves its
-trace, the audit log (`correction.create`); the decision goes through the API, which applies
-or rejects it and tells the customer why."""
+"""Correction decisions. The requests awaiting one come from the officer's list of
+correction requests, with what each customer asked, so the officer decides knowing it; the
+API audits every request it shows as a read of its customer's data. The decision goes
+through the API, which applies or rejects it and tells the customer why."""
 
 from __future__ import annotations
 
@@ -22,20 +23,18 @@ REASON_NEEDED = N_("Write the reason the customer will read.")
 
 @get("/corrections", name="console-corrections", include_in_schema=False)
 async def list_corrections(request: Request[Any, Any, Any]) -> Template:
-    """Correction requests received, newest first, each with its decision form."""
+    """Correction requests awaiting a decision, newest first, each with what the customer
+    asked and its decision form."""
     current = await signed_in(request, CONSOLE)
-    params = {"action": "correction.create", "outcome": "allowed", "limit": "50"}
-    events = (await current.api.get_json("/v1/privacy/audit-events", params))["items"]
-    decided = (
-        await current.api.get_json(
-            "/v1/privacy/audit-events", {"action": "correction.decide", "limit": "200"}
-        )
-    )["items"]
-    done = {event["resource_id"] for event in decided if event["outcome"] == "allowed"}
+    params = {"pending": "true", "limit": "50"}
+    cursor = request.query_params.get("cursor")
+    if cursor:
+        params["cursor"] = cursor
+    listing = await current.api.get_json("/v1/privacy/corrections", params)
     return page(
         request,
         "corrections.html",
-        {"events": events, "decided": done, "errors": {}, "values": {}},
+        {"corrections": listing["items"], "next_cursor": listing.get("next_cursor")},
         current=current,
     )
 

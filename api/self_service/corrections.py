@@ -1,5 +1,6 @@
 """Correction requests: the customer asks for data they cannot edit to be corrected and
-follows their requests; the privacy officer applies or rejects them."""
+follows their requests; the privacy officer reads what was asked and applies or rejects
+it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, QueryParameter
 
 from api.middleware import request_id_of
 from api.request_bodies import json_body_only
@@ -20,7 +21,9 @@ from api.self_service.dtos import (
     CorrectionDecision,
     CorrectionPage,
     CorrectionRequest,
+    ReceivedCorrectionPage,
     correction_out,
+    received_out,
 )
 from domain.clock import Clock
 from domain.customer.corrections import Decision, TargetType
@@ -31,6 +34,7 @@ from domain.self_service.corrections import (
     CorrectionAsk,
     decide_correction,
     list_corrections,
+    list_received_corrections,
     read_correction,
     submit_correction,
 )
@@ -129,9 +133,50 @@ class MyCorrections(Controller):
 
 
 class CorrectionDecisions(Controller):
-    """The privacy officer's decisions on correction requests."""
+    """The privacy officer's view of correction requests, and the decisions on them."""
 
     path = "/v1/privacy/corrections"
+
+    @get(
+        "/",
+        operation_id="listReceivedCorrections",
+        summary="Customers' correction requests with what each asked, newest first (privacy "
+        "officer)",
+        description=(
+            "Each request with the record and field it names, the value when asked, the "
+            "value wanted and the customer's reason, so the officer decides knowing what "
+            "was asked. Requests of erased customers are not listed (their texts are "
+            "destroyed). Every request shown is audited as a `correction.read` of its "
+            "customer (purpose `rights_fulfilment`), which their access log shows."
+        ),
+        responses=problems(400),
+        **guarded("dsr:admin", "correction.read", "correction", tag=TAG),
+    )
+    async def list_received(
+        self,
+        *,
+        caller: NamedDependency[Caller],
+        request: Request[Any, Any, Any],
+        uow_factory: Uow,
+        pending: Annotated[
+            bool | None,
+            QueryParameter(
+                description="true: only requests awaiting a decision; false: only decided ones."
+            ),
+        ] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> ReceivedCorrectionPage:
+        """One page of every customer's requests, each with whose it is."""
+        page = await list_received_corrections(
+            uow_factory,
+            caller.as_actor(),
+            pending=pending,
+            limit=limit,
+            cursor=cursor,
+            request_id=request_id_of(request.scope),
+        )
+        return ReceivedCorrectionPage([received_out(r) for r in page.items], page.next_cursor)
 
     @post(
         "/{correction_id:str}/decision",

@@ -213,11 +213,32 @@ class CorrectionPage(msgspec.Struct):
     next_cursor: Cursor
 
 
+class ReceivedCorrection(Correction, kw_only=True):
+    """A correction request as the privacy officer receives it: what the customer asked
+    (the record, the field, its value when asked, the value wanted, why) and whose it is."""
+
+    customer_id: str
+
+
+class ReceivedCorrectionPage(msgspec.Struct):
+    """A page of customers' correction requests, newest first."""
+
+    items: list[ReceivedCorrection]
+    next_cursor: Cursor
+
+
 class CorrectionDecision(msgspec.Struct, forbid_unknown_fields=True):
     """Apply or reject a correction request, with the reason the customer will read."""
 
     decision: Literal["apply", "reject"]
     reason: Reason
+
+
+def received_out(request: DomainCorrectionRequest) -> ReceivedCorrection:
+    """A customer's correction request as the officer receives it."""
+    shown = correction_out(request)
+    fields = {name: getattr(shown, name) for name in Correction.__struct_fields__}
+    return ReceivedCorrection(**fields, customer_id=str(request.customer_id))
 
 
 def profile_out(profile: DomainProfile) -> Profile:

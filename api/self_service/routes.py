@@ -23,7 +23,8 @@ TAGS = [
         name=TAG,
         description=(
             "The customer's own profile, accounts, transactions, interactions and correction "
-            "requests; and the privacy officer's decision on a correction request."
+            "requests; and the privacy officer's reading of correction requests and decision "
+            "on each."
         ),
     )
 ]

@@ -112,6 +112,18 @@ class CorrectionRepository(Protocol):
         """The customer's requests, newest first."""
         ...
 
+    async def list_received(
+        self,
+        *,
+        pending: bool | None,
+        limit: int,
+        before: tuple[datetime, UUID] | None = None,
+    ) -> Sequence[CorrectionRequest]:
+        """Every customer's requests, newest first: only those awaiting a decision when
+        `pending` is True, only decided ones when False. Requests of erased customers are
+        left out (their texts are destroyed)."""
+        ...
+
     async def has_pending(self, target_id: UUID, field: str) -> bool:
         """Whether a pending request already names this field of this record."""
         ...

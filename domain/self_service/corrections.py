@@ -1,8 +1,9 @@
 """Ask for a correction of data I cannot edit, follow my requests, and (privacy officer)
-decide one."""
+read what customers asked and decide."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -27,6 +28,7 @@ from domain.customer.corrections import (
     TargetType,
 )
 from domain.deadlines import due_date
+from domain.dsr.queue import RIGHTS_FULFILMENT
 from domain.errors import Conflict, InvalidValue, NotFound, ValidationFailed
 from domain.pagination import Keyset, Page, Position, key_of, read_page
 from domain.ports import UnitOfWork
@@ -144,6 +146,53 @@ async def read_correction(
         uow, access, "correction.read", "correction", found.id, fields=CORRECTION_FIELDS
     )
     return found
+
+
+async def list_received_corrections(
+    uow_factory: Callable[[], UnitOfWork],
+    officer: Actor,
+    *,
+    pending: bool | None,
+    limit: int,
+    cursor: str | None,
+    request_id: str | None = None,
+) -> Page[CorrectionRequest]:
+    """Every customer's correction requests, newest first (`pending`: only the undecided,
+    or only the decided ones), for the privacy officer to decide with what was asked.
+
+    They carry the customer's values, so each request shown is audited as a
+    `correction.read` of its customer (purpose `rights_fulfilment`, the fields shown),
+    and the page is returned only once every event is durable: each customer's access log
+    shows that the officer read their request."""
+    list_name = f"corrections-received:{pending}"
+    async with uow_factory().reading() as uow:
+        keyset: Keyset[Position, CorrectionRequest] = Keyset.by_position(
+            uow.cursors, list_name, lambda r: Position(r.received_at, r.id)
+        )
+        page = await read_page(
+            keyset,
+            cursor,
+            limit,
+            lambda after, n: uow.corrections.list_received(
+                pending=pending, limit=n, before=key_of(after)
+            ),
+        )
+    records = [
+        AuditRecord(
+            officer,
+            "correction.read",
+            "correction",
+            subject_id=found.customer_id,
+            resource_id=str(found.id),
+            fields=CORRECTION_FIELDS,
+            purpose=RIGHTS_FULFILMENT,
+            request_id=request_id,
+        )
+        for found in page.items
+    ]
+    # Queued together, the events share the group commit's transactions.
+    await asyncio.gather(*(uow.audit_trail.record(record) for record in records))
+    return page
 
 
 async def decide_correction(

@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.customer.corrections import CorrectionRequest, CorrectionStatus, TargetType
+from domain.customer.profile import CustomerStatus
 from domain.retention import DataCategory as Cat
 from domain.retention import RetentionClass as Ret
 from persistence.base import Base, declare, sealed
-from persistence.customer.tables import AccountRow, InteractionRow, TransactionRow
+from persistence.customer.tables import AccountRow, CustomerRow, InteractionRow, TransactionRow
 from persistence.customer.transaction_fields import (
     LEGACY_COLUMNS,
     READ_COLUMNS,
@@ -163,6 +164,43 @@ class SqlCorrectionRepository:
             )
         ).all()
         return await self._decrypt(customer_id, rows)
+
+    async def list_received(
+        self,
+        *,
+        pending: bool | None,
+        limit: int,
+        before: tuple[datetime, UUID] | None = None,
+    ) -> list[CorrectionRequest]:
+        """Every customer's requests, newest first, keyset on (received_at, id); with
+        `pending`, only the undecided (True) or the decided (False) ones. Erased customers'
+        requests are left out in the query, so a page is never short of rows that exist."""
+        query = (
+            select(CorrectionRequestRow)
+            .join(CustomerRow, CustomerRow.id == CorrectionRequestRow.customer_id)
+            .where(CustomerRow.status != CustomerStatus.ERASED.value)
+        )
+        if pending is not None:
+            undecided = CorrectionRequestRow.status.in_(_PENDING)
+            query = query.where(undecided if pending else ~undecided)
+        if before is not None:
+            query = query.where(
+                tuple_(CorrectionRequestRow.received_at, CorrectionRequestRow.id)
+                < tuple_(utc_in(before[0]), before[1])
+            )
+        rows = (
+            await self._session.scalars(
+                query.order_by(
+                    CorrectionRequestRow.received_at.desc(), CorrectionRequestRow.id.desc()
+                ).limit(limit)
+            )
+        ).all()
+        # Each customer's texts open with that customer's key: one key look-up per customer.
+        opened: dict[UUID, CorrectionRequest] = {}
+        for customer_id in dict.fromkeys(row.customer_id for row in rows):
+            mine = [row for row in rows if row.customer_id == customer_id]
+            opened.update((found.id, found) for found in await self._decrypt(customer_id, mine))
+        return [opened[row.id] for row in rows if row.id in opened]
 
     async def has_pending(self, target_id: UUID, field: str) -> bool:
         """Whether a submitted or in-review request already names this field of this record."""

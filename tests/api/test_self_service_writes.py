@@ -1,4 +1,5 @@
-"""Correcting my profile (If-Match, merge patch, history) and correction requests."""
+"""Correcting my profile (If-Match, merge patch, history) and correction requests, as the
+customer asks them and as the privacy officer reads and decides them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import json
 import pytest
 from oauth_harness import World
 from self_service_seed import Person, audit_events, body, last_seq, officer_token, seed_person
+from sqlalchemy import update
+
+from persistence.customer.tables import CustomerRow
+from persistence.database import session_factory
 
 MERGE = "application/merge-patch+json"
 
@@ -158,3 +163,93 @@ async def test_correction_of_a_field_outside_the_allow_list_is_refused(
     response = await world.http.post("/v1/me/corrections", json=ask, headers=ada.auth)
     assert 400 <= response.status_code < 500
     assert response.status_code != 404
+
+
+async def test_the_officer_reads_what_each_customer_asked_audited_per_customer(
+    world: World, ada: Person
+) -> None:
+    bob = await seed_person(world, "bob@example.org")
+    asked = body(
+        await world.http.post(
+            "/v1/me/corrections",
+            headers=ada.auth,
+            json={
+                "target": {"type": "account", "id": str(ada.account_id), "field": "name"},
+                "requested_value": "<b>Household</b>",
+                "reason": "We renamed it",
+            },
+        )
+    )
+    world.clock.advance(1)
+    bobs = body(
+        await world.http.post(
+            "/v1/me/corrections",
+            headers=bob.auth,
+            json={
+                "target": {
+                    "type": "transaction",
+                    "id": str(bob.transaction_ids[0]),
+                    "field": "description",
+                },
+                "requested_value": "Refund",
+                "reason": "It was a refund",
+            },
+        )
+    )
+    officer = {"Authorization": f"Bearer {await officer_token(world)}"}
+    # A customer's token cannot read other customers' requests.
+    refused = await world.http.get("/v1/privacy/corrections", headers=ada.auth)
+    assert refused.status_code == 403
+
+    before = await last_seq(world)
+    listed = body(
+        await world.http.get("/v1/privacy/corrections", params={"pending": "true"}, headers=officer)
+    )
+    assert [item["id"] for item in listed["items"]] == [bobs["id"], asked["id"]]
+    shown = listed["items"][1]
+    assert shown == {**asked, "customer_id": str(ada.id)}
+    assert shown["target"] == {"type": "account", "id": str(ada.account_id), "field": "name"}
+    assert shown["current_value"] == "Everyday"
+    assert (shown["requested_value"], shown["reason"]) == ("<b>Household</b>", "We renamed it")
+    # Each request shown is a read of its customer's data, in that customer's access log.
+    events = await audit_events(world, before)
+    assert sorted(
+        (e.action, e.resource_type, e.resource_id, e.subject_id, e.purpose, e.actor_type)
+        for e in events
+    ) == sorted(
+        ("correction.read", "correction", item["id"], who, "rights_fulfilment", "staff")
+        for item, who in ((asked, ada.id), (bobs, bob.id))
+    )
+    log = body(await world.http.get("/v1/me/access-log", headers=ada.auth))["items"]
+    assert any(e["action"] == "correction.read" and e["actor"]["type"] == "staff" for e in log), log
+
+    # Paged, and filtered by whether a decision is still awaited.
+    first = body(await world.http.get("/v1/privacy/corrections?limit=1", headers=officer))
+    rest = body(
+        await world.http.get(
+            "/v1/privacy/corrections",
+            params={"limit": 1, "cursor": first["next_cursor"]},
+            headers=officer,
+        )
+    )
+    assert [i["id"] for i in first["items"] + rest["items"]] == [bobs["id"], asked["id"]]
+    decided = await world.http.post(
+        f"/v1/privacy/corrections/{asked['id']}/decision",
+        json={"decision": "reject", "reason": "The account keeps its name"},
+        headers=officer,
+    )
+    assert decided.status_code == 200, decided.text
+    waiting = body(await world.http.get("/v1/privacy/corrections?pending=true", headers=officer))
+    assert [item["id"] for item in waiting["items"]] == [bobs["id"]]
+    done = body(await world.http.get("/v1/privacy/corrections?pending=false", headers=officer))
+    assert [(i["id"], i["status"]) for i in done["items"]] == [(asked["id"], "rejected")]
+    # An erased customer's requests have no texts left: they are not listed.
+    async with session_factory(world.engine)() as session:
+        await session.execute(
+            update(CustomerRow).where(CustomerRow.id == bob.id).values(status="erased")
+        )
+        await session.commit()
+    gone = body(await world.http.get("/v1/privacy/corrections?pending=true", headers=officer))
+    assert gone["items"] == []
+    wrong = await world.http.get("/v1/privacy/corrections?pending=maybe", headers=officer)
+    assert (wrong.status_code, wrong.headers["content-type"]) == (400, "application/problem+json")

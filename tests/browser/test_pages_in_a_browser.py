@@ -208,6 +208,12 @@ def test_an_officer_and_an_analyst_use_the_console(
 
     page.goto(f"{base}/console/corrections")
     form = page.locator(f'form[action="/console/corrections/{correction}"]')
+    # The officer sees what the customer asked before deciding.
+    card = page.locator("section.card", has=form)
+    expect(card).to_contain_text("account")
+    expect(card.locator(".asked-value")).to_have_text("Household account")
+    expect(card.locator(".asked-reason")).to_have_text("We renamed it together")
+    expect(card.locator(".asked-current")).not_to_be_empty()
     form.get_by_label("Reason for the customer").fill("Matches the signed mandate")
     checks.page_ok("console-corrections")
     form.get_by_role("button", name="Record the decision").click()

@@ -1,5 +1,6 @@
 """The console's pages over HTTP (no browser): a privacy officer signs in through the same
-flow as customers, works the queue, decides a correction and sees the audit log verified;
+flow as customers, works the queue, decides a correction knowing what was asked (an audited
+read) and sees the audit log verified;
 the analytics dashboard needs a sign-in that holds analytics:read."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from oauth_harness import ISSUER, PASSWORD, World
-from self_service_seed import seed_person
+from self_service_seed import audit_events, last_seq, seed_person
 from web_harness import hidden_fields, register_web_clients, sign_in
 
 from api.oauth.flow_client import sign_in_and_consent
@@ -30,6 +31,12 @@ async def console(world: World) -> World:
     return world
 
 
+def _card(page: str, correction_id: str) -> str:
+    """The section of the corrections page about one request."""
+    start = page.index(f"{correction_id}</h2>")
+    return page[start : page.index("</section>", start)]
+
+
 def browser(world: World) -> httpx.AsyncClient:
     """A cookie jar of its own on the in-process app."""
     return httpx.AsyncClient(transport=world.http._transport, base_url=ISSUER)
@@ -45,7 +52,7 @@ async def test_officer_works_the_queue_and_decides_a_correction(console: World) 
         json={
             "target": {"type": "account", "id": str(person.account_id), "field": "name"},
             "requested_value": "Household",
-            "reason": "We renamed it",
+            "reason": "We renamed it <script>alert(1)</script>",
         },
     )
     assert asked.status_code == 201, asked.text
@@ -57,8 +64,27 @@ async def test_officer_works_the_queue_and_decides_a_correction(console: World) 
         assert exported.json()["id"] in queue.text
         timeline = await http.get(f"/console/requests/{exported.json()['id']}")
         assert "export.request" in timeline.text
+        before = await last_seq(console)
         listing = await http.get("/console/corrections")
         assert correction_id in listing.text
+        # What the customer asked, shown (escaped) so the officer does not decide blind.
+        card = _card(listing.text, correction_id)
+        assert f"account {person.account_id}" in card
+        assert ">name<" in card
+        assert re.search(r'class="asked-current">Everyday<', card)
+        assert re.search(r'class="asked-value">Household<', card)
+        assert "We renamed it &lt;script&gt;alert(1)&lt;/script&gt;" in card
+        assert "<script>alert" not in listing.text
+        assert asked.json()["due_at"][:10] in card
+        assert str(person.id) in card
+        # Showing it is a read of the customer's data, audited like the API's other reads.
+        [shown] = [e for e in await audit_events(console, before) if e.action == "correction.read"]
+        assert (shown.subject_id, shown.resource_id, shown.purpose, shown.actor_type) == (
+            person.id,
+            correction_id,
+            "rights_fulfilment",
+            "staff",
+        )
         csrf = hidden_fields(listing.text)["csrf_token"]
         empty = await http.post(
             f"/console/corrections/{correction_id}",
@@ -72,6 +98,10 @@ async def test_officer_works_the_queue_and_decides_a_correction(console: World) 
         )
         assert decided.status_code == 200, decided.text
         assert re.search(r'id="correction-status">applied<', decided.text)
+        # Decided, it leaves the list of requests awaiting a decision.
+        after = await http.get("/console/corrections")
+        assert correction_id not in after.text
+        assert "No correction request awaits a decision." in after.text
         wrong = await http.get("/console/audit", params={"subject": "not-a-uuid"})
         assert wrong.status_code == 400
         assert re.search(r'id="f-subject"[^>]*aria-invalid="true"', wrong.text)
