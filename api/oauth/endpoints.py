@@ -112,12 +112,14 @@ async def revoke_endpoint(
     status_code=200,
     tags=["oauth"],
     operation_class=documented("OAuthIntrospectOperation", INTROSPECT),
-    summary="Introspect a token (RFC 7662; confidential clients only)",
+    summary="Introspect one of the client's own tokens (RFC 7662; confidential clients)",
 )
 async def introspect_endpoint(
     request: Request[Any, Any, State], oauth: NamedDependency[OAuthServices]
 ) -> Response[Any]:
-    """`active: false` for unknown, expired and revoked tokens."""
+    """A confidential client learns about the tokens issued to itself only: another
+    client's token answers `active: false`, exactly like an unknown, expired or revoked one,
+    so holding a token never reveals whose it is."""
     return await _handle(
         request,
         oauth,

@@ -67,7 +67,7 @@ OAUTH_SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "title": "IntrospectionResponse",
         "description": "RFC 7662 section 2.2; only `active: false` for unknown, expired or "
-        "revoked tokens.",
+        "revoked tokens and for tokens issued to another client.",
         "required": ["active"],
         "properties": {
             "active": {"type": "boolean"},
@@ -219,7 +219,9 @@ REVOKE: dict[str, Any] = {
 }
 INTROSPECT: dict[str, Any] = {
     "requestBody": _form(
-        _TOKEN_FIELDS, ["token"], "RFC 7662 introspection request; confidential clients only."
+        _TOKEN_FIELDS,
+        ["token"],
+        "RFC 7662 introspection request; confidential clients only, about their own tokens.",
     ),
     "responses": {
         "200": _json({"$ref": "#/components/schemas/IntrospectionResponse"}, "The token's state."),

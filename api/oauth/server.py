@@ -112,7 +112,7 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
 
 
 class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
-    """RFC 7662, for confidential clients only."""
+    """RFC 7662, for confidential clients only, about their own tokens only."""
 
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
@@ -120,9 +120,14 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
         """The prefetched token (refresh or access), or None."""
         return self.server.ctx.token
 
-    def check_permission(self, token: Any, client: ClientModel, request: Any) -> bool:
-        """Any authenticated confidential client may introspect (it holds the token)."""
-        return not client.client.public
+    def check_permission(
+        self, token: RefreshModel | AccessModel, client: ClientModel, request: Any
+    ) -> bool:
+        """Only a token issued to the asking client: holding someone else's token is no
+        right to learn whose it is. There is no resource-server client entitled to read
+        other clients' tokens (the API verifies its JWTs itself), so another client's token
+        answers `active: false`, exactly like an unknown one (RFC 7662 section 2.2)."""
+        return not client.client.public and token.check_client(client)
 
     def introspect_token(self, token: RefreshModel | AccessModel) -> dict[str, Any]:
         """The RFC 7662 answer for an active token."""

@@ -231,6 +231,37 @@ async def test_introspection_is_for_confidential_clients_only(world: World) -> N
     assert public.json()["error"] == "invalid_client"
 
 
+async def test_a_client_introspects_only_its_own_tokens(world: World) -> None:
+    await world.add_customer("hal@example.com")
+    portal_secret = await world.add_client(
+        "portal-app", public=False, scopes="profile:read", redirect_uris=(APP_REDIRECT,)
+    )
+    portal = await world.tokens_for("hal@example.com", "portal-app", scope="profile:read")
+    customer = await world.tokens_for("hal@example.com", scope="profile:read")
+    service = ("analytics-service", world.secrets["analytics-service"])
+    # Holding another client's token says nothing about it: not whose it is, not its scopes.
+    for token in (customer["access_token"], customer["refresh_token"], portal["access_token"]):
+        other = await world.http.post("/oauth/introspect", data={"token": token}, auth=service)
+        assert other.status_code == 200, other.text
+        assert other.json() == {"active": False}
+    assert portal_secret is not None
+    app = ("portal-app", portal_secret)
+    for token in (customer["access_token"], customer["refresh_token"]):
+        other = await world.http.post("/oauth/introspect", data={"token": token}, auth=app)
+        assert other.json() == {"active": False}
+    own = await world.http.post(
+        "/oauth/introspect", data={"token": portal["access_token"]}, auth=app
+    )
+    facts = own.json()
+    assert facts["active"] is True
+    assert facts["client_id"] == "portal-app"
+    assert facts["sub"] == str(world.customers["hal@example.com"])
+    own_refresh = await world.http.post(
+        "/oauth/introspect", data={"token": portal["refresh_token"]}, auth=app
+    )
+    assert own_refresh.json()["active"] is True
+
+
 async def test_metadata_and_jwks(world: World) -> None:
     metadata = (await world.http.get("/.well-known/oauth-authorization-server")).json()
     AuthorizationServerMetadata(metadata).validate()
