@@ -7,14 +7,21 @@ implicit and password grants are never registered.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError, OAuth2Error, grants
+from authlib.oauth2.rfc6749 import (
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+    OAuth2Error,
+    grants,
+)
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from api.oauth.context import Audit, ConsumeCode, NewCode, NewGrant, RevokeGrant, RotateRefreshToken
 from api.oauth.models import CodeModel, GrantUser, RefreshModel
-from domain.audit.events import Outcome
+from domain.audit.events import Actor, ActorType, AuditRecord, Outcome
 from domain.identity import SERVICE_SCOPES, Principal, format_scopes, parse_scopes
 from domain.oauth.tokens import AuthorizationCode, Grant, secret_digest
 
@@ -51,23 +58,39 @@ class S256Only(CodeChallenge):  # type: ignore[misc]
                 raise InvalidRequestError("Missing 'code_verifier'")
             super().validate_code_verifier(grant, result)
         except OAuth2Error:
-            code: CodeModel = grant.request.authorization_code
-            server = _server(grant)
-            server.ctx.record(ConsumeCode(code.code.code_hash, code.code.grant_id))
-            if server.ctx.code_grant is not None:
-                server.ctx.record(
-                    Audit(
-                        server.audit_record(
-                            server.ctx.code_grant, "oauth.code.verifier_refused", Outcome.DENIED
-                        )
-                    )
-                )
+            _spend_refused(_server(grant), grant.request.authorization_code, "verifier_refused")
             raise
 
 
 def _server(grant: Any) -> CustodianServer:
     server: CustodianServer = grant.server
     return server
+
+
+def _code_record(server: CustodianServer, grant: Grant, action: str, presenter: str) -> AuditRecord:
+    """A refusal about the code of `grant`, presented by client `presenter`. Presented by
+    the client it was issued to, it reads like the family's other records; presented by any
+    other client, the actor is that client, not the person who signed in elsewhere."""
+    record = server.audit_record(grant, action, Outcome.DENIED)
+    if presenter == grant.client_id:
+        return record
+    return replace(record, actor=Actor(ActorType.SYSTEM, "oauth", presenter))
+
+
+def _spend_refused(
+    server: CustodianServer, code: CodeModel, reason: str, presenter: str | None = None
+) -> None:
+    """Spend a code whose exchange is refused, and audit why as `oauth.code.<reason>`.
+
+    A code is spent by its first exchange, whatever the outcome: whoever presented it cannot
+    try again, and the code presented once more (by its rightful client included) is a
+    second use, which revokes everything issued from it.
+    """
+    server.ctx.record(ConsumeCode(code.code.code_hash, code.code.grant_id))
+    grant = server.ctx.code_grant
+    if grant is not None:
+        action = f"oauth.code.{reason}"
+        server.ctx.record(Audit(_code_record(server, grant, action, presenter or grant.client_id)))
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
@@ -108,22 +131,32 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         ctx.record(Audit(server.audit_record(grant, "oauth.authorize")))
 
     def query_authorization_code(self, code: str, client: Any) -> CodeModel | None:
-        """The prefetched code if it is this client's, unused, unexpired and not revoked.
+        """The prefetched code if it is this client's, for this redirect URI, unused,
+        unexpired and not revoked.
 
-        A second use of a code revokes everything issued from it (RFC 6749 4.1.2).
+        A second use of a code, whichever client presents it, revokes everything issued from
+        it (RFC 6749 4.1.2). A first use that is refused spends the code: presented by
+        another client (a stolen or injected code), or with another redirect URI than the
+        one it was issued for (checked here rather than by Authlib, which only refuses).
         """
-        ctx = _server(self).ctx
+        server = _server(self)
+        ctx = server.ctx
         model, grant = ctx.code, ctx.code_grant
-        if model is None or grant is None or model.code.client_id != client.get_client_id():
+        presenter = client.get_client_id()
+        if model is None or grant is None:
             return None
         if model.code.used_at is not None:
             ctx.record(RevokeGrant(grant.id))
-            ctx.record(
-                Audit(_server(self).audit_record(grant, "oauth.code.reused", Outcome.DENIED))
-            )
+            ctx.record(Audit(_code_record(server, grant, "oauth.code.reused", presenter)))
             return None
         if model.code.expired(ctx.now) or grant.revoked:
             return None
+        if model.code.client_id != presenter:
+            _spend_refused(server, model, "client_refused", presenter)
+            return None
+        if self.request.payload.redirect_uri != model.code.redirect_uri:
+            _spend_refused(server, model, "redirect_uri_refused")
+            raise InvalidGrantError("Invalid 'redirect_uri' in request.")
         return model
 
     def delete_authorization_code(self, authorization_code: CodeModel) -> None:

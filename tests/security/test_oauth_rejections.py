@@ -129,13 +129,26 @@ async def test_unknown_client_shows_an_error_page(world: World) -> None:
     assert "location" not in response.headers
 
 
-async def test_code_exchanged_with_another_redirect_uri_is_refused(world: World) -> None:
+async def test_code_exchanged_with_another_redirect_uri_is_refused_and_spent(
+    world: World,
+) -> None:
     code, pkce = await _code(world)
+    before = await last_seq(world)
     response = await world.token(
         _exchange(code, pkce.verifier, redirect_uri="http://127.0.0.1:8765/callback/")
     )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
+    no_token(response)
+    refused = await audit_events(world, before)
+    assert [e.action for e in refused] == ["oauth.code.redirect_uri_refused"]
+    assert refused[0].client_id == "demo-app"
+    assert refused[0].outcome == "denied"
+    # The right redirect URI comes too late: a second use of the code, refused.
+    again = await world.token(_exchange(code, pkce.verifier))
+    assert again.status_code == 400
+    assert again.json()["error"] == "invalid_grant"
+    no_token(again)
 
 
 async def test_reused_code_is_refused_and_revokes_its_tokens(world: World) -> None:
@@ -158,15 +171,46 @@ async def test_reused_code_is_refused_and_revokes_its_tokens(world: World) -> No
     assert refresh.status_code == 400
 
 
-async def test_code_of_another_client_is_refused(world: World) -> None:
+@pytest.mark.parametrize("public", [True, False], ids=["public", "confidential"])
+async def test_code_of_another_client_is_refused_and_spent(world: World, public: bool) -> None:
+    await world.add_client(
+        "other-app", public=public, scopes="profile:read", redirect_uris=(APP_REDIRECT,)
+    )
+    code, pkce = await _code(world)
+    before = await last_seq(world)
+    response = await world.token(_exchange(code, pkce.verifier, client_id="other-app"), "other-app")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+    no_token(response)
+    refused = await audit_events(world, before)
+    assert [e.action for e in refused] == ["oauth.code.client_refused"]
+    # The client that presented it is named, not the customer who signed in elsewhere.
+    assert (refused[0].actor_type, refused[0].client_id) == ("system", "other-app")
+    assert refused[0].subject_id == world.customers["ada@example.com"]
+    # The client the code was issued for comes too late: a second use, which ends the family.
+    before = await last_seq(world)
+    again = await world.token(_exchange(code, pkce.verifier))
+    assert again.status_code == 400
+    assert again.json()["error"] == "invalid_grant"
+    no_token(again)
+    assert [e.action for e in await audit_events(world, before)] == ["oauth.code.reused"]
+
+
+async def test_used_code_presented_by_another_client_revokes_its_tokens(world: World) -> None:
     await world.add_client(
         "other-app", public=True, scopes="profile:read", redirect_uris=(APP_REDIRECT,)
     )
     code, pkce = await _code(world)
-    response = await world.token(_exchange(code, pkce.verifier, client_id="other-app"))
-    assert response.status_code == 400
-    assert response.json()["error"] == "invalid_grant"
-    no_token(response)
+    first = await world.token(_exchange(code, pkce.verifier))
+    assert first.status_code == 200
+    tokens = first.json()
+    before = await last_seq(world)
+    stolen = await world.token(_exchange(code, pkce.verifier, client_id="other-app"))
+    assert stolen.status_code == 400
+    assert stolen.json()["error"] == "invalid_grant"
+    reused = await audit_events(world, before)
+    assert [(e.action, e.client_id) for e in reused] == [("oauth.code.reused", "other-app")]
+    assert (await world.me(tokens["access_token"])).status_code == 401
 
 
 async def test_expired_code_is_refused(world: World) -> None:
