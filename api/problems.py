@@ -31,7 +31,6 @@ from api.middleware import current_request_id, request_id_of
 from domain.audit.proofs import NotYetSigned
 from domain.audit.tree_check import AuditLogBroken
 from domain.consent.purposes import NotWithdrawable, OutdatedNotice
-from domain.dsr.deliberate_erasure import RecentSignInRequired
 from domain.dsr.requests import ArchiveExpired, ArchiveNotReady
 from domain.errors import (
     Conflict,
@@ -43,6 +42,7 @@ from domain.errors import (
 )
 from domain.identity import HashingBusy, InvalidScopes, LoginThrottled, NotACustomer
 from domain.pagination import InvalidCursor
+from domain.recent_sign_in import RecentSignInRequired
 from domain.self_service.errors import PreconditionFailed, PreconditionRequired
 from domain.support.access import RestrictedCustomer
 

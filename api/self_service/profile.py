@@ -4,6 +4,7 @@ its history. Every call is audited before the answer is sent."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch
@@ -15,6 +16,7 @@ from api.request_bodies import json_body_only
 from api.routes import Cursor, Limit, customer_access, guarded, problems
 from api.self_service import TAG
 from api.self_service.dtos import Profile, ProfileHistoryPage, change_out, profile_out
+from api.settings import Settings
 from domain.clock import Clock
 from domain.identity import Caller
 from domain.pagination import DEFAULT_LIMIT
@@ -104,6 +106,14 @@ class MyProfile(Controller):
         "/",
         operation_id="updateMyProfile",
         summary="Correct my profile (JSON merge patch, If-Match required)",
+        description=(
+            "Apply the patch if If-Match is current; the answer carries the new ETag. "
+            "Changing `email`, the address the customer signs in with, also needs a sign-in "
+            "within CUSTODIAN_ERASURE_REAUTH_SECONDS (the token's `auth_time`; default "
+            "300 s), checked before the address is compared with other customers': an "
+            "older sign-in is a 401 and nothing is changed. With a recent sign-in, an "
+            "address another customer signs in with is a 409."
+        ),
         responses=problems(
             400,
             404,
@@ -112,7 +122,16 @@ class MyProfile(Controller):
             415,
             422,
             428,
-            worded={428: "If-Match is required, and must name an ETag (`*` is refused)"},
+            worded={
+                401: (
+                    "Missing, invalid, expired or revoked access token; or `email` changes "
+                    "and the sign-in is not recent enough: `WWW-Authenticate: Bearer "
+                    'error="insufficient_user_authentication", max_age=N` (RFC 9470). Sign '
+                    "in again (authorize with `prompt=login` or `max_age`) and retry."
+                ),
+                409: "The new email is another customer's (only after a recent sign-in)",
+                428: "If-Match is required, and must name an ETag (`*` is refused)",
+            },
         ),
         response_headers=[ETAG_HEADER],
         guards=[json_body_only],
@@ -125,6 +144,7 @@ class MyProfile(Controller):
         request: Request[Any, Any, Any],
         uow_factory: Uow,
         clock: NamedDependency[Clock],
+        settings: NamedDependency[Settings],
         data: Annotated[
             dict[str, Any], Body(media_type=MERGE_PATCH, schema_extra=PROFILE_PATCH_SCHEMA)
         ],
@@ -146,6 +166,8 @@ class MyProfile(Controller):
             customer_access(caller, request),
             if_match=if_match,
             patch=data,
+            auth_time=caller.auth_time,
+            reauth=timedelta(seconds=settings.erasure_reauth_seconds),
         )
         return Response(profile_out(profile), headers={"ETag": etag_of(profile)})
 

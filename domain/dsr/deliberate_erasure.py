@@ -29,13 +29,13 @@ from domain.dsr.requests import (
     RequestStatus,
     RequestType,
 )
-from domain.errors import Conflict, DomainError, InvalidValue, NotFound
+from domain.errors import Conflict, InvalidValue, NotFound
+from domain.recent_sign_in import require_recent_sign_in
 
 CONFIRMATION_PHRASE = "erase my data"
 """What the customer types to confirm, exactly."""
 MAX_GRACE = timedelta(days=25)
 """The longest grace period: the erasure must still finish within the legal month."""
-_CLOCK_SKEW = timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,15 +48,6 @@ class ErasurePolicy:
     def __post_init__(self) -> None:
         if not timedelta(0) <= self.grace <= MAX_GRACE:
             raise ValueError("the grace period must be 0 to 25 days")
-
-
-class RecentSignInRequired(DomainError):
-    """The token's sign-in is older than the policy allows (or unknown): sign in again,
-    e.g. with `prompt=login` or `max_age`, then retry."""
-
-    def __init__(self, max_age: int) -> None:
-        super().__init__(f"erasure needs a sign-in within the last {max_age} seconds")
-        self.max_age = max_age
 
 
 class ConfirmationRequired(InvalidValue):
@@ -75,9 +66,7 @@ def check_deliberate(
 ) -> None:
     """RecentSignInRequired unless the person signed in within `policy.reauth`;
     ConfirmationRequired unless `confirmation` is the phrase."""
-    recent = auth_time is not None and now - policy.reauth <= auth_time <= now + _CLOCK_SKEW
-    if not recent:
-        raise RecentSignInRequired(int(policy.reauth.total_seconds()))
+    require_recent_sign_in(now=now, auth_time=auth_time, within=policy.reauth, what="erasure")
     if confirmation != CONFIRMATION_PHRASE:
         raise ConfirmationRequired
 

@@ -4,6 +4,7 @@ customer asks them and as the privacy officer reads and decides them."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from oauth_harness import World
@@ -110,6 +111,42 @@ async def test_email_taken_by_another_customer_is_409(world: World, ada: Person)
     etag = (await world.http.get("/v1/me/profile", headers=ada.auth)).headers["etag"]
     response = await _patch(world, ada, {"email": "BOB@example.org"}, etag)
     assert response.status_code == 409  # type: ignore[attr-defined]
+
+
+async def test_changing_the_email_needs_a_recent_sign_in(world: World, ada: Person) -> None:
+    await world.add_customer("bob@example.org")
+    etag = (await world.http.get("/v1/me/profile", headers=ada.auth)).headers["etag"]
+    world.clock.advance(301)  # the token is still valid; the sign-in behind it is not recent
+    before = await last_seq(world)
+    # Another customer's address and a free one are refused alike: the 409 of the
+    # uniqueness check is never reached, so an ordinary token cannot probe addresses.
+    for email in ("BOB@example.org", "ada.lovelace@example.org"):
+        stale = await _patch(world, ada, {"email": email, "given_name": "Augusta"}, etag)
+        assert stale.status_code == 401, stale.text  # type: ignore[attr-defined]
+        challenge = stale.headers["www-authenticate"]  # type: ignore[attr-defined]
+        assert 'error="insufficient_user_authentication"' in challenge
+        assert "max_age=300" in challenge
+        problem = stale.json()  # type: ignore[attr-defined]
+        assert problem["type"] == "urn:custodian:problem:recent-sign-in-required"
+        assert stale.headers["content-type"] == "application/problem+json"  # type: ignore[attr-defined]
+    refused = await audit_events(world, before)
+    assert [(e.action, e.outcome, json.loads(e.fields)) for e in refused] == [
+        ("profile.update", "denied", ["email"]),
+        ("profile.update", "denied", ["email"]),
+    ]
+    # Nothing was written, not even the other field of the patch.
+    unchanged = body(await world.http.get("/v1/me/profile", headers=ada.auth))
+    assert (unchanged["email"], unchanged["given_name"]) == ("ada@example.org", "Ada")
+    assert f'"{unchanged["version"]}"' == etag
+    # Other fields need no fresh sign-in.
+    assert (await _patch(world, ada, {"given_name": "Augusta"}, etag)).status_code == 200  # type: ignore[attr-defined]
+
+    fresh = replace(ada, token=(await world.tokens_for("ada@example.org"))["access_token"])
+    etag = (await world.http.get("/v1/me/profile", headers=fresh.auth)).headers["etag"]
+    taken = await _patch(world, fresh, {"email": "BOB@example.org"}, etag)
+    assert taken.status_code == 409  # type: ignore[attr-defined]
+    changed = await _patch(world, fresh, {"email": "ada.lovelace@example.org"}, etag)
+    assert body(changed)["email"] == "ada.lovelace@example.org"
 
 
 async def test_correction_request_lifecycle(world: World, ada: Person) -> None:
