@@ -8,9 +8,11 @@ never redirects. Any other error goes back to the client's redirect URI with `st
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
@@ -63,15 +65,20 @@ AUTH_PARAMS = frozenset(
 )
 # OpenID Connect `prompt` values: with no sign-in session, `login` always holds.
 _PROMPTS = frozenset({"login", "consent", "select_account"})
+# The pages' stylesheet, no inline style, no script; `form-action` is added per page.
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
-    # The pages' stylesheet, no inline style, no script. No `form-action`: browsers apply it
-    # to the redirect after the POST, which goes to the client's redirect URI.
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'",
+    "Content-Security-Policy": f"{PAGE_CSP}; form-action 'self'",
     "Referrer-Policy": "no-referrer",
 }
+# What a CSP source expression may be made of (CSP3 scheme-source and host-source): a
+# registered redirect URI is rebuilt from these parts, never copied into the header.
+_CSP_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
+_CSP_HOST = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*")
 WRONG_CREDENTIALS = "The email or password is not right."
 # Authlib copies these into error descriptions, whose alphabet (RFC 6749 4.1.2.1: no `"`, no
 # backslash) it enforces by raising ValueError, a 500; such values are refused first.
@@ -80,20 +87,54 @@ _ECHOED_PARAMS = frozenset({"response_type", "redirect_uri"})
 Outcome = tuple[Any, HttpRequest, Prefetched] | Response[str]
 
 
+def redirect_source(redirect_uri: str) -> str | None:
+    """The CSP source naming where `redirect_uri` leads: its origin (`https://app.example`,
+    `http://127.0.0.1:8765`), or its scheme alone (`com.example.app:`) for a private-use
+    scheme or a host CSP cannot name (an IPv6 literal); None when even the scheme is not one.
+    Built from the parsed parts, so nothing else of a registered URI reaches the header."""
+    try:
+        parts = urlsplit(redirect_uri)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if not _CSP_SCHEME.fullmatch(scheme):
+        return None
+    host = parts.hostname or ""
+    if scheme not in ("http", "https") or not _CSP_HOST.fullmatch(host):
+        return f"{scheme}:"
+    return f"{scheme}://{host}" if port is None else f"{scheme}://{host}:{port}"
+
+
 def html(
-    body: str, status: int = 200, cookie: str | None = None, headers: dict[str, str] | None = None
+    body: str,
+    status: int = 200,
+    cookie: str | None = None,
+    headers: dict[str, str] | None = None,
+    *,
+    redirect_uri: str | None = None,
 ) -> Response[str]:
-    """An HTML page with the security headers every sign-in page carries."""
+    """An HTML page with the security headers every sign-in page carries.
+
+    Its forms post only to this origin (`form-action 'self'`). A page whose form may be
+    answered with the redirect back to the client (the sign-in and consent pages) names the
+    client's `redirect_uri` too: Chrome applies `form-action` to every redirect that follows
+    a form's submission, so with `'self'` alone the browser would refuse the way back.
+    """
     cookies = (
         [Cookie(key=CSRF_COOKIE, value=cookie, httponly=True, samesite="lax", path="/oauth")]
         if cookie
         else []
     )
+    page_headers = dict(PAGE_HEADERS)
+    source = redirect_source(redirect_uri) if redirect_uri else None
+    if source is not None:
+        page_headers["Content-Security-Policy"] = f"{PAGE_CSP}; form-action 'self' {source}"
     return Response(
         body,
         status_code=status,
         media_type="text/html",
-        headers={**PAGE_HEADERS, **(headers or {})},
+        headers={**page_headers, **(headers or {})},
         cookies=cookies,
     )
 
@@ -217,6 +258,7 @@ async def authorize_page(
             language=language,
         ),
         cookie=cookie,
+        redirect_uri=grant.redirect_uri,
     )
 
 
@@ -297,6 +339,7 @@ async def _sign_in(oauth: OAuthServices, flow: _Flow, attempt: SignInAttempt) ->
                 name, flow.pairs, csrf, WRONG_CREDENTIALS, attempt.email, language=flow.language
             ),
             401,
+            redirect_uri=flow.grant.redirect_uri,
         )
     except LoginThrottled as throttled:
         wait = str(throttled.retry_after)
@@ -305,6 +348,7 @@ async def _sign_in(oauth: OAuthServices, flow: _Flow, attempt: SignInAttempt) ->
             login_page(name, flow.pairs, csrf, message, attempt.email, language=flow.language),
             429,
             headers={"Retry-After": wait},
+            redirect_uri=flow.grant.redirect_uri,
         )
     except HashingBusy:
         return html(
@@ -318,6 +362,7 @@ async def _sign_in(oauth: OAuthServices, flow: _Flow, attempt: SignInAttempt) ->
             ),
             503,
             headers={"Retry-After": "1"},
+            redirect_uri=flow.grant.redirect_uri,
         )
     requested = parse_scopes(flow.grant.request.scope)
     if principal.beyond_cap(requested):
@@ -332,7 +377,8 @@ async def _sign_in(oauth: OAuthServices, flow: _Flow, attempt: SignInAttempt) ->
         int(flow.ctx.now.timestamp()),
     )
     return html(
-        consent_page(name, sorted(requested), flow.pairs, csrf, ticket, language=flow.language)
+        consent_page(name, sorted(requested), flow.pairs, csrf, ticket, language=flow.language),
+        redirect_uri=flow.grant.redirect_uri,
     )
 
 

@@ -26,6 +26,32 @@ async def test_sign_in_page_is_a_labelled_form_with_csrf(world: World) -> None:
     assert "<script" not in page.text
 
 
+async def test_sign_in_and_consent_forms_post_here_and_return_only_to_the_app(
+    world: World,
+) -> None:
+    await world.add_customer("ida@example.com")
+    policy = "form-action 'self' http://127.0.0.1:8765"  # APP_REDIRECT's origin
+    params = authorize_params("demo-app", APP_REDIRECT, "profile:read", Pkce.new())
+    page = await world.http.get("/oauth/authorize", params=params)
+    assert page.headers["content-security-policy"].endswith(f"; {policy}")
+    credentials = {"email": "ida@example.com", "password": "correct horse battery staple"}
+    wrong = await world.http.post(
+        "/oauth/authorize",
+        data={**form_fields(page.text), **credentials, "password": "wrong"},
+    )
+    assert wrong.status_code == 401
+    assert wrong.headers["content-security-policy"].endswith(f"; {policy}")
+    consent = await world.http.post(
+        "/oauth/authorize", data={**form_fields(page.text), **credentials}
+    )
+    assert 'name="decision"' in consent.text
+    assert consent.headers["content-security-policy"].endswith(f"; {policy}")
+    # A page whose form cannot lead back to the app posts to this origin only.
+    forged = await world.http.post("/oauth/authorize", data={**params, "csrf_token": "x"})
+    assert forged.status_code == 403
+    assert forged.headers["content-security-policy"].endswith("; form-action 'self'")
+
+
 async def test_customer_gets_tokens_and_calls_the_api(world: World) -> None:
     customer = await world.add_customer("ada@example.com")
     params, pkce = await world.authorize(

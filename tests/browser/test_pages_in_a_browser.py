@@ -11,13 +11,14 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import ConsoleMessage, Page, Route, expect
 
-from api.oauth.flow_client import obtain_tokens
+from api.oauth.flow_client import Pkce, authorize_params, obtain_tokens
 
 pytestmark = pytest.mark.slow
 
@@ -155,6 +156,31 @@ def test_a_customer_uses_the_portal(page: Page, server: dict[str, str], artefact
     expect(page.get_by_role("link", name="Sign in")).to_be_visible()
     page.goto(f"{base}/portal/profile")
     expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+    assert checks.csp_errors == []
+
+
+def test_an_app_on_another_origin_gets_its_code_back(
+    page: Page, server: dict[str, str], artefacts: Path
+) -> None:
+    """The sign-in pages' `form-action` names the app's origin too: Chromium applies it to
+    the redirect that answers the consent form, which leaves for the app's redirect URI."""
+    back = "http://127.0.0.1:8765/callback"  # demo-app's: another origin than the server
+    arrived: list[str] = []
+
+    def app(route: Route) -> None:
+        # Nothing has to listen there: the browser's request is answered here.
+        arrived.append(route.request.url)
+        route.fulfill(status=200, content_type="text/plain", body="back in the app")
+
+    page.route(lambda url: url.startswith(back), app)
+    checks = Checks(page, artefacts)
+    params = authorize_params("demo-app", back, "profile:read", Pkce.new())
+    page.goto(f"{server['base']}/oauth/authorize?{urlencode(params)}")
+    sign_in(page, checks, server["email"], "demo-app")
+    expect(page.locator("body")).to_have_text("back in the app")
+    assert len(arrived) == 1
+    assert arrived[0].startswith(f"{back}?code=")
+    assert f"state={params['state']}" in arrived[0]
     assert checks.csp_errors == []
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from api.oauth.authorize import redirect_source
 from api.settings import Settings
 from api.web.security import content_security_policy, csrf_ok, csrf_token, new_nonce
 from api.web.signin import WebApp, session_cookie
@@ -66,3 +67,22 @@ def test_timestamps_are_shown_in_utc_to_the_minute() -> None:
     assert when("2026-12-02") == "2026-12-02 00:00"
     assert when("not a time") == "not a time"
     assert when(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("redirect_uri", "source"),
+    [
+        ("http://127.0.0.1:8765/callback", "http://127.0.0.1:8765"),
+        ("https://App.Example/cb?x=1#f", "https://app.example"),
+        ("https://user@app.example:8443/cb", "https://app.example:8443"),
+        ("com.example.app:/cb", "com.example.app:"),
+        ("http://[::1]:8765/cb", "http:"),  # CSP cannot name an IPv6 literal
+        ("https://app.example;script-src */cb", "https:"),  # never a directive of its own
+        ("https://app.example:99999/cb", None),
+        ("/relative", None),
+    ],
+)
+def test_the_sign_in_pages_name_the_redirect_uri_by_its_origin_only(
+    redirect_uri: str, source: str | None
+) -> None:
+    assert redirect_source(redirect_uri) == source
