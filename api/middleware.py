@@ -25,13 +25,6 @@ from api.logging import get_logger
 REQUEST_ID_HEADER = "x-request-id"
 REQUEST_ID_STATE_KEY = "custodian.request_id"
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-# For HTML pages with a form (the OAuth login and consent screens): inline styles only, no
-# scripts. No `form-action`: it does not fall back to default-src, and browsers apply it to
-# the redirect that follows the POST, which goes to the client's redirect URI.
-FORM_PAGE_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
-)
 HSTS = "max-age=63072000; includeSubDomains"
 _WELL_FORMED_ID = re.compile(r"[A-Za-z0-9._-]{8,128}")
 

@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from failing_routes import PAGE_CSP
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from api.middleware import API_CSP, FORM_PAGE_CSP, RequestContextMiddleware, accept_request_id
+from api.middleware import API_CSP, RequestContextMiddleware, accept_request_id
 from api.settings import Settings
 
 Client = AsyncTestClient[Litestar]
@@ -117,7 +118,7 @@ async def test_security_headers_everywhere(client: Client, path: str) -> None:
 
 async def test_a_route_may_choose_its_own_csp_and_caching(client: Client) -> None:
     page = await client.get("/_test/page")
-    assert page.headers["content-security-policy"] == FORM_PAGE_CSP
+    assert page.headers["content-security-policy"] == PAGE_CSP
     assert page.headers["x-frame-options"] == "DENY"
     cacheable = await client.get("/_test/cacheable")
     assert cacheable.headers["cache-control"] == "public, max-age=60"
