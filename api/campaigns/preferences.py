@@ -139,7 +139,14 @@ class ContactPreferencesController(Controller):
         operation_id="putMyContactPreferences",
         status_code=200,
         summary="Replace my contact preferences (If-Match required)",
-        responses=problems(400, 404, 412, 422, 428),
+        responses=problems(
+            400,
+            404,
+            412,
+            422,
+            428,
+            worded={428: "If-Match is required, and must name an ETag (`*` is refused)"},
+        ),
         response_headers=[ETAG],
         **_guard("consents:write", "contact_preferences.update"),
     )
@@ -155,12 +162,16 @@ class ContactPreferencesController(Controller):
         if_match: Annotated[
             str | None,
             HeaderParameter(
-                name="If-Match", description="The ETag of the preferences the change is based on."
+                name="If-Match",
+                description=(
+                    "The ETag of the preferences the change is based on; `*` is refused (428), "
+                    "since it would skip the lost-update check."
+                ),
             ),
         ] = None,
     ) -> Response[ContactPreferences]:
-        """Replace the preferences if If-Match is current (428 without it, 412 when stale);
-        limits may only be lower than the organisation's (422 otherwise)."""
+        """Replace the preferences if If-Match is current (428 without it or with `*`, 412
+        when stale); limits may only be lower than the organisation's (422 otherwise)."""
         quiet = data.quiet_hours
         preferences = validated_preferences(
             channels=[channel.value for channel in data.channels],

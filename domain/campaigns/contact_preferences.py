@@ -16,7 +16,7 @@ from domain.campaigns.preferences import MARKETING_CHANNELS, ContactPreferences
 from domain.clock import Clock
 from domain.customer.access import Access, record_access, record_read
 from domain.errors import NotFound
-from domain.self_service.errors import PreconditionFailed, PreconditionRequired
+from domain.self_service.errors import PreconditionFailed, matches, require_a_version
 
 RESOURCE = "contact_preferences"
 
@@ -34,11 +34,6 @@ class ContactStatus:
 def etag_of(preferences: ContactPreferences) -> str:
     """The strong entity tag of the preferences: their version, quoted ("0": never set)."""
     return f'"{preferences.version}"'
-
-
-def _matches(if_match: str, preferences: ContactPreferences) -> bool:
-    tags = [tag.strip() for tag in if_match.split(",")]
-    return "*" in tags or etag_of(preferences) in tags
 
 
 async def _status(
@@ -84,15 +79,15 @@ async def update_contact_preferences(
     preferences: ContactPreferences,
 ) -> ContactStatus:
     """Replace the preferences if `if_match` names the current version; audited with the
-    change. PreconditionRequired without `if_match`, PreconditionFailed when stale."""
-    if if_match is None:
-        raise PreconditionRequired("send If-Match with the ETag of the preferences you read")
+    change. PreconditionRequired without `if_match` or with `*` (like the profile: `*`
+    would skip the lost-update check), PreconditionFailed when stale."""
+    version = require_a_version(if_match, "preferences")
     async with uow_factory() as uow:
         # The customer row is locked for contacts too: a change and a contact decision for
         # the same customer never interleave.
         await uow.campaigns.lock_customer(access.subject_id)
         current = await uow.campaigns.preferences(access.subject_id)
-        if not _matches(if_match, current):
+        if not matches(version, etag_of(current)):
             raise PreconditionFailed(
                 f"the preferences are at version {current.version}; read them again"
             )

@@ -14,29 +14,13 @@ from domain.customer.profile import ChangeActor, Profile, ProfileChange
 from domain.errors import NotFound
 from domain.ports import UnitOfWork
 from domain.recent_sign_in import RecentSignInRequired, require_recent_sign_in
-from domain.self_service.errors import PreconditionFailed, PreconditionRequired
+from domain.self_service.errors import PreconditionFailed, matches, require_a_version
 from domain.self_service.profile_patch import EDITABLE_FIELDS, apply_patch, field_text
 
 
 def etag_of(profile: Profile) -> str:
     """The profile's strong entity tag: its version, quoted."""
     return f'"{profile.version}"'
-
-
-def names_a_version(if_match: str) -> bool:
-    """Whether an If-Match value names entity tags rather than `*` (or nothing).
-
-    `*` matches whatever version is current, so it would skip the lost-update check that
-    If-Match exists for: it counts as no precondition at all."""
-    tags = [tag.strip() for tag in if_match.split(",")]
-    return "*" not in tags and any(tags)
-
-
-def matches(if_match: str, profile: Profile) -> bool:
-    """Whether an If-Match value (a list of entity tags) names the current version.
-    If-Match compares strongly, so weak tags (W/"3") never match."""
-    tags = [tag.strip() for tag in if_match.split(",")]
-    return etag_of(profile) in tags
 
 
 async def correct_profile(
@@ -68,15 +52,7 @@ async def correct_profile(
         # The patch is judged first: an invalid one is a 422 whatever version it names, so
         # the client learns what to fix before fetching a fresh ETag.
         updated = apply_patch(current, patch, today=now.date())
-        if if_match is None:
-            raise PreconditionRequired(
-                "If-Match is required: send the ETag of the profile you read"
-            )
-        if not names_a_version(if_match):
-            raise PreconditionRequired(
-                "If-Match: * is not accepted: send the ETag of the profile you read"
-            )
-        if not matches(if_match, current):
+        if not matches(require_a_version(if_match, "profile"), etag_of(current)):
             raise PreconditionFailed("the profile has changed since you read it")
         changed = [
             name

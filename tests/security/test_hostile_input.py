@@ -2,7 +2,8 @@
 
 Each case once answered 500 or was accepted when it should not be: JSON nested a thousand
 deep, a cursor carrying a sequence number past 64 bits, strings and numbers standing in for
-a consent decision, `If-Match: *`, bodies that are not JSON, control characters in names.
+a consent decision, `If-Match: *` on the profile and on the contact preferences, bodies that
+are not JSON, control characters in names.
 Every answer must be a problem document with the right 4xx, and nothing may change.
 """
 
@@ -159,6 +160,23 @@ async def test_if_match_star_is_refused(world: World, ada: Person) -> None:
     problem = _problem(response, 428)
     assert "ETag" in problem["detail"]
     assert (await _profile(world, ada))["given_name"] == "Ada"
+
+
+@pytest.mark.parametrize("if_match", ["*", '"0", *', ""])
+async def test_if_match_star_is_refused_on_the_contact_preferences(
+    world: World, ada: Person, if_match: str
+) -> None:
+    # The same lost-update check as the profile's: `*` (alone or in a list) and an empty
+    # value name no version.
+    url = "/v1/me/contact-preferences"
+    before = body(await world.http.get(url, headers=ada.auth))
+    response = await world.http.put(
+        url, json={"channels": ["email"]}, headers={**ada.auth, "If-Match": if_match}
+    )
+    problem = _problem(response, 428)
+    assert problem["type"] == "urn:custodian:problem:precondition-required"
+    assert "ETag" in problem["detail"]
+    assert body(await world.http.get(url, headers=ada.auth)) == before
 
 
 @pytest.mark.parametrize(
