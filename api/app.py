@@ -56,7 +56,7 @@ from api.portal.routes import portal_router
 from api.problems import EXCEPTION_HANDLERS
 from api.rate_limit import RateLimit
 from api.read_deadline import BodyDeadline
-from api.request_bodies import handle_recursion_error
+from api.request_bodies import JsonBodyRequest, handle_recursion_error
 from api.self_service import routes as self_service
 from api.settings import Settings, load_settings
 from api.support import routes as support
@@ -206,6 +206,9 @@ def create_app(
         dependencies=dependencies,
         plugins=[SequentialDependencies()],
         exception_handlers={**EXCEPTION_HANDLERS, RecursionError: handle_recursion_error},
+        # Every JSON body a handler receives is decoded by the same rules (empty, not JSON,
+        # a member named twice: 400).
+        request_class=JsonBodyRequest,
         openapi_config=openapi,
         request_max_body_size=REQUEST_MAX_BODY_BYTES,
         lifespan=[dispose_on_shutdown],

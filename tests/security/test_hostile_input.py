@@ -2,8 +2,8 @@
 
 Each case once answered 500 or was accepted when it should not be: JSON nested a thousand
 deep, a cursor carrying a sequence number past 64 bits, strings and numbers standing in for
-a consent decision, `If-Match: *` on the profile and on the contact preferences, bodies that
-are not JSON, control characters in names.
+a consent decision, a member named twice, `If-Match: *` on the profile and on the contact
+preferences, bodies that are not JSON, control characters in names.
 Every answer must be a problem document with the right 4xx, and nothing may change.
 """
 
@@ -147,6 +147,57 @@ async def test_consent_decision_refuses_unknown_members(world: World, ada: Perso
     _problem(response, (400, 422))
     history = body(await world.http.get("/v1/me/consents/history", headers=ada.auth))
     assert history["items"] == []
+
+
+DUPLICATE_CONSENT = '{"granted": true, "notice_version": "%s", "granted": false}'
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        DUPLICATE_CONSENT,
+        # The same name written with an escape is still the same name.
+        '{"granted": true, "notice_version": "%s", "gr\\u0061nted": false}',
+    ],
+)
+async def test_a_consent_decision_naming_a_member_twice_is_refused(
+    world: World, ada: Person, template: str
+) -> None:
+    # Which of the two the customer meant cannot be known: nothing is recorded.
+    response = await world.http.put(
+        "/v1/me/consents/marketing_email",
+        content=template % await _current_notice(world, ada),
+        headers={**ada.auth, "Content-Type": "application/json"},
+    )
+    problem = _problem(response, 400)
+    assert problem["type"] == "urn:custodian:problem:validation-failed"
+    assert 'duplicate member "granted"' in problem["detail"]
+    assert problem["errors"][0]["field"] == "granted"
+    history = body(await world.http.get("/v1/me/consents/history", headers=ada.auth))
+    assert history["items"] == []
+
+
+async def test_a_profile_patch_naming_a_member_twice_is_refused(world: World, ada: Person) -> None:
+    response = await world.http.patch(
+        "/v1/me/profile",
+        content='{"given_name": "Augusta", "given_name": "Grace"}',
+        headers={**ada.auth, "Content-Type": MERGE, "If-Match": await _etag(world, ada)},
+    )
+    assert 'duplicate member "given_name"' in _problem(response, 400)["detail"]
+    assert (await _profile(world, ada))["given_name"] == "Ada"
+
+
+async def test_a_nested_object_naming_a_member_twice_is_refused(world: World, ada: Person) -> None:
+    url = "/v1/me/contact-preferences"
+    before = body(await world.http.get(url, headers=ada.auth))
+    quiet = '{"start": "22:00", "end": "07:00", "time_zone": "UTC", "end": "09:00"}'
+    response = await world.http.put(
+        url,
+        content=f'{{"channels": ["email"], "quiet_hours": {quiet}}}',
+        headers={**ada.auth, "Content-Type": "application/json", "If-Match": '"0"'},
+    )
+    assert _problem(response, 400)["errors"][0]["field"] == "end"
+    assert body(await world.http.get(url, headers=ada.auth)) == before
 
 
 async def test_if_match_star_is_refused(world: World, ada: Person) -> None:
