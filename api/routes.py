@@ -100,7 +100,10 @@ Cursor = Annotated[
     str | None,
     QueryParameter(
         max_length=512,
-        description="The `next_cursor` of the previous page; omit for the first page.",
+        description=(
+            "The `next_cursor` of the previous page, sent with the same filters (a cursor "
+            "is bound to them: 400 otherwise); omit for the first page."
+        ),
     ),
 ]
 """The opaque cursor every list takes."""

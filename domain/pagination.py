@@ -2,8 +2,9 @@
 
 A cursor names the last item of the page the client already has, as its sort key
 (a time and an id). It is HMAC-signed and bound to the list it came from (the customer and,
-for transactions, the account), so a client can neither forge a position nor replay a cursor
-on another list; anything else is `InvalidCursor` (a 400). Keyset cursors, unlike offsets,
+for transactions, the account) and to the filters that list was read with (`filtered_list`),
+so a client can neither forge a position nor replay a cursor on another list or another
+search; anything else is `InvalidCursor` (a 400). Keyset cursors, unlike offsets,
 stay correct while new rows arrive: a page starts strictly after the last key seen.
 """
 
@@ -114,6 +115,16 @@ class CursorCodec:
         if len(key) != 1 or not isinstance(key[0], int) or not 1 <= key[0] <= MAX_SEQ:
             raise InvalidCursor("the cursor is not valid")
         return key[0]
+
+
+def filtered_list(list_name: str, filters: object) -> str:
+    """The name a filtered list's cursors are bound to: the list and the filters it was read
+    with (a frozen dataclass of plain values, whose repr names every field).
+
+    A position only means "continue this search": under other filters (or none) it would
+    start a different list part-way through, so such a cursor is refused like a forged one.
+    """
+    return f"{list_name}:{filters!r}"
 
 
 @dataclass(frozen=True, slots=True)

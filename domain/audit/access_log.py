@@ -16,7 +16,7 @@ from typing import Protocol
 from uuid import UUID
 
 from domain.audit.events import Actor, AuditEvent, AuditRecord
-from domain.pagination import CursorCodec, Keyset, Page, read_page
+from domain.pagination import CursorCodec, Keyset, Page, filtered_list, read_page
 from domain.ports import AuditSink, UnitOfWorkBase
 
 ACCESS_LOG_RESOURCE = "access_log"
@@ -128,7 +128,8 @@ async def read_access_log(
     (and, being the customer's own, never shown back to them)."""
     query = replace(query, subject_id=customer_id, hide_own_access_log_reads=True)
     async with uow:
-        page = await _page(uow, f"access-log:{customer_id}", query, cursor, limit)
+        list_name = filtered_list(f"access-log:{customer_id}", replace(query, before_seq=None))
+        page = await _page(uow, list_name, query, cursor, limit)
         await uow.audit.append(
             AuditRecord(
                 actor, "read", ACCESS_LOG_RESOURCE, subject_id=customer_id, request_id=request_id
@@ -162,4 +163,4 @@ async def search_audit_events(
 
 def _search_list(query: AuditQuery) -> str:
     # A cursor continues the search it came from, with the same filters.
-    return "audit-search:" + repr(replace(query, before_seq=None))
+    return filtered_list("audit-search", replace(query, before_seq=None))

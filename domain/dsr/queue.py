@@ -23,7 +23,7 @@ from domain.dsr.requests import (
     TimelineEntry,
 )
 from domain.errors import Conflict, InvalidValue, NotFound
-from domain.pagination import Keyset, Page, Position, key_of, read_page
+from domain.pagination import Keyset, Page, Position, filtered_list, key_of, read_page
 
 RIGHTS_FULFILMENT = "rights_fulfilment"
 """The purpose recorded on every officer access to a request or a customer's data for it."""
@@ -77,7 +77,7 @@ async def list_requests(
     request_id: str | None = None,
 ) -> Page[DataSubjectRequest]:
     """One page of the queue, newest received first, after a durable audit event."""
-    list_name = f"dsr-queue:{filters.type}:{filters.status}:{filters.overdue}"
+    list_name = filtered_list("dsr-queue", filters)
     now = clock.now()
     async with uow_factory() as uow:
         keyset: Keyset[Position, DataSubjectRequest] = Keyset.by_position(

@@ -8,7 +8,15 @@ from datetime import datetime
 
 from domain.customer.access import Access, deny_read_not_found, parse_id, record_read
 from domain.customer.accounts import Account, Transaction, TransactionStatus
-from domain.pagination import InvalidCursor, Keyset, Page, Position, key_of, read_page
+from domain.pagination import (
+    InvalidCursor,
+    Keyset,
+    Page,
+    Position,
+    filtered_list,
+    key_of,
+    read_page,
+)
 from domain.ports import UnitOfWork
 
 ACCOUNT_FIELDS = (
@@ -77,14 +85,13 @@ async def list_transactions(
 ) -> Page[Transaction]:
     """The account's transactions, newest first, one page, after a durable `transaction.list`
     event. NotFound (audited as denied) for an account that is not the customer's;
-    InvalidCursor for a cursor not issued for this account's list."""
+    InvalidCursor for a cursor not issued for this account's list with these filters."""
     async with uow_factory().reading() as uow:
         wanted = parse_id(account_id)
         if wanted is None:
             raise await deny_read_not_found(uow, access, "transaction.list", "account", None)
-        keyset = Keyset.by_position(
-            uow.cursors, f"transactions:{access.subject_id}:{wanted}", _transaction_key
-        )
+        list_name = filtered_list(f"transactions:{access.subject_id}:{wanted}", filters)
+        keyset = Keyset.by_position(uow.cursors, list_name, _transaction_key)
         try:
             page = await read_page(
                 keyset,

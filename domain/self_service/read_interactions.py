@@ -8,7 +8,7 @@ from datetime import datetime
 
 from domain.customer.access import Access, deny_read_not_found, parse_id, record_read
 from domain.customer.interactions import Channel, Interaction, InteractionKind
-from domain.pagination import Keyset, Page, Position, key_of, read_page
+from domain.pagination import Keyset, Page, Position, filtered_list, key_of, read_page
 from domain.ports import UnitOfWork
 
 INTERACTION_FIELDS = (
@@ -42,9 +42,11 @@ async def list_interactions(
     filters: InteractionFilter,
 ) -> Page[Interaction]:
     """The customer's interactions, newest first, one page, after a durable
-    `interaction.list` event. InvalidCursor for a cursor not issued for this list."""
+    `interaction.list` event. InvalidCursor for a cursor not issued for this list with these
+    filters."""
     async with uow_factory().reading() as uow:
-        keyset = Keyset.by_position(uow.cursors, f"interactions:{access.subject_id}", _key)
+        list_name = filtered_list(f"interactions:{access.subject_id}", filters)
+        keyset = Keyset.by_position(uow.cursors, list_name, _key)
         page = await read_page(
             keyset,
             cursor,

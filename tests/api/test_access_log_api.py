@@ -194,3 +194,27 @@ async def test_pages_filters_and_bad_cursor(world: World) -> None:
     bad = await world.http.get("/v1/me/access-log", headers=ada_auth, params={"cursor": "garbage!"})
     assert bad.status_code == 400
     assert bad.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_cursor_continues_only_the_filters_it_came_from(world: World) -> None:
+    await world.add_customer("ada@example.com")
+    ada_auth = await _bearer(world, "ada@example.com", scope=READ)
+    for _ in range(3):
+        await world.http.get("/v1/me/consents", headers=ada_auth)
+    mine = {"actor_type": "customer", "limit": "1"}
+    first = await world.http.get("/v1/me/access-log", headers=ada_auth, params=mine)
+    cursor = first.json()["next_cursor"]
+    same = await world.http.get(
+        "/v1/me/access-log", headers=ada_auth, params={**mine, "cursor": cursor}
+    )
+    assert same.status_code == 200, same.text
+    for other in (
+        {},
+        {"actor_type": "staff"},
+        {"actor_type": "customer", "from": "2000-01-01T00:00:00Z"},
+    ):
+        refused = await world.http.get(
+            "/v1/me/access-log", headers=ada_auth, params={**other, "cursor": cursor}
+        )
+        assert refused.status_code == 400, other
+        assert refused.json()["type"] == "urn:custodian:problem:invalid-cursor"

@@ -93,6 +93,44 @@ async def test_a_tampered_cursor_is_a_400(world: World, ada: Person) -> None:
     assert other.status_code == 400
 
 
+@pytest.mark.parametrize(
+    "other",
+    [
+        {},
+        {"status": "pending"},
+        {"status": "booked", "from": "2025-06-01T13:00:00Z"},
+    ],
+)
+async def test_a_transaction_cursor_continues_only_its_own_filters(
+    world: World, ada: Person, other: dict[str, str]
+) -> None:
+    # Its position means "after this row of the booked transactions": under other filters it
+    # would start another list part-way through.
+    url = f"/v1/me/accounts/{ada.account_id}/transactions"
+    booked = {"status": "booked", "limit": "2"}
+    cursor = body(await world.http.get(url, params=booked, headers=ada.auth))["next_cursor"]
+    same = await world.http.get(url, params={**booked, "cursor": cursor}, headers=ada.auth)
+    assert {t["status"] for t in body(same)["items"]} == {"booked"}
+    response = await world.http.get(url, params={**other, "cursor": cursor}, headers=ada.auth)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["type"] == "urn:custodian:problem:invalid-cursor"
+
+
+async def test_an_interaction_cursor_continues_only_its_own_filters(
+    world: World, ada: Person
+) -> None:
+    url = "/v1/me/interactions"
+    chats = {"channel": "chat", "limit": "1"}
+    cursor = body(await world.http.get(url, params=chats, headers=ada.auth))["next_cursor"]
+    rest = body(await world.http.get(url, params={**chats, "cursor": cursor}, headers=ada.auth))
+    assert [i["channel"] for i in rest["items"]] == ["chat"]
+    for other in ({}, {"channel": "phone"}, {"channel": "chat", "kind": "complaint"}):
+        response = await world.http.get(url, params={**other, "cursor": cursor}, headers=ada.auth)
+        assert response.status_code == 400, other
+        assert response.json()["type"] == "urn:custodian:problem:invalid-cursor"
+
+
 @pytest.mark.parametrize("limit", [0, 201, -1])
 async def test_limit_out_of_range_is_a_400(world: World, ada: Person, limit: int) -> None:
     response = await world.http.get(
