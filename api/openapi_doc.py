@@ -58,7 +58,11 @@ FIELD_ERROR_SCHEMA: dict[str, Any] = {
     "properties": {
         "field": {"type": "string"},
         "message": {"type": "string"},
-        "source": {"type": "string"},
+        "source": {
+            "type": "string",
+            "enum": ["body", "query", "header", "path", "cookie"],
+            "description": "Where the invalid value was sent",
+        },
     },
     "additionalProperties": False,
 }

@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from http import HTTPStatus
 from typing import Any
 
@@ -335,6 +336,15 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
     )
 
 
+def _source(value: Any) -> str | None:
+    # Litestar says where a parameter came from with its ParamType enum, whose str() is
+    # "ParamType.QUERY": the client gets the value ("query", "header", "path", "cookie"),
+    # the words every other problem and the document use.
+    if not value:
+        return None
+    return str(value.value) if isinstance(value, Enum) else str(value)
+
+
 def handle_validation_error(
     request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[bytes]:
@@ -350,7 +360,7 @@ def handle_validation_error(
                 FieldError(
                     field=str(item.get("key") or "body"),
                     message=str(item.get("message") or "invalid value"),
-                    source=str(item["source"]) if item.get("source") else None,
+                    source=_source(item.get("source")),
                 )
             )
     detail = (

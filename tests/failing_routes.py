@@ -7,9 +7,17 @@ imported last would be searched instead.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from litestar import Controller, Response, get, post
-from litestar.params import JSONBody
+from litestar.params import (
+    CookieParameter,
+    HeaderParameter,
+    JSONBody,
+    PathParameter,
+    QueryParameter,
+)
 
 from domain.errors import Conflict, IntegrityError, NotFound, ValidationFailed
 
@@ -32,6 +40,16 @@ class FailingRoutes(Controller):
     @post("/items", operation_id="testCreateItem")
     async def create_item(self, data: JSONBody[Item]) -> Item:
         return data
+
+    @get("/typed/{code:str}", operation_id="testTyped")
+    async def typed(
+        self,
+        code: Annotated[str, PathParameter(max_length=3)],
+        count: Annotated[int, QueryParameter()],
+        header_count: Annotated[int, HeaderParameter(name="X-Count")],
+        cookie_count: Annotated[int, CookieParameter(name="count")],
+    ) -> None:
+        return None
 
     @get("/missing", operation_id="testMissing")
     async def missing(self) -> None:

@@ -76,6 +76,22 @@ async def test_invalid_body_lists_each_field(client: Client) -> None:
     assert "query-value-canary" not in response.text
 
 
+async def test_each_invalid_parameter_says_where_it_came_from(client: Client) -> None:
+    response = await client.get(
+        "/_test/typed/toolong",
+        params={"count": "many"},
+        headers={"X-Count": "some", "Cookie": "count=few"},
+    )
+    body = problem(response, 400)
+    # The words the document uses, never the framework's enum ("ParamType.QUERY").
+    assert sorted(error["source"] for error in body["errors"]) == [
+        "cookie",
+        "header",
+        "path",
+        "query",
+    ]
+
+
 async def test_malformed_json_is_a_400_problem(client: Client) -> None:
     response = await client.post(
         "/_test/items", content=b'{"name": ', headers={"content-type": "application/json"}
