@@ -56,7 +56,7 @@ from api.portal.routes import portal_router
 from api.problems import EXCEPTION_HANDLERS
 from api.rate_limit import RateLimit
 from api.read_deadline import BodyDeadline
-from api.request_bodies import JsonBodyRequest, handle_recursion_error
+from api.request_bodies import JsonBodyRequest, handle_recursion_error, refuse_an_empty_body
 from api.self_service import routes as self_service
 from api.settings import Settings, load_settings
 from api.support import routes as support
@@ -209,6 +209,7 @@ def create_app(
         # Every JSON body a handler receives is decoded by the same rules (empty, not JSON,
         # a member named twice: 400).
         request_class=JsonBodyRequest,
+        before_request=refuse_an_empty_body,
         openapi_config=openapi,
         request_max_body_size=REQUEST_MAX_BODY_BYTES,
         lifespan=[dispose_on_shutdown],

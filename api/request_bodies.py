@@ -1,10 +1,11 @@
 """What a JSON request body must be before any of it is decoded.
 
 Every JSON body is decoded by `decoded_json` (`JsonBodyRequest`, the application's request
-class, hands it to Litestar): an empty body, one that is not JSON, and one naming a member
-twice in the same object are 400 problems. JSON parsers keep the last of two equal names, so
-`{"granted": true, ..., "granted": false}` would be read as a withdrawal the client may not
-have meant; for a consent ledger ambiguous input is refused, not guessed at.
+class, hands it to Litestar): a body that is not JSON and one naming a member twice in the
+same object are 400 problems, and so is no body at all (`refuse_an_empty_body`). JSON
+parsers keep the last of two equal names, so `{"granted": true, ..., "granted": false}`
+would be read as a withdrawal the client may not have meant; for a consent ledger ambiguous
+input is refused, not guessed at.
 
 JSON nested deeper than the decoder can follow raises RecursionError inside it:
 `handle_recursion_error` answers that with 400 (registered by the application factory).
@@ -141,6 +142,21 @@ def decoded_json(body: bytes) -> Any:
             "duplicate member: an object gives this name more than once",
         )
     return value
+
+
+async def refuse_an_empty_body(request: Request[Any, Any, Any]) -> None:
+    """`before_request` hook: a handler that takes a JSON body (`data`) and is sent none is
+    a 400 that says so. Litestar would pass no `data` at all and report the missing
+    argument as the text of a KeyError (`'data'`), which tells the client nothing."""
+    wanted = request.route_handler.parsed_fn_signature.parameters.get("data")
+    if wanted is None or wanted.is_optional:
+        return
+    if not (await request.body()).strip():
+        raise _invalid_body(
+            "The request body is empty; a JSON object is expected.",
+            "body",
+            "is empty; a JSON object is expected",
+        )
 
 
 class JsonBodyRequest(Request[Any, Any, Any]):

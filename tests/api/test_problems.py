@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -97,6 +98,18 @@ async def test_malformed_json_is_a_400_problem(client: Client) -> None:
         "/_test/items", content=b'{"name": ', headers={"content-type": "application/json"}
     )
     problem(response, 400)
+
+
+@pytest.mark.parametrize("empty", [b"", b" \r\n"])
+async def test_an_empty_json_body_is_a_400_saying_so(client: Client, empty: bytes) -> None:
+    response = await client.post(
+        "/_test/items", content=empty, headers={"content-type": "application/json"}
+    )
+    body = problem(response, 400)
+    assert body["detail"] == "The request body is empty; a JSON object is expected."
+    assert body["errors"] == [
+        {"field": "body", "message": "is empty; a JSON object is expected", "source": "body"}
+    ]
 
 
 async def test_domain_not_found_is_a_404_without_the_message(client: Client) -> None:
