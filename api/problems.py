@@ -125,7 +125,35 @@ def problem_response(
     the middleware bound for this request.
     """
     request_id = request_id_of(request.scope) if request is not None else None
-    request_id = request_id or current_request_id()
+    return Response(
+        content=problem_document(
+            status=status,
+            detail=detail,
+            title=title,
+            problem_type=problem_type,
+            request_id=request_id or current_request_id(),
+            errors=errors,
+            extensions=extensions,
+        ),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=dict(headers or {}),
+    )
+
+
+def problem_document(
+    *,
+    status: int,
+    detail: str,
+    request_id: str | None,
+    title: str | None = None,
+    problem_type: str = BLANK,
+    errors: Sequence[FieldError] = (),
+    extensions: Mapping[str, Any] | None = None,
+) -> bytes:
+    """The JSON of a problem document, for the responses above and for middleware that
+    answers on its own (the bearer guard, the rate limit): the same members, the same
+    encoding."""
     body: dict[str, Any] = {
         "type": problem_type,
         "title": title or HTTPStatus(status).phrase,
@@ -139,12 +167,7 @@ def problem_response(
         body["errors"] = [error.to_json() for error in errors]
     for name, value in (extensions or {}).items():
         body.setdefault(name, value)  # extensions never override the standard members
-    return Response(
-        content=msgspec.json.encode(body),
-        status_code=status,
-        media_type=PROBLEM_JSON,
-        headers=dict(headers or {}),
-    )
+    return msgspec.json.encode(body)
 
 
 @dataclass(frozen=True, slots=True)

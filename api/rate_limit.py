@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import time
 from collections import OrderedDict
@@ -43,10 +42,12 @@ from litestar.types import (
 )
 
 from api.middleware import request_id_of
+from api.problems import problem_document
 from domain.identity import Caller
 
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path, not a secret
 API_PREFIX = "/v1/"
+RATE_LIMITED_TYPE = "urn:custodian:problem:rate-limited"
 MAX_BUCKETS = 100_000
 """Buckets kept per surface, about 150 bytes each; the least recently used go first (bounded
 memory). A person idle for a minute has a full bucket again, so forgetting theirs loses
@@ -160,15 +161,12 @@ class RateLimit(ASGIMiddleware):
 
 
 async def _too_many(send: Send, retry_after: int, request_id: str | None) -> None:
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": "Too Many Requests",
-            "status": 429,
-            "detail": f"Too many requests from this caller; retry in {retry_after} seconds.",
-            "request_id": request_id,
-        }
-    ).encode()
+    body = problem_document(
+        status=429,
+        detail=f"Too many requests from this caller; retry in {retry_after} seconds.",
+        problem_type=RATE_LIMITED_TYPE,
+        request_id=request_id,
+    )
     start: HTTPResponseStartEvent = {
         "type": "http.response.start",
         "status": 429,

@@ -7,7 +7,8 @@ token, and 403 `insufficient_scope` naming the missing scope. A /v1 route that d
 scopes is refused (fail closed). On success the caller is resolved once, as a domain
 `Caller`, and reaches handlers through the `caller` dependency.
 
-Both refusals are problem documents carrying the request id, like every other problem. A
+Both refusals are problem documents carrying the request id, written like every other
+problem (`urn:custodian:problem:invalid-token` and `...:insufficient-scope`). A
 customer refused for a missing scope on a /v1/me route is audited as `denied` (actor from the
 token, subject the customer, action the route's `opt["audit"]`, else its operation id): the
 attempt was on that customer's data. A 401 is not audited: there is no actor to name.
@@ -15,9 +16,7 @@ attempt was on that customer's data. A 401 is not audited: there is no actor to 
 
 from __future__ import annotations
 
-import json
 import logging
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +36,7 @@ from litestar.types import (
 
 from api.middleware import request_id_of
 from api.oauth.services import OAuthServices
+from api.problems import problem_document
 from domain.customer.access import Access, record_denied
 from domain.identity import Caller, SubjectKind
 from domain.ports import UnitOfWork
@@ -49,20 +49,9 @@ AUDIT_OPT = "audit"
 logger = logging.getLogger(__name__)
 
 
-def problem(
-    status: int, title: str, detail: str, *, request_id: str | None = None, **extra: Any
-) -> bytes:
-    """An RFC 9457 problem document with the request id (a fresh one outside a request)."""
-    return json.dumps(
-        {
-            "type": "about:blank",
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "request_id": request_id or uuid.uuid4().hex,
-            **extra,
-        }
-    ).encode()
+# The problem types name the RFC 6750 error the WWW-Authenticate challenge carries.
+UNAUTHORIZED_TYPE = "urn:custodian:problem:invalid-token"
+INSUFFICIENT_SCOPE_TYPE = "urn:custodian:problem:insufficient-scope"
 
 
 async def _deny(send: Send, status: int, challenge: str, body: bytes) -> None:
@@ -115,8 +104,11 @@ class BearerGuard(ASGIMiddleware):
                 send,
                 401,
                 'Bearer error="invalid_token"',
-                problem(
-                    401, "Unauthorized", "A valid access token is required.", request_id=request_id
+                problem_document(
+                    status=401,
+                    detail="A valid access token is required.",
+                    problem_type=UNAUTHORIZED_TYPE,
+                    request_id=request_id,
                 ),
             )
             return
@@ -139,13 +131,12 @@ class BearerGuard(ASGIMiddleware):
                 send,
                 403,
                 f'Bearer error="insufficient_scope", scope="{names}"',
-                problem(
-                    403,
-                    "Forbidden",
-                    f"The access token lacks the scope {names}.",
+                problem_document(
+                    status=403,
+                    detail=f"The access token lacks the scope {names}.",
+                    problem_type=INSUFFICIENT_SCOPE_TYPE,
                     request_id=request_id,
-                    error="insufficient_scope",
-                    scope=names,
+                    extensions={"error": "insufficient_scope", "scope": names},
                 ),
             )
             return

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import msgspec
 import pytest
 from oauth_harness import (
     APP_REDIRECT,
@@ -52,6 +53,8 @@ async def test_a_client_over_its_limit_gets_429_with_retry_after(world: World) -
     assert int(refused.headers["retry-after"]) >= 1
     assert refused.json()["status"] == 429
     assert refused.json()["request_id"] == refused.headers["x-request-id"]
+    assert refused.json()["type"] == "urn:custodian:problem:rate-limited"
+    assert refused.content == msgspec.json.encode(refused.json())
 
 
 async def test_another_client_keeps_its_own_allowance(world: World) -> None:

@@ -7,8 +7,11 @@ import base64
 import hashlib
 import hmac
 import json
+from http import HTTPStatus
 from typing import Any
 
+import httpx
+import msgspec
 import pytest
 from joserfc import jwk, jwt
 from oauth_harness import World
@@ -154,6 +157,17 @@ async def test_garbage_and_missing_tokens(world: World, authorization: str | Non
     response = await world.http.get("/v1/me", headers=headers)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    _assert_written_like_every_problem(response, "urn:custodian:problem:invalid-token")
+
+
+def _assert_written_like_every_problem(response: httpx.Response, problem_type: str) -> None:
+    # A problem type of Custodian's own, and the compact encoding every other problem has.
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == problem_type
+    assert body["title"] == HTTPStatus(response.status_code).phrase
+    assert body["request_id"] == response.headers["x-request-id"]
+    assert response.content == msgspec.json.encode(body)
 
 
 async def test_missing_scope_is_403_naming_the_scope(world: World) -> None:
@@ -166,3 +180,4 @@ async def test_missing_scope_is_403_naming_the_scope(world: World) -> None:
     body = response.json()
     assert body["error"] == "insufficient_scope"
     assert body["scope"] == "profile:read"
+    _assert_written_like_every_problem(response, "urn:custodian:problem:insufficient-scope")
