@@ -26,7 +26,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
-from litestar.types import Empty
+from litestar.types import Empty, Guard
 
 from api.problems import (
     VALIDATION_TYPE,
@@ -36,9 +36,6 @@ from api.problems import (
     problem_response,
 )
 
-JSON_MEDIA_TYPES = frozenset({"application/json", "application/merge-patch+json"})
-"""The media types a JSON body may be sent as."""
-
 T = TypeVar("T")
 
 
@@ -47,22 +44,29 @@ def _media_type(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return value.split(";", 1)[0].strip().lower()
 
 
-def json_body_only(
-    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
-) -> None:
-    """Route guard: 415 unless the body is declared as one of the route's JSON media types
-    (`opt["body_media_types"]`, default JSON_MEDIA_TYPES)."""
-    allowed = frozenset(handler.opt.get("body_media_types", JSON_MEDIA_TYPES))
-    if _media_type(connection) in allowed:
-        return
+def json_body_as(*media_types: str) -> Guard:
+    """A route guard: 415 unless the body is declared as one of `media_types`, the ones
+    this route documents; the answer names them (and, to a PATCH, says them in
+    Accept-Patch)."""
+    allowed = frozenset(media_types)
     accepted = ", ".join(sorted(allowed))
-    headers = {"Accept-Patch": accepted} if connection.scope.get("method") == "PATCH" else {}
-    raise ProblemException(
-        415,
-        f"The body must be JSON, sent as {accepted}.",
-        problem_type="urn:custodian:problem:unsupported-media-type",
-        headers=headers,
-    )
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if _media_type(connection) in allowed:
+            return
+        headers = {"Accept-Patch": accepted} if connection.scope.get("method") == "PATCH" else {}
+        raise ProblemException(
+            415,
+            f"The body must be JSON, sent as {accepted}.",
+            problem_type="urn:custodian:problem:unsupported-media-type",
+            headers=headers,
+        )
+
+    return guard
+
+
+json_body_only = json_body_as("application/json")
+"""Route guard: 415 unless the body is declared as `application/json`."""
 
 
 def _invalid_body(detail: str, field: str, message: str) -> ProblemException:

@@ -12,7 +12,7 @@ from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import Body, HeaderParameter
 
-from api.request_bodies import json_body_only
+from api.request_bodies import json_body_as
 from api.routes import Cursor, Limit, customer_access, guarded, problems
 from api.self_service import TAG
 from api.self_service.dtos import Profile, ProfileHistoryPage, change_out, profile_out
@@ -134,7 +134,7 @@ class MyProfile(Controller):
             },
         ),
         response_headers=[ETAG_HEADER],
-        guards=[json_body_only],
+        guards=[json_body_as(MERGE_PATCH, "application/json")],
         **guarded("profile:write", "profile.update", "profile", tag=TAG),
     )
     async def update_profile(

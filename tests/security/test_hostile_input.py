@@ -253,6 +253,38 @@ async def test_a_patch_that_is_not_json_is_a_415(
     assert (await _profile(world, ada))["given_name"] == "Ada"
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", MERGE])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v1/me/erasure"),
+        ("POST", "/v1/me/corrections"),
+        ("PUT", "/v1/me/consents/marketing_email"),
+    ],
+)
+async def test_a_415_names_the_one_media_type_a_json_write_takes(
+    world: World, ada: Person, method: str, path: str, content_type: str
+) -> None:
+    # Only the profile's PATCH is a merge patch; the other writes take application/json,
+    # as the document says, and the answer names that alone.
+    response = await world.http.request(
+        method, path, content="{}", headers={**ada.auth, "Content-Type": content_type}
+    )
+    problem = _problem(response, 415)
+    assert problem["detail"] == "The body must be JSON, sent as application/json."
+
+
+async def test_the_profiles_415_names_both_media_types_it_takes(world: World, ada: Person) -> None:
+    response = await world.http.patch(
+        "/v1/me/profile",
+        content="{}",
+        headers={**ada.auth, "Content-Type": "text/plain", "If-Match": await _etag(world, ada)},
+    )
+    accepted = "application/json, application/merge-patch+json"
+    assert _problem(response, 415)["detail"] == f"The body must be JSON, sent as {accepted}."
+    assert response.headers["accept-patch"] == accepted
+
+
 @pytest.mark.parametrize(
     "name", ["Ada\x00", "Ad\x00a", "A\x07da", "Ada\x1b[31m", "Ada\u200e", "Ada\x7f", "A\u2028da"]
 )
