@@ -14,6 +14,7 @@ next request gets a fresh one, so a client that retries is answered once the dat
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -368,14 +369,25 @@ def _source(value: Any) -> str | None:
     return str(value.value) if isinstance(value, Enum) else str(value)
 
 
+# Litestar's words for a required parameter that was not sent, followed by the whole URL.
+_MISSING_PARAMETER = re.compile(
+    r"Missing required (?P<source>\w+) parameter (?P<name>'[^']*'|\"[^\"]*\") for path "
+)
+
+
 def handle_validation_error(
     request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[bytes]:
     """Request parsing failed (msgspec/Litestar): 400 with one entry per invalid field.
 
-    Litestar's own detail quotes the URL with its query string; it is replaced.
+    Litestar's own details quote the URL with its query string, which can carry personal
+    data (an email searched for) into the body and the client's logs: they are replaced,
+    and a missing parameter is named on its own.
     """
     errors: list[FieldError] = []
+    missing = _MISSING_PARAMETER.match(exc.detail)
+    if missing is not None:
+        errors.append(FieldError(missing["name"][1:-1], "is required", missing["source"]))
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
         if isinstance(item, Mapping):
@@ -390,7 +402,7 @@ def handle_validation_error(
         "The request is not valid; see errors."
         if errors
         else exc.detail
-        if not exc.detail.startswith("Validation failed for")
+        if " for path " not in exc.detail and not exc.detail.startswith("Validation failed for")
         else "The request is not valid."
     )
     return problem_response(

@@ -178,6 +178,16 @@ async def test_bad_consistency_requests_are_problems(
     assert response.headers["content-type"].startswith(PROBLEM)
 
 
+async def test_a_missing_tree_size_is_named_alone(world: World) -> None:
+    officer = await _officer(world)
+    response = await world.http.get(CONSISTENCY, headers=officer, params={"first": "1"})
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["errors"] == [{"field": "second", "message": "is required", "source": "query"}]
+    assert CONSISTENCY not in response.text
+    assert "first=1" not in response.text
+
+
 async def test_a_tampered_cursor_or_a_customer_token_is_refused(world: World) -> None:
     officer = await _officer(world)
     response = await world.http.get(HEADS, headers=officer, params={"cursor": "AAAA"})

@@ -100,6 +100,28 @@ async def test_malformed_json_is_a_400_problem(client: Client) -> None:
     problem(response, 400)
 
 
+@pytest.mark.parametrize(
+    ("params", "headers", "missing"),
+    [
+        ({"trace": "ada@example.org"}, {"X-Count": "1", "Cookie": "count=1"}, ("count", "query")),
+        ({"count": "1", "trace": "ada@example.org"}, {"Cookie": "count=1"}, ("X-Count", "header")),
+    ],
+)
+async def test_a_missing_parameter_is_named_without_the_url(
+    client: Client,
+    params: dict[str, str],
+    headers: dict[str, str],
+    missing: tuple[str, str],
+) -> None:
+    # The query string can carry personal data: the answer names the parameter alone.
+    response = await client.get("/_test/typed/abc", params=params, headers=headers)
+    body = problem(response, 400)
+    field, source = missing
+    assert body["errors"] == [{"field": field, "message": "is required", "source": source}]
+    assert "ada@example.org" not in response.text
+    assert "/_test/typed" not in response.text
+
+
 @pytest.mark.parametrize("empty", [b"", b" \r\n"])
 async def test_an_empty_json_body_is_a_400_saying_so(client: Client, empty: bytes) -> None:
     response = await client.post(
