@@ -17,6 +17,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, Tag
 from litestar.types import ControllerRouterHandler
@@ -37,6 +38,7 @@ from api.composition import (
 )
 from api.consent import routes as consent
 from api.console.routes import console_router
+from api.console.site import SITE as CONSOLE_SITE
 from api.cors import CorsMiddleware, registered_origins
 from api.dependencies import SequentialDependencies
 from api.dsr import routes as dsr
@@ -53,13 +55,15 @@ from api.oauth.wiring import (
 )
 from api.openapi_doc import ProblemJsonRenderPlugin, openapi_router
 from api.portal.routes import portal_router
-from api.problems import EXCEPTION_HANDLERS
+from api.portal.site import SITE as PORTAL_SITE
+from api.problems import EXCEPTION_HANDLERS, handle_http_exception
 from api.rate_limit import RateLimit
 from api.read_deadline import BodyDeadline
 from api.request_bodies import JsonBodyRequest, handle_recursion_error, refuse_an_empty_body
 from api.self_service import routes as self_service
 from api.settings import Settings, load_settings
 from api.support import routes as support
+from api.web.errors import not_found_pages
 from api.web.pages import template_config
 from api.web.routes import static_router
 from api.web.wiring import WEB_STATE_KEY, WebWiring
@@ -205,7 +209,12 @@ def create_app(
         ],
         dependencies=dependencies,
         plugins=[SequentialDependencies()],
-        exception_handlers={**EXCEPTION_HANDLERS, RecursionError: handle_recursion_error},
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            RecursionError: handle_recursion_error,
+            # No such route: an HTML page under /portal and /console, else a problem.
+            NotFoundException: not_found_pages([PORTAL_SITE, CONSOLE_SITE], handle_http_exception),
+        },
         # Every JSON body a handler receives is decoded by the same rules (empty, not JSON,
         # a member named twice: 400).
         request_class=JsonBodyRequest,

@@ -1,17 +1,19 @@
 """What a page shows when it cannot go on: the sign-in page for a missing session, a
-message for a refused form, a failed sign-in or a problem the API answered with."""
+message for a refused form, a failed sign-in, a problem the API answered with, or an address
+under the pages that names no page."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from litestar import Request, Response
+from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
 from api.web.forms import CsrfRefused
 from api.web.inprocess import ApiRefused, ApiUnauthorized
-from api.web.pages import render
+from api.web.pages import Site, render
 from api.web.redirects import see_other
 from api.web.signin import NotSignedIn, SignInFailed, WebApp, session_cookie
 from api.web.wiring import wiring_of
@@ -26,6 +28,55 @@ API_MESSAGES = {
     422: N_("Some values are not valid."),
     429: N_("Too many requests. Wait a moment and try again."),
 }
+
+
+def _message(
+    request: Request[Any, Any, Any],
+    app: WebApp,
+    context: Callable[[], dict[str, Any]],
+    *,
+    heading: str,
+    text: str,
+    status: int,
+    **extra: Any,
+) -> Template:
+    values = {
+        **context(),
+        "heading": heading,
+        "message": text,
+        "detail": extra.get("detail"),
+        "action_href": extra.get("action_href"),
+        "action_label": extra.get("action_label", ""),
+    }
+    return render(request, app, "message.html", values, status=status)
+
+
+def not_found_pages(
+    sites: Sequence[Site],
+    otherwise: Callable[[Request[Any, Any, Any], NotFoundException], Response[Any]],
+) -> Callable[[Request[Any, Any, Any], NotFoundException], Response[Any]]:
+    """The application's handler of "no such route": under a page app's prefix a page in
+    that app's layout, since a person followed a link there; anywhere else (the API, OAuth)
+    `otherwise`, the problem document."""
+
+    def not_found(request: Request[Any, Any, Any], exc: NotFoundException) -> Response[Any]:
+        path = request.url.path
+        for site in sites:
+            prefix = site.app.prefix
+            if path == prefix or path.startswith(prefix + "/"):
+                return _message(
+                    request,
+                    site.app,
+                    site.chrome,
+                    heading=N_("Page not found"),
+                    text=N_("There is no page at this address. The link may be old or mistyped."),
+                    status=404,
+                    action_href=site.app.home,
+                    action_label=N_("Back to the start"),
+                )
+        return otherwise(request, exc)
+
+    return not_found
 
 
 def exception_handlers(
@@ -47,15 +98,7 @@ def exception_handlers(
     def message(
         request: Request[Any, Any, Any], heading: str, text: str, status: int, **extra: Any
     ) -> Template:
-        values = {
-            **context(),
-            "heading": heading,
-            "message": text,
-            "detail": extra.get("detail"),
-            "action_href": extra.get("action_href"),
-            "action_label": extra.get("action_label", ""),
-        }
-        return render(request, app, "message.html", values, status=status)
+        return _message(request, app, context, heading=heading, text=text, status=status, **extra)
 
     def csrf(request: Request[Any, Any, Any], _exc: CsrfRefused) -> Template:
         return message(

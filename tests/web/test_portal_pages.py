@@ -199,3 +199,36 @@ async def test_the_sign_in_pages_speak_the_browsers_language(portal: World) -> N
         assert refused.status_code == 401
         assert "E-Mail-Adresse oder Passwort stimmen nicht." in refused.text
         assert 'aria-describedby="sign-in-error"' in refused.text
+
+
+@pytest.mark.parametrize(
+    ("path", "language", "heading"),
+    [
+        ("/portal/no-such-page", "en", "Page not found"),
+        ("/portal/accounts/x/y/z", "en", "Page not found"),
+        ("/console/no-such-page", "en", "Page not found"),
+        ("/portal/no-such-page", "de", "Seite nicht gefunden"),
+    ],
+)
+async def test_an_unknown_page_is_an_html_page_in_the_apps_layout(
+    world: World, path: str, language: str, heading: str
+) -> None:
+    # A person followed a link: they get a page they can read, with the pages' headers.
+    page = await world.http.get(path, headers={"Accept-Language": language})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert f"<h1>{heading}</h1>" in page.text
+    assert f'<html lang="{language}"' in page.text
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy
+    assert "'nonce-" in policy
+    assert page.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/v1/no-such-route", "/oauth/no-such-route", "/portalish"])
+async def test_an_unknown_route_outside_the_pages_is_still_a_problem(
+    world: World, path: str
+) -> None:
+    response = await world.http.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
