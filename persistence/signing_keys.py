@@ -1,12 +1,14 @@
 """Signing keys on disk (`var/keys/<purpose>/`): generated in development, rotatable.
 
-Layout: one PEM file per key (mode 0600) and `manifest.json` listing each key's id, when it
-was created and when it was retired. The newest key signs; retired keys keep verifying (and
-stay published in JWKS) for `keep_retired` after retirement, so tokens signed just before a
-rotation remain valid until they expire. Several processes share the directory: each looks at
-the manifest's modification time on every use (one `stat`, no read) and reloads it when it
-changed, so a token signed with a key that another process (or `custodian keys rotate`) just
-made verifies everywhere at once, with no window in which the new `kid` is unknown.
+Layout: one PEM file per key and `manifest.json` listing each key's id, when it was created
+and when it was retired; the files are the owner's only (0600), and so are the directories
+(`keys/` and `keys/<purpose>/`, 0700) when the store creates them, like the data directory.
+The newest key signs; retired keys keep verifying (and stay published in JWKS) for
+`keep_retired` after retirement, so tokens signed just before a rotation remain valid until
+they expire. Several processes share the directory: each looks at the manifest's
+modification time on every use (one `stat`, no read) and reloads it when it changed, so a
+token signed with a key that another process (or `custodian keys rotate`) just made verifies
+everywhere at once, with no window in which the new `kid` is unknown.
 """
 
 from __future__ import annotations
@@ -92,7 +94,9 @@ class SigningKeyStore:
             return self._cache
 
     def _create(self, now: datetime) -> SigningKey:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        # One directory at a time: mkdir gives `mode` only to the last one of a path.
+        for directory in (self.directory.parent, self.directory):
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         kid = f"{now:%Y%m%d}-{secrets.token_hex(4)}"
         pem = _new_pem()
         path = self.directory / f"{kid}.pem"
@@ -129,7 +133,9 @@ class SigningKeyStore:
         }
         # Write then rename: readers in other processes never see half a manifest.
         temporary = self.directory / f".manifest.{secrets.token_hex(4)}.tmp"
-        temporary.write_text(json.dumps(document, indent=2))
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(document, indent=2))
         temporary.replace(self._manifest)
         self._cache, self._mtime = keys, -1
 

@@ -3,6 +3,7 @@ public keys leave JWKS once their tokens have expired."""
 
 from __future__ import annotations
 
+import stat
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,6 +45,22 @@ def test_rotation_keeps_old_tokens_valid_and_publishes_both_keys(tmp_path: Path)
     now = int(NOW.timestamp()) + 5
     assert codec.verify(old_token, now=now).caller.client_id == "demo-app"
     assert codec.verify(new_token, now=now).caller.client_id == "demo-app"
+
+
+def test_the_key_directories_and_files_are_the_owners_only(tmp_path: Path) -> None:
+    # As `custodian serve` makes them on a fresh data directory, then after a rotation.
+    data_dir = tmp_path / "var"
+    data_dir.mkdir(mode=0o700)
+    store, _ = _codec(data_dir / "keys")
+    store.rotate(NOW)
+    keys = data_dir / "keys"
+    for directory in (keys, keys / "jwt"):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
+    files = list((keys / "jwt").iterdir())
+    assert {f.name for f in files} >= {"manifest.json"}
+    assert len(files) == 3  # the manifest and two keys, no temporary left behind
+    for file in files:
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file.name
 
 
 def test_retired_keys_are_dropped_after_their_tokens_expired(tmp_path: Path) -> None:
