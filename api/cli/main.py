@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
+import shutil
 import socket
 import sys
 from collections.abc import Callable, Sequence
@@ -309,7 +311,28 @@ def print_demo_summary(
     if credentials is not None:
         for line in credentials.lines():
             print(line, file=out)
-        print(f"get a customer token: {PROG} token --demo  (see README.md)", file=out)
+        print(f"get a customer token: {command_as_typed()} token --demo  (see README.md)", file=out)
+
+
+def command_as_typed(started_as: str | None = None) -> str:
+    """How to run this program again from the current directory, as a person would type it.
+
+    `custodian` when that name on PATH is this program; else the path it was started by
+    (`sys.argv[0]`), relative to here when it is below: `make run` starts
+    `.venv/bin/custodian`, and a newcomer's shell has no virtual environment activated, so
+    `custodian` alone would not be found."""
+    started = Path(os.path.abspath(started_as or sys.argv[0]))
+    if started.name != PROG:  # `python -m ...`: no program file to name
+        return PROG
+    on_path = shutil.which(PROG)
+    if on_path is not None and Path(on_path).resolve() == started.resolve():
+        return PROG
+    try:
+        shown = started.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return shlex.quote(str(started))
+    # A bare name would be looked up on PATH: a relative path needs a slash.
+    return shlex.quote(shown if "/" in shown else f"./{shown}")
 
 
 def per_process_limits(settings: Settings, workers: int) -> dict[str, str]:

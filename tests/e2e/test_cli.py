@@ -118,6 +118,20 @@ def test_migrate_then_demo_on_a_fresh_data_dir(tmp_path: Path) -> None:
     assert "3 customers created, 0 already present" in demo.stdout
     emails = [line.strip() for line in demo.stdout.splitlines() if "@example.com" in line]
     assert len(emails) == 3
+    # The next step it prints runs as shown, in a shell that has no virtual environment.
+    [hint] = [line for line in demo.stdout.splitlines() if line.startswith("get a customer token")]
+    command = hint.removeprefix("get a customer token: ").split("  (see")[0]
+    shown = subprocess.run(
+        command.replace("--demo", "--help"),
+        shell=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert shown.returncode == 0, (command, shown.stderr)
 
     again = custodian("demo", "--customers", "3", home=tmp_path)
     assert again.returncode == 0, again.stderr
