@@ -13,7 +13,17 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import DateTime, ForeignKey, Index, LargeBinary, String, Uuid, select, tuple_
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    Select,
+    String,
+    Uuid,
+    select,
+    tuple_,
+)
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -142,6 +152,23 @@ class SqlCorrectionRepository:
         found = await self._decrypt(row.customer_id, [row])
         return found[0] if found else None
 
+    async def _newest_first(
+        self,
+        query: Select[CorrectionRequestRow],
+        limit: int,
+        before: tuple[datetime, UUID] | None,
+    ) -> Sequence[CorrectionRequestRow]:
+        """One page of `query`'s requests, newest first: keyset on (received_at, id)."""
+        if before is not None:
+            query = query.where(
+                tuple_(CorrectionRequestRow.received_at, CorrectionRequestRow.id)
+                < tuple_(utc_in(before[0]), before[1])
+            )
+        ordered = query.order_by(
+            CorrectionRequestRow.received_at.desc(), CorrectionRequestRow.id.desc()
+        )
+        return (await self._session.scalars(ordered.limit(limit))).all()
+
     async def list_for_customer(
         self,
         customer_id: UUID,
@@ -151,18 +178,7 @@ class SqlCorrectionRepository:
     ) -> list[CorrectionRequest]:
         """The customer's requests, newest first, keyset on (received_at, id)."""
         query = select(CorrectionRequestRow).where(CorrectionRequestRow.customer_id == customer_id)
-        if before is not None:
-            query = query.where(
-                tuple_(CorrectionRequestRow.received_at, CorrectionRequestRow.id)
-                < tuple_(utc_in(before[0]), before[1])
-            )
-        rows = (
-            await self._session.scalars(
-                query.order_by(
-                    CorrectionRequestRow.received_at.desc(), CorrectionRequestRow.id.desc()
-                ).limit(limit)
-            )
-        ).all()
+        rows = await self._newest_first(query, limit, before)
         return await self._decrypt(customer_id, rows)
 
     async def list_received(
@@ -183,18 +199,7 @@ class SqlCorrectionRepository:
         if pending is not None:
             undecided = CorrectionRequestRow.status.in_(_PENDING)
             query = query.where(undecided if pending else ~undecided)
-        if before is not None:
-            query = query.where(
-                tuple_(CorrectionRequestRow.received_at, CorrectionRequestRow.id)
-                < tuple_(utc_in(before[0]), before[1])
-            )
-        rows = (
-            await self._session.scalars(
-                query.order_by(
-                    CorrectionRequestRow.received_at.desc(), CorrectionRequestRow.id.desc()
-                ).limit(limit)
-            )
-        ).all()
+        rows = await self._newest_first(query, limit, before)
         # Each customer's texts open with that customer's key: one key look-up per customer.
         opened: dict[UUID, CorrectionRequest] = {}
         for customer_id in dict.fromkeys(row.customer_id for row in rows):
