@@ -3,9 +3,10 @@
 The witness file is JSON Lines, one signed tree head per line, oldest first. An officer
 keeps it off the database host: whoever can rewrite the database (and drop its triggers and
 signed heads) cannot reach it, so the log can always be proven to extend every head in it.
-`witness` adds the newest head only after checking, with a consistency proof, that it
-extends the last head in the file; `verify --against` walks the log and checks every head
-in the file, naming the first bad event (see `api.cli.audit`).
+`witness` signs the newest head, and stores it and adds it to the file only after checking,
+with a consistency proof, that it extends the last head in the file; `verify --against`
+walks the log and checks every head in the file, naming the first bad event (see
+`api.cli.audit`).
 """
 
 from __future__ import annotations
@@ -113,8 +114,10 @@ async def _witness(
     engine = engine_for(database_url)
     try:
         async with sessions_for(engine)() as session:
+            # The new head is stored only once it is shown to extend the witnessed one:
+            # leaving this block without the commit rolls it back, and a log that was
+            # tampered with gets no signature of its tampered state.
             newest = await sign_tree_head(session, checkpoint_signer(key), datetime.now(UTC))
-            await session.commit()
             if newest is None:
                 print("audit log is empty: nothing to witness", file=out)
                 return EXIT_UNREADABLE
@@ -124,9 +127,10 @@ async def _witness(
                 if problem is not None:
                     print(f"audit log BROKEN: {problem}; nothing witnessed", file=out)
                     return EXIT_BROKEN
-                if last.tree_size == newest.tree_size:
-                    print(f"tree head of {newest.tree_size} events already witnessed", file=out)
-                    return EXIT_INTACT
+            await session.commit()
+            if last is not None and last.tree_size == newest.tree_size:
+                print(f"tree head of {newest.tree_size} events already witnessed", file=out)
+                return EXIT_INTACT
     finally:
         await engine.dispose()
     with file.open("a", encoding="utf-8") as witness:
