@@ -320,6 +320,8 @@ async def test_transactions_stored_in_the_older_form_read_and_correct_like_the_o
         await uow.commit()
     async with uow_factory() as uow:
         assert await uow.transactions.list_for_account(customer.id, acct.id) == transactions[::-1]
+        assert await uow.transactions.get(customer.id, older[1].id) == older[1]
+        assert await uow.transactions.get(customer.id, newer[1].id) == newer[1]
         assert await uow.corrections.current_value(
             customer.id, TargetType.TRANSACTION, older[0].id, "description"
         ) == (True, "Item 0")
