@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -49,6 +50,15 @@ async def _handle(
 ) -> Response[Any]:
     pairs = await read_form(request)
     headers: Any = request.headers  # case-insensitive, as Authlib reads "Authorization"
+    if not _basic_credentials_are_text(headers):
+        return oauth_json(
+            401,
+            {
+                "error": "invalid_client",
+                "error_description": "The Basic credentials are not UTF-8 text.",
+            },
+            {"WWW-Authenticate": 'Basic error="invalid_client"'},
+        )
     oauth_request = HttpRequest(request.method, oauth.url(request.url.path), pairs, headers)
     ctx = Prefetched(now=oauth.now(), request_id=request.headers.get("x-request-id"))
     try:
@@ -66,6 +76,16 @@ async def _handle(
     except HashingBusy:
         return oauth_json(503, {"error": "temporarily_unavailable"}, {"Retry-After": "1"})
     return oauth_json(answer.status, answer.body, answer.headers)
+
+
+def _basic_credentials_are_text(headers: Any) -> bool:
+    """Whether Basic credentials, when sent, decode as UTF-8: Authlib's parser raises on
+    any other bytes (RFC 7617 names UTF-8 as the only charset), which would be a 500."""
+    try:
+        extract_basic_authorization(headers)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 @post(

@@ -233,6 +233,22 @@ async def test_client_credentials_with_a_wrong_secret_is_refused(world: World) -
     no_token(response)
 
 
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
+@pytest.mark.parametrize("credentials", ["//46/w==", "eDr/", "/zp4"])  # not UTF-8 text
+async def test_basic_credentials_that_are_not_text_are_an_invalid_client(
+    world: World, path: str, credentials: str
+) -> None:
+    response = await world.http.post(
+        path,
+        data={"grant_type": "client_credentials", "token": "x"},
+        headers={"Authorization": f"Basic {credentials}"},
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    assert response.headers["www-authenticate"] == 'Basic error="invalid_client"'
+    no_token(response)
+
+
 async def test_public_client_may_not_use_client_credentials(world: World) -> None:
     response = await world.http.post(
         "/oauth/token", data={"grant_type": "client_credentials", "client_id": "demo-app"}
