@@ -90,22 +90,55 @@ def bounded_text(value: str, field: str, *, max_length: int, min_length: int = 1
     return text
 
 
-# Characters no name contains but that change how text is shown or parsed downstream: C0/C1
-# controls (NUL ends strings in C libraries, ESC drives terminals), line and paragraph
-# separators, and the bidirectional overrides that make a name display as something else.
-# Joiners (U+200C, U+200D) stay allowed: Persian and Indic names need them.
-_NOT_IN_NAMES = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
-NAME_CHARACTERS_PATTERN = _NOT_IN_NAMES.pattern
-"""A regular expression matching any character a name may not contain."""
+# Characters no name or address line contains but that change how text is shown or parsed
+# downstream: C0/C1 controls (NUL ends strings in C libraries, ESC drives terminals), line
+# and paragraph separators, and the bidirectional overrides that make a name display as
+# something else. Joiners (U+200C, U+200D) stay allowed: Persian and Indic names need them.
+_NOT_IN_A_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+LINE_CHARACTERS_PATTERN = _NOT_IN_A_LINE.pattern
+"""A regular expression matching any character a line of text (a name, an address line) may
+not contain."""
+# Free text (the reason given for a request) may break lines and hold tabs; nothing else of
+# the above.
+_NOT_IN_FREE_TEXT = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]"
+)
+FREE_TEXT_CHARACTERS_PATTERN = _NOT_IN_FREE_TEXT.pattern
+"""A regular expression matching any character free text may not contain."""
+
+
+def _has_surrogate(text: str) -> bool:
+    return any(0xD800 <= ord(char) <= 0xDFFF for char in text)
+
+
+def refuse_line_breaks_and_controls(value: str, field: str) -> None:
+    """InvalidValue unless `value` is one line of text: no control, separator or
+    bidirectional-override character, not even at its ends (where stripping would remove
+    some)."""
+    if _NOT_IN_A_LINE.search(value) or _has_surrogate(value):
+        raise InvalidValue(field, "must not contain control or formatting characters")
+
+
+def line_of_text(value: str, field: str, *, max_length: int, min_length: int = 1) -> str:
+    """Return one line of text (a name, a record's field) stripped, if it holds no control,
+    separator or bidirectional-override character and its length is within bounds."""
+    refuse_line_breaks_and_controls(value, field)
+    return bounded_text(value, field, max_length=max_length, min_length=min_length)
+
+
+def free_text(value: str, field: str, *, max_length: int, min_length: int = 1) -> str:
+    """Return free text stripped, if its length is within bounds and it holds no control or
+    bidirectional-override character other than line breaks and tabs."""
+    if _NOT_IN_FREE_TEXT.search(value) or _has_surrogate(value):
+        raise InvalidValue(
+            field, "must not contain control or formatting characters other than line breaks"
+        )
+    return bounded_text(value, field, max_length=max_length, min_length=min_length)
 
 
 def person_name(value: str, field: str, *, max_length: int = 100) -> str:
-    """Return a name stripped, if its length is within bounds and it holds no control,
-    separator or bidirectional-override character."""
-    text = bounded_text(value, field, max_length=max_length)
-    if _NOT_IN_NAMES.search(text) or any(0xD800 <= ord(char) <= 0xDFFF for char in text):
-        raise InvalidValue(field, "must not contain control or formatting characters")
-    return text
+    """Return a name stripped, if it is a `line_of_text` within bounds."""
+    return line_of_text(value, field, max_length=max_length)
 
 
 def past_date(value: date, field: str, *, today: date) -> date:

@@ -16,6 +16,7 @@ from domain.customer.corrections import CorrectionRequest as DomainCorrectionReq
 from domain.customer.interactions import Interaction as DomainInteraction
 from domain.customer.profile import Profile as DomainProfile
 from domain.customer.profile import ProfileChange as DomainProfileChange
+from domain.values import FREE_TEXT_CHARACTERS_PATTERN
 
 Cursor = str | None
 
@@ -137,8 +138,24 @@ class InteractionPage(msgspec.Struct):
 # U+001C-U+001F, U+0085 (Python only) and U+FEFF (ECMA only). The longest correctable
 # field takes 500 characters; shorter ones (FIELD_MAX_LENGTH) answer 422.
 NON_BLANK = r"[^\s\x1c-\x1f\x85\ufeff]"
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=NON_BLANK)]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=NON_BLANK)]
+# Nor may the text hold a control or bidirectional-override character other than a line
+# break or a tab (domain.values.free_text; a name, a description or a category, one line of
+# text, not even those): the domain answers 422, and the document says so in the pattern.
+_NOT_FREE = FREE_TEXT_CHARACTERS_PATTERN[1:-1]
+_FREE_TEXT = rf"^[^{_NOT_FREE}]*[^\s\x1c-\x1f\x85\ufeff{_NOT_FREE}][^{_NOT_FREE}]*$"
+_DOCUMENTED_FREE_TEXT = {"extra": {"pattern": _FREE_TEXT}}
+Text = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=500, pattern=NON_BLANK, extra_json_schema=_DOCUMENTED_FREE_TEXT
+    ),
+]
+Reason = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=1000, pattern=NON_BLANK, extra_json_schema=_DOCUMENTED_FREE_TEXT
+    ),
+]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 

@@ -24,7 +24,7 @@ from domain.ports import UnitOfWork
 from domain.reference_data import COUNTRY_CODES
 from domain.self_service.correct_profile import correct_profile, etag_of
 from domain.self_service.read_profile import read_profile, read_profile_history
-from domain.values import NAME_CHARACTERS_PATTERN
+from domain.values import LINE_CHARACTERS_PATTERN
 
 Uow = NamedDependency[Callable[[], UnitOfWork]]
 ETAG_HEADER = ResponseHeader(
@@ -33,11 +33,25 @@ ETAG_HEADER = ResponseHeader(
 MERGE_PATCH = "application/merge-patch+json"
 # The bodies refuse unknown members (forbid_unknown_fields); the document must say so.
 CLOSED: dict[str, Any] = {"additionalProperties": False}
-# Names are stored stripped, so a value needs one non-blank character; and no character a
-# name never holds (controls, separators, bidirectional overrides: NAME_CHARACTERS_PATTERN).
-_NOT_NAME = NAME_CHARACTERS_PATTERN[1:-1]
-_NAME = rf"^[^{_NOT_NAME}]*[^\s\ufeff{_NOT_NAME}][^{_NOT_NAME}]*$"
-_TEXT: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": _NAME}
+# Names and address lines are stored stripped, so a value needs one non-blank character;
+# and no character a line of text never holds (controls, separators, bidirectional
+# overrides: LINE_CHARACTERS_PATTERN). Optional address lines may be blank.
+_NOT_IN_LINE = LINE_CHARACTERS_PATTERN[1:-1]
+_NAME = rf"^[^{_NOT_IN_LINE}]*[^\s\ufeff{_NOT_IN_LINE}][^{_NOT_IN_LINE}]*$"
+_ANY_LINE = rf"^[^{_NOT_IN_LINE}]*$"
+
+
+def _line(max_length: int) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": _NAME}
+
+
+def _optional_line(max_length: int) -> dict[str, Any]:
+    line = {"type": "string", "maxLength": max_length, "pattern": _ANY_LINE}
+    return {"oneOf": [line, {"type": "null"}]}
+
+
+_TEXT = _line(100)
+
 _NULLABLE_TEXT: dict[str, Any] = {"oneOf": [_TEXT, {"type": "null"}]}
 PROFILE_PATCH_SCHEMA: dict[str, Any] = {
     "title": "ProfilePatch",
@@ -62,15 +76,11 @@ PROFILE_PATCH_SCHEMA: dict[str, Any] = {
                     "type": "object",
                     "additionalProperties": False,
                     "properties": {
-                        "line1": {"type": "string", "minLength": 1, "maxLength": 200},
-                        "line2": {
-                            "oneOf": [{"type": "string", "maxLength": 200}, {"type": "null"}]
-                        },
-                        "city": {"type": "string", "minLength": 1, "maxLength": 100},
-                        "region": {
-                            "oneOf": [{"type": "string", "maxLength": 100}, {"type": "null"}]
-                        },
-                        "postal_code": {"type": "string", "minLength": 1, "maxLength": 20},
+                        "line1": _line(200),
+                        "line2": _optional_line(200),
+                        "city": _line(100),
+                        "region": _optional_line(100),
+                        "postal_code": _line(20),
                         "country": {"type": "string", "enum": sorted(COUNTRY_CODES)},
                     },
                 },

@@ -41,6 +41,8 @@ FIELD_MAX_LENGTH: dict[str, int] = {
     "summary": 2000,
     "outcome": 500,
 }
+FREE_TEXT_FIELDS = frozenset({"summary", "outcome"})
+"""The fields that may span lines (an interaction's notes); the others are one line of text."""
 
 
 class CorrectionStatus(StrEnum):

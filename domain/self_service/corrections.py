@@ -21,6 +21,7 @@ from domain.customer.access import (
 from domain.customer.corrections import (
     CORRECTABLE_FIELDS,
     FIELD_MAX_LENGTH,
+    FREE_TEXT_FIELDS,
     AlreadyDecided,
     CorrectionRequest,
     CorrectionStatus,
@@ -32,6 +33,7 @@ from domain.dsr.queue import RIGHTS_FULFILMENT
 from domain.errors import Conflict, InvalidValue, NotFound, ValidationFailed
 from domain.pagination import Keyset, Page, Position, key_of, read_page
 from domain.ports import UnitOfWork
+from domain.values import free_text, line_of_text
 
 CORRECTION_FIELDS = ("target", "current_value", "requested_value", "reason", "status", "decision")
 
@@ -52,10 +54,16 @@ def _validate(ask: CorrectionAsk) -> None:
     if ask.field not in CORRECTABLE_FIELDS[ask.target_type]:
         allowed = ", ".join(sorted(CORRECTABLE_FIELDS[ask.target_type]))
         problems["target.field"] = f"must be one of: {allowed}"
-    elif not 1 <= len(ask.requested_value.strip()) <= FIELD_MAX_LENGTH[ask.field]:
-        problems["requested_value"] = f"must be 1 to {FIELD_MAX_LENGTH[ask.field]} characters"
-    if not 1 <= len(ask.reason.strip()) <= 1000:
-        problems["reason"] = "must be 1 to 1000 characters"
+    else:
+        check = free_text if ask.field in FREE_TEXT_FIELDS else line_of_text
+        try:
+            check(ask.requested_value, "requested_value", max_length=FIELD_MAX_LENGTH[ask.field])
+        except InvalidValue as error:
+            problems[error.field] = error.message
+    try:
+        free_text(ask.reason, "reason", max_length=1000)
+    except InvalidValue as error:
+        problems[error.field] = error.message
     if problems:
         raise ValidationFailed(problems)
 
@@ -210,11 +218,10 @@ async def decide_correction(
     (subject: the customer), commit together.
 
     The audit subject is the request's customer. NotFound (audited as denied) for an
-    unknown id; AlreadyDecided when it was decided before; InvalidValue for an empty reason.
+    unknown id; AlreadyDecided when it was decided before; InvalidValue for an empty reason
+    or one holding control characters (`free_text`).
     """
-    text = reason.strip()
-    if not 1 <= len(text) <= 1000:
-        raise InvalidValue("reason", "must be 1 to 1000 characters")
+    text = free_text(reason, "reason", max_length=1000)
     async with uow_factory() as uow:
         wanted = parse_id(request_id)
         found = None if wanted is None else await uow.corrections.get(wanted)

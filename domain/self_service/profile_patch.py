@@ -15,7 +15,15 @@ from typing import Any
 
 from domain.customer.profile import Profile
 from domain.errors import InvalidValue, ValidationFailed
-from domain.values import Email, PhoneNumber, PostalAddress, language_tag, past_date, person_name
+from domain.values import (
+    Email,
+    PhoneNumber,
+    PostalAddress,
+    language_tag,
+    past_date,
+    person_name,
+    refuse_line_breaks_and_controls,
+)
 
 EDITABLE_FIELDS = (
     "given_name",
@@ -116,6 +124,10 @@ def _address(current: PostalAddress | None, value: Any) -> PostalAddress:
     for key in ADDRESS_FIELDS:
         if merged[key] is not None and not isinstance(merged[key], str):
             raise InvalidValue(f"address.{key}", "must be a string")
+    # What the patch writes is one line of text each; what it keeps is as it was stored.
+    for key, text in value.items():
+        if isinstance(text, str):
+            refuse_line_breaks_and_controls(text, f"address.{key}")
     for key in ("line1", "city", "postal_code", "country"):
         if not merged[key]:
             raise InvalidValue(f"address.{key}", "is required")

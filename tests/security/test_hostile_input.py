@@ -3,7 +3,8 @@
 Each case once answered 500 or was accepted when it should not be: JSON nested a thousand
 deep, a cursor carrying a sequence number past 64 bits, strings and numbers standing in for
 a consent decision, a member named twice, `If-Match: *` on the profile and on the contact
-preferences, bodies that are not JSON, control characters in names.
+preferences, bodies that are not JSON, control characters in names, address lines and
+correction requests.
 Every answer must be a problem document with the right 4xx, and nothing may change.
 """
 
@@ -302,6 +303,69 @@ async def test_control_characters_in_names_are_a_422(
     profile = await _profile(world, ada)
     assert profile["given_name"] == "Ada"
     assert profile["family_name"] == "Lovelace"
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "x\ny", "a\u202eb", "London\n"])
+@pytest.mark.parametrize("field", ["line1", "line2", "city", "region", "postal_code"])
+async def test_control_characters_in_address_lines_are_a_422(
+    world: World, ada: Person, field: str, text: str
+) -> None:
+    address = {"line1": "1 Analytical Row", "city": "London", "postal_code": "N1 9GU"}
+    before = await _profile(world, ada)
+    response = await world.http.patch(
+        "/v1/me/profile",
+        content=json.dumps({"address": {**address, "country": "GB", field: text}}),
+        headers={**ada.auth, "Content-Type": MERGE, "If-Match": await _etag(world, ada)},
+    )
+    problem = _problem(response, 422)
+    assert [error["field"] for error in problem["errors"]] == [f"address.{field}"]
+    assert await _profile(world, ada) == before
+
+
+def _account_name_correction(ada: Person, **members: str) -> dict[str, Any]:
+    target = {"type": "account", "id": str(ada.account_id), "field": "name"}
+    return {"target": target, "requested_value": "Savings", "reason": "A typo", **members}
+
+
+@pytest.mark.parametrize(
+    ("member", "text"),
+    [
+        ("requested_value", "a\x00b"),
+        ("requested_value", "Two\nlines"),  # an account's name is one line
+        ("requested_value", "a\u202eb"),
+        ("reason", "red\x1b[31m"),
+        ("reason", "a\u202eb"),
+    ],
+)
+async def test_control_characters_in_a_correction_request_are_a_422(
+    world: World, ada: Person, member: str, text: str
+) -> None:
+    response = await world.http.post(
+        "/v1/me/corrections", json=_account_name_correction(ada, **{member: text}), headers=ada.auth
+    )
+    problem = _problem(response, 422)
+    assert [error["field"] for error in problem["errors"]] == [member]
+    listed = body(await world.http.get("/v1/me/corrections", headers=ada.auth))
+    assert listed["items"] == []
+
+
+async def test_a_correction_reason_may_span_lines_but_the_officers_may_hold_no_controls(
+    world: World, ada: Person
+) -> None:
+    ask = _account_name_correction(ada, reason="It was renamed.\r\nSee my letter.")
+    created = await world.http.post("/v1/me/corrections", json=ask, headers=ada.auth)
+    assert created.status_code == 201, created.text
+    request = created.json()
+    assert request["reason"] == "It was renamed.\r\nSee my letter."
+    officer = {"Authorization": f"Bearer {await officer_token(world)}"}
+    decided = await world.http.post(
+        f"/v1/privacy/corrections/{request['id']}/decision",
+        json={"decision": "apply", "reason": "Confirmed\x00"},
+        headers=officer,
+    )
+    assert [error["field"] for error in _problem(decided, 422)["errors"]] == ["reason"]
+    seen = body(await world.http.get(f"/v1/me/corrections/{request['id']}", headers=ada.auth))
+    assert seen["status"] == "submitted"
 
 
 async def test_names_with_accents_apostrophes_and_spaces_still_pass(
