@@ -14,13 +14,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Response
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, Tag
-from litestar.types import ControllerRouterHandler
+from litestar.routes import HTTPRoute
+from litestar.status_codes import HTTP_204_NO_CONTENT
+from litestar.types import ControllerRouterHandler, Scope
 
 from api.analytics import routes as analytics
 from api.audit import routes as audit
@@ -235,6 +237,7 @@ def create_app(
         logging_config=None,
         debug=False,
     )
+    _allow_every_method_in_options(app)
     # Wrap the whole ASGI handler, not the routes: unknown paths (404) and wrong methods (405)
     # are answered before route middleware runs, and need the same headers and log line.
     # CORS inside the request context (preflights get a request id and a log line) and
@@ -246,6 +249,32 @@ def create_app(
     app.asgi_handler = RequestTiming(app.asgi_handler)
     app.asgi_handler = RequestContextMiddleware(app.asgi_handler, hsts=settings.issuer_is_https)
     return app
+
+
+def _allow_every_method_in_options(app: Litestar) -> None:
+    """Make the framework's answer to OPTIONS name every method of the path.
+
+    Litestar builds that answer when it first registers a path, over the methods known then.
+    A controller registers its handlers one at a time, and a second method on the same path
+    rebuilds the route but keeps the first answer: OPTIONS /v1/me/profile said
+    `Allow: GET, OPTIONS`, without PATCH, while the 405 on the same path named all three.
+    Each route's own answer is replaced by one over the route's full set of methods (a route
+    with an OPTIONS handler of its own keeps it)."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        handler, _ = route.route_handler_map["OPTIONS"]
+        if handler.handler_name == "options_handler":  # the framework's, not one of ours
+            # Like the framework's, a plain function: the handler was built to call one.
+            answer: Any = _options_answer(", ".join(sorted(route.methods)))
+            handler._fn = answer
+
+
+def _options_answer(allow: str) -> Callable[[Scope], Response[None]]:
+    def options_handler(scope: Scope) -> Response[None]:
+        return Response(content=None, status_code=HTTP_204_NO_CONTENT, headers={"Allow": allow})
+
+    return options_handler
 
 
 def app_from_env(

@@ -13,6 +13,7 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
+from litestar.routes import HTTPRoute
 from oauth_harness import World
 from self_service_seed import (
     Person,
@@ -79,6 +80,22 @@ async def test_options_names_the_allowed_methods_to_a_signed_in_caller_only(
         assert answered.status_code == 204, (path, answered.text)
         assert "GET" in answered.headers["allow"], path
         assert answered.content == b""
+
+
+async def test_options_names_every_method_of_every_path(world: World) -> None:
+    # A path whose methods were registered one at a time once answered with the first
+    # method alone (OPTIONS /v1/me/profile: "GET, OPTIONS", without PATCH).
+    await world.add_customer("narrow@example.org")
+    narrow = (await world.tokens_for("narrow@example.org", scope="profile:read"))["access_token"]
+    routes = [route for route in _app(world).routes if isinstance(route, HTTPRoute)]
+    assert len(routes) >= 40  # the router really was enumerated
+    for route in routes:
+        answered = await world.http.options(
+            _fill(route.path, {"file_path": "portal.css"}),
+            headers={"Authorization": f"Bearer {narrow}"},
+        )
+        assert answered.status_code == 204, (route.path, answered.text)
+        assert answered.headers["allow"] == ", ".join(sorted(route.methods)), route.path
 
 
 async def test_a_customer_never_reaches_another_customers_resources(world: World) -> None:
