@@ -54,13 +54,14 @@ UNAUTHORIZED_TYPE = "urn:custodian:problem:invalid-token"
 INSUFFICIENT_SCOPE_TYPE = "urn:custodian:problem:insufficient-scope"
 
 
-async def _deny(send: Send, status: int, challenge: str, body: bytes) -> None:
+async def _deny(send: Send, status: int, challenge: str | None, body: bytes) -> None:
     headers = [
         (b"content-type", b"application/problem+json"),
-        (b"www-authenticate", challenge.encode()),
         (b"cache-control", b"no-store"),
         (b"content-length", str(len(body)).encode()),
     ]
+    if challenge is not None:
+        headers.append((b"www-authenticate", challenge.encode()))
     start: HTTPResponseStartEvent = {
         "type": "http.response.start",
         "status": status,
@@ -69,6 +70,23 @@ async def _deny(send: Send, status: int, challenge: str, body: bytes) -> None:
     end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
     await send(start)
     await send(end)
+
+
+# Headers a request names one value by: sent twice, which one counts is a guess the server
+# and whatever sits in front of it may make differently (the token checked, the purpose
+# audited). RFC 6750 calls a second Authorization an invalid request.
+_ONCE_ONLY = (b"authorization", b"x-access-purpose", b"x-ticket")
+
+
+def repeated_header(scope: Scope) -> str | None:
+    """The name of a header that must come once and came more than once, or None."""
+    seen: set[bytes] = set()
+    for name, _ in scope.get("headers", []):
+        if name in _ONCE_ONLY:
+            if name in seen:
+                return name.decode("ascii")
+            seen.add(name)
+    return None
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -98,6 +116,19 @@ class BearerGuard(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         request_id = request_id_of(scope)
+        repeated = repeated_header(scope)
+        if repeated is not None:
+            await _deny(
+                send,
+                400,
+                'Bearer error="invalid_request"' if repeated == "authorization" else None,
+                problem_document(
+                    status=400,
+                    detail=f"The {repeated.title()} header was sent more than once; send it once.",
+                    request_id=request_id,
+                ),
+            )
+            return
         caller = await self._caller(scope)
         if caller is None:
             await _deny(

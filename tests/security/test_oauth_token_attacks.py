@@ -160,6 +160,30 @@ async def test_garbage_and_missing_tokens(world: World, authorization: str | Non
     _assert_written_like_every_problem(response, "urn:custodian:problem:invalid-token")
 
 
+@pytest.mark.parametrize(
+    ("name", "second", "challenge"),
+    [
+        ("Authorization", "Bearer junk", 'Bearer error="invalid_request"'),
+        ("X-Access-Purpose", "legal_claim", None),
+        ("X-Ticket", "T-2", None),
+    ],
+)
+async def test_a_header_that_counts_once_sent_twice_is_a_400(
+    world: World, name: str, second: str, challenge: str | None
+) -> None:
+    # Which of two values counts (the token checked, the purpose audited) would be a guess
+    # that the server and a proxy in front of it might make differently.
+    token = await _token(world)
+    first = {"Authorization": f"Bearer {token}", "X-Access-Purpose": "customer_request"}
+    first["X-Ticket"] = "T-1"
+    headers = [*first.items(), (name, second)]
+    response = await world.http.get("/v1/me", headers=headers)
+    assert response.status_code == 400, response.text
+    assert response.headers.get("www-authenticate") == challenge
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == f"The {name} header was sent more than once; send it once."
+
+
 def _assert_written_like_every_problem(response: httpx.Response, problem_type: str) -> None:
     # A problem type of Custodian's own, and the compact encoding every other problem has.
     assert response.headers["content-type"] == "application/problem+json"
