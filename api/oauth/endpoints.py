@@ -19,6 +19,10 @@ from domain.identity import ALL_SCOPES, HashingBusy
 from domain.oauth.ports import IdentityUnitOfWork
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+CLIENT_AUTHENTICATION_FAILED = (
+    "The client could not be authenticated: an unknown client id, a wrong secret, or a way "
+    "of authenticating this client may not use."
+)
 Loader = Callable[
     [IdentityUnitOfWork, OAuthServices, Prefetched, dict[str, str], dict[str, str]], Awaitable[None]
 ]
@@ -49,14 +53,21 @@ async def _handle(
     run: Callable[[Any, HttpRequest], AuthlibResponse],
 ) -> Response[Any]:
     pairs = await read_form(request)
+    repeated = _repeated_parameter(pairs)
+    if repeated is not None:
+        return oauth_json(
+            400,
+            {
+                "error": "invalid_request",
+                "error_description": f"The parameter {repeated} was sent more than once.",
+            },
+            {},
+        )
     headers: Any = request.headers  # case-insensitive, as Authlib reads "Authorization"
     if not _basic_credentials_are_text(headers):
         return oauth_json(
             401,
-            {
-                "error": "invalid_client",
-                "error_description": "The Basic credentials are not UTF-8 text.",
-            },
+            {"error": "invalid_client", "error_description": CLIENT_AUTHENTICATION_FAILED},
             {"WWW-Authenticate": 'Basic error="invalid_client"'},
         )
     oauth_request = HttpRequest(request.method, oauth.url(request.url.path), pairs, headers)
@@ -75,7 +86,23 @@ async def _handle(
                 )
     except HashingBusy:
         return oauth_json(503, {"error": "temporarily_unavailable"}, {"Retry-After": "1"})
-    return oauth_json(answer.status, answer.body, answer.headers)
+    body = answer.body
+    if isinstance(body, dict) and body.get("error") == "invalid_client":
+        # One description whatever failed: an unknown client and a known one with a wrong
+        # secret must read the same, or the answer tells which client ids exist.
+        body = {**body, "error_description": CLIENT_AUTHENTICATION_FAILED}
+    return oauth_json(answer.status, body, answer.headers)
+
+
+def _repeated_parameter(pairs: list[tuple[str, str]]) -> str | None:
+    """The first form parameter sent more than once (RFC 6749 section 3.1 allows each
+    once), or None."""
+    seen: set[str] = set()
+    for name, _ in pairs:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
 
 
 def _basic_credentials_are_text(headers: Any) -> bool:

@@ -249,6 +249,34 @@ async def test_basic_credentials_that_are_not_text_are_an_invalid_client(
     no_token(response)
 
 
+async def test_an_unknown_client_and_a_wrong_secret_read_the_same(world: World) -> None:
+    answers = [
+        await world.http.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, "wrong")
+        )
+        for client_id in ("analytics-service", "no-such-client")
+    ]
+    assert [answer.status_code for answer in answers] == [401, 401]
+    assert answers[0].json() == answers[1].json()
+    assert answers[0].json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
+async def test_a_parameter_sent_twice_is_an_invalid_request(world: World, path: str) -> None:
+    response = await world.http.post(
+        path,
+        content="grant_type=client_credentials&token=x&grant_type=password",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        auth=("analytics-service", "wrong"),
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": "The parameter grant_type was sent more than once.",
+    }
+    no_token(response)
+
+
 async def test_public_client_may_not_use_client_credentials(world: World) -> None:
     response = await world.http.post(
         "/oauth/token", data={"grant_type": "client_credentials", "client_id": "demo-app"}
