@@ -434,7 +434,27 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         return problem_response(
             request, status=exc.status_code, detail=SERVER_ERROR_DETAIL, headers=exc.headers
         )
-    return problem_response(request, status=exc.status_code, detail=exc.detail, headers=exc.headers)
+    return problem_response(
+        request, status=exc.status_code, detail=_clearer_detail(request, exc), headers=exc.headers
+    )
+
+
+def _clearer_detail(request: Request[Any, Any, Any], exc: HTTPException) -> str:
+    """The framework's own 404, 405 and 413 say only the status's name; these say what went
+    wrong and what to do. A detail of the app's own is kept."""
+    detail = str(exc.detail)
+    if detail != HTTPStatus(exc.status_code).phrase:
+        return detail
+    if exc.status_code == 404:
+        return "There is nothing at this path; /schema/openapi.json lists the API's paths."
+    if exc.status_code == 405:
+        return (
+            f"This path does not take {request.method}; the Allow header names the methods it does."
+        )
+    limit = request.app.request_max_body_size
+    if exc.status_code == 413 and isinstance(limit, int):
+        return f"The body is larger than the {limit:,} bytes a request may carry."
+    return detail
 
 
 DATABASE_UNAVAILABLE_TYPE = "urn:custodian:problem:database-unavailable"

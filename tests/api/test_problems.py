@@ -32,6 +32,9 @@ async def test_unknown_route_is_a_404_problem(client: Client) -> None:
     body = problem(await client.get("/no/such/route"), 404)
     assert body["title"] == "Not Found"
     assert body["type"] == "about:blank"
+    assert body["detail"] == (
+        "There is nothing at this path; /schema/openapi.json lists the API's paths."
+    )
 
 
 async def test_unknown_path_under_the_schema_is_a_404_problem(client: Client) -> None:
@@ -45,6 +48,9 @@ async def test_wrong_method_is_a_405_problem_with_allow(client: Client) -> None:
     body = problem(response, 405)
     assert body["title"] == "Method Not Allowed"
     assert "GET" in response.headers["allow"]
+    assert body["detail"] == (
+        "This path does not take DELETE; the Allow header names the methods it does."
+    )
 
 
 async def test_body_too_large_is_a_413_problem(client: Client) -> None:
@@ -52,7 +58,8 @@ async def test_body_too_large_is_a_413_problem(client: Client) -> None:
     response = await client.post(
         "/_test/items", content=big, headers={"content-type": "application/json"}
     )
-    problem(response, 413)
+    body = problem(response, 413)
+    assert body["detail"] == "The body is larger than the 1,048,576 bytes a request may carry."
 
 
 async def test_body_just_under_the_limit_is_accepted(client: Client) -> None:
