@@ -4,8 +4,9 @@ The middleware runs after routing, so it knows the route's declared scopes
 (`opt={"scopes": (...)}`). It answers 401 with `WWW-Authenticate: Bearer
 error="invalid_token"` for a missing, malformed, forged, expired, not-yet-valid or revoked
 token, and 403 `insufficient_scope` naming the missing scope. A /v1 route that declares no
-scopes is refused (fail closed). On success the caller is resolved once, as a domain
-`Caller`, and reaches handlers through the `caller` dependency.
+scopes is refused (fail closed). A request with a second Authorization, X-Access-Purpose or
+X-Ticket header is a 400 before any of them is read. On success the caller is resolved once,
+as a domain `Caller`, and reaches handlers through the `caller` dependency.
 
 Both refusals are problem documents carrying the request id, written like every other
 problem (`urn:custodian:problem:invalid-token` and `...:insufficient-scope`). A
