@@ -162,6 +162,15 @@ def _well_formed(pairs: list[tuple[str, str]]) -> bool:
     return True
 
 
+def _described(error: OAuth2Error) -> str:
+    """What the error page says of an authorization request Authlib refused."""
+    if error.error == "unsupported_response_type":
+        # Authlib's own text repeats itself ("response_type=The response type 'None' is not
+        # supported by the server. is not supported").
+        return "The request must ask for response_type=code, the only type this server supports."
+    return str(error.get_error_description() or error.error)
+
+
 def page_language(request: Request[Any, Any, State]) -> str:
     """The language the sign-in pages speak: the browser's best supported choice."""
     return choose_language(None, request.headers.get("accept-language"))
@@ -191,7 +200,7 @@ async def _validate(
         if error.redirect_uri:
             status, _, headers = error()
             return _redirect(oauth, status, headers)
-        return html(error_page(error.get_error_description() or error.error, language), 400)
+        return html(error_page(_described(error), language), 400)
     refused = _fresh_sign_in_refusal(dict(pairs))
     if refused is not None:
         return _error_redirect(oauth, grant, *refused)

@@ -129,6 +129,17 @@ async def test_unknown_client_shows_an_error_page(world: World) -> None:
     assert "location" not in response.headers
 
 
+@pytest.mark.parametrize("query", ["", "?client_id=demo-app"])
+async def test_a_request_without_response_type_shows_what_it_must_ask_for(
+    world: World, query: str
+) -> None:
+    response = await world.http.get(f"/oauth/authorize{query}")
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert "must ask for response_type=code, the only type this server" in response.text
+    assert "is not supported by the server. is not supported" not in response.text
+
+
 async def test_code_exchanged_with_another_redirect_uri_is_refused_and_spent(
     world: World,
 ) -> None:
