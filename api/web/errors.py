@@ -4,7 +4,7 @@ under the pages that names no page."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from litestar import Request, Response
@@ -45,10 +45,24 @@ def _message(
         "heading": heading,
         "message": text,
         "detail": extra.get("detail"),
+        "errors": extra.get("errors", ()),
         "action_href": extra.get("action_href"),
         "action_label": extra.get("action_label", ""),
     }
     return render(request, app, "message.html", values, status=status)
+
+
+def _field_errors(problem: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The (field, message) pairs a problem document lists under `errors`, which its detail
+    ("see errors") points to; the well-formed ones only."""
+    listed = problem.get("errors")
+    if not isinstance(listed, list):
+        return []
+    return [
+        (str(error["field"]), str(error["message"]))
+        for error in listed
+        if isinstance(error, dict) and "field" in error and "message" in error
+    ]
 
 
 def not_found_pages(
@@ -141,6 +155,7 @@ def exception_handlers(
             text,
             status,
             detail=exc.detail or None,
+            errors=_field_errors(exc.body),
             action_href=app.home,
             action_label=N_("Back to the start"),
         )

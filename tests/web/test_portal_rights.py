@@ -76,6 +76,20 @@ async def test_withdraw_and_grant_again_each_with_a_receipt(portal: World) -> No
         assert missing.status_code == 404
 
 
+async def test_a_refused_change_lists_what_the_api_found_wrong(portal: World) -> None:
+    # The API's problem says "see errors"; the page once showed that sentence and no errors.
+    async with browser(portal) as http:
+        await sign_in(http, ADA)
+        csrf = hidden_fields((await http.get("/portal/consents")).text)["csrf_token"]
+        purpose = _consent_forms((await http.get("/portal/consents")).text)[0][0]
+        answer = await http.post(
+            f"/portal/consents/{purpose}", data={"csrf_token": csrf, "granted": "true"}
+        )
+        assert answer.status_code == 400, answer.text
+        assert "see errors" in answer.text
+        assert "<li>notice_version: " in answer.text
+
+
 async def test_export_from_request_to_download(portal: World) -> None:
     async with browser(portal) as http:
         await sign_in(http, ADA)
