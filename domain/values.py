@@ -107,16 +107,17 @@ FREE_TEXT_CHARACTERS_PATTERN = _NOT_IN_FREE_TEXT.pattern
 """A regular expression matching any character free text may not contain."""
 
 
-def _has_surrogate(text: str) -> bool:
-    return any(0xD800 <= ord(char) <= 0xDFFF for char in text)
+def _refuse(not_allowed: re.Pattern[str], value: str, field: str, message: str) -> None:
+    # A lone surrogate is no character: it cannot be stored as UTF-8 text.
+    if not_allowed.search(value) or any(0xD800 <= ord(char) <= 0xDFFF for char in value):
+        raise InvalidValue(field, message)
 
 
 def refuse_line_breaks_and_controls(value: str, field: str) -> None:
     """InvalidValue unless `value` is one line of text: no control, separator or
     bidirectional-override character, not even at its ends (where stripping would remove
     some)."""
-    if _NOT_IN_A_LINE.search(value) or _has_surrogate(value):
-        raise InvalidValue(field, "must not contain control or formatting characters")
+    _refuse(_NOT_IN_A_LINE, value, field, "must not contain control or formatting characters")
 
 
 def line_of_text(value: str, field: str, *, max_length: int, min_length: int = 1) -> str:
@@ -129,10 +130,12 @@ def line_of_text(value: str, field: str, *, max_length: int, min_length: int = 1
 def free_text(value: str, field: str, *, max_length: int, min_length: int = 1) -> str:
     """Return free text stripped, if its length is within bounds and it holds no control or
     bidirectional-override character other than line breaks and tabs."""
-    if _NOT_IN_FREE_TEXT.search(value) or _has_surrogate(value):
-        raise InvalidValue(
-            field, "must not contain control or formatting characters other than line breaks"
-        )
+    _refuse(
+        _NOT_IN_FREE_TEXT,
+        value,
+        field,
+        "must not contain control or formatting characters other than line breaks",
+    )
     return bounded_text(value, field, max_length=max_length, min_length=min_length)
 
 
