@@ -213,6 +213,13 @@ class OneHopConnection(aiosqlite.Connection):
         short read or the read-audit batch when `runs_here` allows it."""
         return self._conn
 
+    async def fetch_all(self, sql: str, parameters: Sequence[Any]) -> list[Any]:
+        """Every row of `sql`, in one hop (in none for a short read, see the module doc)."""
+        if sql.endswith(SHORT_READ) and await self.runs_here():
+            return _fetch_all(self._conn, sql, parameters)
+        rows: list[Any] = await self.run(_fetch_all, self._conn, sql, parameters)
+        return rows
+
     async def run(self, function: Any, *args: Any) -> Any:
         """`function(*args)` on the connection's thread."""
         return await self._execute(function, *args)
@@ -230,6 +237,10 @@ class OneHopConnection(aiosqlite.Connection):
         """Roll back the open transaction; without one, nothing to do and no hop."""
         if self._conn.in_transaction:
             await super().rollback()
+
+
+def _fetch_all(connection: sqlite3.Connection, sql: str, parameters: Sequence[Any]) -> list[Any]:
+    return connection.execute(sql, parameters).fetchall()
 
 
 def _in_wal_mode(connection: sqlite3.Connection) -> bool:  # on the SQLite thread

@@ -26,6 +26,7 @@ from persistence.crypto import FieldCipher
 from persistence.customer import transaction_fields
 from persistence.customer.tables import AccountRow, TransactionRow
 from persistence.customer.transaction_fields import TransactionFieldsOpener, seal_fields
+from persistence.driver_read import driver_read
 from persistence.keystore import KeyDestroyed, SqlKeyRing
 from persistence.sealing import RowSealer, utc_in, utc_out, utc_out_optional
 from persistence.sqlite_driver import short_read
@@ -224,10 +225,10 @@ class SqlTransactionRepository:
             parameters["booked_to"] = utc_in(booked_to)
         if status is not None:
             parameters["status"] = status.value
-        # Through the session's connection, not the ORM's execution layer: the statement
-        # selects columns, not mapped objects, and that layer cost more than SQLite's read.
+        # On the driver's connection (persistence.driver_read): the statement selects
+        # columns, not mapped objects, and SQLAlchemy's layers cost more than the read.
         connection = await self._session.connection()
-        rows = (await connection.execute(query, parameters)).all()
+        rows = await driver_read(query, connection.dialect).rows(connection, parameters)
         # Every row carries the stored data key in its last column.
         return await self._decrypt(
             customer_id, account_id, rows, wrapped=rows[0][-1] if rows else None

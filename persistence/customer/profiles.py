@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Table, Uuid, bindparam, insert, select, tuple_, update
+from sqlalchemy import Table, Uuid, bindparam, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,7 @@ from domain.retention import RetentionClass
 from domain.values import Email, PhoneNumber, PostalAddress
 from persistence.crypto import BlindIndexer
 from persistence.customer.tables import CustomerRow, ProfileChangeRow, ProfileRow
+from persistence.driver_read import driver_read
 from persistence.keystore import KeyDestroyed, SqlKeyRing
 from persistence.sealing import RowSealer, utc_in, utc_out
 from persistence.sqlite_driver import short_read
@@ -88,11 +89,13 @@ class SqlCustomerRepository:
 
         Raises IntegrityError when a stored field does not authenticate.
         """
-        # Through the session's connection, not the ORM's execution layer (a plain row).
+        # On the driver's connection (persistence.driver_read): one plain row.
         connection = await self._session.connection()
-        row = (await connection.execute(_PROFILE_QUERY, {"customer_id": customer_id})).first()
-        if row is None:
+        read = driver_read(_PROFILE_QUERY, connection.dialect)
+        rows = await read.rows(connection, {"customer_id": customer_id})
+        if not rows:
             return None
+        row = rows[0]
         try:
             cipher = await self._keys.cipher_for_reading(customer_id, _CONTACT, wrapped=row[-1])
         except KeyDestroyed:
@@ -245,7 +248,7 @@ def _customer(row: CustomerRow) -> Customer:
     )
 
 
-def _profile(row: Row[Any], sealer: RowSealer) -> Profile:
+def _profile(row: Any, sealer: RowSealer) -> Profile:
     line1 = sealer.optional("address_line1", row.address_line1)
     address = None
     if line1 is not None:

@@ -67,7 +67,11 @@ async def _page_statement(
     account: UUID,
     filters: dict[str, Any],
 ) -> tuple[str, Any]:
-    """The statement (and its driver parameters) the repository sends for one page."""
+    """The statement (and its driver parameters) the repository sends for one page.
+
+    Read in a unit that may write, which sends it through SQLAlchemy, where it can be
+    seen; a reading unit sends the same compiled text on the driver's own connection
+    (persistence.driver_read)."""
     sent: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
@@ -76,7 +80,7 @@ async def _page_statement(
 
     event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:
-        async with uow_factory().reading() as uow:
+        async with uow_factory() as uow:
             page = await uow.transactions.list_for_account(customer, account, **filters)
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)

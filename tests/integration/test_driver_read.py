@@ -1,0 +1,177 @@
+"""Hot reads on the driver's own connection (persistence.driver_read), on real SQLite and
+PostgreSQL: the same rows as SQLAlchemy's execution gives, only in reading units, and a
+driver's error reported by SQLAlchemy as always."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+import persistence_samples as samples
+import pytest
+from sqlalchemy import Select, Uuid, bindparam, column, event, select, table, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from throwaway_db import PG_ADMIN_URL
+
+from domain.customer.accounts import TransactionStatus
+from persistence.customer.accounts import _page_query
+from persistence.database import read_only
+from persistence.driver_read import DriverRead, driver_read
+from persistence.uow import SqlUnitOfWork
+
+FILTERS: list[dict[str, Any]] = [
+    {},
+    {"before": True},
+    {"booked_from": True, "booked_to": True},
+    {"status": True},
+    {"before": True, "booked_from": True, "booked_to": True, "status": True},
+]
+
+
+async def _account_with_transactions(uow_factory: Callable[[], SqlUnitOfWork]) -> Any:
+    customer = samples.customer()
+    account = samples.account(customer.id)
+    async with uow_factory() as uow:
+        await uow.customers.add(customer, samples.profile(customer.id))
+        await uow.accounts.add(account)
+        await uow.transactions.add_many(
+            [
+                samples.transaction(account, booked_at=samples.T0 + samples.hours(n))
+                for n in range(30)
+            ]
+        )
+        await uow.commit()
+    return account
+
+
+def _statements(engine: AsyncEngine) -> list[str]:
+    """Every statement SQLAlchemy sends from now on."""
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    return sent
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=["first", "next", "range", "status", "all"])
+async def test_a_page_read_on_the_driver_equals_sqlalchemys(
+    engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork], filters: dict[str, Any]
+) -> None:
+    account = await _account_with_transactions(uow_factory)
+    query = _page_query(
+        before="before" in filters,
+        booked_from="booked_from" in filters,
+        booked_to="booked_to" in filters,
+        status="status" in filters,
+    )
+    parameters: dict[str, Any] = {
+        "customer_id": account.customer_id,
+        "account_id": account.id,
+        "limit": 10,
+        "before_at": samples.T0 + samples.hours(25),
+        "before_id": uuid4(),
+        "booked_from": samples.T0 + samples.hours(3),
+        "booked_to": samples.T0 + samples.hours(20),
+        "status": TransactionStatus.BOOKED.value,
+    }
+    async with read_only(engine).connect() as connection:
+        expected = (await connection.execute(query, parameters)).all()
+        sent = _statements(engine)
+        rows = await driver_read(query, engine.dialect).rows(connection, parameters)
+
+    assert expected, "the statement must find rows, or equal results would prove nothing"
+    assert [tuple(row) for row in rows] == [tuple(row) for row in expected]
+    assert [type(value) for value in rows[0]] == [type(value) for value in expected[0]]
+    assert sent == []  # not through SQLAlchemy's execution
+
+
+async def test_rows_are_read_by_position_from_either_end_and_by_name(
+    engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork]
+) -> None:
+    account = await _account_with_transactions(uow_factory)
+    query = _page_query(before=False, booked_from=False, booked_to=False, status=False)
+    parameters = {"customer_id": account.customer_id, "account_id": account.id, "limit": 2}
+    async with read_only(engine).connect() as connection:
+        [first, _] = await driver_read(query, engine.dialect).rows(connection, parameters)
+
+    row_id, booked_at, *_rest = first
+    assert first.id == first[0] == row_id
+    assert first.booked_at == booked_at == samples.T0 + samples.hours(29)
+    assert first[-1] == first[len(first) - 1]
+    assert isinstance(first[-1], bytes)  # the data key
+
+
+async def test_a_unit_that_may_write_reads_through_sqlalchemy(
+    engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork]
+) -> None:
+    """Its statements belong to its transaction, which SQLAlchemy opens and holds."""
+    account = await _account_with_transactions(uow_factory)
+    sent = _statements(engine)
+    async with uow_factory() as uow:
+        page = await uow.transactions.list_for_account(account.customer_id, account.id)
+    assert len(page) == 30
+    assert any("FROM transactions" in statement for statement in sent)
+
+
+async def test_a_snapshot_read_goes_through_sqlalchemy(
+    engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork]
+) -> None:
+    """A snapshot unit's first statement opens its transaction (a deferred BEGIN on SQLite)."""
+    account = await _account_with_transactions(uow_factory)
+    query = _page_query(before=False, booked_from=False, booked_to=False, status=False)
+    parameters = {"customer_id": account.customer_id, "account_id": account.id, "limit": 5}
+    sent = _statements(engine)
+    async with read_only(engine, snapshot=True).connect() as connection:
+        rows = await driver_read(query, engine.dialect).rows(connection, parameters)
+    assert len(rows) == 5
+    assert any("FROM transactions" in statement for statement in sent)
+
+
+async def test_a_drivers_error_is_reported_by_sqlalchemy(engine: AsyncEngine) -> None:
+    """The driver's own exception goes no further: the statement is sent once more through
+    SQLAlchemy, which raises its wrapped error (the API turns a lost connection into 503)."""
+    missing = table("no_such_table", column("id", Uuid))
+    query: Select[Any] = select(missing.c.id).where(missing.c.id == bindparam("id", type_=Uuid))
+    sent = _statements(engine)
+    async with read_only(engine).connect() as connection:
+        with pytest.raises(DBAPIError):
+            await driver_read(query, engine.dialect).rows(connection, {"id": uuid4()})
+    assert any("no_such_table" in statement for statement in sent)
+
+
+def test_a_list_parameter_is_refused_when_built(engine: AsyncEngine) -> None:
+    """An IN list expands at execution time, which a driver read does not do."""
+    items = table("items", column("id", Uuid))
+    query: Select[Any] = select(items.c.id).where(items.c.id.in_(bindparam("ids", expanding=True)))
+    with pytest.raises(ValueError, match="positional parameters"):
+        DriverRead(query, engine.dialect)
+
+
+@pytest.mark.parametrize("db_kind", ["postgresql"], indirect=True)
+async def test_a_lost_connection_is_invalidated_as_sqlalchemy_reports_it(
+    engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork]
+) -> None:
+    """A backend terminated under a checked-out connection (a database restart): the
+    error is SQLAlchemy's, the connection invalidated, so the API answers 503 and the pool
+    replaces it."""
+    account = await _account_with_transactions(uow_factory)
+    query = _page_query(before=False, booked_from=False, booked_to=False, status=False)
+    parameters = {"customer_id": account.customer_id, "account_id": account.id, "limit": 5}
+    async with read_only(engine).connect() as connection:
+        backend = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        admin = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await admin.execute("SELECT pg_terminate_backend($1, 5000)", backend)
+        finally:
+            await admin.close()
+        with pytest.raises(DBAPIError) as raised:
+            await driver_read(query, engine.dialect).rows(connection, parameters)
+    assert raised.value.connection_invalidated
+    async with read_only(engine).connect() as connection:  # the pool serves a new one
+        rows = await driver_read(query, engine.dialect).rows(connection, parameters)
+    assert len(rows) == 5
