@@ -20,6 +20,7 @@ from litestar.params import QueryParameter
 from api.middleware import request_id_of
 from api.problems import DOMAIN_PROBLEMS, VALIDATION_TYPE, FieldError, Problem, ProblemException
 from domain.customer.access import Access
+from domain.errors import InvalidValue
 from domain.identity import Caller
 from domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -147,3 +148,13 @@ def parse_time(text: str | None, name: str) -> datetime | None:
     except ValueError:
         raise invalid from None
     return moment.astimezone(UTC)
+
+
+def parse_time_range(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
+    """The filter times `from` (inclusive) and `to` (exclusive), each as `parse_time` reads
+    it. A `to` before `from` is a 422 naming `to`, as on every list that takes the two
+    (an equal pair is an empty range, not a mistake)."""
+    first, last = parse_time(start, "from"), parse_time(end, "to")
+    if first is not None and last is not None and last < first:
+        raise InvalidValue("to", "must not be before from")
+    return first, last

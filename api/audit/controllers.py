@@ -31,7 +31,7 @@ from api.audit.dtos import (
     verification,
 )
 from api.middleware import request_id_of
-from api.routes import Cursor, From, Limit, To, parse_time, problems
+from api.routes import Cursor, From, Limit, To, parse_time_range, problems
 from domain.audit.access_log import (
     AuditQuery,
     AuditReadUnitOfWork,
@@ -58,7 +58,7 @@ Outcome = Annotated[OutcomeFilter | None, QueryParameter()]
     tags=[ACCESS_LOG_TAG],
     opt={"scopes": ("access-log:read",)},
     security=[{"oauth2": ["access-log:read"]}],
-    responses=problems(400),
+    responses=problems(400, 422),
     summary="Who accessed my data, when, what, why",
 )
 async def get_access_log(
@@ -73,11 +73,8 @@ async def get_access_log(
     limit: Limit = 50,
 ) -> AccessLog:
     """Accesses to the caller's data, newest first (their own access-log reads omitted)."""
-    query = AuditQuery(
-        from_=parse_time(from_, "from"),
-        to=parse_time(to, "to"),
-        actor_type=actor_type.value if actor_type else None,
-    )
+    start, end = parse_time_range(from_, to)
+    query = AuditQuery(from_=start, to=end, actor_type=actor_type.value if actor_type else None)
     page = await read_access_log(
         audit_units(),
         caller.customer_id,
@@ -102,14 +99,15 @@ def _query(
     from_: str | None,
     to: str | None,
 ) -> AuditQuery:
+    start, end = parse_time_range(from_, to)
     return AuditQuery(
         subject_id=subject,
         actor_id=actor,
         action=action,
         resource_type=resource_type,
         outcome=outcome.value if outcome else None,
-        from_=parse_time(from_, "from"),
-        to=parse_time(to, "to"),
+        from_=start,
+        to=end,
     )
 
 
@@ -119,7 +117,7 @@ def _query(
     tags=[AUDIT_TAG],
     opt={"scopes": ("audit:read",)},
     security=[{"oauth2": ["audit:read"]}],
-    responses=problems(400),
+    responses=problems(400, 422),
     summary="Search the audit log, newest first",
 )
 async def list_audit_events(
@@ -165,7 +163,7 @@ async def list_audit_events(
     tags=[AUDIT_TAG],
     opt={"scopes": ("audit:read",)},
     security=[{"oauth2": ["audit:read"]}],
-    responses=problems(400),
+    responses=problems(400, 422),
     media_type=JSON_LINES,
     summary="Export matching audit events as JSON Lines, in chain order (streamed)",
 )

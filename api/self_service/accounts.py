@@ -10,7 +10,7 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
-from api.routes import Cursor, From, Limit, To, customer_access, guarded, parse_time, problems
+from api.routes import Cursor, From, Limit, To, customer_access, guarded, parse_time_range, problems
 from api.self_service import TAG
 from api.self_service.dtos import (
     Account,
@@ -77,7 +77,7 @@ class MyAccounts(Controller):
         "/accounts/{account_id:str}/transactions",
         operation_id="listMyAccountTransactions",
         summary="The transactions on one of my accounts, newest first",
-        responses=problems(400, 404),
+        responses=problems(400, 404, 422),
         **guarded("transactions:read", "transaction.list", "account", tag=TAG),
     )
     async def get_transactions(
@@ -100,9 +100,7 @@ class MyAccounts(Controller):
             account_id,
             limit=limit,
             cursor=cursor,
-            filters=TransactionFilter(
-                parse_time(booked_from, "from"), parse_time(booked_to, "to"), status
-            ),
+            filters=TransactionFilter(*parse_time_range(booked_from, booked_to), status),
         )
         return TransactionPage([transaction_out(t) for t in page.items], page.next_cursor)
 

@@ -10,7 +10,7 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
-from api.routes import Cursor, From, Limit, To, customer_access, guarded, parse_time, problems
+from api.routes import Cursor, From, Limit, To, customer_access, guarded, parse_time_range, problems
 from api.self_service import TAG
 from api.self_service.dtos import Interaction, InteractionPage, interaction_out
 from domain.customer.interactions import Channel, InteractionKind
@@ -35,7 +35,7 @@ class MyInteractions(Controller):
         "/",
         operation_id="listMyInteractions",
         summary="My interactions with the organisation, newest first",
-        responses=problems(400),
+        responses=problems(400, 422),
         **guarded("interactions:read", "interaction.list", "interaction", tag=TAG),
     )
     async def get_interactions(
@@ -57,9 +57,7 @@ class MyInteractions(Controller):
             customer_access(caller, request),
             limit=limit,
             cursor=cursor,
-            filters=InteractionFilter(
-                channel, kind, parse_time(occurred_from, "from"), parse_time(occurred_to, "to")
-            ),
+            filters=InteractionFilter(channel, kind, *parse_time_range(occurred_from, occurred_to)),
         )
         return InteractionPage([interaction_out(i) for i in page.items], page.next_cursor)
 

@@ -169,3 +169,13 @@ async def test_verification_shows_the_latest_signed_checkpoint(world: World) -> 
     assert report["checkpoint_failure"] is None
     jwks = (await world.http.get("/.well-known/jwks.json")).json()
     assert checkpoint["kid"] in {key["kid"] for key in jwks["keys"]}
+
+
+async def test_a_to_before_from_is_a_422_on_search_and_export(world: World) -> None:
+    officer = await _officer(world)
+    reversed_range = {"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}
+    for path in (EVENTS, f"{EVENTS}/export"):
+        response = await world.http.get(path, headers=officer, params=reversed_range)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in response.json()["errors"]] == ["to"]

@@ -170,3 +170,26 @@ async def test_missing_or_malformed_ids_are_404_and_audited_denied(
     assert response.status_code == 404
     [event] = await audit_events(world, before)
     assert event.outcome == "denied"
+
+
+@pytest.mark.parametrize("list_path", ["transactions", "/v1/me/interactions", "/v1/me/access-log"])
+async def test_a_to_before_from_is_a_422_naming_to(
+    world: World, ada: Person, list_path: str
+) -> None:
+    """The same on every list that takes the two (an equal pair is an empty range)."""
+    url = (
+        f"/v1/me/accounts/{ada.account_id}/transactions"
+        if list_path == "transactions"
+        else list_path
+    )
+    reversed_range = {"from": "2025-06-02T00:00:00Z", "to": "2025-06-01T00:00:00Z"}
+    response = await world.http.get(url, params=reversed_range, headers=ada.auth)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [(e["field"], e["message"]) for e in response.json()["errors"]] == [
+        ("to", "must not be before from")
+    ]
+    empty = {"from": "2025-06-01T00:00:00Z", "to": "2025-06-01T00:00:00Z"}
+    same = await world.http.get(url, params=empty, headers=ada.auth)
+    assert same.status_code == 200, same.text
+    assert same.json()["items"] == []
