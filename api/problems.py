@@ -393,7 +393,7 @@ def handle_validation_error(
         if isinstance(item, Mapping):
             errors.append(
                 FieldError(
-                    field=str(item.get("key") or "body"),
+                    field=_wire_name(request, str(item.get("key") or "body")),
                     message=str(item.get("message") or "invalid value"),
                     source=_source(item.get("source")),
                 )
@@ -413,6 +413,16 @@ def handle_validation_error(
         errors=errors,
         headers=exc.headers,
     )
+
+
+def _wire_name(request: Request[Any, Any, Any], key: str) -> str:
+    """The name the client sent a parameter under (`X-Access-Purpose`, `from`), where
+    Litestar's error names the handler's argument (`purpose`, `booked_from`)."""
+    handler = request.scope.get("route_handler")
+    signature = getattr(handler, "parsed_fn_signature", None)
+    parameter = getattr(signature, "parameters", {}).get(key)
+    name = getattr(getattr(parameter, "kwarg_definition", None), "name", None)
+    return name if isinstance(name, str) and name else key
 
 
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:

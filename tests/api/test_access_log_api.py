@@ -89,15 +89,17 @@ async def test_missing_or_unknown_purpose_or_ticket_is_400(world: World) -> None
     ada = await world.add_customer("ada@example.com")
     agent = await _agent(world)
     url = f"/v1/support/customers/{ada}/profile"
-    for headers in (
-        {**agent, "X-Ticket": "T-1"},
-        {**agent, "X-Access-Purpose": "customer_request"},
-        _support_headers(agent, purpose="curiosity"),
-        _support_headers(agent, ticket="no spaces allowed"),
+    # Each error names the header as the client sends it, missing or with a wrong value.
+    for headers, named in (
+        ({**agent, "X-Ticket": "T-1"}, "X-Access-Purpose"),
+        ({**agent, "X-Access-Purpose": "customer_request"}, "X-Ticket"),
+        (_support_headers(agent, purpose="curiosity"), "X-Access-Purpose"),
+        (_support_headers(agent, ticket="no spaces allowed"), "X-Ticket"),
     ):
         response = await world.http.get(url, headers=headers)
         assert response.status_code == 400, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
+        assert [(e["field"], e["source"]) for e in response.json()["errors"]] == [(named, "header")]
     ada_auth = await _bearer(world, "ada@example.com", scope=READ)
     log = (await world.http.get("/v1/me/access-log", headers=ada_auth)).json()["items"]
     assert all(e["actor"]["type"] != "staff" for e in log)
