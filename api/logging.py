@@ -263,10 +263,15 @@ class LineWriter:
         self.name = name
 
     def msg(self, line: str) -> None:
-        """Write `line`, rendered and redacted by the chain (`configure_logging`)."""
+        """Write `line`, rendered and redacted by the chain (`configure_logging`). A stream
+        that cannot take it (closed, a broken pipe) loses the line, as a stdlib handler
+        would, and never fails the request that logged it."""
         with _Output.lock:
-            _Output.stream.write(line + "\n")
-            _Output.stream.flush()
+            try:
+                _Output.stream.write(line + "\n")
+                _Output.stream.flush()
+            except (OSError, ValueError):
+                pass
 
     debug = info = warning = warn = error = critical = exception = fatal = log = msg
 

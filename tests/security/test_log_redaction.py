@@ -186,3 +186,30 @@ def test_redact_text_leaves_plain_values_alone() -> None:
 def test_uvicorn_access_log_is_replaced(captured: io.StringIO) -> None:
     logging.getLogger("uvicorn.access").info('127.0.0.1 - "GET /v1/x?email=%s" 200', "a@b.c")
     assert captured.getvalue() == ""
+
+
+def test_a_logger_follows_a_reconfiguration_and_a_closed_stream_fails_nothing() -> None:
+    """Loggers are cached on first use: a later configuration still decides where their
+    lines go. A stream that cannot take a line loses it without raising into the caller."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    log = get_logger("custodian.test.cached")
+    first, second = io.StringIO(), io.StringIO()
+    try:
+        configure_logging(stream=first)
+        log.info("one", email="ada@example.com")
+        configure_logging(stream=second)
+        log.info("two")
+        moved = second.getvalue()
+        second.close()
+        log.info("three")  # lost, not raised
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert json.loads(moved)["event"] == "two"
+    [line] = [json.loads(text) for text in first.getvalue().splitlines()]
+    assert (line["event"], line["email"], line["logger"]) == (
+        "one",
+        "[redacted]",
+        "custodian.test.cached",
+    )
