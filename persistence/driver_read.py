@@ -47,6 +47,7 @@ class DriverRead:
         "_defaults",
         "_driver",
         "_names",
+        "_required",
         "_row",
         "_sql",
         "_statement",
@@ -68,6 +69,7 @@ class DriverRead:
         self._sql = str(compiled)
         self._names: tuple[str, ...] = tuple(compiled.positiontup)
         self._defaults: dict[str, Any] = dict(compiled.params)
+        self._required = frozenset(name for name in self._names if binds[name].required)
         self._binds: dict[str, _Convert] = {}
         for name in set(self._names):
             convert = binds[name].type.dialect_impl(dialect).bind_processor(dialect)
@@ -92,6 +94,7 @@ class DriverRead:
             and not (synced.closed or synced.invalidated)
             and synced.get_execution_options().get(READ_ONLY_OPTION)
             and not synced.get_execution_options().get(READ_SNAPSHOT_OPTION)
+            and self._required.issubset(parameters)  # else SQLAlchemy names what is missing
         ):
             # The connection is checked out and valid: its driver connection is at hand,
             # without the greenlet hop of `AsyncConnection.get_raw_connection`.

@@ -12,7 +12,7 @@ import asyncpg
 import persistence_samples as samples
 import pytest
 from sqlalchemy import Select, Uuid, bindparam, column, event, select, table, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from throwaway_db import PG_ADMIN_URL
 
@@ -175,3 +175,13 @@ async def test_a_lost_connection_is_invalidated_as_sqlalchemy_reports_it(
     async with read_only(engine).connect() as connection:  # the pool serves a new one
         rows = await driver_read(query, engine.dialect).rows(connection, parameters)
     assert len(rows) == 5
+
+
+async def test_a_missing_parameter_is_named_as_sqlalchemy_names_it(engine: AsyncEngine) -> None:
+    """Not read as NULL: a forgotten parameter would find nothing instead of failing."""
+    query = _page_query(before=False, booked_from=False, booked_to=False, status=False)
+    async with read_only(engine).connect() as connection:
+        with pytest.raises(StatementError, match="account_id"):
+            await driver_read(query, engine.dialect).rows(
+                connection, {"customer_id": uuid4(), "limit": 5}
+            )
