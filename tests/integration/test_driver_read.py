@@ -47,6 +47,12 @@ async def _account_with_transactions(uow_factory: Callable[[], SqlUnitOfWork]) -
     return account
 
 
+def _first_page(account: Any, *, limit: int) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement of an account's first page of transactions, and its parameters."""
+    query = _page_query(before=False, booked_from=False, booked_to=False, status=False)
+    return query, {"customer_id": account.customer_id, "account_id": account.id, "limit": limit}
+
+
 def _statements(engine: AsyncEngine) -> list[str]:
     """Every statement SQLAlchemy sends from now on."""
     sent: list[str] = []
@@ -94,8 +100,7 @@ async def test_rows_are_read_by_position_from_either_end_and_by_name(
     engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork]
 ) -> None:
     account = await _account_with_transactions(uow_factory)
-    query = _page_query(before=False, booked_from=False, booked_to=False, status=False)
-    parameters = {"customer_id": account.customer_id, "account_id": account.id, "limit": 2}
+    query, parameters = _first_page(account, limit=2)
     async with read_only(engine).connect() as connection:
         [first, _] = await driver_read(query, engine.dialect).rows(connection, parameters)
 
@@ -123,8 +128,7 @@ async def test_a_snapshot_read_goes_through_sqlalchemy(
 ) -> None:
     """A snapshot unit's first statement opens its transaction (a deferred BEGIN on SQLite)."""
     account = await _account_with_transactions(uow_factory)
-    query = _page_query(before=False, booked_from=False, booked_to=False, status=False)
-    parameters = {"customer_id": account.customer_id, "account_id": account.id, "limit": 5}
+    query, parameters = _first_page(account, limit=5)
     sent = _statements(engine)
     async with read_only(engine, snapshot=True).connect() as connection:
         rows = await driver_read(query, engine.dialect).rows(connection, parameters)
@@ -160,8 +164,7 @@ async def test_a_lost_connection_is_invalidated_as_sqlalchemy_reports_it(
     error is SQLAlchemy's, the connection invalidated, so the API answers 503 and the pool
     replaces it."""
     account = await _account_with_transactions(uow_factory)
-    query = _page_query(before=False, booked_from=False, booked_to=False, status=False)
-    parameters = {"customer_id": account.customer_id, "account_id": account.id, "limit": 5}
+    query, parameters = _first_page(account, limit=5)
     async with read_only(engine).connect() as connection:
         backend = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
         admin = await asyncpg.connect(PG_ADMIN_URL)
