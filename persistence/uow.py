@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -70,7 +71,7 @@ class SqlUnitOfWork:
 
     Use as `async with uow_factory() as uow: ...; await uow.commit()`. Leaving the block
     without `commit` (or by an exception) rolls everything back. The repositories, the key
-    ring and the audit sink exist only inside the block.
+    ring and the audit sink are made on first use once the unit is entered, on its session.
     """
 
     customers: SqlCustomerRepository
@@ -115,6 +116,7 @@ class SqlUnitOfWork:
         self._master_key = master_key
         self._clock: Clock = clock or SystemClock()
         self._session: AsyncSession | None = None
+        self._bound: AsyncSession | None = None  # the session the repositories use
         self._read_only = False
         self._snapshot = False
         # The process's shared group-commit log when given (api.composition); otherwise one
@@ -136,6 +138,11 @@ class SqlUnitOfWork:
     def master_key(self) -> MasterKey:
         """The master key, for adapters that derive a key of their own (KeyPurpose)."""
         return self._master_key
+
+    @property
+    def data_dir(self) -> Path:
+        """Where export archives live."""
+        return self._data_dir
 
     @property
     def clock(self) -> Clock:
@@ -175,39 +182,22 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> Self:
         if self._session is not None:
             raise RuntimeError("a unit of work cannot be entered twice")
-        session = self._open_session()
-        self._session = session
-        wrapper, blind_index = _key_wrapping(self._master_key)
-        self.keys = SqlKeyRing(session, wrapper)
-        self.customers = SqlCustomerRepository(session, self.keys, blind_index)
-        self.accounts = SqlAccountRepository(session, self.keys)
-        self.transactions = SqlTransactionRepository(session, self.keys)
-        self.interactions = SqlInteractionRepository(session, self.keys)
-        self.audit = SqlAuditSink(
-            session,
-            self._clock,
-            CheckpointWriter(
-                session, self.checkpoint_signer, self.checkpoint_every, self.checkpoint_max_age
-            ),
-        )
-        self.consents = SqlConsentLedger(session)
-        self.audit_reader = SqlAuditReader(session)
-        self.access_log_proofs = SqlAccessLogProofs(
-            session, self.audit_reader, self.checkpoint_signer
-        )
-        self.audit_tree = SqlAuditTree(session)
-        self.audit_verifier = SqlAuditVerifier(
-            session, self.checkpoint_signer, self.tree_head_interval
-        )
-        self.corrections = SqlCorrectionRepository(session, self.keys)
-        self.dsr = SqlDsrRepository(session, self._data_dir)
-        self.erasure = SqlErasureStore(session)
-        self.sign_in = SqlSignInRevoker(session)
-        self.campaigns = SqlContactStore(session)
-        self.projection = SqlProjection(session, self.keys, self._master_key, self._clock)
-        self.analytics = SqlAnalyticsReader(session)
-        self.access_grants = SqlAccessGrants(session)
+        self._session = self._bound = self._open_session()
         return self
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for what the instance does not hold yet: a repository is made on
+        # first use and kept. A request uses two or three of the twenty; making all of
+        # them on entry cost more than opening the session. As before, they stay bound to
+        # the unit's session after the block (what they do without it, such as reading an
+        # archive file, still works).
+        build = _REPOSITORIES.get(name)
+        session = self.__dict__.get("_bound")
+        if build is None or session is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        repository = build(self, session)
+        setattr(self, name, repository)
+        return repository
 
     def _open_session(self) -> AsyncSession:
         bind = self._sessions.kw.get("bind")
@@ -243,3 +233,42 @@ class SqlUnitOfWork:
     async def rollback(self) -> None:
         """Undo everything since the last commit."""
         await self.session.rollback()
+
+
+def _checkpointed_sink(unit: SqlUnitOfWork, session: AsyncSession) -> SqlAuditSink:
+    writer = CheckpointWriter(
+        session, unit.checkpoint_signer, unit.checkpoint_every, unit.checkpoint_max_age
+    )
+    return SqlAuditSink(session, unit.clock, writer)
+
+
+_REPOSITORIES: dict[str, Callable[[SqlUnitOfWork, AsyncSession], Any]] = {
+    "keys": lambda unit, session: SqlKeyRing(session, _key_wrapping(unit.master_key)[0]),
+    "customers": lambda unit, session: SqlCustomerRepository(
+        session, unit.keys, _key_wrapping(unit.master_key)[1]
+    ),
+    "accounts": lambda unit, session: SqlAccountRepository(session, unit.keys),
+    "transactions": lambda unit, session: SqlTransactionRepository(session, unit.keys),
+    "interactions": lambda unit, session: SqlInteractionRepository(session, unit.keys),
+    "audit": _checkpointed_sink,
+    "consents": lambda _unit, session: SqlConsentLedger(session),
+    "audit_reader": lambda _unit, session: SqlAuditReader(session),
+    "access_log_proofs": lambda unit, session: SqlAccessLogProofs(
+        session, unit.audit_reader, unit.checkpoint_signer
+    ),
+    "audit_tree": lambda _unit, session: SqlAuditTree(session),
+    "audit_verifier": lambda unit, session: SqlAuditVerifier(
+        session, unit.checkpoint_signer, unit.tree_head_interval
+    ),
+    "corrections": lambda unit, session: SqlCorrectionRepository(session, unit.keys),
+    "dsr": lambda unit, session: SqlDsrRepository(session, unit.data_dir),
+    "erasure": lambda _unit, session: SqlErasureStore(session),
+    "sign_in": lambda _unit, session: SqlSignInRevoker(session),
+    "campaigns": lambda _unit, session: SqlContactStore(session),
+    "projection": lambda unit, session: SqlProjection(
+        session, unit.keys, unit.master_key, unit.clock
+    ),
+    "analytics": lambda _unit, session: SqlAnalyticsReader(session),
+    "access_grants": lambda _unit, session: SqlAccessGrants(session),
+}
+"""How each repository of an open unit is made (`SqlUnitOfWork.__getattr__`)."""
