@@ -144,10 +144,10 @@ def parse_time(text: str | None, name: str) -> datetime | None:
     if match.group(1) == "60":  # a leap second: RFC 3339 allows it, Python does not
         text = text[:17] + "59" + text[19:]
     try:
-        moment = datetime.fromisoformat(text.upper())
-    except ValueError:
+        # An offset can carry a time at the calendar's edge past it (OverflowError).
+        return datetime.fromisoformat(text.upper()).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise invalid from None
-    return moment.astimezone(UTC)
 
 
 def parse_time_range(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
@@ -156,5 +156,10 @@ def parse_time_range(start: str | None, end: str | None) -> tuple[datetime | Non
     (an equal pair is an empty range, not a mistake)."""
     first, last = parse_time(start, "from"), parse_time(end, "to")
     if first is not None and last is not None and last < first:
-        raise InvalidValue("to", "must not be before from")
+        raise ProblemException(
+            422,
+            DOMAIN_PROBLEMS[InvalidValue].detail,
+            problem_type=VALIDATION_TYPE,
+            errors=[FieldError("to", "must not be before from", "query")],
+        )
     return first, last

@@ -186,10 +186,24 @@ async def test_a_to_before_from_is_a_422_naming_to(
     response = await world.http.get(url, params=reversed_range, headers=ada.auth)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
-    assert [(e["field"], e["message"]) for e in response.json()["errors"]] == [
-        ("to", "must not be before from")
+    assert [(e["field"], e["message"], e["source"]) for e in response.json()["errors"]] == [
+        ("to", "must not be before from", "query")
     ]
     empty = {"from": "2025-06-01T00:00:00Z", "to": "2025-06-01T00:00:00Z"}
     same = await world.http.get(url, params=empty, headers=ada.auth)
     assert same.status_code == 200, same.text
     assert same.json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("from", "9999-12-31T23:59:59-23:59"), ("to", "0001-01-01T00:00:00+23:59")],
+)
+async def test_a_time_its_offset_takes_past_the_calendar_is_a_400(
+    world: World, ada: Person, name: str, value: str
+) -> None:
+    """Valid text whose offset moves it past year 9999 or before year 1 (was a 500)."""
+    url = f"/v1/me/accounts/{ada.account_id}/transactions"
+    response = await world.http.get(url, params={name: value}, headers=ada.auth)
+    assert response.status_code == 400, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [name]
