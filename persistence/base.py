@@ -3,13 +3,15 @@ carries: its data category, its retention class and whether it holds ciphertext.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, SafeUUID
 
+import msgspec
 from sqlalchemy import DateTime, MetaData, Uuid
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, processors
 from sqlalchemy.orm import DeclarativeBase
 
 from domain.retention import DataCategory, RetentionClass
@@ -94,6 +96,53 @@ def _uuid_from_hex(value: str | None) -> UUID | None:
 UUID_KEY = Uuid().with_variant(_SqliteUuid(), "sqlite")
 """A UUID column read many rows at a time (a transaction's id): SQLAlchemy's `Uuid`, with
 the shorter read on SQLite (`_SqliteUuid`)."""
+
+
+ColumnConverter = Callable[[Sequence[Any]], list[Any]]
+"""A column's result conversion applied to all of a result's values of that column."""
+
+
+def column_converter(convert: Callable[[Any], Any]) -> ColumnConverter:
+    """`convert` (a column type's result processor) for a whole column at once.
+
+    SQLite hands back ids, dates and times as text, and a page of fifty transactions
+    converts 150 of them. One Python call a value cost about a microsecond for an id; msgspec
+    parses a column of ids or dates in one C call, a fifth of a microsecond a value. Where it
+    refuses a value (text in another form that the processor still takes, or garbage), the
+    column goes through `convert` value by value, so the result, or the error, is the
+    processor's own."""
+    bulk = _BULK.get(convert)
+    if bulk is not None:
+        return bulk
+    return lambda values: [convert(value) for value in values]
+
+
+def _parsed(column_type: Any, convert: Callable[[Any], Any]) -> ColumnConverter:
+    def parse(values: Sequence[Any]) -> list[Any]:
+        try:
+            parsed: list[Any] = msgspec.convert(values, column_type)
+        except msgspec.ValidationError:
+            return [convert(value) for value in values]
+        return parsed
+
+    return parse
+
+
+def _utc_column(values: Sequence[Any]) -> list[Any]:
+    # `_utc_from_text`'s first step for every value: the stored UTC digits. A value it does
+    # not take (NULL, a date alone, an offset of its own) sends the column the long way.
+    try:
+        return [_from_iso(value + "+00:00") for value in values]
+    except (TypeError, ValueError):
+        return [_utc_from_text(value) for value in values]
+
+
+_from_iso = datetime.fromisoformat
+_BULK: dict[Callable[[Any], Any], ColumnConverter] = {
+    _uuid_from_hex: _parsed(list[UUID | None], _uuid_from_hex),
+    processors.str_to_date: _parsed(list[date | None], processors.str_to_date),
+    _utc_from_text: _utc_column,
+}
 
 
 def declare(

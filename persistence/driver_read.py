@@ -27,6 +27,7 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from persistence.base import ColumnConverter, column_converter
 from persistence.database import READ_ONLY_OPTION, READ_SNAPSHOT_OPTION
 from persistence.sqlite_driver import OneHopConnection
 
@@ -75,11 +76,11 @@ class DriverRead:
             convert = binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             if convert is not None:
                 self._binds[name] = convert
-        self._converters: list[tuple[int, _Convert]] = []
+        self._converters: list[tuple[int, ColumnConverter]] = []
         for index, column in enumerate(statement.selected_columns):
             convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
             if convert is not None:
-                self._converters.append((index, convert))
+                self._converters.append((index, column_converter(convert)))
         row_type = namedtuple("Row", list(statement.selected_columns.keys()), rename=True)  # type: ignore[misc]
         self._row: Callable[[Any], Any] = row_type._make
 
@@ -119,16 +120,14 @@ class DriverRead:
         return rows
 
     def _rows_of(self, raw: Sequence[Sequence[Any]]) -> list[Any]:
-        make, converters = self._row, self._converters
-        if not converters:
+        make = self._row
+        if not self._converters or not raw:
             return [make(row) for row in raw]
-        rows = []
-        for row in raw:
-            values = list(row)
-            for index, convert in converters:
-                values[index] = convert(values[index])
-            rows.append(make(values))
-        return rows
+        # Column by column: each conversion takes all of its column's values in one call.
+        columns: list[Sequence[Any]] = list(zip(*raw, strict=True))
+        for index, convert in self._converters:
+            columns[index] = convert(columns[index])
+        return [make(row) for row in zip(*columns, strict=True)]
 
 
 @lru_cache(maxsize=64)

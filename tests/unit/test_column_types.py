@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 import pytest
 from sqlalchemy.dialects import sqlite
 
-from persistence.base import UTC_DATETIME, UUID_KEY
+from persistence.base import UTC_DATETIME, UUID_KEY, column_converter
 
 DIALECT = sqlite.dialect()
 _READ = UTC_DATETIME.dialect_impl(DIALECT).result_processor(DIALECT, None)
@@ -105,3 +105,65 @@ def test_text_in_other_forms_reads_as_uuid_reads_it(text: str) -> None:
             read_id(text)
     else:
         assert read_id(text) == expected
+
+
+_READ_DATE = sqlite.DATE().result_processor(DIALECT, None)
+_COLUMNS = {
+    "id": (
+        _READ_ID,
+        [
+            uuid4().hex,
+            None,
+            "D434D03DE8BE4B38B92D364A8E0F80E9",
+            "d434d03d-e8be-4b38-b92d-364a8e0f80e9",
+            "{d434d03de8be4b38b92d364a8e0f80e9}",  # taken by UUID() only
+            "0x" + "a" * 30,
+        ],
+        ["g" * 32, "a" * 31],
+    ),
+    "time": (
+        _READ,
+        [
+            "2026-03-29 01:30:05.000042",
+            None,
+            "2026-03-29 03:30:05+02:00",
+            "2026-03-29",
+            "2026-03-29T01:30:05Z",
+        ],
+        ["yesterday"],
+    ),
+    "date": (
+        _READ_DATE,
+        ["2026-03-29", None, "20260329", "2026-W13-7"],  # the last two: date.fromisoformat only
+        ["2026-02-30", "spring"],
+    ),
+}
+
+
+@pytest.mark.parametrize("column", list(_COLUMNS))
+def test_a_column_converted_at_once_equals_its_values_converted_one_by_one(column: str) -> None:
+    convert, values, refused = _COLUMNS[column]
+    assert convert is not None
+    at_once = column_converter(convert)
+    # The stored form alone (the one-call path), then mixed with every other form.
+    for sample in (values[:1] * 3, values, values[::-1]):
+        converted = at_once(sample)
+        expected = [convert(value) for value in sample]
+        assert converted == expected
+        assert [type(value) for value in converted] == [type(value) for value in expected]
+        assert [getattr(value, "tzinfo", None) for value in converted] == [
+            getattr(value, "tzinfo", None) for value in expected
+        ]
+    for value in refused:
+        try:
+            convert(value)
+        except ValueError as own:
+            with pytest.raises(type(own), match=re.escape(str(own))):
+                at_once([values[0], value])
+        else:
+            pytest.fail(f"{value!r} was taken")
+
+
+def test_a_column_of_another_type_is_converted_value_by_value() -> None:
+    assert column_converter(str.upper)(["a", "b"]) == ["A", "B"]
+    assert column_converter(str.upper)([]) == []
