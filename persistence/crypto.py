@@ -28,6 +28,7 @@ import os
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from functools import cache
+from typing import Any
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -173,10 +174,13 @@ class FieldCipher:
         ad = associated_data(table, column, row_id)
         return _VERSION_PREFIX + nonce + self._aead.encrypt(nonce, encode(values), ad)
 
-    def fields(self, table: str, column: str, count: int) -> FieldsOpener:
+    def fields(
+        self, table: str, column: str, count: int, *, shape: Decoder[Any] = _FIELDS
+    ) -> FieldsOpener:
         """An opener of what `seal_fields` stored in `table.column`, `count` fields a value,
-        for many rows sealed under this key."""
-        return FieldsOpener(self._aead.decrypt, table, column, count)
+        for many rows sealed under this key. `shape` decodes the fields: by default each a
+        text or null; a decoder of a typed tuple makes and checks the types as it decodes."""
+        return FieldsOpener(self._aead.decrypt, table, column, count, shape)
 
     def open(self, sealed: bytes, *, table: str, column: str, row_id: UUID | str) -> str | None:
         """Decrypt what `seal` produced for the same table, column and row.
@@ -233,23 +237,29 @@ class ColumnOpener:
 class FieldsOpener:
     """Opens the values `FieldCipher.seal_fields` stored in one column of many rows, with the
     checks `FieldCipher.open` makes and one more: the value holds exactly the fields it
-    should, each a text or null."""
+    should, each a text or null (or of the type its shape names)."""
 
-    __slots__ = ("_column", "_count", "_decrypt", "_prefix", "_table")
+    __slots__ = ("_column", "_count", "_decrypt", "_prefix", "_shape", "_table")
 
     def __init__(
-        self, decrypt: Callable[[bytes, bytes, bytes], bytes], table: str, column: str, count: int
+        self,
+        decrypt: Callable[[bytes, bytes, bytes], bytes],
+        table: str,
+        column: str,
+        count: int,
+        shape: Decoder[Any] = _FIELDS,
     ) -> None:
         self._decrypt = decrypt
         self._table = table
         self._column = column
         self._count = count
+        self._shape = shape
         self._prefix = _binding_prefix(table, column)
 
-    def open(self, row_id: UUID, sealed: bytes) -> tuple[str | None, ...]:
+    def open(self, row_id: UUID, sealed: bytes) -> tuple[Any, ...]:
         """The fields sealed in `sealed` for the row `row_id`. IntegrityError when the value
         was altered, truncated, moved from another row or column, sealed under another key,
-        or does not hold `count` fields."""
+        or does not hold `count` fields of its shape."""
         if len(sealed) < _HEADER + _TAG_BYTES or sealed[0] != FORMAT_VERSION:
             raise IntegrityError(f"{self._table}.{self._column} holds no valid sealed value")
         try:
@@ -259,7 +269,7 @@ class FieldsOpener:
         except InvalidTag:
             raise IntegrityError(f"{self._table}.{self._column} does not authenticate") from None
         try:
-            values = _FIELDS.decode(plaintext)
+            values: tuple[Any, ...] = self._shape.decode(plaintext)
         except MsgspecError:
             values = ()
         if len(values) != self._count:

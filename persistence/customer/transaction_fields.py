@@ -16,8 +16,11 @@ older row's description writes the row in the new form.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
+
+from msgspec.json import Decoder
 
 from domain.errors import IntegrityError
 from persistence.crypto import FieldCipher
@@ -42,6 +45,11 @@ takes the values as they come)."""
 Fields = tuple[str, str, str | None, str | None]
 """Amount (a decimal text), description, merchant and reference."""
 
+TypedFields = tuple[Decimal, str, str | None, str | None]
+"""The same, with the amount as a `Decimal`."""
+
+_TYPED = Decoder(TypedFields)
+
 
 def seal_fields(cipher: FieldCipher, transaction_id: UUID, fields: Sequence[str | None]) -> bytes:
     """The `sealed_fields` value of the transaction `transaction_id`: `fields` are its
@@ -54,10 +62,11 @@ def seal_fields(cipher: FieldCipher, transaction_id: UUID, fields: Sequence[str 
 class TransactionFieldsOpener:
     """Opens the sealed fields of many transactions of one customer, in either form."""
 
-    __slots__ = ("_columns", "_fields")
+    __slots__ = ("_columns", "_fields", "_typed")
 
     def __init__(self, cipher: FieldCipher) -> None:
         self._fields = cipher.fields(TABLE, SEALED_FIELDS, len(LEGACY_COLUMNS))
+        self._typed = cipher.fields(TABLE, SEALED_FIELDS, len(LEGACY_COLUMNS), shape=_TYPED)
         self._columns = cipher.columns(TABLE, LEGACY_COLUMNS)
 
     def open(self, transaction_id: UUID, stored: Sequence[Any]) -> Fields:
@@ -76,3 +85,12 @@ class TransactionFieldsOpener:
         if amount is None or description is None:
             raise IntegrityError(f"{TABLE} holds an unexpectedly empty value")
         return amount, description, merchant, reference
+
+    def open_typed(self, transaction_id: UUID, stored: Sequence[Any]) -> TypedFields:
+        """`open`, with the amount as a `Decimal`. A row in the new form decodes straight
+        into the types, amount and description checked present by the same decode: no
+        Python call a row for the amount, on a page of fifty."""
+        if stored[0] is not None:
+            return self._typed.open(transaction_id, stored[0])
+        amount, description, merchant, reference = self.open(transaction_id, stored)
+        return Decimal(amount), description, merchant, reference

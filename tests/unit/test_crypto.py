@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import pickle
+from decimal import Decimal
 from uuid import uuid4
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from msgspec.json import Decoder
 
 from domain.errors import IntegrityError
 from domain.retention import RetentionClass
@@ -186,6 +188,24 @@ def test_fields_opener_refuses_what_is_not_a_list_of_texts() -> None:
         sealed = bytes([FORMAT_VERSION]) + nonce + aead.encrypt(nonce, plaintext, ad)
         with pytest.raises(IntegrityError):
             opener.open(ROW, sealed)
+
+
+def test_fields_opener_with_a_shape_makes_its_types_and_refuses_what_does_not_fit() -> None:
+    cipher = FieldCipher(new_data_key())
+    opener = cipher.fields("t", "f", 2, shape=Decoder(tuple[Decimal, str | None]))
+
+    def sealed(*values: str | None) -> bytes:
+        return cipher.seal_fields(values, table="t", column="f", row_id=ROW)
+
+    opened = opener.open(ROW, sealed("12.50", None))
+    assert opened == (Decimal("12.50"), None)
+    assert type(opened[0]) is Decimal
+    assert str(opened[0]) == "12.50"  # the digits as sealed
+    for refused in (sealed("twelve", "x"), sealed(None, "x"), sealed("1", "x", "y")):
+        with pytest.raises(IntegrityError, match="malformed"):
+            opener.open(ROW, refused)
+    with pytest.raises(IntegrityError, match="authenticate"):
+        opener.open(uuid4(), sealed("1", "x"))  # the shape changes none of the other checks
 
 
 def test_wrapped_data_keys_are_bound_to_customer_and_class() -> None:

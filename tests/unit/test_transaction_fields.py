@@ -1,0 +1,60 @@
+"""persistence.customer.transaction_fields: a transaction's four fields, opened from either
+stored form, with the amount as text (`open`) or as a Decimal (`open_typed`)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import uuid4
+
+import pytest
+
+from domain.errors import IntegrityError
+from persistence.crypto import FieldCipher, new_data_key
+from persistence.customer.transaction_fields import (
+    LEGACY_COLUMNS,
+    TABLE,
+    TransactionFieldsOpener,
+    seal_fields,
+)
+
+CIPHER = FieldCipher(new_data_key())
+FIELDS = ("1234.50", "Rent, March", "Landlord Ltd", None)
+
+
+def new_form(transaction_id: object) -> list[object]:
+    return [seal_fields(CIPHER, transaction_id, FIELDS), None, None, None, None]  # type: ignore[arg-type]
+
+
+def older_form(transaction_id: object) -> list[object]:
+    return [
+        None,
+        *(
+            CIPHER.seal(value, table=TABLE, column=column, row_id=transaction_id)  # type: ignore[arg-type]
+            for column, value in zip(LEGACY_COLUMNS, FIELDS, strict=True)
+        ),
+    ]
+
+
+@pytest.mark.parametrize("stored_as", [new_form, older_form])
+def test_both_forms_open_to_the_same_fields_as_text_or_typed(stored_as: object) -> None:
+    transaction_id = uuid4()
+    stored = stored_as(transaction_id)  # type: ignore[operator]
+    opener = TransactionFieldsOpener(CIPHER)
+    assert opener.open(transaction_id, stored) == FIELDS
+    typed = opener.open_typed(transaction_id, stored)
+    assert typed == (Decimal("1234.50"), *FIELDS[1:])
+    assert type(typed[0]) is Decimal
+    assert str(typed[0]) == "1234.50"
+    with pytest.raises(IntegrityError):
+        opener.open_typed(uuid4(), stored)  # another row's values
+
+
+def test_a_sealed_value_without_an_amount_or_description_is_refused_typed_too() -> None:
+    transaction_id = uuid4()
+    opener = TransactionFieldsOpener(CIPHER)
+    for fields in (("not a number", "x", None, None), (None, "x", None, None)):
+        sealed = CIPHER.seal_fields(
+            fields, table=TABLE, column="sealed_fields", row_id=transaction_id
+        )
+        with pytest.raises(IntegrityError):
+            opener.open_typed(transaction_id, [sealed, None, None, None, None])
