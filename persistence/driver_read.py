@@ -14,6 +14,16 @@ It is used where it is safe to step past the session:
   stay inside; anywhere else the statement goes through SQLAlchemy as usual;
 - any error of the driver sends the statement through SQLAlchemy once more, which reports
   it as it always does (a lost connection invalidated and wrapped, so the API answers 503).
+
+A reading unit whose session has not been used yet does not make it take a connection
+(`rows_in`): the read takes one from the engine's pool for itself and puts it back when it
+has its rows. Taking the session's connection, opening its transaction bookkeeping and
+closing both cost about 100 µs more than the pool's checkout and checkin alone, and a
+profile or a page is the unit's only statement. The session stays unconnected, so a unit
+never holds two connections: a later statement through the session takes the session's
+own, after the read has put its connection back. A connection the driver failed on, or
+whose read was cancelled midway, is invalidated instead of put back; the read then goes
+through the session (above), which replaces a lost connection and reads again.
 """
 
 from __future__ import annotations
@@ -25,7 +35,9 @@ from typing import Any
 
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.pool import Pool
+from sqlalchemy.util import greenlet_spawn
 
 from persistence.base import ColumnConverter, column_converter
 from persistence.database import READ_ONLY_OPTION, READ_SNAPSHOT_OPTION
@@ -87,6 +99,29 @@ class DriverRead:
         row_type = namedtuple("Row", list(statement.selected_columns.keys()), rename=True)  # type: ignore[misc]
         self._row: Callable[[Any], Any] = row_type._make
 
+    async def rows_in(
+        self, session: AsyncSession, parameters: Mapping[str, Any]
+    ) -> Sequence[Sequence[Any]]:
+        """The statement's rows with `parameters` bound, read for `session`.
+
+        A reading unit's session that holds no connection yet (it has not been used) does
+        not take one: the read takes a connection from the pool for itself alone and puts
+        it back at once. A unit that reads once (a profile, a page) skips the session's
+        connection and transaction bookkeeping, about 100 µs. Any other session reads on
+        its own connection (`rows`)."""
+        engine = session.bind
+        if (
+            self._driver is not None
+            and isinstance(engine, AsyncEngine)
+            and not session.in_transaction()
+            and _reads_alone(engine.sync_engine.get_execution_options())
+            and self._required.issubset(parameters)  # else SQLAlchemy names what is missing
+        ):
+            raw = await self._leased_read(engine.sync_engine.pool, parameters)
+            if raw is not None:
+                return self._rows_of(raw)
+        return await self.rows(await session.connection(), parameters)
+
     async def rows(
         self, connection: AsyncConnection, parameters: Mapping[str, Any]
     ) -> Sequence[Sequence[Any]]:
@@ -96,23 +131,13 @@ class DriverRead:
             self._driver is not None
             and synced is not None
             and not (synced.closed or synced.invalidated)
-            and synced.get_execution_options().get(READ_ONLY_OPTION)
-            and not synced.get_execution_options().get(READ_SNAPSHOT_OPTION)
+            and _reads_alone(synced.get_execution_options())
             and self._required.issubset(parameters)  # else SQLAlchemy names what is missing
         ):
             # The connection is checked out and valid: its driver connection is at hand,
             # without the greenlet hop of `AsyncConnection.get_raw_connection`.
-            driver: Any = synced.connection.driver_connection
-            values = {**self._defaults, **parameters}
-            arguments = [
-                convert(values[name]) if (convert := self._binds.get(name)) else values[name]
-                for name in self._names
-            ]
             try:
-                if isinstance(driver, OneHopConnection):
-                    raw: Sequence[Sequence[Any]] = await driver.fetch_all(self._sql, arguments)
-                else:  # asyncpg: its own prepared-statement cache, keyed by the text
-                    raw = await driver.fetch(self._sql, *arguments)
+                raw = await self._fetch(synced.connection.driver_connection, parameters)
             except Exception:  # noqa: BLE001, S110 - reported by SQLAlchemy's own path below
                 pass
             else:
@@ -121,6 +146,39 @@ class DriverRead:
             await connection.execute(self._statement, parameters)
         ).all()
         return rows
+
+    async def _leased_read(
+        self, pool: Pool, parameters: Mapping[str, Any]
+    ) -> Sequence[Sequence[Any]] | None:
+        """The driver's rows, read on a connection taken from `pool` for this read and put
+        back after it. None when the pool or the driver failed: the caller reads again
+        through its session, and SQLAlchemy reports what failed as it always does. A
+        connection the driver failed on is invalidated, not put back: it may be lost."""
+        try:
+            leased = await greenlet_spawn(pool.connect)
+        except Exception:  # noqa: BLE001 - reported by the session's read
+            return None
+        try:
+            raw = await self._fetch(leased.driver_connection, parameters)
+        except BaseException as error:
+            await greenlet_spawn(leased.invalidate)
+            if isinstance(error, Exception):
+                return None
+            raise  # cancelled: the read is abandoned, its connection not reused
+        await greenlet_spawn(leased.close)
+        return raw
+
+    async def _fetch(self, driver: Any, parameters: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        values = {**self._defaults, **parameters}
+        arguments = [
+            convert(values[name]) if (convert := self._binds.get(name)) else values[name]
+            for name in self._names
+        ]
+        if isinstance(driver, OneHopConnection):
+            rows: Sequence[Sequence[Any]] = await driver.fetch_all(self._sql, arguments)
+            return rows
+        # asyncpg: its own prepared-statement cache, keyed by the text
+        return await driver.fetch(self._sql, *arguments)  # type: ignore[no-any-return]
 
     def _rows_of(self, raw: Sequence[Sequence[Any]]) -> list[Any]:
         make = self._row
@@ -136,6 +194,12 @@ class DriverRead:
         for index, convert_column in self._column_converters:
             columns[index] = convert_column(columns[index])
         return [make(row) for row in zip(*columns, strict=True)]
+
+
+def _reads_alone(options: Mapping[str, Any]) -> bool:
+    """Whether a connection with these execution options belongs to a reading unit without
+    a transaction block (persistence.database.read_only, no `snapshot`)."""
+    return bool(options.get(READ_ONLY_OPTION)) and not options.get(READ_SNAPSHOT_OPTION)
 
 
 @lru_cache(maxsize=64)

@@ -227,8 +227,8 @@ class SqlTransactionRepository:
             parameters["status"] = status.value
         # On the driver's connection (persistence.driver_read): the statement selects
         # columns, not mapped objects, and SQLAlchemy's layers cost more than the read.
-        connection = await self._session.connection()
-        rows = await driver_read(query, connection.dialect).rows(connection, parameters)
+        read = driver_read(query, self._session.get_bind().dialect)
+        rows = await read.rows_in(self._session, parameters)
         # Every row carries the stored data key in its last column.
         return await self._decrypt(
             customer_id, account_id, rows, wrapped=rows[0][-1] if rows else None

@@ -90,9 +90,8 @@ class SqlCustomerRepository:
         Raises IntegrityError when a stored field does not authenticate.
         """
         # On the driver's connection (persistence.driver_read): one plain row.
-        connection = await self._session.connection()
-        read = driver_read(_PROFILE_QUERY, connection.dialect)
-        rows = await read.rows(connection, {"customer_id": customer_id})
+        read = driver_read(_PROFILE_QUERY, self._session.get_bind().dialect)
+        rows = await read.rows_in(self._session, {"customer_id": customer_id})
         if not rows:
             return None
         row = rows[0]

@@ -4,6 +4,7 @@ driver's error reported by SQLAlchemy as always."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
@@ -11,7 +12,18 @@ from uuid import uuid4
 import asyncpg
 import persistence_samples as samples
 import pytest
-from sqlalchemy import Select, Uuid, bindparam, column, event, select, table, text
+from sqlalchemy import (
+    Float,
+    Select,
+    Uuid,
+    bindparam,
+    column,
+    event,
+    func,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from throwaway_db import PG_ADMIN_URL
@@ -188,3 +200,111 @@ async def test_a_missing_parameter_is_named_as_sqlalchemy_names_it(engine: Async
             await driver_read(query, engine.dialect).rows(
                 connection, {"customer_id": uuid4(), "limit": 5}
             )
+
+
+def _pool_events(engine: AsyncEngine) -> list[str]:
+    """Every checkout, checkin and invalidation the engine's pool makes from now on."""
+    seen: list[str] = []
+    for name in ("checkout", "checkin", "invalidate"):
+        event.listen(engine.sync_engine, name, lambda *_, name=name: seen.append(name))
+    return seen
+
+
+async def test_a_reading_units_read_takes_a_connection_for_itself_and_puts_it_back(
+    engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork]
+) -> None:
+    """A unit that has not used its session yet: the read takes no session connection and
+    no transaction, only a pooled connection for the read's own length."""
+    account = await _account_with_transactions(uow_factory)
+    query, parameters = _first_page(account, limit=30)
+    async with read_only(engine).connect() as connection:
+        expected = (await connection.execute(query, parameters)).all()
+    sent, pool = _statements(engine), _pool_events(engine)
+    async with uow_factory().reading() as uow:
+        session = uow.session
+        rows = await driver_read(query, engine.dialect).rows_in(session, parameters)
+        assert not session.in_transaction()
+        assert pool == ["checkout", "checkin"]  # put back before the unit ends
+    assert [tuple(row) for row in rows] == [tuple(row) for row in expected]
+    assert [type(value) for value in rows[0]] == [type(value) for value in expected[0]]
+    assert sent == []
+    async with uow_factory().reading() as uow:  # what the repositories do
+        assert await uow.transactions.list_for_account(account.customer_id, account.id)
+        assert not uow.session.in_transaction()
+
+
+async def test_a_session_that_holds_a_connection_reads_on_it(
+    engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork]
+) -> None:
+    account = await _account_with_transactions(uow_factory)
+    query, parameters = _first_page(account, limit=5)
+    async with uow_factory().reading() as uow:
+        await uow.session.execute(text("SELECT 1"))
+        pool = _pool_events(engine)
+        rows = await driver_read(query, engine.dialect).rows_in(uow.session, parameters)
+    assert len(rows) == 5
+    assert pool == ["checkin"]  # the unit's own connection, put back when it ends
+    sent = _statements(engine)
+    async with uow_factory() as uow:  # a unit that may write: inside its transaction
+        rows = await driver_read(query, engine.dialect).rows_in(uow.session, parameters)
+        assert uow.session.in_transaction()
+    assert len(rows) == 5
+    assert any("FROM transactions" in statement for statement in sent)
+
+
+async def test_a_drivers_error_on_a_taken_connection_invalidates_it_and_sqlalchemy_reports_it(
+    engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork]
+) -> None:
+    missing = table("no_such_table", column("id", Uuid))
+    query: Select[Any] = select(missing.c.id).where(missing.c.id == bindparam("id", type_=Uuid))
+    sent, pool = _statements(engine), _pool_events(engine)
+    async with uow_factory().reading() as uow:
+        with pytest.raises(DBAPIError):
+            await driver_read(query, engine.dialect).rows_in(uow.session, {"id": uuid4()})
+    assert pool[:2] == ["checkout", "invalidate"]
+    assert any("no_such_table" in statement for statement in sent)
+    assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("db_kind", ["postgresql"], indirect=True)
+async def test_a_lost_pooled_connection_is_replaced_and_the_read_still_answers(
+    engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork]
+) -> None:
+    """The pool's connection was terminated while it sat idle (a database restart): the
+    read's driver fails on it, it is invalidated, and the session's read on a new one
+    answers."""
+    account = await _account_with_transactions(uow_factory)
+    query, parameters = _first_page(account, limit=5)
+    await engine.dispose()  # the pool holds one connection only: the one terminated below
+    async with read_only(engine).connect() as connection:
+        backend = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await admin.execute("SELECT pg_terminate_backend($1, 5000)", backend)
+    finally:
+        await admin.close()
+    pool = _pool_events(engine)
+    async with uow_factory().reading() as uow:
+        rows = await driver_read(query, engine.dialect).rows_in(uow.session, parameters)
+    assert len(rows) == 5
+    assert "invalidate" in pool
+
+
+@pytest.mark.parametrize("db_kind", ["postgresql"], indirect=True)
+async def test_a_cancelled_read_does_not_put_its_connection_back(
+    engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork]
+) -> None:
+    """A read abandoned mid-statement (the client went away) leaves its connection in an
+    unknown state: it is invalidated, and the pool has nothing checked out."""
+    slow: Select[Any] = select(func.pg_sleep(bindparam("seconds", type_=Float)))
+    pool = _pool_events(engine)
+    async with uow_factory().reading() as uow:
+        read = asyncio.ensure_future(
+            driver_read(slow, engine.dialect).rows_in(uow.session, {"seconds": 5.0})
+        )
+        await asyncio.sleep(0.5)
+        read.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await read
+    assert pool == ["checkout", "invalidate", "checkin"]  # checked in as invalid: closed
+    assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
