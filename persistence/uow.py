@@ -212,9 +212,16 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         session, self._session = self._session, None
-        if session is not None:
+        if session is None:
+            return
+        if session.in_transaction():
             # Closing rolls back whatever was not committed.
             await session.close()
+        else:
+            # Nothing begun, so no connection to give back (a reading unit whose read took
+            # its own, persistence.driver_read): closing does no I/O and needs no greenlet
+            # hand-over, 20 µs a request.
+            session.sync_session.close()
 
     def signing_jwks(self) -> list[dict[str, str]]:
         """The public keys of consent receipts, audit checkpoints and export manifests,

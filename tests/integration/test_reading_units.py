@@ -65,3 +65,29 @@ async def test_a_reading_unit_reads_what_was_committed(
             assert read is not None
             assert read.email == Email("a@x.io")
             assert (await uow.session.execute(text("SELECT 1"))).scalar() == 1
+
+
+async def test_leaving_a_unit_gives_back_every_connection_and_keeps_only_what_was_committed(
+    engine: AsyncEngine, master_key: MasterKey
+) -> None:
+    """Whether the unit began a transaction or not (a reading unit whose read took a
+    connection of its own begins none), nothing stays checked out, and what was not
+    committed is not stored."""
+    sessions = session_factory(engine)
+    pool = engine.sync_engine.pool
+    customer, profile = _customer()
+    async with SqlUnitOfWork(sessions, master_key) as uow:
+        await uow.customers.add(customer, profile)  # never committed
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert await _customers(engine) == 0
+    async with SqlUnitOfWork(sessions, master_key) as uow:
+        await uow.customers.add(customer, profile)
+        await uow.commit()
+    async with SqlUnitOfWork(sessions, master_key).reading() as uow:
+        assert await uow.customers.get_profile(customer.id) is not None
+        assert not uow.session.in_transaction()
+    async with SqlUnitOfWork(sessions, master_key).reading() as uow:
+        assert await uow.customers.get(customer.id) is not None  # through the session
+        assert uow.session.in_transaction()
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert await _customers(engine) == 1
