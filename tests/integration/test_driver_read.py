@@ -25,7 +25,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.exc import DBAPIError, StatementError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from throwaway_db import PG_ADMIN_URL
 
 from domain.customer.accounts import TransactionStatus
@@ -168,6 +168,16 @@ def test_a_list_parameter_is_refused_when_built(engine: AsyncEngine) -> None:
         DriverRead(query, engine.dialect)
 
 
+async def _terminate_backend_of(connection: AsyncConnection) -> None:
+    """End the PostgreSQL backend serving `connection`, as a database restart would."""
+    backend = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await admin.execute("SELECT pg_terminate_backend($1, 5000)", backend)
+    finally:
+        await admin.close()
+
+
 @pytest.mark.parametrize("db_kind", ["postgresql"], indirect=True)
 async def test_a_lost_connection_is_invalidated_as_sqlalchemy_reports_it(
     engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork]
@@ -178,12 +188,7 @@ async def test_a_lost_connection_is_invalidated_as_sqlalchemy_reports_it(
     account = await _account_with_transactions(uow_factory)
     query, parameters = _first_page(account, limit=5)
     async with read_only(engine).connect() as connection:
-        backend = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-        admin = await asyncpg.connect(PG_ADMIN_URL)
-        try:
-            await admin.execute("SELECT pg_terminate_backend($1, 5000)", backend)
-        finally:
-            await admin.close()
+        await _terminate_backend_of(connection)
         with pytest.raises(DBAPIError) as raised:
             await driver_read(query, engine.dialect).rows(connection, parameters)
     assert raised.value.connection_invalidated
@@ -277,12 +282,7 @@ async def test_a_lost_pooled_connection_is_replaced_and_the_read_still_answers(
     query, parameters = _first_page(account, limit=5)
     await engine.dispose()  # the pool holds one connection only: the one terminated below
     async with read_only(engine).connect() as connection:
-        backend = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await admin.execute("SELECT pg_terminate_backend($1, 5000)", backend)
-    finally:
-        await admin.close()
+        await _terminate_backend_of(connection)
     pool = _pool_events(engine)
     async with uow_factory().reading() as uow:
         rows = await driver_read(query, engine.dialect).rows_in(uow.session, parameters)
