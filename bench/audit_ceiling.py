@@ -76,6 +76,9 @@ def audited_app() -> Litestar:
 
 
 def _serve(factory: str, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    # The product's access log (a JSON line a request, on stderr) stays on, as in
+    # production, but goes to a file: on the terminal it buried the figures.
+    log = Path(tempfile.mkdtemp(prefix="custodian-ceiling-")) / "server.log"
     server = subprocess.Popen(
         [
             sys.executable,
@@ -87,6 +90,7 @@ def _serve(factory: str, env: dict[str, str], port: int) -> subprocess.Popen[byt
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
     )
     for _ in range(150):
         try:
@@ -95,7 +99,7 @@ def _serve(factory: str, env: dict[str, str], port: int) -> subprocess.Popen[byt
         except httpx.HTTPError:
             time.sleep(0.2)
     server.terminate()
-    raise RuntimeError(f"the {factory} server did not start")
+    raise RuntimeError(f"the {factory} server did not start: see {log}")
 
 
 def run_one(name: str, url: str, args: argparse.Namespace) -> None:
