@@ -3,8 +3,9 @@ stored form, with the amount as text (`open`) or as a Decimal (`open_typed`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -21,24 +22,26 @@ CIPHER = FieldCipher(new_data_key())
 FIELDS = ("1234.50", "Rent, March", "Landlord Ltd", None)
 
 
-def new_form(transaction_id: object) -> list[object]:
-    return [seal_fields(CIPHER, transaction_id, FIELDS), None, None, None, None]  # type: ignore[arg-type]
+def new_form(transaction_id: UUID) -> list[bytes | None]:
+    return [seal_fields(CIPHER, transaction_id, FIELDS), None, None, None, None]
 
 
-def older_form(transaction_id: object) -> list[object]:
+def older_form(transaction_id: UUID) -> list[bytes | None]:
     return [
         None,
         *(
-            CIPHER.seal(value, table=TABLE, column=column, row_id=transaction_id)  # type: ignore[arg-type]
+            CIPHER.seal(value, table=TABLE, column=column, row_id=transaction_id)
             for column, value in zip(LEGACY_COLUMNS, FIELDS, strict=True)
         ),
     ]
 
 
 @pytest.mark.parametrize("stored_as", [new_form, older_form])
-def test_both_forms_open_to_the_same_fields_as_text_or_typed(stored_as: object) -> None:
+def test_both_forms_open_to_the_same_fields_as_text_or_typed(
+    stored_as: Callable[[UUID], list[bytes | None]],
+) -> None:
     transaction_id = uuid4()
-    stored = stored_as(transaction_id)  # type: ignore[operator]
+    stored = stored_as(transaction_id)
     opener = TransactionFieldsOpener(CIPHER)
     assert opener.open(transaction_id, stored) == FIELDS
     typed = opener.open_typed(transaction_id, stored)
@@ -49,7 +52,7 @@ def test_both_forms_open_to_the_same_fields_as_text_or_typed(stored_as: object) 
         opener.open_typed(uuid4(), stored)  # another row's values
 
 
-def test_a_sealed_value_without_an_amount_or_description_is_refused_typed_too() -> None:
+def test_an_amount_that_is_no_number_or_missing_is_refused_typed() -> None:
     transaction_id = uuid4()
     opener = TransactionFieldsOpener(CIPHER)
     for fields in (("not a number", "x", None, None), (None, "x", None, None)):
