@@ -56,7 +56,6 @@ class DriverRead:
 
     __slots__ = (
         "_binds",
-        "_column_converters",
         "_converters",
         "_defaults",
         "_driver",
@@ -89,13 +88,12 @@ class DriverRead:
             convert = binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             if convert is not None:
                 self._binds[name] = convert
-        self._converters: list[tuple[int, _Convert]] = []
-        self._column_converters: list[tuple[int, ColumnConverter]] = []
+        # Each converted column: its index, its conversion of one value, and of all of them.
+        self._converters: list[tuple[int, _Convert, ColumnConverter]] = []
         for index, column in enumerate(statement.selected_columns):
             convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
             if convert is not None:
-                self._converters.append((index, convert))
-                self._column_converters.append((index, column_converter(convert)))
+                self._converters.append((index, convert, column_converter(convert)))
         row_type = namedtuple("Row", list(statement.selected_columns.keys()), rename=True)  # type: ignore[misc]
         self._row: Callable[[Any], Any] = row_type._make
 
@@ -186,12 +184,12 @@ class DriverRead:
             return [make(row) for row in raw]
         if len(raw) == 1:  # a profile: converted in place, cheaper than turning it into columns
             values = list(raw[0])
-            for index, convert in self._converters:
+            for index, convert, _ in self._converters:
                 values[index] = convert(values[index])
             return [make(values)]
         # Column by column: each conversion takes all of its column's values in one call.
         columns: list[Sequence[Any]] = list(zip(*raw, strict=True))
-        for index, convert_column in self._column_converters:
+        for index, _, convert_column in self._converters:
             columns[index] = convert_column(columns[index])
         return [make(row) for row in zip(*columns, strict=True)]
 
