@@ -25,7 +25,7 @@ import binascii
 import hashlib
 import hmac
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
 from functools import cache
 from typing import Any
@@ -260,21 +260,35 @@ class FieldsOpener:
         """The fields sealed in `sealed` for the row `row_id`. IntegrityError when the value
         was altered, truncated, moved from another row or column, sealed under another key,
         or does not hold `count` fields of its shape."""
-        if len(sealed) < _HEADER + _TAG_BYTES or sealed[0] != FORMAT_VERSION:
-            raise IntegrityError(f"{self._table}.{self._column} holds no valid sealed value")
-        try:
-            plaintext = self._decrypt(
-                sealed[1:_HEADER], sealed[_HEADER:], self._prefix + row_id.bytes
-            )
-        except InvalidTag:
-            raise IntegrityError(f"{self._table}.{self._column} does not authenticate") from None
-        try:
-            values: tuple[Any, ...] = self._shape.decode(plaintext)
-        except MsgspecError:
-            values = ()
-        if len(values) != self._count:
-            raise IntegrityError(f"{self._table}.{self._column} holds a malformed value")
-        return values
+        return self.open_all((row_id,), (sealed,))[0]
+
+    def open_all(self, row_ids: Iterable[UUID], sealed: Iterable[bytes]) -> list[tuple[Any, ...]]:
+        """`open` for many rows, paired in order: one call for a page, whose fifty values
+        otherwise cost as much in calls as in AES-GCM."""
+        decrypt, decode, prefix, count = (
+            self._decrypt,
+            self._shape.decode,
+            self._prefix,
+            self._count,
+        )
+        opened = []
+        for row_id, value in zip(row_ids, sealed, strict=True):
+            if len(value) < _HEADER + _TAG_BYTES or value[0] != FORMAT_VERSION:
+                raise IntegrityError(f"{self._table}.{self._column} holds no valid sealed value")
+            try:
+                plaintext = decrypt(value[1:_HEADER], value[_HEADER:], prefix + row_id.bytes)
+            except InvalidTag:
+                raise IntegrityError(
+                    f"{self._table}.{self._column} does not authenticate"
+                ) from None
+            try:
+                values: tuple[Any, ...] = decode(plaintext)
+            except MsgspecError:
+                values = ()
+            if len(values) != count:
+                raise IntegrityError(f"{self._table}.{self._column} holds a malformed value")
+            opened.append(values)
+        return opened
 
 
 def _open(

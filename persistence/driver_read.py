@@ -64,6 +64,7 @@ class DriverRead:
         "_row",
         "_sql",
         "_statement",
+        "_width",
     )
 
     def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
@@ -94,6 +95,7 @@ class DriverRead:
             convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
             if convert is not None:
                 self._converters.append((index, convert, column_converter(convert)))
+        self._width = len(statement.selected_columns)
         row_type = namedtuple("Row", list(statement.selected_columns.keys()), rename=True)  # type: ignore[misc]
         self._row: Callable[[Any], Any] = row_type._make
 
@@ -107,6 +109,28 @@ class DriverRead:
         it back at once. A unit that reads once (a profile, a page) skips the session's
         connection and transaction bookkeeping, about 100 µs. Any other session reads on
         its own connection (`rows`)."""
+        raw = await self._read_alone(session, parameters)
+        if raw is not None:
+            return self._rows_of(raw)
+        return await self.rows(await session.connection(), parameters)
+
+    async def columns_in(
+        self, session: AsyncSession, parameters: Mapping[str, Any]
+    ) -> list[Sequence[Any]]:
+        """`rows_in`, column by column: for each selected column in order, its values in
+        the rows' order (each empty when no row matched). A page that takes its rows
+        apart anyway skips making a row object of each."""
+        raw = await self._read_alone(session, parameters)
+        if raw is not None:
+            return self._columns_of(raw)
+        rows = await self.rows(await session.connection(), parameters)
+        return list(zip(*rows, strict=True)) if rows else [()] * self._width
+
+    async def _read_alone(
+        self, session: AsyncSession, parameters: Mapping[str, Any]
+    ) -> Sequence[Sequence[Any]] | None:
+        """The driver's rows read on a connection of their own when `session` may skip
+        its own (see `rows_in`); None when it may not, or when that read failed."""
         engine = session.bind
         if (
             self._driver is not None
@@ -115,10 +139,8 @@ class DriverRead:
             and _reads_alone(engine.sync_engine.get_execution_options())
             and self._required.issubset(parameters)  # else SQLAlchemy names what is missing
         ):
-            raw = await self._leased_read(engine.sync_engine.pool, parameters)
-            if raw is not None:
-                return self._rows_of(raw)
-        return await self.rows(await session.connection(), parameters)
+            return await self._leased_read(engine.sync_engine.pool, parameters)
+        return None
 
     async def rows(
         self, connection: AsyncConnection, parameters: Mapping[str, Any]
@@ -187,11 +209,16 @@ class DriverRead:
             for index, convert, _ in self._converters:
                 values[index] = convert(values[index])
             return [make(values)]
+        return [make(row) for row in zip(*self._columns_of(raw), strict=True)]
+
+    def _columns_of(self, raw: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+        if not raw:
+            return [()] * self._width
         # Column by column: each conversion takes all of its column's values in one call.
         columns: list[Sequence[Any]] = list(zip(*raw, strict=True))
         for index, _, convert_column in self._converters:
             columns[index] = convert_column(columns[index])
-        return [make(row) for row in zip(*columns, strict=True)]
+        return columns
 
 
 def _reads_alone(options: Mapping[str, Any]) -> bool:

@@ -238,6 +238,37 @@ async def test_a_reading_units_read_takes_a_connection_for_itself_and_puts_it_ba
         assert not uow.session.in_transaction()
 
 
+@pytest.mark.parametrize("unit", ["reading", "may write"])
+async def test_columns_hold_the_rows_values_column_by_column(
+    engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork], unit: str
+) -> None:
+    """On a connection of the read's own (a reading unit) and through SQLAlchemy (a unit
+    that may write): the values of the rows, converted the same way, a column at a time."""
+    account = await _account_with_transactions(uow_factory)
+    query, parameters = _first_page(account, limit=30)
+    read = driver_read(query, engine.dialect)
+    async with read_only(engine).connect() as connection:
+        expected = (await connection.execute(query, parameters)).all()
+
+    async def columns_for(customer_id: Any) -> list[Any]:
+        unit_of_work = uow_factory().reading() if unit == "reading" else uow_factory()
+        async with unit_of_work as uow:
+            return await read.columns_in(uow.session, {**parameters, "customer_id": customer_id})
+
+    sent = _statements(engine)
+    columns = await columns_for(account.customer_id)
+    assert len(expected) == 30
+    assert [tuple(values) for values in columns] == list(zip(*expected, strict=True))
+    assert [type(values[0]) for values in columns] == [type(value) for value in expected[0]]
+    if unit == "reading":
+        assert sent == []
+    else:
+        assert any("FROM transactions" in statement for statement in sent)
+    # Another customer's account: no rows, and still a column for each selected one.
+    nothing = await columns_for(uuid4())
+    assert [tuple(values) for values in nothing] == [()] * len(query.selected_columns)
+
+
 async def test_a_session_that_holds_a_connection_reads_on_it(
     engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork]
 ) -> None:

@@ -208,6 +208,25 @@ def test_fields_opener_with_a_shape_makes_its_types_and_refuses_what_does_not_fi
         opener.open(uuid4(), sealed("1", "x"))  # the shape changes none of the other checks
 
 
+def test_fields_opener_opens_many_rows_in_order_and_refuses_the_page_on_one_bad_value() -> None:
+    cipher = FieldCipher(new_data_key())
+    opener = cipher.fields("t", "f", 2)
+    rows = [uuid4() for _ in range(3)]
+    sealed = [
+        cipher.seal_fields((str(n), None), table="t", column="f", row_id=row)
+        for n, row in enumerate(rows)
+    ]
+    assert opener.open_all(rows, sealed) == [("0", None), ("1", None), ("2", None)]
+    assert opener.open_all([], []) == []
+    swapped = [sealed[0], sealed[2], sealed[1]]  # two rows' values exchanged
+    with pytest.raises(IntegrityError, match="authenticate"):
+        opener.open_all(rows, swapped)
+    with pytest.raises(IntegrityError, match="no valid sealed value"):
+        opener.open_all(rows, [sealed[0], b"", sealed[2]])
+    with pytest.raises(ValueError, match="zip"):
+        opener.open_all(rows, sealed[:2])  # a value short: never paired with the wrong row
+
+
 def test_wrapped_data_keys_are_bound_to_customer_and_class() -> None:
     wrapper = KeyWrapper(MasterKey(RAW))
     customer, data_key = uuid4(), new_data_key()

@@ -13,6 +13,7 @@ from domain.errors import IntegrityError
 from persistence.crypto import FieldCipher, new_data_key
 from persistence.customer.transaction_fields import (
     LEGACY_COLUMNS,
+    READ_COLUMNS,
     TABLE,
     TransactionFieldsOpener,
     seal_fields,
@@ -50,6 +51,22 @@ def test_both_forms_open_to_the_same_fields_as_text_or_typed(
     assert str(typed[0]) == "1234.50"
     with pytest.raises(IntegrityError):
         opener.open_typed(uuid4(), stored)  # another row's values
+
+
+def test_columns_of_many_rows_open_as_each_row_does_in_either_form() -> None:
+    ids = [uuid4() for _ in range(4)]
+    opener = TransactionFieldsOpener(CIPHER)
+    for forms in ([new_form] * 4, [new_form, older_form, new_form, older_form]):
+        rows = [stored_as(row_id) for stored_as, row_id in zip(forms, ids, strict=True)]
+        columns = list(zip(*rows, strict=True))
+        opened = opener.open_columns(ids, columns)
+        assert opened == [
+            opener.open_typed(row_id, row) for row_id, row in zip(ids, rows, strict=True)
+        ]
+        assert opened == [(Decimal("1234.50"), *FIELDS[1:])] * 4
+        with pytest.raises(IntegrityError):
+            opener.open_columns([*ids[:3], uuid4()], columns)  # the last row is another's
+    assert opener.open_columns([], [()] * len(READ_COLUMNS)) == []
 
 
 def test_an_amount_that_is_no_number_or_missing_is_refused_typed() -> None:
