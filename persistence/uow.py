@@ -217,10 +217,11 @@ class SqlUnitOfWork:
         if session.in_transaction():
             # Closing rolls back whatever was not committed.
             await session.close()
-        else:
+        elif next(iter(session.sync_session), None) is not None:
             # Nothing begun, so no connection to give back (a reading unit whose read took
             # its own, persistence.driver_read): closing does no I/O and needs no greenlet
-            # hand-over, 20 µs a request.
+            # hand-over, 20 µs a request. A session that holds no object either has
+            # nothing to close: closing it would only set up its event dispatch, 6 µs.
             session.sync_session.close()
 
     def signing_jwks(self) -> list[dict[str, str]]:
