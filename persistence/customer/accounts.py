@@ -131,8 +131,8 @@ _READ_COLUMNS: tuple[Any, ...] = (
     TransactionRow.category,
     *transaction_fields.READ_COLUMNS,
 )
-_SEALED = 7
-"""Where the sealed columns start in `_READ_COLUMNS`."""
+_SEALED = len(_READ_COLUMNS) - len(transaction_fields.READ_COLUMNS)
+"""Where the sealed columns start in `_READ_COLUMNS` (they end it)."""
 _DIRECTIONS = {direction.value: direction for direction in TransactionDirection}
 _STATUSES = {status.value: status for status in TransactionStatus}
 
@@ -187,7 +187,7 @@ class SqlTransactionRepository:
         ).first()
         if row is None:
             return None
-        found = await self._decrypt(customer_id, row[-1], list(zip(row, strict=True)))
+        found = await self._decrypt(customer_id, row[-1], [(value,) for value in row])
         return found[0] if found else None
 
     async def list_for_account(
@@ -337,9 +337,7 @@ def _transactions(
     fifty makes no row objects, and each column's conversion is one step. The account comes
     from the query, not from each row: one id fewer to convert per row."""
     ids, booked, value_dates, currencies, directions, statuses, categories = columns[:_SEALED]
-    fields = opener.open_columns(
-        ids, columns[_SEALED : _SEALED + len(transaction_fields.READ_COLUMNS)]
-    )
+    fields = opener.open_columns(ids, columns[_SEALED : len(_READ_COLUMNS)])
     try:
         known_directions = [_DIRECTIONS[direction] for direction in directions]
         known_statuses = [_STATUSES[status] for status in statuses]
