@@ -121,7 +121,7 @@ class SqlAccountRepository:
 # Transactions are read as plain rows (Core), not ORM objects: a page decrypts 50 of them,
 # and building and tracking 50 mapped instances cost more than the query. The columns are
 # listed so that a row unpacks by position, the sealed ones last.
-_READ_COLUMNS: tuple[Any, ...] = (
+_PLAIN_COLUMNS: tuple[Any, ...] = (
     TransactionRow.id,
     TransactionRow.booked_at,
     TransactionRow.value_date,
@@ -129,9 +129,9 @@ _READ_COLUMNS: tuple[Any, ...] = (
     TransactionRow.direction,
     TransactionRow.status,
     TransactionRow.category,
-    *transaction_fields.READ_COLUMNS,
 )
-_SEALED = len(_READ_COLUMNS) - len(transaction_fields.READ_COLUMNS)
+_READ_COLUMNS: tuple[Any, ...] = (*_PLAIN_COLUMNS, *transaction_fields.READ_COLUMNS)
+_SEALED = len(_PLAIN_COLUMNS)
 """Where the sealed columns start in `_READ_COLUMNS` (they end it)."""
 _DIRECTIONS = {direction.value: direction for direction in TransactionDirection}
 _STATUSES = {status.value: status for status in TransactionStatus}
@@ -207,13 +207,12 @@ class SqlTransactionRepository:
         paging); `booked_from` is inclusive, `booked_to` exclusive. Another customer's account
         gives an empty list, like an account without transactions.
         """
-        # The data key comes with the rows: one round trip, not two.
-        query = _page_query(
-            before=before is not None,
-            booked_from=booked_from is not None,
-            booked_to=booked_to is not None,
-            status=status is not None,
-        )
+        filters = {
+            "before": before is not None,
+            "booked_from": booked_from is not None,
+            "booked_to": booked_to is not None,
+            "status": status is not None,
+        }
         parameters: dict[str, Any] = {
             "customer_id": customer_id,
             "account_id": account_id,
@@ -229,8 +228,15 @@ class SqlTransactionRepository:
             parameters["status"] = status.value
         # On the driver's connection (persistence.driver_read): the statement selects
         # columns, not mapped objects, and SQLAlchemy's layers cost more than the read.
-        read = driver_read(query, self._session.get_bind().dialect)
+        dialect = self._session.get_bind().dialect
+        read = driver_read(_page_query(**filters, older_form=False), dialect)
         columns = await read.columns_in(self._session, parameters)
+        if None in columns[_SEALED]:
+            # A row stored before revision 0014 (transaction_fields): the page is read again
+            # with the four columns that hold its fields, in one statement, so each row
+            # comes whole from one read.
+            read = driver_read(_page_query(**filters, older_form=True), dialect)
+            columns = await read.columns_in(self._session, parameters)
         # Every row carries the stored data key in its last column.
         return await self._decrypt(
             customer_id, account_id, columns, wrapped=columns[-1][0] if columns[0] else None
@@ -254,13 +260,21 @@ class SqlTransactionRepository:
 
 
 @cache
-def _page_query(*, before: bool, booked_from: bool, booked_to: bool, status: bool) -> Select[Any]:
+def _page_query(
+    *, before: bool, booked_from: bool, booked_to: bool, status: bool, older_form: bool
+) -> Select[Any]:
     """The statement of a page of one account's transactions, newest first, with the stored
     data key in its last column; built once for each combination of filters, so a request
-    neither rebuilds it nor recomputes its cache key."""
+    neither rebuilds it nor recomputes its cache key.
+
+    Without `older_form`, of the sealed columns only `sealed_fields`: the four that hold the
+    fields of rows stored before revision 0014 are empty in every row stored since, and
+    reading them cost a page on SQLite about a sixth of its statement's time."""
     booked_at = TransactionRow.booked_at
+    sealed = transaction_fields.READ_COLUMNS if older_form else (TransactionRow.sealed_fields,)
     query = select(
-        *_READ_COLUMNS,
+        *_PLAIN_COLUMNS,
+        *sealed,
         SqlKeyRing.wrapped_key_of(bindparam("customer_id", type_=Uuid), _FINANCIAL),
     ).where(
         TransactionRow.customer_id == bindparam("customer_id"),
@@ -333,11 +347,12 @@ def _transactions(
     opener: TransactionFieldsOpener,
 ) -> list[Transaction]:
     """The transactions on one account whose rows `columns` holds column by column (the
-    `_READ_COLUMNS`, maybe more after them), opened. Taken a column at a time, a page of
+    `_PLAIN_COLUMNS`, then `sealed_fields`, then the older form's four columns unless every
+    row has `sealed_fields`, maybe more after them), opened. Taken a column at a time, a page of
     fifty makes no row objects, and each column's conversion is one step. The account comes
     from the query, not from each row: one id fewer to convert per row."""
     ids, booked, value_dates, currencies, directions, statuses, categories = columns[:_SEALED]
-    fields = opener.open_columns(ids, columns[_SEALED : len(_READ_COLUMNS)])
+    fields = opener.open_columns(ids, columns[_SEALED:])
     try:
         known_directions = [_DIRECTIONS[direction] for direction in directions]
         known_statuses = [_STATUSES[status] for status in statuses]

@@ -99,8 +99,10 @@ class TransactionFieldsOpener:
         self, transaction_ids: Sequence[UUID], stored: Sequence[Sequence[Any]]
     ) -> list[TypedFields]:
         """`open_typed` for many transactions: `stored` holds the `READ_COLUMNS` of their
-        rows column by column, each column's values in the order of `transaction_ids`.
-        Rows in the new form, all of a page written since revision 0014, open in one call."""
+        rows column by column, each column's values in the order of `transaction_ids`
+        (what follows them is not read). Rows in the new form, all of a page written since
+        revision 0014, open in one call; only `sealed_fields` is read then, and the other
+        four columns may be left out."""
         sealed = stored[0]
         if None not in sealed:
             return self._typed.open_all(transaction_ids, sealed)

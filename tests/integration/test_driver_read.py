@@ -61,7 +61,9 @@ async def _account_with_transactions(uow_factory: Callable[[], SqlUnitOfWork]) -
 
 def _first_page(account: Any, *, limit: int) -> tuple[Select[Any], dict[str, Any]]:
     """The statement of an account's first page of transactions, and its parameters."""
-    query = _page_query(before=False, booked_from=False, booked_to=False, status=False)
+    query = _page_query(
+        before=False, booked_from=False, booked_to=False, status=False, older_form=False
+    )
     return query, {"customer_id": account.customer_id, "account_id": account.id, "limit": limit}
 
 
@@ -76,9 +78,13 @@ def _statements(engine: AsyncEngine) -> list[str]:
     return sent
 
 
+@pytest.mark.parametrize("older_form", [False, True], ids=["sealed-fields", "older-form"])
 @pytest.mark.parametrize("filters", FILTERS, ids=["first", "next", "range", "status", "all"])
 async def test_a_page_read_on_the_driver_equals_sqlalchemys(
-    engine: AsyncEngine, uow_factory: Callable[[], SqlUnitOfWork], filters: dict[str, Any]
+    engine: AsyncEngine,
+    uow_factory: Callable[[], SqlUnitOfWork],
+    filters: dict[str, Any],
+    older_form: bool,
 ) -> None:
     account = await _account_with_transactions(uow_factory)
     query = _page_query(
@@ -86,6 +92,7 @@ async def test_a_page_read_on_the_driver_equals_sqlalchemys(
         booked_from="booked_from" in filters,
         booked_to="booked_to" in filters,
         status="status" in filters,
+        older_form=older_form,
     )
     parameters: dict[str, Any] = {
         "customer_id": account.customer_id,
@@ -199,7 +206,9 @@ async def test_a_lost_connection_is_invalidated_as_sqlalchemy_reports_it(
 
 async def test_a_missing_parameter_is_named_as_sqlalchemy_names_it(engine: AsyncEngine) -> None:
     """Not read as NULL: a forgotten parameter would find nothing instead of failing."""
-    query = _page_query(before=False, booked_from=False, booked_to=False, status=False)
+    query = _page_query(
+        before=False, booked_from=False, booked_to=False, status=False, older_form=False
+    )
     async with read_only(engine).connect() as connection:
         with pytest.raises(StatementError, match="account_id"):
             await driver_read(query, engine.dialect).rows(

@@ -322,6 +322,12 @@ async def test_transactions_stored_in_the_older_form_read_and_correct_like_the_o
         assert await uow.transactions.list_for_account(customer.id, acct.id) == transactions[::-1]
         assert await uow.transactions.get(customer.id, older[1].id) == older[1]
         assert await uow.transactions.get(customer.id, newer[1].id) == newer[1]
+    async with uow_factory().reading() as uow:
+        # On the driver's connection: a page of newer rows only, and one that mixes the forms.
+        listed = uow.transactions.list_for_account
+        assert await listed(customer.id, acct.id, limit=1) == [newer[1]]
+        assert await listed(customer.id, acct.id) == transactions[::-1]
+    async with uow_factory() as uow:
         assert await uow.corrections.current_value(
             customer.id, TargetType.TRANSACTION, older[0].id, "description"
         ) == (True, "Item 0")
