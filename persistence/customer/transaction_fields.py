@@ -23,7 +23,7 @@ from uuid import UUID
 from msgspec.json import Decoder
 
 from domain.errors import IntegrityError
-from persistence.crypto import FieldCipher
+from persistence.crypto import ColumnOpener, FieldCipher, FieldsOpener
 from persistence.customer.tables import TransactionRow
 
 TABLE = TransactionRow.__tablename__
@@ -62,12 +62,14 @@ def seal_fields(cipher: FieldCipher, transaction_id: UUID, fields: Sequence[str 
 class TransactionFieldsOpener:
     """Opens the sealed fields of many transactions of one customer, in either form."""
 
-    __slots__ = ("_columns", "_fields", "_typed")
+    __slots__ = ("_cipher", "_columns", "_fields", "_typed")
 
     def __init__(self, cipher: FieldCipher) -> None:
-        self._fields = cipher.fields(TABLE, SEALED_FIELDS, len(LEGACY_COLUMNS))
+        self._cipher = cipher
         self._typed = cipher.fields(TABLE, SEALED_FIELDS, len(LEGACY_COLUMNS), shape=_TYPED)
-        self._columns = cipher.columns(TABLE, LEGACY_COLUMNS)
+        # Made when first needed: a page of rows in the new form opens them typed only.
+        self._fields: FieldsOpener | None = None
+        self._columns: ColumnOpener | None = None
 
     def open(self, transaction_id: UUID, stored: Sequence[Any]) -> Fields:
         """The fields of the transaction `transaction_id` from `stored`, which starts with the
@@ -75,11 +77,15 @@ class TransactionFieldsOpener:
         do not authenticate, or when a row holds neither form."""
         sealed = stored[0]
         if sealed is not None:
+            if self._fields is None:
+                self._fields = self._cipher.fields(TABLE, SEALED_FIELDS, len(LEGACY_COLUMNS))
             values: Sequence[str | None] = self._fields.open(transaction_id, sealed)
         else:
             legacy = stored[1 : len(READ_COLUMNS)]
             if None in legacy:
                 raise IntegrityError(f"{TABLE} holds a row without its sealed fields")
+            if self._columns is None:
+                self._columns = self._cipher.columns(TABLE, LEGACY_COLUMNS)
             values = self._columns.open(transaction_id, legacy)
         amount, description, merchant, reference = values
         if amount is None or description is None:
