@@ -99,7 +99,10 @@ class TransactionFieldsOpener:
         if stored[0] is not None:
             return self._typed.open(transaction_id, stored[0])
         amount, description, merchant, reference = self.open(transaction_id, stored)
-        return Decimal(amount), description, merchant, reference
+        try:
+            return Decimal(amount), description, merchant, reference
+        except ArithmeticError:
+            raise IntegrityError(f"{TABLE} holds an amount that is no number") from None
 
     def open_columns(
         self, transaction_ids: Sequence[UUID], stored: Sequence[Sequence[Any]]

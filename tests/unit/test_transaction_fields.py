@@ -78,3 +78,22 @@ def test_an_amount_that_is_no_number_or_missing_is_refused_typed() -> None:
         )
         with pytest.raises(IntegrityError):
             opener.open_typed(transaction_id, [sealed, None, None, None, None])
+
+
+def test_an_older_row_whose_amount_is_no_number_is_refused_typed() -> None:
+    # The older form holds the amount as text of its own: Decimal's refusal is the store's
+    # fault, an IntegrityError like the new form's, not an arithmetic error.
+    transaction_id = uuid4()
+    stored = [
+        None,
+        *(
+            CIPHER.seal(value, table=TABLE, column=column, row_id=transaction_id)
+            for column, value in zip(LEGACY_COLUMNS, ("12,50", "x", None, None), strict=True)
+        ),
+    ]
+    opener = TransactionFieldsOpener(CIPHER)
+    assert opener.open(transaction_id, stored)[0] == "12,50"
+    with pytest.raises(IntegrityError):
+        opener.open_typed(transaction_id, stored)
+    with pytest.raises(IntegrityError):
+        opener.open_columns([transaction_id], list(zip(stored, strict=True)))
