@@ -121,15 +121,7 @@ class SqlAccountRepository:
 # Transactions are read as plain rows (Core), not ORM objects: a page decrypts 50 of them,
 # and building and tracking 50 mapped instances cost more than the query. The columns are
 # listed so that a row unpacks by position, the sealed ones last.
-_PLAIN_COLUMNS: tuple[Any, ...] = (
-    TransactionRow.id,
-    TransactionRow.booked_at,
-    TransactionRow.value_date,
-    TransactionRow.currency,
-    TransactionRow.direction,
-    TransactionRow.status,
-    TransactionRow.category,
-)
+_PLAIN_COLUMNS = transaction_fields.PLAIN_COLUMNS
 _READ_COLUMNS: tuple[Any, ...] = (*_PLAIN_COLUMNS, *transaction_fields.READ_COLUMNS)
 _SEALED = len(_PLAIN_COLUMNS)
 """Where the sealed columns start in `_READ_COLUMNS` (they end it)."""

@@ -32,6 +32,18 @@ SEALED_FIELDS = "sealed_fields"
 LEGACY_COLUMNS = ("amount", "description", "merchant", "reference")
 """The columns that hold the four fields, one each, of a row stored before it."""
 
+PLAIN_COLUMNS: tuple[Any, ...] = (
+    TransactionRow.id,
+    TransactionRow.booked_at,
+    TransactionRow.value_date,
+    TransactionRow.currency,
+    TransactionRow.direction,
+    TransactionRow.status,
+    TransactionRow.category,
+)
+"""The plaintext columns a read of whole transactions (a page, an export) selects, in this
+order, before the `READ_COLUMNS`: a row unpacks by position."""
+
 READ_COLUMNS: tuple[Any, ...] = (
     TransactionRow.sealed_fields,
     TransactionRow.amount,

@@ -36,16 +36,7 @@ STREAM_BATCH = 2000
 
 _Columns = TypeVarTuple("_Columns")
 _TABLE = TransactionRow.__tablename__
-_PLAIN_COLUMNS = (
-    TransactionRow.id,
-    TransactionRow.booked_at,
-    TransactionRow.value_date,
-    TransactionRow.currency,
-    TransactionRow.direction,
-    TransactionRow.status,
-    TransactionRow.category,
-)
-_SEALED = len(_PLAIN_COLUMNS)
+_SEALED = len(transaction_fields.PLAIN_COLUMNS)
 """Where a row's sealed columns (`transaction_fields.READ_COLUMNS`) start: they follow."""
 _DIRECTIONS = {member.value: member.value for member in TransactionDirection}
 _STATUSES = {member.value: member.value for member in TransactionStatus}
@@ -123,7 +114,7 @@ async def transaction_records(
     opener = TransactionFieldsOpener(FieldCipher(data_key))
     account = str(account_id)  # the query asks for this account's rows only
     query = (
-        select(*_PLAIN_COLUMNS, *transaction_fields.READ_COLUMNS)
+        select(*transaction_fields.PLAIN_COLUMNS, *transaction_fields.READ_COLUMNS)
         .where(TransactionRow.customer_id == customer_id, TransactionRow.account_id == account_id)
         .order_by(TransactionRow.booked_at.desc(), TransactionRow.id.desc())
         .execution_options(yield_per=batch)
