@@ -119,8 +119,8 @@ class SqlAccountRepository:
 
 
 # Transactions are read as plain rows (Core), not ORM objects: a page decrypts 50 of them,
-# and building and tracking 50 mapped instances cost more than the query. The columns are
-# listed so that a row unpacks by position, the sealed ones last.
+# and building and tracking 50 mapped instances cost more than the query. The columns come
+# in a fixed order (transaction_fields) so that a row unpacks by position, the sealed last.
 _PLAIN_COLUMNS = transaction_fields.PLAIN_COLUMNS
 _READ_COLUMNS: tuple[Any, ...] = (*_PLAIN_COLUMNS, *transaction_fields.READ_COLUMNS)
 _SEALED = len(_PLAIN_COLUMNS)
